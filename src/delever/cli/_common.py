@@ -1,0 +1,160 @@
+"""Conventions every delever command follows.
+
+- ``--json`` writes exactly one JSON object to stdout (nothing else on stdout).
+- Exit code 0 on success, 2 on bad input (one line on stderr naming the field and the rule,
+  never a traceback), 1 on an internal error.
+- Files are written to a temporary file in the same folder and renamed, so a failure never
+  leaves a half-written file nor destroys an earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from delever.errors import InvalidArgument
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+T = TypeVar("T")
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """One line per pydantic error: the field path joined with '.', the input and the rule."""
+    lines = []
+    for entry in error.errors():
+        loc = ".".join(str(part) for part in entry["loc"]) or "(root)"
+        if prefix:
+            loc = f"{prefix}.{loc}" if loc != "(root)" else prefix
+        value = entry.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        lines.append(f"{loc}={shown}: {entry['msg']}")
+    return lines
+
+
+def fail_bad_input(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit(2) to raise."""
+    err_console.print(f"error: {message}", markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map delever's and pydantic's input errors to exit code 2, anything else to exit 1.
+
+    ``typer.Exit`` is re-raised untouched: it is a RuntimeError and must pass through
+    before the catch-all (STYLE.md section 4).
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except InvalidArgument as exc:
+        raise fail_bad_input(str(exc)) from None
+    except ValidationError as exc:
+        lines = format_validation_error(exc)
+        err_console.print("error: " + "; ".join(lines), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # an internal error: say so briefly, exit 1
+        if os.environ.get("DELEVER_DEBUG"):
+            raise
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc} (set DELEVER_DEBUG=1 for a traceback)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def run_guarded(func: Callable[[], T]) -> T:
+    """Call ``func`` inside :func:`user_errors`."""
+    with user_errors():
+        return func()
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def dumps_json(payload: dict[str, Any]) -> str:
+    """Serialise deterministically: sorted keys, NaN/inf as null, numpy types converted."""
+    return json.dumps(_to_jsonable(payload), sort_keys=True, allow_nan=False)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Write exactly one JSON object (and a newline) to stdout."""
+    sys.stdout.write(dumps_json(payload) + "\n")
+    sys.stdout.flush()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise InvalidArgument(f"output={str(path)!r}: folder {str(folder)!r} does not exist.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "console",
+    "dumps_json",
+    "emit_json",
+    "err_console",
+    "fail_bad_input",
+    "format_validation_error",
+    "run_guarded",
+    "user_errors",
+]

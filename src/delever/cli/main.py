@@ -1,0 +1,31 @@
+"""The ``delever`` command line (typer + rich).
+
+Each group of commands lives in its own module with a ``register(app)`` function, so later
+engines add commands without touching the others.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from delever.cli import market_cmds, protocol_cmds, scenario_cmds
+
+app = typer.Typer(
+    name="delever",
+    help="delever: a risk lab for unwinding large leveraged positions on Aave v3.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (scenario_cmds, protocol_cmds, market_cmds):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
