@@ -1,0 +1,186 @@
+"""A snapshot of a leveraged position: each account's health, the liquidation band, P&L.
+
+This is the first thing ``delever run`` shows. It wires the protocol layer (health factor,
+liquidation price) and the ledger (P&L) together; it knows nothing of files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from delever.errors import InvalidArgument
+from delever.ledger import PnL
+from delever.protocol import (
+    RESERVES,
+    Account,
+    Prices,
+    ReserveParams,
+    account_data,
+    liquidation_price_usd,
+)
+
+
+@dataclass(frozen=True)
+class NamedAccount:
+    """An Aave account with a label."""
+
+    name: str
+    account: Account
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    """One account at the mark: its size, health factor and liquidation price."""
+
+    name: str
+    collateral_eth: float  # ETH-correlated collateral in ETH at the mark's exchange rates
+    collateral_usd: float
+    debt_usd: float
+    health_factor: float
+    liquidation_threshold: float  # the account's weighted average LT
+    liquidation_price_usd: float  # ETH price at which HF = 1 (all ETH assets move together)
+    distance_to_liquidation_pct: float  # fall of the ETH price from the mark to liquidation
+    available_borrows_usd: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return {
+            "name": self.name,
+            "collateral_eth": self.collateral_eth,
+            "collateral_usd": self.collateral_usd,
+            "debt_usd": self.debt_usd,
+            "health_factor": self.health_factor,
+            "liquidation_threshold": self.liquidation_threshold,
+            "liquidation_price_usd": self.liquidation_price_usd,
+            "distance_to_liquidation_pct": self.distance_to_liquidation_pct,
+            "available_borrows_usd": self.available_borrows_usd,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class PositionReport:
+    """The position at the mark: accounts, liquidation band and P&L."""
+
+    mark_price_usd: float
+    accounts: tuple[AccountReport, ...]
+    pnl: PnL
+
+    @property
+    def total_collateral_eth(self) -> float:
+        """ETH-equivalent collateral over all accounts."""
+        return math.fsum(a.collateral_eth for a in self.accounts)
+
+    @property
+    def total_debt_usd(self) -> float:
+        """Debt over all accounts, in USD."""
+        return math.fsum(a.debt_usd for a in self.accounts)
+
+    @property
+    def liquidation_band_usd(self) -> tuple[float, float] | None:
+        """[lowest, highest] liquidation price over the accounts with debt; None if none."""
+        prices = [
+            a.liquidation_price_usd
+            for a in self.accounts
+            if a.debt_usd > 0 and math.isfinite(a.liquidation_price_usd)
+        ]
+        if not prices:
+            return None
+        return (min(prices), max(prices))
+
+    @property
+    def first_liquidation_distance_pct(self) -> float:
+        """How far the ETH price can fall from the mark before the first account is hit."""
+        band = self.liquidation_band_usd
+        if band is None:
+            return math.inf
+        return 100.0 * (1.0 - band[1] / self.mark_price_usd)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per account."""
+        return pd.DataFrame([a.to_dict() for a in self.accounts]).set_index("name")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``delever run`` (keys documented in the README)."""
+        band = self.liquidation_band_usd
+        return {
+            "pnl": {
+                "realized_usd": self.pnl.realized_usd,
+                "unrealized_usd": self.pnl.unrealized_usd,
+                "total_usd": self.pnl.total_usd,
+                "mark_price_usd": self.pnl.mark_price_usd,
+                "position_eth": self.pnl.position_eth,
+                "cost_basis_usd": self.pnl.cost_basis_usd,
+                "average_cost_usd": self.pnl.average_cost_usd,
+            },
+            "liquidation_band_usd": list(band) if band is not None else None,
+            "first_liquidation_distance_pct": self.first_liquidation_distance_pct,
+            "total_collateral_eth": self.total_collateral_eth,
+            "total_debt_usd": self.total_debt_usd,
+            "accounts": [a.to_dict() for a in self.accounts],
+        }
+
+
+def _collateral_eth(account: Account, prices: Prices, reserves: Mapping[str, ReserveParams]) -> float:
+    """ETH-correlated collateral expressed in ETH at the current exchange rates."""
+    eth_usd = prices.usd["WETH"]
+    return math.fsum(
+        amount * prices.usd[symbol] / eth_usd
+        for symbol, amount in account.collateral.items()
+        if reserves[symbol].eth_correlated
+    )
+
+
+def analyze_position(
+    accounts: Sequence[NamedAccount],
+    prices: Prices,
+    pnl: PnL,
+    *,
+    reserves: Mapping[str, ReserveParams] = RESERVES,
+) -> PositionReport:
+    """Health factor and liquidation price of every account at ``prices``, with the P&L.
+
+    Parameters
+    ----------
+    accounts
+        The position's Aave accounts.
+    prices
+        USD prices of every asset involved (``prices.usd["WETH"]`` is the ETH mark).
+    pnl
+        Realized and unrealized P&L at the mark (from the ledger).
+    reserves
+        Reserve parameters (after any scenario overrides).
+
+    Returns
+    -------
+    PositionReport
+    """
+    if "WETH" not in prices.usd:
+        raise InvalidArgument("prices must include WETH (the ETH mark price).")
+    mark = prices.usd["WETH"]
+    reports = []
+    for named in accounts:
+        data = account_data(named.account, prices, reserves=reserves)
+        liq_price = liquidation_price_usd(named.account, prices, reserves=reserves)
+        distance = 100.0 * (1.0 - liq_price / mark) if math.isfinite(liq_price) else math.inf
+        reports.append(
+            AccountReport(
+                name=named.name,
+                collateral_eth=_collateral_eth(named.account, prices, reserves),
+                collateral_usd=data.total_collateral_usd,
+                debt_usd=data.total_debt_usd,
+                health_factor=data.health_factor,
+                liquidation_threshold=data.avg_liquidation_threshold,
+                liquidation_price_usd=liq_price,
+                distance_to_liquidation_pct=distance,
+                available_borrows_usd=data.available_borrows_usd,
+            )
+        )
+    return PositionReport(mark_price_usd=mark, accounts=tuple(reports), pnl=pnl)
+
+
+__all__ = ["AccountReport", "NamedAccount", "PositionReport", "analyze_position"]
