@@ -1,9 +1,192 @@
-"""delever CLI commands: protocol."""
+"""delever CLI commands on single Aave v3 accounts: ``position`` and ``liquidate``.
+
+The default pair is WETH collateral against USDC debt, stablecoins priced at $1.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from delever.cli._common import console, emit_json, user_errors
+from delever.errors import check_non_negative, check_positive
+from delever.protocol import (
+    RESERVES,
+    Account,
+    Prices,
+    ReserveParams,
+    account_data,
+    liquidation_call,
+    liquidation_price_usd,
+)
+
+COLLATERAL = "WETH"
+DEBT = "USDC"
+
+CollateralOpt = Annotated[
+    float, typer.Option("--collateral-eth", help="WETH collateral, in ETH.", show_default=False)
+]
+DebtOpt = Annotated[
+    float, typer.Option("--debt-usd", help="USDC debt, in USD.", show_default=False)
+]
+PriceOpt = Annotated[
+    float, typer.Option("--price-usd", help="ETH price in USD.", show_default=False)
+]
+LtOpt = Annotated[
+    float | None,
+    typer.Option("--lt", help="Liquidation threshold (fraction); default: WETH on Aave v3 Core."),
+]
+LtvOpt = Annotated[
+    float | None, typer.Option("--ltv", help="Loan-to-value (fraction); default: WETH's.")
+]
+BonusOpt = Annotated[
+    float | None,
+    typer.Option("--bonus", help="Liquidation bonus above 1 (fraction, e.g. 0.05); default WETH's."),
+]
+ExactOpt = Annotated[
+    bool, typer.Option("--exact", help="Use Aave's integer math (WAD/RAY, token decimals).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+
+
+def _weth_reserves(
+    lt: float | None, ltv: float | None, bonus: float | None, protocol_fee: float | None = None
+) -> dict[str, ReserveParams]:
+    """The reserve registry with WETH's parameters overridden by the flags (validated)."""
+    changes: dict[str, Any] = {}
+    if lt is not None:
+        changes["liquidation_threshold"] = lt
+    if ltv is not None:
+        changes["ltv"] = ltv
+    elif lt is not None and lt < RESERVES[COLLATERAL].ltv:
+        # A lower LT alone should not trip the LT >= LTV rule: lower the LTV with it.
+        changes["ltv"] = lt
+    if bonus is not None:
+        changes["liquidation_bonus"] = bonus
+    if protocol_fee is not None:
+        changes["liquidation_protocol_fee"] = protocol_fee
+    reserves = dict(RESERVES)
+    reserves[COLLATERAL] = dataclasses.replace(RESERVES[COLLATERAL], **changes)
+    return reserves
+
+
+def _account(collateral_eth: float, debt_usd: float) -> Account:
+    check_non_negative("collateral_eth", collateral_eth)
+    check_non_negative("debt_usd", debt_usd)
+    return Account(collateral={COLLATERAL: collateral_eth}, debt={DEBT: debt_usd})
+
+
+def _print_table(title: str, rows: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("quantity", style="bold")
+    table.add_column("value", justify="right")
+    for key, value in rows.items():
+        if isinstance(value, float):
+            shown = f"{value:,.6f}" if abs(value) < 100 else f"{value:,.2f}"
+        else:
+            shown = str(value)
+        table.add_row(key, shown)
+    console.print(table)
+
+
+def position(
+    collateral_eth: CollateralOpt,
+    debt_usd: DebtOpt,
+    price_usd: PriceOpt,
+    lt: LtOpt = None,
+    ltv: LtvOpt = None,
+    bonus: BonusOpt = None,
+    exact: ExactOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Health factor, liquidation price and borrowing room of one WETH/USDC account."""
+    with user_errors():
+        check_positive("price_usd", price_usd, "ETH must have a price.")
+        reserves = _weth_reserves(lt, ltv, bonus)
+        account = _account(collateral_eth, debt_usd)
+        prices = Prices.from_eth(price_usd)
+        data = account_data(account, prices, reserves=reserves, exact=exact)
+        liq_price = liquidation_price_usd(account, prices, reserves=reserves)
+        distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
+        result: dict[str, Any] = {
+            "health_factor": data.health_factor,
+            "liquidation_price_usd": liq_price,
+            "available_borrow_usd": data.available_borrows_usd,
+            "distance_to_liquidation_pct": distance,
+            "collateral_usd": data.total_collateral_usd,
+            "debt_usd": data.total_debt_usd,
+            "liquidation_threshold": data.avg_liquidation_threshold,
+            "ltv": data.avg_ltv,
+            "exact": exact,
+        }
+        if exact:
+            result["health_factor_wad"] = str(data.health_factor_wad)
+        if json_output:
+            emit_json(result)
+        else:
+            _print_table("Aave v3 account (WETH collateral, USDC debt)", result)
+
+
+def liquidate(
+    collateral_eth: CollateralOpt,
+    debt_usd: DebtOpt,
+    price_usd: PriceOpt,
+    debt_to_cover_usd: Annotated[
+        float,
+        typer.Option(
+            "--debt-to-cover-usd",
+            help="Debt the liquidator offers to repay, in USD (capped by the close factor).",
+            show_default=False,
+        ),
+    ],
+    lt: LtOpt = None,
+    bonus: BonusOpt = None,
+    protocol_fee: Annotated[
+        float | None,
+        typer.Option("--protocol-fee", help="Protocol's share of the bonus; default WETH's."),
+    ] = None,
+    exact: ExactOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """One Aave v3 liquidationCall on a WETH/USDC account, with the protocol's rules."""
+    with user_errors():
+        check_positive("price_usd", price_usd, "ETH must have a price.")
+        check_positive("debt_to_cover_usd", debt_to_cover_usd)
+        reserves = _weth_reserves(lt, None, bonus, protocol_fee)
+        account = _account(collateral_eth, debt_usd)
+        prices = Prices.from_eth(price_usd)
+        outcome = liquidation_call(
+            account,
+            prices,
+            collateral_symbol=COLLATERAL,
+            debt_symbol=DEBT,
+            debt_to_cover=debt_to_cover_usd,
+            reserves=reserves,
+            exact=exact,
+        )
+        result: dict[str, Any] = {
+            "close_factor": outcome.close_factor,
+            "debt_repaid_usd": outcome.debt_repaid_usd,
+            "collateral_to_liquidator_eth": outcome.collateral_to_liquidator,
+            "protocol_fee_eth": outcome.protocol_fee,
+            "collateral_left_eth": outcome.collateral_left,
+            "debt_left_usd": outcome.debt_left,
+            "bad_debt_usd": outcome.bad_debt_usd,
+            "health_factor_before": outcome.health_factor_before,
+            "health_factor_after": outcome.health_factor_after,
+            "exact": exact,
+        }
+        if json_output:
+            emit_json(result)
+        else:
+            _print_table("Aave v3 liquidationCall (WETH collateral, USDC debt)", result)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add this module's commands to ``app``."""
+    app.command("position")(position)
+    app.command("liquidate")(liquidate)

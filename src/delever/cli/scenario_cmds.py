@@ -1,9 +1,170 @@
-"""delever CLI commands: scenario."""
+"""delever CLI commands on scenarios: ``run``, ``scenarios`` and ``validate``.
+
+``run`` is built from sections, so later engines (market, simulation, cascade, advice) add a
+section without reshaping the command: each section adds its keys to the JSON object and
+prints its own tables.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import Annotated, Any
+
 import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from delever.cli._common import console, emit_json, user_errors
+from delever.scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    builtin_scenarios,
+    load_scenario,
+    read_scenario_spec,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+
+# A section of `delever run`: (scenario, json payload to extend, print?) -> None
+RunSection = Callable[[Scenario, dict[str, Any], bool], None]
+
+
+def _usd(value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if abs(value) >= 1e6:
+        return f"${value / 1e6:,.1f}M"
+    return f"${value:,.2f}"
+
+
+def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -> None:
+    report = scenario.position_report()
+    payload.update(report.to_dict())
+    reported = {key: item.value for key, item in scenario.spec.reported.items()}
+    payload["reported"] = {
+        key: {"value": item.value, "source": item.source, "estimate": item.estimate}
+        for key, item in scenario.spec.reported.items()
+    }
+    payload["estimated_inputs"] = scenario.estimates()
+    if not show:
+        return
+
+    pnl = report.pnl
+    summary = Table(title="Position and P&L", title_justify="left")
+    summary.add_column("")
+    summary.add_column("model", justify="right")
+    summary.add_column("reported", justify="right")
+    rows = [
+        ("mark price", _usd(pnl.mark_price_usd), ""),
+        ("ETH held", f"{pnl.position_eth:,.0f}", ""),
+        ("average cost / ETH", _usd(pnl.average_cost_usd), ""),
+        ("realized P&L", _usd(pnl.realized_usd), _usd(reported.get("realized_pnl_usd", math.nan))),
+        (
+            "unrealized P&L",
+            _usd(pnl.unrealized_usd),
+            _usd(reported.get("unrealized_pnl_usd", math.nan)),
+        ),
+        ("total P&L", _usd(pnl.total_usd), _usd(reported.get("total_pnl_usd", math.nan))),
+        ("debt", _usd(report.total_debt_usd), _usd(reported.get("debt_usd", math.nan))),
+    ]
+    for label, model, published in rows:
+        summary.add_row(label, model, "" if published == "n/a" else published)
+    console.print(summary)
+
+    if report.accounts:
+        table = Table(title="Aave v3 accounts at the mark", title_justify="left")
+        for column in ("account", "collateral ETH", "debt", "HF", "liq. price", "distance"):
+            table.add_column(column, justify="left" if column == "account" else "right")
+        for account in report.accounts:
+            table.add_row(
+                account.name,
+                f"{account.collateral_eth:,.0f}",
+                _usd(account.debt_usd),
+                f"{account.health_factor:.4f}",
+                _usd(account.liquidation_price_usd),
+                f"{account.distance_to_liquidation_pct:.1f}%",
+            )
+        console.print(table)
+    band = report.liquidation_band_usd
+    if band is not None:
+        console.print(
+            f"Liquidation band: {_usd(band[0])} - {_usd(band[1])}; the first account is hit "
+            f"after a {report.first_liquidation_distance_pct:.1f}% fall from the mark."
+        )
+    if payload["estimated_inputs"]:
+        console.print(
+            f"[dim]{len(payload['estimated_inputs'])} input figures are estimates "
+            "(press reports or stated rules); `--json` lists them.[/dim]"
+        )
+
+
+RUN_SECTIONS: list[RunSection] = [_position_section]
+
+
+def run(
+    scenario: Annotated[
+        str,
+        typer.Argument(help="A built-in scenario name or a scenario TOML file."),
+    ] = DEFAULT_SCENARIO,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run a scenario end to end (default: the February 2026 unwind)."""
+    with user_errors():
+        loaded = load_scenario(scenario)
+        payload: dict[str, Any] = {"scenario": loaded.name, "title": loaded.spec.title}
+        show = not json_output
+        if show:
+            console.print(Panel.fit(f"[bold]{loaded.spec.title}[/bold]\nscenario: {loaded.name}"))
+        for section in RUN_SECTIONS:
+            section(loaded, payload, show)
+        if json_output:
+            emit_json(payload)
+
+
+def scenarios(json_output: JsonOpt = False) -> None:
+    """List the built-in scenarios."""
+    with user_errors():
+        items = []
+        for name in builtin_scenarios():
+            spec = read_scenario_spec(name)
+            items.append({"name": name, "title": spec.title, "default": name == DEFAULT_SCENARIO})
+        if json_output:
+            emit_json({"scenarios": items})
+            return
+        table = Table(title="Built-in scenarios", title_justify="left")
+        table.add_column("name")
+        table.add_column("title")
+        for item in items:
+            table.add_row(item["name"] + (" (default)" if item["default"] else ""), item["title"])
+        console.print(table)
+
+
+def validate(
+    file: Annotated[str, typer.Argument(help="A scenario TOML file (or a built-in name).")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Check a scenario file against the schema and the protocol's rules."""
+    with user_errors():
+        loaded = load_scenario(file)
+        result = {
+            "valid": True,
+            "scenario": loaded.name,
+            "accounts": len(loaded.accounts),
+            "trades": len(loaded.spec.position.trades),
+            "estimated_inputs": len(loaded.estimates()),
+        }
+        if json_output:
+            emit_json(result)
+        else:
+            console.print(
+                f"ok: {file} is a valid scenario ({loaded.name}: {result['accounts']} accounts, "
+                f"{result['trades']} trades, {result['estimated_inputs']} estimated inputs)"
+            )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add this module's commands to ``app``."""
+    app.command("run")(run)
+    app.command("scenarios")(scenarios)
+    app.command("validate")(validate)
