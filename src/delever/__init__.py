@@ -1,0 +1,27 @@
+"""delever: a risk lab for unwinding large leveraged positions on lending protocols.
+
+The small public API for notebooks::
+
+    import delever
+    scenario = delever.load_scenario("trend-2026")
+    report = scenario.position_report()
+    report.to_frame()
+"""
+
+from delever.errors import DeleverError, InvalidArgument, ProtocolRevert
+from delever.scenario import Scenario, builtin_scenarios, load_scenario
+from delever.sim.position import PositionReport, analyze_position
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeleverError",
+    "InvalidArgument",
+    "PositionReport",
+    "ProtocolRevert",
+    "Scenario",
+    "__version__",
+    "analyze_position",
+    "builtin_scenarios",
+    "load_scenario",
+]
