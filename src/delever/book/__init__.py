@@ -4,19 +4,27 @@
   stablecoin debt (USD), liquidation threshold and bonus, e-mode flag, per account.
 - :func:`read_book_csv`: a book from a CSV file (schema in :mod:`delever.book.loaders`).
 - :func:`read_lido_cohort`: a book from Lido's Aave v3 (w)stETH cohort files (validation).
+- :func:`synthetic_book`: a book drawn from distributions fitted to the Aave v3
+  stablecoin-debt cohort (:data:`DEFAULT_FITTED_PARAMS`), at a chosen size and price.
 """
 
 from delever.book.assets import BOOK_ASSETS, BookAsset, book_asset
 from delever.book.book import BookValueError, BorrowerBook
+from delever.book.fitted_params import DEFAULT_FITTED_PARAMS, FittedBookParams, load_fitted_params
 from delever.book.loaders import BOOK_CSV_COLUMNS, read_book_csv, read_lido_cohort
+from delever.book.synthetic import synthetic_book
 
 __all__ = [
     "BOOK_ASSETS",
     "BOOK_CSV_COLUMNS",
+    "DEFAULT_FITTED_PARAMS",
     "BookAsset",
     "BookValueError",
     "BorrowerBook",
+    "FittedBookParams",
     "book_asset",
+    "load_fitted_params",
     "read_book_csv",
     "read_lido_cohort",
+    "synthetic_book",
 ]
