@@ -418,7 +418,9 @@ class BorrowerBook:
             for fall in (0.1, 0.2, 0.3, 0.5):
                 share = self.collateral_eth[liq_all >= price * (1 - fall)].sum()
                 falls.append(f"{fall:.0%} {share / self.total_collateral_eth:.1%}")
-            lines.append("collateral share liquidatable after a fall of " + ", ".join(falls))
+            lines.append(
+                "share of collateral in accounts liquidatable after a fall of " + ", ".join(falls)
+            )
         return "\n".join(lines)
 
 
