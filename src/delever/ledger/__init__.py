@@ -12,13 +12,14 @@ A long-only ledger of one leveraged long ETH position::
 Positions known only from reported totals use :func:`pnl_from_summary`.
 """
 
-from delever.ledger.ledger import COST_METHODS, CostMethod, Ledger
+from delever.ledger.ledger import COST_METHODS, DUST_REL_TOL, CostMethod, Ledger
 from delever.ledger.pnl import PnL, pnl_from_summary
 from delever.ledger.recovery import time_to_recover
 from delever.ledger.trades import Lot, Side, Trade
 
 __all__ = [
     "COST_METHODS",
+    "DUST_REL_TOL",
     "CostMethod",
     "Ledger",
     "Lot",

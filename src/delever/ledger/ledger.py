@@ -16,9 +16,11 @@ from delever.ledger.trades import Lot, Side, Trade
 CostMethod = Literal["fifo", "average"]
 COST_METHODS: tuple[CostMethod, ...] = ("fifo", "average")
 
-# A sale within this relative distance of a lot (or of the whole position) takes all of it,
-# so that float dust (0.1 + 0.2 != 0.3) never leaves a phantom lot or blocks a full close.
-_DUST_REL_TOL = 1e-12
+# ETH amounts closer than this fraction of all the ETH ever bought count as equal: a sale
+# that leaves less than that in a lot (or in the position) takes all of it, so float dust
+# (0.1 + 0.2 != 0.3; a position tracked by subtraction) never leaves a phantom lot or blocks
+# a full close. Float error in ETH amounts scales with the amounts traded, not the remainder.
+DUST_REL_TOL = 1e-12
 
 FRAME_COLUMNS = (
     "time",
@@ -43,19 +45,26 @@ class _State:
     cost_basis_usd: float = 0.0  # by the ledger's method
     realized_pnl_usd: float = 0.0
     fees_usd: float = 0.0
+    bought_eth: float = 0.0  # all ETH ever bought: the scale of float dust
+
+    @property
+    def dust_eth(self) -> float:
+        return DUST_REL_TOL * self.bought_eth
 
     @property
     def position_eth(self) -> float:
         return math.fsum(lot.quantity_eth for lot in self.lots)
 
 
-def _consume_fifo(lots: tuple[Lot, ...], quantity_eth: float) -> tuple[tuple[Lot, ...], float]:
+def _consume_fifo(
+    lots: tuple[Lot, ...], quantity_eth: float, dust_eth: float
+) -> tuple[tuple[Lot, ...], float]:
     """Take ``quantity_eth`` from the oldest lots; return the lots left and the cost taken."""
     taken: list[float] = []
     left = quantity_eth
     for index, lot in enumerate(lots):
         # The whole lot goes when the sale covers it (to within float dust).
-        if left >= lot.quantity_eth * (1.0 - _DUST_REL_TOL):
+        if left >= lot.quantity_eth - dust_eth:
             taken.append(lot.cost_usd)
             left -= lot.quantity_eth
             if left <= 0.0:
@@ -84,22 +93,24 @@ def _apply(state: _State, trade: Trade, method: CostMethod) -> _State:
             if method == "fifo"
             else state.cost_basis_usd + lot.cost_usd
         )
-        return _State(bought, basis, state.realized_pnl_usd, fees)
+        return _State(
+            bought, basis, state.realized_pnl_usd, fees, state.bought_eth + trade.quantity_eth
+        )
 
     position = state.position_eth
     quantity = trade.quantity_eth
-    if quantity > position * (1.0 + _DUST_REL_TOL):
+    if quantity > position + state.dust_eth:
         raise InvalidArgument(
             f"quantity_eth={quantity!r} sold at {trade.time.isoformat()} exceeds the position "
             f"of {position!r} ETH; the ledger is long-only (it books a leveraged long), so a "
             "sale cannot open a short."
         )
-    closes = quantity >= position * (1.0 - _DUST_REL_TOL)
+    closes = quantity >= position - state.dust_eth
     if closes:
         lots: tuple[Lot, ...] = ()
         fifo_cost = math.fsum(x.cost_usd for x in state.lots)
     else:
-        lots, fifo_cost = _consume_fifo(state.lots, quantity)
+        lots, fifo_cost = _consume_fifo(state.lots, quantity, state.dust_eth)
     if method == "fifo":
         cost_removed = fifo_cost
         basis = math.fsum(x.cost_usd for x in lots)
@@ -110,7 +121,7 @@ def _apply(state: _State, trade: Trade, method: CostMethod) -> _State:
         basis = 0.0 if closes else state.cost_basis_usd - cost_removed
     # Proceeds use the traded quantity, so cash in = cash out + P&L exactly.
     realized = state.realized_pnl_usd + (trade.notional_usd - trade.fee_usd - cost_removed)
-    return _State(lots, basis, realized, fees)
+    return _State(lots, basis, realized, fees, state.bought_eth)
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,8 @@ class Ledger:
     """Trades in time order and what they add up to: position, cost basis, realized P&L.
 
     Long-only: it books one leveraged long ETH position, so selling more ETH than is held
-    raises :class:`~delever.errors.InvalidArgument`. Build one with :meth:`from_trades`
+    raises :class:`~delever.errors.InvalidArgument` (a sale within ``DUST_REL_TOL`` (1e-12)
+    times the ETH ever bought of the position closes it exactly). Build one with :meth:`from_trades`
     (or ``Ledger()`` for an empty one) and extend it with :meth:`add`, which returns a new
     ledger.
 
@@ -311,4 +323,4 @@ class Ledger:
         return self.summary()
 
 
-__all__ = ["COST_METHODS", "CostMethod", "Ledger"]
+__all__ = ["COST_METHODS", "DUST_REL_TOL", "CostMethod", "Ledger"]
