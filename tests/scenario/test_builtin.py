@@ -130,5 +130,9 @@ def test_every_field_has_description_and_numbers_have_bounds(model: type[BaseMod
         if _is_numeric(field.annotation):
             assert field.metadata, f"{model.__name__}.{field_name} has no bounds"
         if "Sourced" in str(field.annotation) and "dict" not in str(field.annotation):
-            validators = [m for m in field.metadata if hasattr(m, "func")]
+            # Optional[Annotated[Sourced, AfterValidator]] keeps its bound inside the union.
+            metadata = list(field.metadata)
+            for member in typing.get_args(field.annotation):
+                metadata.extend(getattr(member, "__metadata__", ()))
+            validators = [m for m in metadata if hasattr(m, "func")]
             assert validators, f"{model.__name__}.{field_name}: Sourced without a bound"
