@@ -1,9 +1,503 @@
-"""delever CLI commands: market."""
+"""delever CLI commands on price impact: ``impact``.
+
+``delever impact --qty-eth Q --model M`` sells Q ETH with one impact model and prints the
+fill schedule, the average price, the final mid and the liquidity discount (mark minus
+average fill price), or one JSON object with ``--json``.
+
+All default market parameters sit in the ``DEFAULT_*`` block below, each with its source;
+they are **estimates**, and the JSON output lists which ones a run used.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from delever.cli._common import console, emit_json, user_errors
+from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
+from delever.market.almgren_chriss import AlmgrenChrissImpact
+from delever.market.impact import ImpactModel, ScheduleFills, SquareRootImpact, VenueModel
+from delever.market.orderbook import OrderBook, OrderBookImpact
+from delever.market.router import Router
+from delever.market.transient import ObizhaevaWangImpact, PropagatorImpact
+from delever.market.univ3 import UniswapV3Impact, UniswapV3Pool, illustrative_pool
+
+# --- default market parameters (estimates; one place) ------------------------------------------
+# Mark: the trend-2026 scenario's implied mark, $754M / 396,000 ETH (press report, Odaily
+# 467627; an estimate).
+DEFAULT_PRICE_USD = 1904.0404040404
+# Daily volatility: std of daily log returns of Binance spot ETHUSDT, 2025-01-01..2025-06-24,
+# is 0.043 (nvn01/eth-dataset-kaggle-updater klines, CC BY 4.0); rounded. Estimate.
+DEFAULT_SIGMA_DAILY = 0.04
+# Average daily volume: median daily Binance spot ETHUSDT volume over the same days is
+# 517,656 ETH (same data); rounded. One venue only, so an estimate on the low side.
+DEFAULT_ADV_ETH = 500_000.0
+# Y: of order 1 in the literature (Tóth et al. 2011; Bouchaud, Bonart, Donier & Gould 2018,
+# ch. 12). Estimate.
+DEFAULT_IMPACT_Y = 1.0
+# Schedule: five daily slices, as the reported Feb 1-6 2026 sale (a rule, not data).
+DEFAULT_HORIZON_STEPS = 5
+DEFAULT_STEP_DAYS = 1.0
+# Almgren-Chriss defaults derived from the square-root law (rules, so estimates):
+# eta makes the AC temporary cost of selling 10% of ADV over one day equal to the sqrt law's
+# average discount for that order, 2/3 Y sigma sqrt(0.1) P; gamma = eta / 10 per day, the
+# ratio of Almgren & Chriss's own example (eta = 2.5e-6, gamma = 2.5e-7); sigma = sigma_daily P.
+DEFAULT_AC_PARTICIPATION = 0.1
+DEFAULT_AC_GAMMA_OVER_ETA_PER_DAY = 0.1
+# epsilon: half of Binance ETHUSDT's 0.01 USDT tick, a one-tick spread; fees excluded. Estimate.
+DEFAULT_AC_EPSILON_USD = 0.005
+# lambda: 0 = risk-neutral (TWAP). Almgren & Chriss's example uses 1e-6 per USD.
+DEFAULT_RISK_AVERSION = 0.0
+# Transient models: instantaneous impact k set so that selling 1% of ADV at once moves the
+# price by the square-root law's peak impact at that size, k = Y sigma sqrt(0.01) P / (0.01 V);
+# half-life of the Obizhaeva-Wang decay and the propagator's t0: one hour; beta = 0.25 within
+# the 0.2-0.4 that Bouchaud, Gefen, Potters & Wyart (2004) report on stocks. All estimates.
+DEFAULT_TRANSIENT_PARTICIPATION = 0.01
+DEFAULT_OW_HALF_LIFE_DAYS = 1.0 / 24.0
+DEFAULT_PROPAGATOR_T0_DAYS = 1.0 / 24.0
+DEFAULT_PROPAGATOR_BETA = 0.25
+
+MODELS = ("sqrt", "ac", "ow", "propagator", "book", "univ3", "router")
+BOOK_DEPTH_HEADER = "timestamp,percentage,depth,notional"
+LEVELS_HEADER = ("side", "price_usd", "size_eth")
+SYNTHETIC_BOOK_SOURCE = "synthetic illustrative book (built into delever), not market data"
+
+
+def illustrative_book() -> OrderBook:
+    """A SYNTHETIC, ILLUSTRATIVE order book (not market data): mid 2,000 USD, one-cent
+    spread, 40 bid and 40 ask levels 0.5 USD apart whose size grows with the distance."""
+    bids = [(1999.995 - 0.5 * k, 20.0 + 10.0 * k) for k in range(40)]
+    asks = [(2000.005 + 0.5 * k, 20.0 + 10.0 * k) for k in range(40)]
+    return OrderBook.from_levels(bids, asks, source=SYNTHETIC_BOOK_SOURCE)
+
+
+def read_levels_csv(path: Path) -> OrderBook:
+    """A book from a simple levels CSV with header ``side,price_usd,size_eth`` (side ``bid``
+    or ``ask``; rows in any order)."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows = [
+        (n, r)
+        for n, r in enumerate(csv.reader(io.StringIO(text)), start=1)
+        if r and any(c.strip() for c in r)
+    ]
+    if not rows:
+        raise InvalidArgument(f"{path}: the file is empty; expected {','.join(LEVELS_HEADER)}.")
+    header = tuple(c.strip().lower() for c in rows[0][1])
+    if header != LEVELS_HEADER:
+        raise InvalidArgument(
+            f"{path}: header {','.join(header)!r} is neither {','.join(LEVELS_HEADER)!r} nor a "
+            f"Binance bookDepth header {BOOK_DEPTH_HEADER!r}."
+        )
+    bids: list[tuple[float, float]] = []
+    asks: list[tuple[float, float]] = []
+    for line, row in rows[1:]:
+        if len(row) != 3:
+            raise InvalidArgument(f"{path}: row {line}: {len(row)} columns, expected 3.")
+        side = row[0].strip().lower()
+        try:
+            price, size = float(row[1]), float(row[2])
+        except ValueError:
+            raise InvalidArgument(
+                f"{path}: row {line}: price_usd={row[1]!r} and size_eth={row[2]!r} must be "
+                "numbers."
+            ) from None
+        if side == "bid":
+            bids.append((price, size))
+        elif side == "ask":
+            asks.append((price, size))
+        else:
+            raise InvalidArgument(f"{path}: row {line}: side={row[0]!r} must be bid or ask.")
+    if not bids:
+        raise InvalidArgument(f"{path}: no bid levels; a sell needs bids.")
+    return OrderBook.from_levels(bids, asks, source=f"levels file {path}")
+
+
+def load_book(path: Path | None, book_time: str | None) -> OrderBook:
+    """The book of ``--book-file`` (bookDepth or levels CSV), else the illustrative one."""
+    if path is None:
+        return illustrative_book()
+    if not path.is_file():
+        raise InvalidArgument(f"book_file={str(path)!r}: no such file.")
+    compressed = path.suffix.lower() in (".zip", ".gz")
+    first = "" if compressed else path.read_text(encoding="utf-8-sig").lstrip().split("\n")[0]
+    if compressed or first.strip().lower().replace(" ", "") == BOOK_DEPTH_HEADER:
+        from delever.market.loaders import read_book_depth_csv
+
+        frame = read_book_depth_csv(path, snapshot=book_time)
+        sign = [-1.0 if side == "bid" else 1.0 for side in frame["side"]]
+        percentage = [s * 100.0 * d for s, d in zip(sign, frame["distance"], strict=True)]
+        return OrderBook.from_depth_bands(
+            percentage, frame["depth_eth"].to_numpy(), frame["notional_usd"].to_numpy(),
+            source=f"Binance bookDepth {path}, snapshot {frame.attrs.get('snapshot_time')}",
+        )
+    return read_levels_csv(path)
+
+
+def load_pool(path: Path | None) -> UniswapV3Pool:
+    """The pool of ``--pool-file`` (read by ``delever.market.loaders``), else the
+    illustrative one."""
+    if path is None:
+        return illustrative_pool()
+    if not path.is_file():
+        raise InvalidArgument(f"pool_file={str(path)!r}: no such file.")
+    from delever.market.loaders import read_univ3_pool_state
+
+    state = read_univ3_pool_state(path)
+    return UniswapV3Pool.from_state(state, source=f"pool file {path}")
+
+
+def _sqrt_model(sigma_daily: float, adv_eth: float, impact_y: float) -> SquareRootImpact:
+    return SquareRootImpact(sigma_daily=sigma_daily, adv_eth=adv_eth, impact_y=impact_y)
+
+
+def ac_defaults(
+    price_usd: float, sigma_daily: float, adv_eth: float, impact_y: float
+) -> dict[str, float]:
+    """Almgren-Chriss parameters derived from the square-root law (see DEFAULT_AC_*)."""
+    rate = DEFAULT_AC_PARTICIPATION * adv_eth  # ETH/day
+    discount = 2.0 / 3.0 * impact_y * sigma_daily * math.sqrt(DEFAULT_AC_PARTICIPATION)
+    eta = discount * price_usd / rate
+    return {
+        "sigma": sigma_daily * price_usd,
+        "eta": eta,
+        "gamma": DEFAULT_AC_GAMMA_OVER_ETA_PER_DAY * eta,
+        "epsilon": DEFAULT_AC_EPSILON_USD,
+        "risk_aversion": DEFAULT_RISK_AVERSION,
+    }
+
+
+def transient_impact_default(
+    price_usd: float, sigma_daily: float, adv_eth: float, impact_y: float
+) -> float:
+    """Instantaneous impact, USD per ETH per ETH (see DEFAULT_TRANSIENT_PARTICIPATION)."""
+    qty = DEFAULT_TRANSIENT_PARTICIPATION * adv_eth
+    return impact_y * sigma_daily * math.sqrt(DEFAULT_TRANSIENT_PARTICIPATION) * price_usd / qty
+
+
+def _pick(value: float | None, default: float, name: str, used: list[str]) -> float:
+    if value is None:
+        used.append(name)
+        return default
+    return value
+
+
+Opt = typer.Option
+
+
+def impact(
+    qty_eth: Annotated[float, Opt("--qty-eth", help="ETH to sell.", show_default=False)],
+    model: Annotated[str, Opt("--model", help=f"Impact model: {', '.join(MODELS)}.")] = "sqrt",
+    horizon_steps: Annotated[
+        int, Opt("--horizon-steps", help="Slices (equal, or Almgren-Chriss optimal for ac).")
+    ] = DEFAULT_HORIZON_STEPS,
+    step_days: Annotated[
+        float, Opt("--step-days", help="Days between slices (tau of Almgren & Chriss).")
+    ] = DEFAULT_STEP_DAYS,
+    price_usd: Annotated[
+        float | None,
+        Opt("--price-usd", help="Mark, USD per ETH [default: the venue's mid for book/univ3, "
+            f"else {DEFAULT_PRICE_USD:.2f}, the trend-2026 mark (estimate)]."),
+    ] = None,
+    sigma_daily: Annotated[
+        float, Opt("--sigma-daily", help="Daily volatility, a fraction (estimate).")
+    ] = DEFAULT_SIGMA_DAILY,
+    adv_eth: Annotated[
+        float, Opt("--adv-eth", help="Average daily volume, ETH (estimate).")
+    ] = DEFAULT_ADV_ETH,
+    impact_y: Annotated[
+        float, Opt("--impact-y", help="Square-root-law prefactor Y (estimate).")
+    ] = DEFAULT_IMPACT_Y,
+    sigma: Annotated[
+        float | None, Opt("--sigma", help="ac: USD per ETH per sqrt(day) [sigma_daily * price].")
+    ] = None,
+    eta: Annotated[
+        float | None,
+        Opt("--eta", help="ac: temporary impact, USD/ETH per ETH/day [from the sqrt law]."),
+    ] = None,
+    gamma: Annotated[
+        float | None, Opt("--gamma", help="ac: permanent impact, USD/ETH per ETH [eta/10].")
+    ] = None,
+    epsilon: Annotated[
+        float | None, Opt("--epsilon", help="ac: fixed cost, USD per ETH [0.005].")
+    ] = None,
+    risk_aversion: Annotated[
+        float | None, Opt("--risk-aversion", help="ac: lambda, per USD [0 = TWAP].")
+    ] = None,
+    impact_usd_per_eth: Annotated[
+        float | None,
+        Opt("--impact-usd-per-eth", help="ow/propagator: instant impact, USD/ETH per ETH."),
+    ] = None,
+    half_life_days: Annotated[
+        float | None, Opt("--half-life-days", help="ow: half-life of the decay, days [1/24].")
+    ] = None,
+    decay_time_days: Annotated[
+        float | None, Opt("--decay-time-days", help="propagator: t0, days [1/24].")
+    ] = None,
+    decay_exponent: Annotated[
+        float | None, Opt("--decay-exponent", help="propagator: beta [0.25].")
+    ] = None,
+    book_file: Annotated[
+        Path | None,
+        Opt("--book-file", help="book/router: Binance bookDepth CSV or side,price_usd,size_eth "
+            "CSV [a synthetic illustrative book]."),
+    ] = None,
+    book_time: Annotated[
+        str | None, Opt("--book-time", help="bookDepth snapshot time (UTC) [the first].")
+    ] = None,
+    pool_file: Annotated[
+        Path | None,
+        Opt("--pool-file", help="univ3/router: Uniswap v3 pool state JSON "
+            "[a synthetic illustrative pool]."),
+    ] = None,
+    json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
+) -> None:
+    """Sell --qty-eth ETH with one price-impact model: fills, average price, final mid and the
+    liquidity discount (mark minus average fill price)."""
+    with user_errors():
+        if model not in MODELS:
+            raise unknown_name("model", model, MODELS)
+        qty = check_non_negative("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
+        if horizon_steps < 1:
+            raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be >= 1.")
+        check_positive("step_days", step_days)
+        check_non_negative("sigma_daily", sigma_daily, "Give a daily fraction, e.g. 0.04.")
+        check_positive("adv_eth", adv_eth)
+        check_non_negative("impact_y", impact_y)
+        if price_usd is not None:
+            check_positive("price_usd", price_usd)
+        defaults_used: list[str] = []
+        payload: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        notes: list[str] = []
+
+        mark = price_usd
+        engine: ImpactModel
+        if model == "book":
+            book = load_book(book_file, book_time)
+            engine = OrderBookImpact(book)
+            mark = mark if mark is not None else book.mid_price_usd
+            payload["venue_source"] = book.source
+            parameters["book_mid_usd"] = book.mid_price_usd
+            parameters["book_bid_depth_eth"] = book.bid_depth_eth
+        elif model == "univ3":
+            pool = load_pool(pool_file)
+            engine = UniswapV3Impact(pool)
+            mark = mark if mark is not None else pool.spot_price_usd
+            payload["venue_source"] = pool.source
+            parameters["pool_spot_usd"] = pool.spot_price_usd
+            parameters["pool_fee_pips"] = pool.fee_pips
+        if mark is None:
+            mark = DEFAULT_PRICE_USD
+            defaults_used.append("price_usd")
+
+        sqrt_params = {"sigma_daily": sigma_daily, "adv_eth": adv_eth, "impact_y": impact_y}
+        for name, value, default in (
+            ("sigma_daily", sigma_daily, DEFAULT_SIGMA_DAILY),
+            ("adv_eth", adv_eth, DEFAULT_ADV_ETH),
+            ("impact_y", impact_y, DEFAULT_IMPACT_Y),
+        ):
+            if value == default and model in ("sqrt", "ac", "ow", "propagator", "router"):
+                defaults_used.append(name)
+
+        if model == "sqrt":
+            engine = _sqrt_model(sigma_daily, adv_eth, impact_y)
+            parameters.update(sqrt_params)
+        elif model == "ac":
+            base = ac_defaults(mark, sigma_daily, adv_eth, impact_y)
+            ac = AlmgrenChrissImpact(
+                sigma=_pick(sigma, base["sigma"], "sigma", defaults_used),
+                eta=_pick(eta, base["eta"], "eta", defaults_used),
+                gamma=_pick(gamma, base["gamma"], "gamma", defaults_used),
+                epsilon=_pick(epsilon, base["epsilon"], "epsilon", defaults_used),
+                risk_aversion=_pick(risk_aversion, base["risk_aversion"], "risk_aversion",
+                                    defaults_used),
+                n_steps=horizon_steps,
+                step_days=step_days,
+            )
+            engine = ac
+            parameters.update(
+                sigma=ac.sigma, eta=ac.eta, gamma=ac.gamma, epsilon=ac.epsilon,
+                risk_aversion=ac.risk_aversion,
+            )
+            if eta is None or gamma is None or sigma is None:
+                parameters.update(sqrt_params)
+            sched = ac.schedule(qty)
+            payload["schedule_eth"] = sched.holdings_eth
+            payload["expected_cost_usd"] = sched.expected_cost_usd
+            payload["variance_usd2"] = sched.variance_usd2
+            payload["std_cost_usd"] = sched.std_cost_usd
+            payload["kappa_per_day"] = sched.kappa_per_day
+            notes.append("Almgren-Chriss fills are expected values (price noise set to zero).")
+        elif model in ("ow", "propagator"):
+            k = _pick(
+                impact_usd_per_eth,
+                transient_impact_default(mark, sigma_daily, adv_eth, impact_y),
+                "impact_usd_per_eth", defaults_used,
+            )
+            if model == "ow":
+                half = _pick(half_life_days, DEFAULT_OW_HALF_LIFE_DAYS, "half_life_days",
+                             defaults_used)
+                check_positive("half_life_days", half)
+                engine = ObizhaevaWangImpact(
+                    impact_usd_per_eth=k, resilience_per_day=math.log(2.0) / half,
+                    n_steps=horizon_steps, step_days=step_days,
+                )
+                parameters.update(impact_usd_per_eth=k, half_life_days=half,
+                                  resilience_per_day=math.log(2.0) / half)
+            else:
+                t0 = _pick(decay_time_days, DEFAULT_PROPAGATOR_T0_DAYS, "decay_time_days",
+                           defaults_used)
+                beta = _pick(decay_exponent, DEFAULT_PROPAGATOR_BETA, "decay_exponent",
+                             defaults_used)
+                engine = PropagatorImpact(
+                    impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta,
+                    n_steps=horizon_steps, step_days=step_days,
+                )
+                parameters.update(impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta)
+            if impact_usd_per_eth is None:
+                parameters.update(sqrt_params)
+        elif model == "router":
+            venues: list[VenueModel] = []
+            names: list[str] = []
+            if book_file is not None:
+                book = load_book(book_file, book_time)
+                venues.append(OrderBookImpact(book))
+                names.append("book")
+                parameters["book_source"] = book.source
+                defaults_used[:] = [n for n in defaults_used if n not in sqrt_params]
+            else:
+                venues.append(_sqrt_model(sigma_daily, adv_eth, impact_y))
+                names.append("sqrt")
+                parameters.update(sqrt_params)
+            pool = load_pool(pool_file)
+            venues.append(UniswapV3Impact(pool))
+            names.append("univ3")
+            parameters["pool_source"] = pool.source
+            router = Router.of(venues, names)
+            engine = router
+            routed = router.route(mark, qty)
+            payload["split_eth"] = {n: float(routed.split_eth[0, k]) for k, n in enumerate(names)}
+            payload["marginal_price_usd"] = float(routed.marginal_price_usd[0])
+
+        if model == "ac":
+            holdings = payload["schedule_eth"]
+            schedule = engine.execute_schedule(mark, holdings[:-1] - holdings[1:], step_days)
+        else:
+            slices = [qty / horizon_steps] * horizon_steps
+            schedule = engine.execute_schedule(mark, slices, step_days)
+
+        payload.update(_schedule_payload(model, mark, horizon_steps, step_days, schedule))
+        payload["parameters"] = parameters
+        payload["estimates"] = sorted(set(defaults_used))
+        synthetic = (model == "book" and book_file is None) or (
+            model in ("univ3", "router") and pool_file is None
+        )
+        if synthetic:
+            notes.append("Venue data are a synthetic illustrative example, not market data.")
+        if model in ("sqrt", "router", "book", "univ3"):
+            notes.append("Slices walk one impact curve with no recovery between them.")
+        payload["notes"] = notes
+
+        if json_output:
+            emit_json(payload)
+        else:
+            _print(payload, schedule)
+
+
+def _schedule_payload(
+    model: str, mark: float, horizon_steps: int, step_days: float, schedule: ScheduleFills
+) -> dict[str, Any]:
+    rows = [
+        {
+            "slice": k + 1,
+            "time_days": float(schedule.time_days[k]),
+            "qty_eth": float(schedule.qty_eth[k]),
+            "filled_eth": float(schedule.filled_eth[k]),
+            "avg_price_usd": float(schedule.avg_price_usd[k]),
+            "mid_before_usd": float(schedule.mid_before_usd[k]),
+            "mid_after_usd": float(schedule.mid_after_usd[k]),
+            "discount_usd": float(schedule.discount_usd[k]),
+            "discount_pct": float(schedule.discount_pct[k]),
+        }
+        for k in range(schedule.n_slices)
+    ]
+    return {
+        "model": model,
+        "qty_eth": schedule.total_qty_eth,
+        "price_usd": mark,
+        "horizon_steps": horizon_steps,
+        "step_days": step_days,
+        "filled_eth": schedule.total_filled_eth,
+        "unfilled_eth": schedule.total_unfilled_eth,
+        "proceeds_usd": schedule.total_proceeds_usd,
+        "avg_price_usd": schedule.avg_fill_price_usd,
+        "final_mid_usd": schedule.final_mid_usd,
+        "discount_usd": schedule.total_discount_usd,
+        "discount_usd_per_eth": schedule.total_discount_usd_per_eth,
+        "discount_pct": schedule.total_discount_pct,
+        "schedule": rows,
+    }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.6f}" if abs(value) < 100 else f"{value:,.2f}"
+
+
+def _print(payload: dict[str, Any], schedule: ScheduleFills) -> None:
+    table = Table(title=f"impact: {payload['model']}", title_justify="left")
+    for column in ("slice", "time_days", "qty_eth", "avg_price_usd", "mid_after_usd",
+                   "discount_usd", "discount_pct"):
+        table.add_column(column, justify="right")
+    for row in payload["schedule"]:
+        table.add_row(
+            str(row["slice"]), _fmt(row["time_days"]), _fmt(row["qty_eth"]),
+            _fmt(row["avg_price_usd"]), _fmt(row["mid_after_usd"]), _fmt(row["discount_usd"]),
+            f"{row['discount_pct']:.4f}",
+        )
+    console.print(table)
+    summary = Table(show_header=False, title="totals", title_justify="left")
+    summary.add_column("quantity", style="bold")
+    summary.add_column("value", justify="right")
+    keys = ["price_usd", "qty_eth", "filled_eth", "unfilled_eth", "avg_price_usd",
+            "final_mid_usd", "proceeds_usd", "discount_usd", "discount_usd_per_eth",
+            "discount_pct", "expected_cost_usd", "variance_usd2", "marginal_price_usd"]
+    for key in keys:
+        if key in payload:
+            summary.add_row(key, _fmt(float(payload[key])))
+    if "split_eth" in payload:
+        for name, value in payload["split_eth"].items():
+            summary.add_row(f"split_eth.{name}", _fmt(value))
+    console.print(summary)
+    if payload.get("venue_source"):
+        console.print(f"venue: {payload['venue_source']}")
+    if payload["estimates"]:
+        console.print("defaults used (estimates): " + ", ".join(payload["estimates"]))
+    for note in payload["notes"]:
+        console.print(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add this module's commands to ``app``."""
+    app.command("impact")(impact)
+
+
+__all__ = [
+    "DEFAULT_ADV_ETH",
+    "DEFAULT_IMPACT_Y",
+    "DEFAULT_PRICE_USD",
+    "DEFAULT_SIGMA_DAILY",
+    "ac_defaults",
+    "illustrative_book",
+    "impact",
+    "load_book",
+    "load_pool",
+    "read_levels_csv",
+    "register",
+    "transient_impact_default",
+]

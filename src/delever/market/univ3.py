@@ -30,26 +30,24 @@ initialized tick), the rest of the order is reported as ``unfilled_eth`` and the
 the price where liquidity ended. A pool with no liquidity anywhere is refused
 (:class:`~delever.errors.InvalidArgument`).
 
-**Pool file (JSON).** Raw on-chain units, as ``slot0()``, ``liquidity()`` and
-``ticks(i).liquidityNet`` return them; big integers may be given as strings::
-
-    {"name": "...", "source": "...", "eth_is_token0": false,
-     "eth_decimals": 18, "usd_decimals": 6, "fee_pips": 500,
-     "sqrt_price_x96": "1987...", "liquidity": "2.1e19",
-     "ticks": [{"tick": 195000, "liquidity_net": "123..."}, ...]}
+**Pool files.** A pool state on disk is read by
+``delever.market.loaders.read_univ3_pool_state`` (raw on-chain integers: ``slot0``,
+``liquidity()``, ``ticks(i).liquidityNet``; schema in its docstring) and turned into a
+:class:`UniswapV3Pool` by :meth:`UniswapV3Pool.from_state`, which reads the orientation
+from the token symbols.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from delever._typing import ArrayLike, FloatArray, FloatArray1D, IntArray1D
-from delever.errors import InvalidArgument, check_finite, check_non_negative, check_positive
+from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.kernels.impact import univ3_net_in_to_sqrt, univ3_swap_table_eval
 from delever.market.impact import (
     Fills,
@@ -140,24 +138,46 @@ def compute_swap_step(
     return SwapStep(sqrt_next, amount_in, amount_out, fee)
 
 
-def _big_number(field_name: str, value: Any) -> float:
-    """A number from JSON: int, float or a decimal string of a (big) integer."""
-    if isinstance(value, bool):
-        raise InvalidArgument(f"{field_name}={value!r} must be a number.")
-    if isinstance(value, str):
-        try:
-            number = float(int(value)) if value.strip().lstrip("-").isdigit() else float(value)
-        except ValueError:
-            raise InvalidArgument(f"{field_name}={value!r} must be a number.") from None
-    elif isinstance(value, int | float):
-        number = float(value)
-    else:
-        raise InvalidArgument(f"{field_name}={value!r} must be a number.")
-    return check_finite(field_name, number)
+class TickLike(Protocol):
+    """An initialized tick as loaded from a pool file."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def liquidity_net(self) -> int: ...
+
+
+class PoolStateLike(Protocol):
+    """A pool state as loaded from a pool file (``delever.market.loaders``)."""
+
+    @property
+    def token0(self) -> str: ...
+
+    @property
+    def token1(self) -> str: ...
+
+    @property
+    def decimals0(self) -> int: ...
+
+    @property
+    def decimals1(self) -> int: ...
+
+    @property
+    def fee_pips(self) -> int: ...
+
+    @property
+    def sqrt_price_x96(self) -> int: ...
+
+    @property
+    def liquidity(self) -> int: ...
+
+    @property
+    def ticks(self) -> Sequence[TickLike]: ...
 
 
 @dataclass(frozen=True, eq=False)
-class PoolState:
+class UniswapV3Pool:
     """A Uniswap v3 pool's state (raw on-chain units; see the module docstring).
 
     Parameters
@@ -297,66 +317,61 @@ class PoolState:
         return bounds, liq
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PoolState:
-        """A pool from the JSON pool-file layout (module docstring)."""
-        if not isinstance(data, Mapping):
-            raise InvalidArgument("pool file must hold one JSON object.")
-        required = ("sqrt_price_x96", "liquidity", "ticks", "eth_is_token0")
-        missing = [key for key in required if key not in data]
-        if missing:
+    def from_state(cls, state: PoolStateLike, *, name: str = "", source: str = "") -> UniswapV3Pool:
+        """A pool from a loaded pool-state file (``delever.market.loaders.read_univ3_pool_state``
+        or anything with the same fields: ``token0``, ``token1``, ``decimals0``,
+        ``decimals1``, ``fee_pips``, ``sqrt_price_x96``, ``liquidity`` and ``ticks`` of
+        ``index`` / ``liquidity_net``).
+
+        Which token is ETH comes from the symbols (``WETH`` or ``ETH``, any case); the other
+        token is taken as a 1 USD stablecoin.
+        """
+        symbols = (str(state.token0).upper(), str(state.token1).upper())
+        eth_names = ("WETH", "ETH")
+        if symbols[0] in eth_names and symbols[1] not in eth_names:
+            eth_is_token0 = True
+        elif symbols[1] in eth_names and symbols[0] not in eth_names:
+            eth_is_token0 = False
+        else:
             raise InvalidArgument(
-                f"pool file is missing {', '.join(missing)}; needed: {', '.join(required)}."
+                f"pool tokens {symbols[0]}/{symbols[1]}: exactly one must be WETH (or ETH); "
+                "the other is taken as a 1 USD stablecoin."
             )
-        known = set(required) | {"fee_pips", "eth_decimals", "usd_decimals", "name", "source",
-                                 "tick_spacing", "notes"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidArgument(
-                f"pool file has unknown field(s) {', '.join(unknown)}; known: "
-                f"{', '.join(sorted(known))}."
-            )
-        ticks_raw = data["ticks"]
-        if not isinstance(ticks_raw, Sequence) or isinstance(ticks_raw, str):
-            raise InvalidArgument("ticks must be a list of {tick, liquidity_net} objects.")
-        ticks: list[int] = []
-        nets: list[float] = []
-        for i, entry in enumerate(ticks_raw):
-            if not (isinstance(entry, Mapping) and "tick" in entry and "liquidity_net" in entry):
-                raise InvalidArgument(f"ticks[{i}] must be an object with tick and liquidity_net.")
-            tick = _big_number(f"ticks[{i}].tick", entry["tick"])
-            if tick != round(tick):
-                raise InvalidArgument(f"ticks[{i}].tick={entry['tick']!r} must be a whole number.")
-            ticks.append(round(tick))
-            nets.append(_big_number(f"ticks[{i}].liquidity_net", entry["liquidity_net"]))
-        eth0 = data["eth_is_token0"]
-        if not isinstance(eth0, bool):
-            raise InvalidArgument(f"eth_is_token0={eth0!r} must be true or false.")
+        decimals = (int(state.decimals0), int(state.decimals1))
+        ticks = list(state.ticks)
         return cls(
-            sqrt_price_x96=_big_number("sqrt_price_x96", data["sqrt_price_x96"]),
-            liquidity=_big_number("liquidity", data["liquidity"]),
-            tick_index=np.asarray(ticks, dtype=np.int64),
-            liquidity_net=np.asarray(nets, dtype=np.float64),
-            fee_pips=int(_big_number("fee_pips", data.get("fee_pips", 500))),
-            eth_is_token0=eth0,
-            eth_decimals=int(_big_number("eth_decimals", data.get("eth_decimals", 18))),
-            usd_decimals=int(_big_number("usd_decimals", data.get("usd_decimals", 6))),
-            name=str(data.get("name", "")),
-            source=str(data.get("source", "")),
+            sqrt_price_x96=float(state.sqrt_price_x96),
+            liquidity=float(state.liquidity),
+            tick_index=np.asarray([int(t.index) for t in ticks], dtype=np.int64),
+            liquidity_net=np.asarray([float(t.liquidity_net) for t in ticks], dtype=np.float64),
+            fee_pips=int(state.fee_pips),
+            eth_is_token0=eth_is_token0,
+            eth_decimals=decimals[0] if eth_is_token0 else decimals[1],
+            usd_decimals=decimals[1] if eth_is_token0 else decimals[0],
+            name=name or f"{state.token0}/{state.token1} {int(state.fee_pips)} pips",
+            source=source,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON pool-file layout (numbers as floats / ints)."""
+    def to_state_dict(self) -> dict[str, Any]:
+        """The pool in the JSON layout of ``delever.market.loaders.read_univ3_pool_state``
+        (big numbers as decimal strings)."""
+        eth, usd = "WETH", "USDC"
+        tokens = (eth, usd) if self.eth_is_token0 else (usd, eth)
+        decimals = (
+            (self.eth_decimals, self.usd_decimals) if self.eth_is_token0
+            else (self.usd_decimals, self.eth_decimals)
+        )
         return {
-            "name": self.name,
-            "source": self.source,
-            "eth_is_token0": self.eth_is_token0,
-            "eth_decimals": self.eth_decimals,
-            "usd_decimals": self.usd_decimals,
+            "token0": tokens[0],
+            "token1": tokens[1],
+            "decimals0": decimals[0],
+            "decimals1": decimals[1],
             "fee_pips": self.fee_pips,
-            "sqrt_price_x96": self.sqrt_price_x96,
-            "liquidity": self.liquidity,
+            "sqrt_price_x96": str(int(self.sqrt_price_x96)),
+            "liquidity": str(int(self.liquidity)),
+            "tick": tick_at_sqrt_price(self.sqrt_price),
             "ticks": [
-                {"tick": int(t), "liquidity_net": float(n)}
+                {"index": int(t), "liquidity_net": str(int(n))}
                 for t, n in zip(self.tick_index, self.liquidity_net, strict=True)
             ],
         }
@@ -374,7 +389,7 @@ class PoolState:
         usd_decimals: int = 6,
         name: str = "",
         source: str = "",
-    ) -> PoolState:
+    ) -> UniswapV3Pool:
         """Build a pool from positions given in USD terms (for examples and tests).
 
         Parameters
@@ -455,7 +470,7 @@ class SwapResult:
     ticks_crossed: int
 
 
-def swap_exact_input(pool: PoolState, amount_in: float, zero_for_one: bool) -> SwapResult:
+def swap_exact_input(pool: UniswapV3Pool, amount_in: float, zero_for_one: bool) -> SwapResult:
     """Slow, step-by-step exact-input swap following ``UniswapV3Pool.swap`` (the oracle).
 
     Walks initialized ticks one at a time with :func:`compute_swap_step`, crossing each
@@ -506,7 +521,7 @@ class UniswapV3Impact:
     fee excluded.
     """
 
-    pool: PoolState
+    pool: UniswapV3Pool
     _boundary_sqrt: FloatArray1D = field(init=False, repr=False)
     _segment_liquidity: FloatArray1D = field(init=False, repr=False)
     _cum_in_net: FloatArray1D = field(init=False, repr=False)
@@ -640,7 +655,7 @@ class UniswapV3Impact:
         return out
 
 
-def illustrative_pool() -> PoolState:
+def illustrative_pool() -> UniswapV3Pool:
     """A SYNTHETIC, ILLUSTRATIVE USDC/WETH-like pool (not real data).
 
     Oriented like mainnet's USDC/WETH 0.05 % pool (token0 = USDC, token1 = WETH, fee 500
@@ -648,7 +663,7 @@ def illustrative_pool() -> PoolState:
     depth over 1,900-2,100 USD, 15,000 ETH over 1,500-2,500 and 30,000 ETH over
     1,000-4,000. For demonstrations and tests only.
     """
-    return PoolState.from_usd_ranges(
+    return UniswapV3Pool.from_usd_ranges(
         2000.0,
         [(1900.0, 2100.0, 3000.0), (1500.0, 2500.0, 15000.0), (1000.0, 4000.0, 30000.0)],
         fee_pips=500,
@@ -664,10 +679,12 @@ __all__ = [
     "MAX_TICK",
     "MIN_SQRT_PRICE",
     "MIN_TICK",
-    "PoolState",
+    "PoolStateLike",
     "SwapResult",
     "SwapStep",
+    "TickLike",
     "UniswapV3Impact",
+    "UniswapV3Pool",
     "amount0_delta",
     "amount1_delta",
     "compute_swap_step",
