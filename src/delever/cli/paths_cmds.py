@@ -1,9 +1,371 @@
-"""delever CLI commands: calibration and price paths."""
+"""delever CLI commands: ``calibrate`` (market figures from real data) and ``paths``.
+
+``delever calibrate`` estimates σ and ADV from the shipped Binance ETHUSDT data before a
+cut-off and writes the scenario ``[market]`` TOML section (stdout, or ``--output FILE``).
+
+``delever paths`` draws exogenous price paths (GBM, Merton jumps, GARCH(1,1), block
+bootstrap of real returns, historical replay) calibrated the same way, writes them to
+Parquet or CSV (``--output``, by extension: one row per path, columns ``step_0`` ..
+``step_S``, prices in USD) and summarises the final and minimum prices.
+"""
 
 from __future__ import annotations
 
+import io
+import math
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
 import typer
+from rich.table import Table
+
+from delever._typing import FloatArray2D
+from delever.cli._common import (
+    atomic_write_bytes,
+    atomic_write_text,
+    console,
+    emit_json,
+    user_errors,
+)
+from delever.errors import InvalidArgument, check_finite, check_positive, unknown_name
+from delever.market.calibration import (
+    DEFAULT_CUTOFF,
+    DEFAULT_WINDOW_DAYS,
+    MarketCalibration,
+    as_date,
+    calibrate,
+    fit_garch,
+)
+from delever.market.loaders import eth_daily_close
+from delever.market.paths import (
+    MODELS,
+    bootstrap_paths,
+    garch_paths,
+    gbm_paths,
+    merton_paths,
+    replay_paths,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+CutoffOpt = Annotated[
+    str,
+    typer.Option("--cutoff", help="Use only data strictly before this UTC date (YYYY-MM-DD)."),
+]
+WindowOpt = Annotated[
+    int, typer.Option("--window-days", help="Estimation window in days before the cut-off.")
+]
+
+# Merton jump defaults: ILLUSTRATIVE, not fitted (an estimate): on average one jump every
+# 50 days, of mean -5% and standard deviation 5% in log price. The diffusion volatility is
+# set so that the total daily variance equals the calibrated sigma_daily².
+DEFAULT_JUMP_INTENSITY_PER_DAY = 0.02
+DEFAULT_JUMP_MEAN = -0.05
+DEFAULT_JUMP_STD = 0.05
+DEFAULT_BLOCK_DAYS = 10.0
+DEFAULT_CUTOFF_TEXT = DEFAULT_CUTOFF.isoformat()
+OUTPUT_FORMATS = (".parquet", ".csv")
+PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+
+
+def calibrate_cmd(
+    cutoff: CutoffOpt = DEFAULT_CUTOFF_TEXT,
+    window_days: WindowOpt = DEFAULT_WINDOW_DAYS,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the [market] TOML section to this file."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Estimate sigma, ADV and impact Y from Binance data before a cut-off; print [market]."""
+    with user_errors():
+        result = calibrate(as_date(cutoff), window_days)
+        section = result.to_toml_section()
+        written = None
+        if output is not None:
+            written = atomic_write_text(output, section)
+        if json_output:
+            payload = result.to_dict()
+            payload["toml"] = section
+            payload["output"] = None if written is None else str(written)
+            emit_json(payload)
+        elif written is None:
+            typer.echo(section, nl=False)
+        else:
+            console.print(result.summary(), markup=False, highlight=False)
+            console.print(f"wrote the [market] section to {written}", markup=False)
+
+
+def _output_format(output: Path | None) -> str | None:
+    if output is None:
+        return None
+    suffix = output.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise InvalidArgument(
+            f"output={str(output)!r}: unsupported extension {suffix or '(none)'!r}; use "
+            f"{' or '.join(OUTPUT_FORMATS)}."
+        )
+    return suffix
+
+
+def _paths_bytes(paths: FloatArray2D, suffix: str) -> bytes:
+    names = [f"step_{k}" for k in range(paths.shape[1])]
+    if suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({name: paths[:, k] for k, name in enumerate(names)})
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    buffer = io.StringIO()
+    np.savetxt(buffer, paths, delimiter=",", fmt="%.17g", header=",".join(names), comments="")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _stats(values: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, float]:
+    out = {
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+    }
+    for q, v in zip(PERCENTILES, np.percentile(values, PERCENTILES), strict=True):
+        out[f"p{q:02d}"] = float(v)
+    return out
+
+
+def paths_cmd(
+    model: Annotated[
+        str, typer.Option("--model", help="gbm | merton | garch | bootstrap | replay.")
+    ] = "gbm",
+    n_paths: Annotated[int, typer.Option("--paths", help="Number of paths.")] = 1000,
+    n_steps: Annotated[int, typer.Option("--steps", help="Steps per path.")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the paths to .parquet or .csv."),
+    ] = None,
+    s0_usd: Annotated[
+        float | None,
+        typer.Option("--s0", help="Start price in USD (default: last close before the cut-off)."),
+    ] = None,
+    cutoff: CutoffOpt = DEFAULT_CUTOFF_TEXT,
+    window_days: WindowOpt = DEFAULT_WINDOW_DAYS,
+    sigma_daily: Annotated[
+        float | None,
+        typer.Option("--sigma-daily", help="Daily log-return volatility (default: calibrated)."),
+    ] = None,
+    drift_daily: Annotated[
+        float, typer.Option("--drift-daily", help="Drift per day, E[S1/S0] = exp(drift).")
+    ] = 0.0,
+    step_days: Annotated[
+        float, typer.Option("--step-days", help="Step length in days (gbm and merton only).")
+    ] = 1.0,
+    antithetic: Annotated[
+        bool, typer.Option("--antithetic", help="Antithetic pairs (gbm, merton, garch).")
+    ] = False,
+    jump_intensity: Annotated[
+        float, typer.Option("--jump-intensity", help="Merton: jumps per day (illustrative).")
+    ] = DEFAULT_JUMP_INTENSITY_PER_DAY,
+    jump_mean: Annotated[
+        float, typer.Option("--jump-mean", help="Merton: mean log jump (illustrative).")
+    ] = DEFAULT_JUMP_MEAN,
+    jump_std: Annotated[
+        float, typer.Option("--jump-std", help="Merton: std of the log jump (illustrative).")
+    ] = DEFAULT_JUMP_STD,
+    block_days: Annotated[
+        float, typer.Option("--block-days", help="Bootstrap: (mean) block length in days.")
+    ] = DEFAULT_BLOCK_DAYS,
+    bootstrap_method: Annotated[
+        str, typer.Option("--bootstrap-method", help="Bootstrap: stationary | moving.")
+    ] = "stationary",
+    replay_start: Annotated[
+        str | None,
+        typer.Option(
+            "--replay-start",
+            help="Replay: day of the first price (default: the last day before the cut-off).",
+        ),
+    ] = None,
+    stride_days: Annotated[
+        int, typer.Option("--stride-days", help="Replay: shift between windows, in days.")
+    ] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Draw exogenous ETH price paths and write them to Parquet or CSV."""
+    with user_errors():
+        if model not in MODELS:
+            raise unknown_name("model", model, MODELS)
+        for name, value in (("paths", n_paths), ("steps", n_steps)):
+            if value < 1:
+                raise InvalidArgument(f"--{name}={value} must be at least 1.")
+        if seed < 0:
+            raise InvalidArgument(f"--seed={seed} must not be negative.")
+        if antithetic and model in ("bootstrap", "replay"):
+            raise InvalidArgument(f"--antithetic does not apply to model={model!r}.")
+        if step_days != 1.0 and model not in ("gbm", "merton"):
+            raise InvalidArgument(
+                f"--step-days={step_days}: model={model!r} steps one day (its data are daily)."
+            )
+        step = check_positive("step_days", step_days)
+        suffix = _output_format(output)
+        if s0_usd is not None:
+            check_positive("s0_usd", s0_usd)
+        drift = check_finite("drift_daily", drift_daily)
+
+        cal = calibrate(as_date(cutoff), window_days)
+        sigma = (
+            cal.sigma_daily.value
+            if sigma_daily is None
+            else check_positive("sigma_daily", sigma_daily)
+        )
+        params: dict[str, Any] = {}
+        paths = _draw(
+            model, cal, params, n_paths=n_paths, n_steps=n_steps, seed=seed, s0_usd=s0_usd,
+            sigma=sigma, drift=drift, step=step, antithetic=antithetic,
+            jump=(jump_intensity, jump_mean, jump_std),
+            block=(block_days, bootstrap_method), replay=(replay_start, stride_days),
+        )  # fmt: skip
+        written = None
+        if output is not None and suffix is not None:
+            written = atomic_write_bytes(output, _paths_bytes(paths, suffix))
+        payload: dict[str, Any] = {
+            "model": model,
+            "shape": list(paths.shape),
+            "n_paths": int(paths.shape[0]),
+            "n_steps": int(paths.shape[1] - 1),
+            "seed": seed,
+            "step_days": step if model in ("gbm", "merton") else 1.0,
+            "s0_usd": float(paths[0, 0]),
+            "params": params,
+            "calibration": {
+                "cutoff": cal.cutoff.isoformat(),
+                "window_days": cal.window_days,
+                "sigma_daily": cal.sigma_daily.value,
+                "last_close_usd": cal.last_close_usd.value,
+                "last_close_date": cal.last_close_date.isoformat(),
+            },
+            "final_price_usd": _stats(paths[:, -1]),
+            "min_price_usd": _stats(paths.min(axis=1)),
+            "output": None if written is None else str(written),
+            "format": None if suffix is None else suffix.lstrip("."),
+        }
+        if json_output:
+            emit_json(payload)
+            return
+        _print_summary(payload)
+
+
+def _draw(
+    model: str,
+    cal: MarketCalibration,
+    params: dict[str, Any],
+    *,
+    n_paths: int,
+    n_steps: int,
+    seed: int,
+    s0_usd: float | None,
+    sigma: float,
+    drift: float,
+    step: float,
+    antithetic: bool,
+    jump: tuple[float, float, float],
+    block: tuple[float, str],
+    replay: tuple[str | None, int],
+) -> FloatArray2D:
+    """Run one generator and record the parameters it used in ``params``."""
+    s0 = s0_usd if s0_usd is not None else cal.last_close_usd.value
+    if model == "gbm":
+        params.update(sigma_per_step=sigma * math.sqrt(step), drift_per_step=drift * step)
+        return gbm_paths(s0, n_paths, n_steps, seed=seed, antithetic=antithetic, **params)
+    if model == "merton":
+        lam, m, s = jump
+        jump_var = lam * (m * m + s * s)
+        if jump_var >= sigma * sigma:
+            raise InvalidArgument(
+                f"jump variance per day {jump_var:.6g} (intensity x (mean² + std²)) must be "
+                f"below sigma_daily² = {sigma * sigma:.6g}; lower --jump-intensity or sizes."
+            )
+        params.update(
+            sigma_per_step=math.sqrt((sigma * sigma - jump_var) * step),
+            jump_intensity_per_step=lam * step,
+            jump_mean=m,
+            jump_std=s,
+            drift_per_step=drift * step,
+            jump_defaults_illustrative=(lam, m, s)
+            == (DEFAULT_JUMP_INTENSITY_PER_DAY, DEFAULT_JUMP_MEAN, DEFAULT_JUMP_STD),
+        )
+        kwargs = {k: v for k, v in params.items() if k != "jump_defaults_illustrative"}
+        return merton_paths(s0, n_paths, n_steps, seed=seed, antithetic=antithetic, **kwargs)
+    if model == "garch":
+        fitted = fit_garch(
+            cal.daily_returns,
+            source=f"GARCH(1,1) fit on {cal.n_daily_returns} daily log returns "
+            f"{cal.sigma_window[0]}..{cal.sigma_window[1]}",
+        )
+        params.update(fitted.to_dict())
+        return garch_paths(s0, n_paths, n_steps, params=fitted, seed=seed, antithetic=antithetic)
+    if model == "bootstrap":
+        length, method = block
+        params.update(
+            block_length=length,
+            method=method,
+            returns=f"{cal.n_daily_returns} daily log returns "
+            f"{cal.sigma_window[0]}..{cal.sigma_window[1]}",
+        )
+        if method not in ("stationary", "moving"):
+            raise unknown_name("bootstrap_method", method, ("stationary", "moving"))
+        return bootstrap_paths(
+            s0,
+            n_paths,
+            n_steps,
+            returns=cal.daily_returns,
+            block_length=length,
+            method="stationary" if method == "stationary" else "moving",
+            seed=seed,
+        )
+    start_text, stride = replay
+    closes = eth_daily_close()
+    first = (
+        cal.cutoff - timedelta(days=1)
+        if start_text is None
+        else as_date(start_text, "replay_start")
+    )
+    position = np.flatnonzero(pd.DatetimeIndex(closes.index).date == first)
+    if position.size == 0:
+        raise InvalidArgument(
+            f"replay_start={first} is outside the daily data "
+            f"({closes.index[0].date()}..{closes.index[-1].date()})."
+        )
+    params.update(replay_start=first.isoformat(), stride_days=stride, rescaled=s0_usd is not None)
+    return replay_paths(
+        closes["close_usd"],
+        n_steps,
+        n_paths=n_paths,
+        start=int(position[0]),
+        stride=stride,
+        s0_usd=s0_usd,
+    )
+
+
+def _print_summary(payload: dict[str, Any]) -> None:
+    table = Table(
+        title=f"{payload['model']} paths: {payload['n_paths']:,} x {payload['n_steps']} steps",
+        title_justify="left",
+    )
+    table.add_column("USD")
+    shown = ("mean", "p01", "p05", "p50", "p95", "p99")
+    for key in shown:
+        table.add_column(key, justify="right", no_wrap=True)
+    for label, key in (("final price", "final_price_usd"), ("path minimum", "min_price_usd")):
+        stats = payload[key]
+        table.add_row(label, *(f"{stats[k]:,.0f}" for k in shown))
+    console.print(table)
+    if payload["output"]:
+        console.print(f"wrote {payload['output']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("calibrate")(calibrate_cmd)
+    app.command("paths")(paths_cmd)
