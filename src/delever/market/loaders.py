@@ -81,6 +81,7 @@ def _shipped(key: str) -> pd.DataFrame:
     with resource.open("rb") as handle:
         frame = pd.read_csv(handle, compression="gzip", dtype={"open_time": str})
     index = pd.DatetimeIndex(pd.to_datetime(frame.pop("open_time"), format="ISO8601", utc=True))
+    index = index.as_unit("ns")  # one resolution for shipped and user frames
     index.name = "open_time"
     frame = frame.rename(columns=_SHIPPED_RENAME).astype("float64")
     frame.index = index
