@@ -56,13 +56,13 @@ def test_liquidation_price_closed_form() -> None:
 def test_python_and_compiled_kernels_agree() -> None:
     c, d, p, v = _book(500, seed=3)
     outs_py = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
-    args = (c, d, p, np.array([LT]), np.array([BONUS]), np.array([FEE]), v)
+    args = (c, d, p, LT, BONUS, FEE, v)
     k.liquidation_call_py(*args, *outs_py)
     compiled = k.liquidation_call(c, d, p, LT, BONUS, FEE, v)
     for got, want in zip(compiled, outs_py, strict=True):
         np.testing.assert_array_equal(got, want)
     hf_py = np.empty(500)
-    k.health_factor_py(c, d, p, np.array([LT]), hf_py)
+    k.health_factor_py(c, d, p, LT, hf_py)
     np.testing.assert_array_equal(k.health_factor(c, d, p, LT), hf_py)
 
 

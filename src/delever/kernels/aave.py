@@ -3,14 +3,14 @@
 Each account holds ``collateral_eth`` of one ETH-priced collateral (price ``price_usd``, in USD
 per ETH of collateral) against ``debt_usd`` of stablecoin debt priced at $1. The float64 rules
 are those of :func:`delever.protocol.liquidation_call` with ``exact=False`` (Aave v3.6
-``LiquidationLogic.executeLiquidationCall``), and the two agree to the last bit on such
-accounts (checked in tests/protocol/test_kernels.py).
+``LiquidationLogic.executeLiquidationCall``), and the two agree to 1e-14 relative on such
+accounts (tests/protocol/test_protocol_kernels.py).
 
-Kernels are plain loops compiled with numba (``kernel = njit(...)(kernel_py)``); each array
-argument is either of length n or of length 1 (broadcast by a zero stride, no copy). The
-public wrappers convert inputs to contiguous float64 arrays, check lengths and preallocate
-outputs. Outcomes are integer codes (``STATUS_*``); :data:`STATUS_TEXT` maps them to the Aave
-error names.
+Kernels are plain loops compiled with numba (``kernel = njit(...)(kernel_py)``); each input
+is either a float shared by every account or a float64 array with one value per account
+(numba compiles one specialised loop per combination). The public wrappers convert inputs,
+check lengths and preallocate outputs. Outcomes are integer codes (``STATUS_*``);
+:data:`STATUS_TEXT` maps them to the Aave error names.
 """
 
 from __future__ import annotations
@@ -44,34 +44,45 @@ MIN_BASE_MAX_CLOSE_FACTOR_USD = 2_000.0
 MIN_LEFTOVER_USD = 1_000.0
 
 
+def _at_py(x: float | FloatArray1D, i: int) -> float:
+    """``x[i]`` for a per-account array, ``x`` itself for one value shared by every account.
+
+    Compiled, the ``isinstance`` test is resolved per argument type, so each combination of
+    scalar and array arguments gets its own specialised, vectorisable loop.
+    """
+    if isinstance(x, float):
+        return x
+    return x[i]  # type: ignore[no-any-return]
+
+
+_at = njit(inline="always")(_at_py)
+
+# error_model="numpy": float division by zero gives inf/nan instead of a checked exception,
+# which lets LLVM vectorise the loops; every division below is guarded anyway.
+_JIT = {"cache": True, "parallel": True, "error_model": "numpy"}
+
+
 def health_factor_py(
-    collateral_eth: FloatArray1D,
-    debt_usd: FloatArray1D,
-    price_usd: FloatArray1D,
-    liquidation_threshold: FloatArray1D,
+    collateral_eth: float | FloatArray1D,
+    debt_usd: float | FloatArray1D,
+    price_usd: float | FloatArray1D,
+    liquidation_threshold: float | FloatArray1D,
     out: FloatArray1D,
 ) -> None:
     """``HF = collateral * price * LT / debt`` (``inf`` with no debt), written into ``out``."""
-    n = out.shape[0]
-    sc = 1 if collateral_eth.shape[0] > 1 else 0
-    sd = 1 if debt_usd.shape[0] > 1 else 0
-    sp = 1 if price_usd.shape[0] > 1 else 0
-    sl = 1 if liquidation_threshold.shape[0] > 1 else 0
-    for i in prange(n):
-        d = debt_usd[i * sd]
-        if d > 0.0:
-            out[i] = collateral_eth[i * sc] * price_usd[i * sp] * liquidation_threshold[i * sl] / d
-        else:
-            out[i] = math.inf
+    for i in prange(out.shape[0]):
+        d = _at(debt_usd, i)
+        hf = _at(collateral_eth, i) * _at(price_usd, i) * _at(liquidation_threshold, i) / d
+        out[i] = hf if d > 0.0 else math.inf
 
 
-health_factor_kernel = njit(cache=True, parallel=True)(health_factor_py)
+health_factor_kernel = njit(**_JIT)(health_factor_py)
 
 
 def liquidation_price_py(
-    collateral_eth: FloatArray1D,
-    debt_usd: FloatArray1D,
-    liquidation_threshold: FloatArray1D,
+    collateral_eth: float | FloatArray1D,
+    debt_usd: float | FloatArray1D,
+    liquidation_threshold: float | FloatArray1D,
     out: FloatArray1D,
 ) -> None:
     """``p = debt / (collateral * LT)`` written into ``out``.
@@ -79,32 +90,28 @@ def liquidation_price_py(
     ``nan`` with no debt (never liquidated: ``price <= nan`` is false) and ``inf`` for debt
     with no collateral (liquidatable at any price).
     """
-    n = out.shape[0]
-    sc = 1 if collateral_eth.shape[0] > 1 else 0
-    sd = 1 if debt_usd.shape[0] > 1 else 0
-    sl = 1 if liquidation_threshold.shape[0] > 1 else 0
-    for i in prange(n):
-        d = debt_usd[i * sd]
-        weight = collateral_eth[i * sc] * liquidation_threshold[i * sl]
-        if d <= 0.0:
-            out[i] = math.nan
-        elif weight <= 0.0:
-            out[i] = math.inf
-        else:
-            out[i] = d / weight
+    for i in prange(out.shape[0]):
+        d = _at(debt_usd, i)
+        weight = _at(collateral_eth, i) * _at(liquidation_threshold, i)
+        price = d / weight
+        if not d > 0.0:
+            price = math.nan
+        elif not weight > 0.0:
+            price = math.inf
+        out[i] = price
 
 
-liquidation_price_kernel = njit(cache=True, parallel=True)(liquidation_price_py)
+liquidation_price_kernel = njit(**_JIT)(liquidation_price_py)
 
 
 def liquidation_call_py(
-    collateral_eth: FloatArray1D,
-    debt_usd: FloatArray1D,
-    price_usd: FloatArray1D,
-    liquidation_threshold: FloatArray1D,
-    liquidation_bonus: FloatArray1D,
-    protocol_fee: FloatArray1D,
-    debt_to_cover_usd: FloatArray1D,
+    collateral_eth: float | FloatArray1D,
+    debt_usd: float | FloatArray1D,
+    price_usd: float | FloatArray1D,
+    liquidation_threshold: float | FloatArray1D,
+    liquidation_bonus: float | FloatArray1D,
+    protocol_fee: float | FloatArray1D,
+    debt_to_cover_usd: float | FloatArray1D,
     debt_repaid_out: FloatArray1D,
     seized_out: FloatArray1D,
     to_liquidator_out: FloatArray1D,
@@ -123,21 +130,13 @@ def liquidation_call_py(
     less than $1,000 of debt or collateral; all collateral gone -> the remaining debt is bad
     debt. Reverted calls write zeros, ``close_factor`` 0 and the unchanged HF.
     """
-    n = status_out.shape[0]
-    sc = 1 if collateral_eth.shape[0] > 1 else 0
-    sd = 1 if debt_usd.shape[0] > 1 else 0
-    sp = 1 if price_usd.shape[0] > 1 else 0
-    sl = 1 if liquidation_threshold.shape[0] > 1 else 0
-    sb = 1 if liquidation_bonus.shape[0] > 1 else 0
-    sf = 1 if protocol_fee.shape[0] > 1 else 0
-    sv = 1 if debt_to_cover_usd.shape[0] > 1 else 0
-    for i in prange(n):
-        c = collateral_eth[i * sc]
-        d = debt_usd[i * sd]
-        p = price_usd[i * sp]
-        lt = liquidation_threshold[i * sl]
-        bonus_factor = 1.0 + liquidation_bonus[i * sb]
-        fee_share = protocol_fee[i * sf]
+    for i in prange(status_out.shape[0]):
+        c = _at(collateral_eth, i)
+        d = _at(debt_usd, i)
+        p = _at(price_usd, i)
+        lt = _at(liquidation_threshold, i)
+        bonus_factor = 1.0 + _at(liquidation_bonus, i)
+        fee_share = _at(protocol_fee, i)
         debt_repaid_out[i] = 0.0
         seized_out[i] = 0.0
         to_liquidator_out[i] = 0.0
@@ -159,7 +158,7 @@ def liquidation_call_py(
         ):
             close_factor = DEFAULT_LIQUIDATION_CLOSE_FACTOR
             max_debt = d * DEFAULT_LIQUIDATION_CLOSE_FACTOR  # the pair's debt is all the debt
-        cover = debt_to_cover_usd[i * sv]
+        cover = _at(debt_to_cover_usd, i)
         actual = cover if cover < max_debt else max_debt
         max_collateral = actual / p * bonus_factor
         if max_collateral > c:
@@ -188,7 +187,7 @@ def liquidation_call_py(
             hf_after_out[i] = (c - seized) * p * lt / left if left > 0.0 else math.inf
 
 
-liquidation_call_kernel = njit(cache=True, parallel=True)(liquidation_call_py)
+liquidation_call_kernel = njit(**_JIT)(liquidation_call_py)
 
 
 class LiquidationArrays(NamedTuple):
@@ -204,17 +203,25 @@ class LiquidationArrays(NamedTuple):
     status: IntArray1D  # STATUS_* codes
 
 
-def _as_array(name: str, value: ArrayLike) -> FloatArray1D:
-    array = np.ascontiguousarray(np.asarray(value, dtype=np.float64).reshape(-1))
+def _arg(name: str, value: ArrayLike) -> float | FloatArray1D:
+    """One value (a float) or one value per account (a contiguous float64 1-D array)."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return float(array)
+    array = array.reshape(-1)
     if array.size == 0:
         raise InvalidArgument(f"{name} must not be empty.")
-    return array
+    if array.size == 1:
+        return float(array[0])
+    return np.ascontiguousarray(array)
 
 
-def _length(**arrays: FloatArray1D) -> int:
-    sizes = {name: int(a.shape[0]) for name, a in arrays.items()}
+def _length(**args: float | FloatArray1D) -> int:
+    sizes = {name: int(a.shape[0]) for name, a in args.items() if isinstance(a, np.ndarray)}
+    if not sizes:
+        return 1
     n = max(sizes.values())
-    bad = [f"{name} has {size}" for name, size in sizes.items() if size not in (1, n)]
+    bad = [f"{name} has {size}" for name, size in sizes.items() if size != n]
     if bad:
         raise InvalidArgument(
             f"array lengths must be 1 or {n}: {', '.join(bad)}; give one value per account."
@@ -246,10 +253,10 @@ def health_factor(
     FloatArray1D
         ``collateral * price * LT / debt``; ``inf`` where there is no debt.
     """
-    c = _as_array("collateral_eth", collateral_eth)
-    d = _as_array("debt_usd", debt_usd)
-    p = _as_array("price_usd", price_usd)
-    lt = _as_array("liquidation_threshold", liquidation_threshold)
+    c = _arg("collateral_eth", collateral_eth)
+    d = _arg("debt_usd", debt_usd)
+    p = _arg("price_usd", price_usd)
+    lt = _arg("liquidation_threshold", liquidation_threshold)
     out = np.empty(_length(collateral_eth=c, debt_usd=d, price_usd=p, liquidation_threshold=lt))
     health_factor_kernel(c, d, p, lt, out)
     return out
@@ -262,9 +269,9 @@ def liquidation_price(
 
     ``nan`` where there is no debt and ``inf`` where there is debt but no collateral.
     """
-    c = _as_array("collateral_eth", collateral_eth)
-    d = _as_array("debt_usd", debt_usd)
-    lt = _as_array("liquidation_threshold", liquidation_threshold)
+    c = _arg("collateral_eth", collateral_eth)
+    d = _arg("debt_usd", debt_usd)
+    lt = _arg("liquidation_threshold", liquidation_threshold)
     out = np.empty(_length(collateral_eth=c, debt_usd=d, liquidation_threshold=lt))
     liquidation_price_kernel(c, d, lt, out)
     return out
@@ -296,13 +303,13 @@ def liquidation_call(
     -------
     LiquidationArrays
     """
-    c = _as_array("collateral_eth", collateral_eth)
-    d = _as_array("debt_usd", debt_usd)
-    p = _as_array("price_usd", price_usd)
-    lt = _as_array("liquidation_threshold", liquidation_threshold)
-    b = _as_array("liquidation_bonus", liquidation_bonus)
-    f = _as_array("protocol_fee", protocol_fee)
-    v = _as_array("debt_to_cover_usd", debt_to_cover_usd)
+    c = _arg("collateral_eth", collateral_eth)
+    d = _arg("debt_usd", debt_usd)
+    p = _arg("price_usd", price_usd)
+    lt = _arg("liquidation_threshold", liquidation_threshold)
+    b = _arg("liquidation_bonus", liquidation_bonus)
+    f = _arg("protocol_fee", protocol_fee)
+    v = _arg("debt_to_cover_usd", debt_to_cover_usd)
     if np.any(np.isnan(v)) or np.any(v < 0):
         raise InvalidArgument("debt_to_cover_usd must not be negative or NaN.")
     n = _length(collateral_eth=c, debt_usd=d, price_usd=p, liquidation_threshold=lt,
