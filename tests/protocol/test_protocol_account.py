@@ -379,3 +379,11 @@ def test_protocol_reverts(account: Account, coll: str, debt: str, rule: str,
     with pytest.raises(ProtocolRevert, match=rule) as info:
         _liq(account, coll=coll, debt=debt, exact=exact)
     assert info.value.rule == rule
+
+
+def test_accounts_and_prices_are_hashable_values() -> None:
+    a = Account({"WETH": 1.0}, {"USDC": 2.0})
+    b = Account({"weth": 1.0}, {"usdc": 2.0})  # symbols are matched case-insensitively
+    assert a == b
+    assert len({a, b}) == 1
+    assert hash(Prices.from_eth(2_000.0)) == hash(Prices.from_eth(2_000.0))

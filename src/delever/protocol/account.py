@@ -105,6 +105,10 @@ class Account:
                         "e-mode. Set emode=false."
                     )
 
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.collateral.items())), tuple(sorted(self.debt.items())),
+                     self.emode))
+
     @property
     def has_debt(self) -> bool:
         """Whether any debt amount is positive."""
@@ -140,6 +144,9 @@ class Prices:
                 )
             out[symbol] = number
         object.__setattr__(self, "usd", MappingProxyType(out))
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.usd.items())))
 
     @classmethod
     def from_eth(
