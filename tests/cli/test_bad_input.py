@@ -12,8 +12,14 @@ from typer.testing import CliRunner
 
 from delever.cli.main import app
 
-GOOD_SCENARIO = (Path(__file__).resolve().parents[2] / "src" / "delever" / "scenario" / "builtin"
-                 / "trend-2026.toml").read_text()
+GOOD_SCENARIO = (
+    Path(__file__).resolve().parents[2]
+    / "src"
+    / "delever"
+    / "scenario"
+    / "builtin"
+    / "trend-2026.toml"
+).read_text()
 
 MINIMAL = """
 name = "mini"
@@ -32,8 +38,17 @@ debt = { USDC = 100000 }
 """
 
 POS = ["position", "--collateral-eth", "100", "--debt-usd", "100000", "--price-usd", "2000"]
-LIQ = ["liquidate", "--collateral-eth", "100", "--debt-usd", "170000", "--price-usd", "2000",
-       "--debt-to-cover-usd", "50000"]
+LIQ = [
+    "liquidate",
+    "--collateral-eth",
+    "100",
+    "--debt-usd",
+    "170000",
+    "--price-usd",
+    "2000",
+    "--debt-to-cover-usd",
+    "50000",
+]
 
 
 def _swap(args: list[str], flag: str, value: str) -> list[str]:
@@ -71,26 +86,47 @@ SCENARIO_CASES = [
     ("debt-no-collateral", MINIMAL.replace("WETH = 100", "WETH = 0"), "no collateral"),
     ("unknown-asset", MINIMAL.replace("USDC = 100000", "USDX = 100000"), "USDC"),
     ("unknown-field", MINIMAL.replace('name = "a"', 'name = "a"\ncolour = "red"'), "colour"),
-    ("lt-above-1", MINIMAL + "[reserve_overrides.WETH]\nliquidation_threshold = 1.2\n",
-     "liquidation_threshold"),
-    ("lt-below-ltv", MINIMAL + "[reserve_overrides.WETH]\nltv = 0.9\nliquidation_threshold = 0.8\n",
-     "ltv"),
+    (
+        "lt-above-1",
+        MINIMAL + "[reserve_overrides.WETH]\nliquidation_threshold = 1.2\n",
+        "liquidation_threshold",
+    ),
+    (
+        "lt-below-ltv",
+        MINIMAL + "[reserve_overrides.WETH]\nltv = 0.9\nliquidation_threshold = 0.8\n",
+        "ltv",
+    ),
     ("emode-stable-debt", MINIMAL.replace('name = "a"', 'name = "a"\nemode = true'), "e-mode"),
-    ("trades-out-of-order", MINIMAL + """
+    (
+        "trades-out-of-order",
+        MINIMAL
+        + """
 [[position.trades]]
 time = 2025-01-01T00:00:00Z
 side = "sell"
 quantity_eth = 1
 price_usd = 3000
-""".replace("[[accounts]]", ""), "time order"),
-    ("oversell", MINIMAL.replace("[[accounts]]", """[[position.trades]]
+""".replace("[[accounts]]", ""),
+        "time order",
+    ),
+    (
+        "oversell",
+        MINIMAL.replace(
+            "[[accounts]]",
+            """[[position.trades]]
 time = 2026-01-02T00:00:00Z
 side = "sell"
 quantity_eth = 500
 price_usd = 3000
-[[accounts]]"""), "position.trades"),
-    ("no-history", MINIMAL.split("[[position.trades]]")[0] + "[[accounts]]" +
-     MINIMAL.split("[[accounts]]")[1], "trades"),
+[[accounts]]""",
+        ),
+        "position.trades",
+    ),
+    (
+        "no-history",
+        MINIMAL.split("[[position.trades]]")[0] + "[[accounts]]" + MINIMAL.split("[[accounts]]")[1],
+        "trades",
+    ),
     ("duplicate-accounts", MINIMAL + '[[accounts]]\nname = "a"\n', "unique"),
     ("bad-side", MINIMAL.replace('side = "buy"', 'side = "hold"'), "side"),
     ("bad-name", MINIMAL.replace('name = "mini"', 'name = "two words"'), "name"),
@@ -107,8 +143,9 @@ def _check_one_line_exit_2(result_exit: int, stderr: str, stdout: str, fragment:
     assert stdout.strip() == ""
 
 
-@pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in CLI_CASES],
-                         ids=[c[0] for c in CLI_CASES])
+@pytest.mark.parametrize(
+    ("argv", "fragment"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES]
+)
 def test_bad_flags_exit_2_with_one_line(
     argv: list[str], fragment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,8 +155,9 @@ def test_bad_flags_exit_2_with_one_line(
     assert list(tmp_path.iterdir()) == []  # nothing written, not even half a file
 
 
-@pytest.mark.parametrize(("text", "fragment"), [c[1:] for c in SCENARIO_CASES],
-                         ids=[c[0] for c in SCENARIO_CASES])
+@pytest.mark.parametrize(
+    ("text", "fragment"), [c[1:] for c in SCENARIO_CASES], ids=[c[0] for c in SCENARIO_CASES]
+)
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_bad_scenario_files_exit_2_with_one_line(
     command: str, text: str, fragment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -153,7 +191,10 @@ def test_console_script_bad_input_has_no_traceback() -> None:
     env = {**os.environ, "NUMBA_DISABLE_JIT": "0"}
     proc = subprocess.run(
         [sys.executable, "-m", "delever.cli.main", *_swap(POS, "--price-usd", "0")],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     _check_one_line_exit_2(proc.returncode, proc.stderr, proc.stdout, "price")
 

@@ -54,13 +54,21 @@ def test_trend_2026_band_and_accounts() -> None:
     assert sum(a["collateral_eth"] for a in accounts) == pytest.approx(396_000.0)
     assert sum(a["debt_usd"] for a in accounts) == pytest.approx(526e6, rel=1e-6)
     for account in accounts:
-        assert set(account) >= {"collateral_eth", "debt_usd", "health_factor",
-                                "liquidation_price_usd"}
+        assert set(account) >= {
+            "collateral_eth",
+            "debt_usd",
+            "health_factor",
+            "liquidation_price_usd",
+        }
         # Closed form for one collateral asset against a $1 stablecoin: D / (C x LT).
         closed_form = account["debt_usd"] / (account["collateral_eth"] * 0.83)
         assert account["liquidation_price_usd"] == pytest.approx(closed_form, rel=1e-9)
-        hf = account["collateral_eth"] * payload["pnl"]["mark_price_usd"] * 0.83 / account[
-            "debt_usd"]
+        hf = (
+            account["collateral_eth"]
+            * payload["pnl"]["mark_price_usd"]
+            * 0.83
+            / account["debt_usd"]
+        )
         assert account["health_factor"] == pytest.approx(hf, rel=1e-9)
     # "most near $1,560": the account holding the most ETH sits there.
     biggest = max(accounts, key=lambda a: a["collateral_eth"])
@@ -106,9 +114,12 @@ def test_every_builtin_scenario_labels_outside_numbers(name: str) -> None:
 
 def _models() -> list[type[BaseModel]]:
     return [
-        obj for obj in vars(schema_module).values()
-        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ ==
-        schema_module.__name__ and not obj.__name__.startswith("_")
+        obj
+        for obj in vars(schema_module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, BaseModel)
+        and obj.__module__ == schema_module.__name__
+        and not obj.__name__.startswith("_")
     ]
 
 

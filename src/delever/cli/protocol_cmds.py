@@ -45,7 +45,9 @@ LtvOpt = Annotated[
 ]
 BonusOpt = Annotated[
     float | None,
-    typer.Option("--bonus", help="Liquidation bonus above 1 (fraction, e.g. 0.05); default WETH's."),
+    typer.Option(
+        "--bonus", help="Liquidation bonus above 1 (fraction, e.g. 0.05); default WETH's."
+    ),
 ]
 ExactOpt = Annotated[
     bool, typer.Option("--exact", help="Use Aave's integer math (WAD/RAY, token decimals).")

@@ -33,9 +33,10 @@ RunSection = Callable[[Scenario, dict[str, Any], bool], None]
 def _usd(value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
+    sign = "-" if value < 0 else ""
     if abs(value) >= 1e6:
-        return f"${value / 1e6:,.1f}M"
-    return f"${value:,.2f}"
+        return f"{sign}${abs(value) / 1e6:,.1f}M"
+    return f"{sign}${abs(value):,.2f}"
 
 
 def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -> None:
@@ -125,7 +126,7 @@ def run(
 def scenarios(json_output: JsonOpt = False) -> None:
     """List the built-in scenarios."""
     with user_errors():
-        items = []
+        items: list[dict[str, Any]] = []
         for name in builtin_scenarios():
             spec = read_scenario_spec(name)
             items.append({"name": name, "title": spec.title, "default": name == DEFAULT_SCENARIO})

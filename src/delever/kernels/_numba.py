@@ -28,8 +28,7 @@ if JIT_DISABLED:
 
         return wrap
 
-    def prange(*args: int) -> range:
-        return range(*args)
+    prange: Callable[..., Any] = range
 
 else:
     from numba import njit as _njit
@@ -39,6 +38,6 @@ else:
         """numba.njit, re-exported so JIT can be turned off in one place."""
         return _njit(*args, **kwargs)
 
-    prange = _prange  # noqa: F811
+    prange = _prange
 
 __all__ = ["JIT_DISABLED", "njit", "prange"]

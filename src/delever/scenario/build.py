@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from pydantic import BaseModel
+
 from delever.errors import InvalidArgument, unknown_name
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
 from delever.protocol import RESERVES, Account, Prices, ReserveParams
@@ -69,7 +71,7 @@ class Scenario:
             elif isinstance(node, list):
                 for index, value in enumerate(node):
                     walk(value, f"{path}[{index}]")
-            elif hasattr(node, "model_fields"):
+            elif isinstance(node, BaseModel):
                 for key in type(node).model_fields:
                     if key != "reported":
                         walk(getattr(node, key), f"{path}.{key}" if path else key)
@@ -93,8 +95,12 @@ def _reserves(spec: ScenarioSpec) -> Mapping[str, ReserveParams]:
         symbol = _reserve_symbol(raw_symbol, "reserve_overrides")
         changes = {
             field: getattr(override, field).value
-            for field in ("ltv", "liquidation_threshold", "liquidation_bonus",
-                          "liquidation_protocol_fee")
+            for field in (
+                "ltv",
+                "liquidation_threshold",
+                "liquidation_bonus",
+                "liquidation_protocol_fee",
+            )
             if getattr(override, field) is not None
         }
         try:
@@ -113,8 +119,7 @@ def _accounts(spec: ScenarioSpec) -> tuple[NamedAccount, ...]:
             for sym, amount in item.collateral.items()
         }
         debt = {
-            _reserve_symbol(sym, f"{where}.debt"): amount.value
-            for sym, amount in item.debt.items()
+            _reserve_symbol(sym, f"{where}.debt"): amount.value for sym, amount in item.debt.items()
         }
         try:
             account = Account(collateral=collateral, debt=debt, emode=item.emode)

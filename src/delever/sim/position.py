@@ -125,7 +125,9 @@ class PositionReport:
         }
 
 
-def _collateral_eth(account: Account, prices: Prices, reserves: Mapping[str, ReserveParams]) -> float:
+def _collateral_eth(
+    account: Account, prices: Prices, reserves: Mapping[str, ReserveParams]
+) -> float:
     """ETH-correlated collateral expressed in ETH at the current exchange rates."""
     eth_usd = prices.usd["WETH"]
     return math.fsum(
