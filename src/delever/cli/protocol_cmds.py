@@ -83,7 +83,7 @@ def _account(collateral_eth: float, debt_usd: float) -> Account:
 
 
 def _print_table(title: str, rows: dict[str, Any]) -> None:
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=title, show_header=False, title_justify="left", min_width=60)
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     for key, value in rows.items():
