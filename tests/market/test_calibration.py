@@ -200,3 +200,13 @@ def test_summary_and_dict(default: MarketCalibration) -> None:
     payload = default.to_dict()
     assert payload["adv_window"] == ["2024-06-25", "2025-06-24"]
     assert payload["sigma_annual"] == pytest.approx(default.sigma_daily.value * math.sqrt(365))
+
+
+def test_intraday_check_falls_back_to_the_last_bars_before_the_cutoff() -> None:
+    # window 2025-11-11 .. 2026-01-09 holds no intraday bars (4h ends 2025-06-24, hourly
+    # starts 2026-01-15): the last 60 days of 4h bars are used, and the source says so
+    cal = calibrate("2026-01-10", 60)
+    assert cal.intraday_bars == "4h"
+    assert cal.intraday_window is not None and cal.intraday_window[1] == date(2025, 6, 24)
+    assert cal.intraday_window[0] == date(2025, 4, 26)
+    assert "last window of bars" in cal.sigma_daily_intraday.source  # type: ignore[union-attr]
