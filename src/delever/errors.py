@@ -17,7 +17,7 @@ class DeleverError(Exception):
     """Base class of every error raised on purpose by delever."""
 
 
-class InvalidArgument(DeleverError, ValueError):
+class InvalidArgument(DeleverError, ValueError):  # noqa: N818 (hypothesis naming)
     """Bad input from the user: a one-line message naming the field and the rule."""
 
 
