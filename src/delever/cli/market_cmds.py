@@ -201,18 +201,23 @@ def impact(
     ] = DEFAULT_STEP_DAYS,
     price_usd: Annotated[
         float | None,
-        Opt("--price-usd", help="Mark, USD per ETH [default: the venue's mid for book/univ3, "
-            f"else {DEFAULT_PRICE_USD:.2f}, the trend-2026 mark (estimate)]."),
+        Opt("--price-usd", help="Mark, USD per ETH [the book's or pool's own mid for book, "
+            f"univ3 and router with --book-file, else {DEFAULT_PRICE_USD:.2f}, the trend-2026 "
+            "mark (estimate)]. Books and pools are rescaled to it."),
     ] = None,
     sigma_daily: Annotated[
-        float, Opt("--sigma-daily", help="Daily volatility, a fraction (estimate).")
-    ] = DEFAULT_SIGMA_DAILY,
+        float | None,
+        Opt("--sigma-daily", help=f"Daily volatility, a fraction [{DEFAULT_SIGMA_DAILY}, "
+            "estimate]."),
+    ] = None,
     adv_eth: Annotated[
-        float, Opt("--adv-eth", help="Average daily volume, ETH (estimate).")
-    ] = DEFAULT_ADV_ETH,
+        float | None,
+        Opt("--adv-eth", help=f"Average daily volume, ETH [{DEFAULT_ADV_ETH:,.0f}, estimate]."),
+    ] = None,
     impact_y: Annotated[
-        float, Opt("--impact-y", help="Square-root-law prefactor Y (estimate).")
-    ] = DEFAULT_IMPACT_Y,
+        float | None,
+        Opt("--impact-y", help=f"Square-root-law prefactor Y [{DEFAULT_IMPACT_Y}, estimate]."),
+    ] = None,
     sigma: Annotated[
         float | None, Opt("--sigma", help="ac: USD per ETH per sqrt(day) [sigma_daily * price].")
     ] = None,
@@ -266,12 +271,23 @@ def impact(
         if horizon_steps < 1:
             raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be >= 1.")
         check_positive("step_days", step_days)
-        check_non_negative("sigma_daily", sigma_daily, "Give a daily fraction, e.g. 0.04.")
-        check_positive("adv_eth", adv_eth)
-        check_non_negative("impact_y", impact_y)
         if price_usd is not None:
             check_positive("price_usd", price_usd)
         defaults_used: list[str] = []
+        # sigma_daily, adv_eth and impact_y feed a model directly or through derived defaults.
+        uses_sqrt_params = (
+            model == "sqrt"
+            or (model == "ac" and None in (sigma, eta, gamma))
+            or (model in ("ow", "propagator") and impact_usd_per_eth is None)
+            or (model == "router" and book_file is None)
+        )
+        used = defaults_used if uses_sqrt_params else []
+        sigma_d = _pick(sigma_daily, DEFAULT_SIGMA_DAILY, "sigma_daily", used)
+        adv = _pick(adv_eth, DEFAULT_ADV_ETH, "adv_eth", used)
+        y = _pick(impact_y, DEFAULT_IMPACT_Y, "impact_y", used)
+        check_non_negative("sigma_daily", sigma_d, "Give a daily fraction, e.g. 0.04.")
+        check_positive("adv_eth", adv)
+        check_non_negative("impact_y", y)
         payload: dict[str, Any] = {}
         parameters: dict[str, Any] = {}
         notes: list[str] = []
@@ -292,24 +308,20 @@ def impact(
             payload["venue_source"] = pool.source
             parameters["pool_spot_usd"] = pool.spot_price_usd
             parameters["pool_fee_pips"] = pool.fee_pips
+        elif model == "router" and book_file is not None:
+            book = load_book(book_file, book_time)
+            mark = mark if mark is not None else book.mid_price_usd
         if mark is None:
             mark = DEFAULT_PRICE_USD
             defaults_used.append("price_usd")
 
-        sqrt_params = {"sigma_daily": sigma_daily, "adv_eth": adv_eth, "impact_y": impact_y}
-        for name, value, default in (
-            ("sigma_daily", sigma_daily, DEFAULT_SIGMA_DAILY),
-            ("adv_eth", adv_eth, DEFAULT_ADV_ETH),
-            ("impact_y", impact_y, DEFAULT_IMPACT_Y),
-        ):
-            if value == default and model in ("sqrt", "ac", "ow", "propagator", "router"):
-                defaults_used.append(name)
+        sqrt_params = {"sigma_daily": sigma_d, "adv_eth": adv, "impact_y": y}
 
         if model == "sqrt":
-            engine = _sqrt_model(sigma_daily, adv_eth, impact_y)
+            engine = _sqrt_model(sigma_d, adv, y)
             parameters.update(sqrt_params)
         elif model == "ac":
-            base = ac_defaults(mark, sigma_daily, adv_eth, impact_y)
+            base = ac_defaults(mark, sigma_d, adv, y)
             ac = AlmgrenChrissImpact(
                 sigma=_pick(sigma, base["sigma"], "sigma", defaults_used),
                 eta=_pick(eta, base["eta"], "eta", defaults_used),
@@ -337,7 +349,7 @@ def impact(
         elif model in ("ow", "propagator"):
             k = _pick(
                 impact_usd_per_eth,
-                transient_impact_default(mark, sigma_daily, adv_eth, impact_y),
+                transient_impact_default(mark, sigma_d, adv, y),
                 "impact_usd_per_eth", defaults_used,
             )
             if model == "ow":
@@ -366,13 +378,11 @@ def impact(
             venues: list[VenueModel] = []
             names: list[str] = []
             if book_file is not None:
-                book = load_book(book_file, book_time)
                 venues.append(OrderBookImpact(book))
                 names.append("book")
                 parameters["book_source"] = book.source
-                defaults_used[:] = [n for n in defaults_used if n not in sqrt_params]
             else:
-                venues.append(_sqrt_model(sigma_daily, adv_eth, impact_y))
+                venues.append(_sqrt_model(sigma_d, adv, y))
                 names.append("sqrt")
                 parameters.update(sqrt_params)
             pool = load_pool(pool_file)

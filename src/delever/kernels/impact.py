@@ -38,7 +38,8 @@ def sqrt_impact_py(
     The average fill is ``mid * (1 - 2/3 * peak)`` and the new mid
     ``mid * (1 - permanent_frac * peak)``, ``peak = y_sigma * sqrt(filled / adv_eth)``.
     """
-    q_max = adv_eth / (y_sigma * y_sigma) if y_sigma > 0.0 else math.inf
+    ys2 = y_sigma * y_sigma  # may underflow to 0 for a tiny y_sigma: then no cap
+    q_max = adv_eth / ys2 if ys2 > 0.0 else math.inf
     for i in range(qty_eth.shape[0]):
         mid = mid_usd[i]
         qty = qty_eth[i]
@@ -156,12 +157,14 @@ def univ3_swap_table_eval(
     liq = segment_liquidity[k]
     moving = rest > 0.0
     safe_liq = np.where(moving, liq, 1.0)
+    # Outputs in cancellation-free form: L (s - s') = r s s' for token0 in, and
+    # L (1/s - 1/s') = r / (s s') for token1 in (r the input used in the segment).
     if zero_for_one:
         after = np.where(moving, safe_liq * start / (safe_liq + rest * start), start)
-        out = cum_out[k] + np.where(moving, safe_liq * (start - after), 0.0)
+        out = cum_out[k] + rest * start * after
     else:
         after = np.where(moving, start + rest / safe_liq, start)
-        out = cum_out[k] + np.where(moving, safe_liq * (1.0 / start - 1.0 / after), 0.0)
+        out = cum_out[k] + rest / (start * after)
     return used, out, after
 
 
@@ -189,7 +192,7 @@ def univ3_net_in_to_sqrt(
     liq = segment_liquidity[kk]
     safe_target = np.where(target_sqrt > 0.0, target_sqrt, 1.0)
     if zero_for_one:
-        within = liq * (1.0 / safe_target - 1.0 / start)
+        within = liq * (start - safe_target) / (start * safe_target)
     else:
         within = liq * (target_sqrt - start)
     amount = cum_in_net[kk] + np.maximum(within, 0.0)

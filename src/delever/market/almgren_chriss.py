@@ -134,7 +134,9 @@ def almgren_chriss_kappa(
     eta_tilde = _check_params(step_days, sigma, eta, gamma, 0.0)
     check_non_negative("risk_aversion", risk_aversion, "Give lambda per USD, e.g. 1e-6.")
     kappa_tilde_sq = risk_aversion * sigma * sigma / eta_tilde
-    return math.acosh(1.0 + 0.5 * kappa_tilde_sq * step_days * step_days) / step_days
+    z = 0.5 * kappa_tilde_sq * step_days * step_days
+    # acosh(1 + z) = log1p(z + sqrt(z (2 + z))): no digits lost to "1 +" when z is small.
+    return math.log1p(z + math.sqrt(z * (2.0 + z))) / step_days
 
 
 def _holdings_fraction(n_steps: int, step_days: float, kappa: float) -> FloatArray1D:

@@ -457,8 +457,8 @@ class SquareRootImpact:
     @property
     def capacity_eth(self) -> float:
         """ETH at which the marginal price reaches zero, ``V / (Y sigma)**2``."""
-        ys = self.y_sigma
-        return self.adv_eth / (ys * ys) if ys > 0.0 else math.inf
+        ys2 = self.y_sigma * self.y_sigma
+        return self.adv_eth / ys2 if ys2 > 0.0 else math.inf
 
     def peak_impact_frac(self, qty_eth: ArrayLike) -> FloatArray:
         """``Y * sigma_daily * sqrt(Q / V)``, a fraction of the mid (capped at 1)."""
@@ -507,11 +507,11 @@ class SquareRootImpact:
         mid = as_price_array("mid_price_usd", mid_price_usd)
         price = np.asarray(price_usd, dtype=np.float64)
         gap = np.clip(1.0 - price / mid, 0.0, 1.0)
-        ys = self.y_sigma
-        if ys == 0.0:
+        ys2 = self.y_sigma * self.y_sigma
+        if ys2 == 0.0:
             out0: FloatArray = np.where(gap > 0.0, math.inf, 0.0)
             return out0
-        out: FloatArray = self.adv_eth * (gap / ys) ** 2
+        out: FloatArray = self.adv_eth * gap * gap / ys2
         return out
 
 

@@ -474,12 +474,14 @@ def swap_exact_input(pool: UniswapV3Pool, amount_in: float, zero_for_one: bool) 
     """Slow, step-by-step exact-input swap following ``UniswapV3Pool.swap`` (the oracle).
 
     Walks initialized ticks one at a time with :func:`compute_swap_step`, crossing each
-    (adding or subtracting ``liquidityNet``) until the input is used or the price reaches
-    TickMath's limit. Raw units.
+    (adding or subtracting ``liquidityNet``, via :meth:`UniswapV3Pool.range_liquidity`) until
+    the input is used or the price reaches TickMath's limit. Raw units.
     """
     remaining = check_non_negative("amount_in", amount_in)
     sq = sqrt_price_at_tick(pool.tick_index)
-    nets = pool.liquidity_net
+    # Liquidity of each range from the pool's walk over liquidityNet, with float residues of
+    # exactly cancelling nets set to 0 (a residue would otherwise swap on to the price limit).
+    _, range_liq = pool.range_liquidity()
     s = pool.sqrt_price
     liq = pool.liquidity
     if zero_for_one:
@@ -502,8 +504,9 @@ def swap_exact_input(pool: UniswapV3Pool, amount_in: float, zero_for_one: bool) 
         fees += step.fee_amount
         s = step.sqrt_price_next
         if reached and has_tick:
-            liq = liq - nets[pointer] if zero_for_one else liq + nets[pointer]
-            liq = max(liq, 0.0)  # float residue of exactly cancelling nets
+            # Crossing tick i downward enters range i (liquidity minus its net), upward
+            # range i + 1 (plus its net).
+            liq = float(range_liq[pointer] if zero_for_one else range_liq[pointer + 1])
             pointer += -1 if zero_for_one else 1
             crossed += 1
     return SwapResult(used, out, fees, s, liq, crossed)
@@ -544,12 +547,13 @@ class UniswapV3Impact:
         edges = edges[: n_seg + 1]
         seg_liq = seg_liq[:n_seg]
         start, end = edges[:-1], edges[1:]
+        # Per range: token0 spans L (1/lo - 1/hi) = L (hi - lo) / (hi lo), token1 L (hi - lo).
         if self.zero_for_one:
-            d_in = seg_liq * (1.0 / end - 1.0 / start)
+            d_in = seg_liq * (start - end) / (start * end)
             d_out = seg_liq * (start - end)
         else:
             d_in = seg_liq * (end - start)
-            d_out = seg_liq * (1.0 / start - 1.0 / end)
+            d_out = seg_liq * (end - start) / (start * end)
         cum_in = np.concatenate(([0.0], np.cumsum(d_in)))
         cum_out = np.concatenate(([0.0], np.cumsum(d_out)))
         for name, arr in (
