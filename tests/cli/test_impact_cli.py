@@ -186,3 +186,12 @@ def _assert_one_line(code: int, stderr: str, stdout: str, fragment: str) -> None
     assert fragment.lower() in lines[0].lower(), lines[0]
     assert "Traceback" not in stderr + stdout
     assert stdout.strip() == ""
+
+
+def test_help_lists_the_flags_and_their_defaults() -> None:
+    result = CliRunner().invoke(app, ["impact", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for flag in ("--qty-eth", "--model", "--sigma-daily", "--adv-eth", "--impact-y", "--eta",
+                 "--gamma", "--risk-aversion", "--book-file", "--pool-file", "--json"):
+        assert flag in result.stdout
+    assert "default: 0.04, estimate" in result.stdout

@@ -201,64 +201,71 @@ def impact(
     ] = DEFAULT_STEP_DAYS,
     price_usd: Annotated[
         float | None,
-        Opt("--price-usd", help="Mark, USD per ETH [the book's or pool's own mid for book, "
-            f"univ3 and router with --book-file, else {DEFAULT_PRICE_USD:.2f}, the trend-2026 "
-            "mark (estimate)]. Books and pools are rescaled to it."),
+        Opt("--price-usd", help="Mark, USD per ETH (default: the book's or pool's own mid "
+            "for book, univ3 and router with --book-file, else "
+            f"{DEFAULT_PRICE_USD:.2f}, the trend-2026 mark, an estimate). Books and pools are "
+            "rescaled to it."),
     ] = None,
     sigma_daily: Annotated[
         float | None,
-        Opt("--sigma-daily", help=f"Daily volatility, a fraction [{DEFAULT_SIGMA_DAILY}, "
-            "estimate]."),
+        Opt("--sigma-daily", help="Daily volatility, a fraction (default: "
+            f"{DEFAULT_SIGMA_DAILY}, estimate)."),
     ] = None,
     adv_eth: Annotated[
         float | None,
-        Opt("--adv-eth", help=f"Average daily volume, ETH [{DEFAULT_ADV_ETH:,.0f}, estimate]."),
+        Opt("--adv-eth", help="Average daily volume, ETH (default: "
+            f"{DEFAULT_ADV_ETH:,.0f}, estimate)."),
     ] = None,
     impact_y: Annotated[
         float | None,
-        Opt("--impact-y", help=f"Square-root-law prefactor Y [{DEFAULT_IMPACT_Y}, estimate]."),
+        Opt("--impact-y", help="Square-root-law prefactor Y (default: "
+            f"{DEFAULT_IMPACT_Y}, estimate)."),
     ] = None,
     sigma: Annotated[
-        float | None, Opt("--sigma", help="ac: USD per ETH per sqrt(day) [sigma_daily * price].")
+        float | None,
+        Opt("--sigma", help="ac: USD per ETH per sqrt(day) (default: sigma_daily * price)."),
     ] = None,
     eta: Annotated[
         float | None,
-        Opt("--eta", help="ac: temporary impact, USD/ETH per ETH/day [from the sqrt law]."),
+        Opt("--eta", help="ac: temporary impact, USD/ETH per ETH/day (default: from the "
+            "sqrt law)."),
     ] = None,
     gamma: Annotated[
-        float | None, Opt("--gamma", help="ac: permanent impact, USD/ETH per ETH [eta/10].")
+        float | None,
+        Opt("--gamma", help="ac: permanent impact, USD/ETH per ETH (default: eta/10)."),
     ] = None,
     epsilon: Annotated[
-        float | None, Opt("--epsilon", help="ac: fixed cost, USD per ETH [0.005].")
+        float | None, Opt("--epsilon", help="ac: fixed cost, USD per ETH (default: 0.005).")
     ] = None,
     risk_aversion: Annotated[
-        float | None, Opt("--risk-aversion", help="ac: lambda, per USD [0 = TWAP].")
+        float | None, Opt("--risk-aversion", help="ac: lambda, per USD (default: 0 = TWAP).")
     ] = None,
     impact_usd_per_eth: Annotated[
         float | None,
         Opt("--impact-usd-per-eth", help="ow/propagator: instant impact, USD/ETH per ETH."),
     ] = None,
     half_life_days: Annotated[
-        float | None, Opt("--half-life-days", help="ow: half-life of the decay, days [1/24].")
+        float | None,
+        Opt("--half-life-days", help="ow: half-life of the decay, days (default: 1/24)."),
     ] = None,
     decay_time_days: Annotated[
-        float | None, Opt("--decay-time-days", help="propagator: t0, days [1/24].")
+        float | None, Opt("--decay-time-days", help="propagator: t0, days (default: 1/24).")
     ] = None,
     decay_exponent: Annotated[
-        float | None, Opt("--decay-exponent", help="propagator: beta [0.25].")
+        float | None, Opt("--decay-exponent", help="propagator: beta (default: 0.25).")
     ] = None,
     book_file: Annotated[
         Path | None,
         Opt("--book-file", help="book/router: Binance bookDepth CSV or side,price_usd,size_eth "
-            "CSV [a synthetic illustrative book]."),
+            "CSV (default: a synthetic illustrative book)."),
     ] = None,
     book_time: Annotated[
-        str | None, Opt("--book-time", help="bookDepth snapshot time (UTC) [the first].")
+        str | None, Opt("--book-time", help="bookDepth snapshot time (UTC) (default: the first).")
     ] = None,
     pool_file: Annotated[
         Path | None,
         Opt("--pool-file", help="univ3/router: Uniswap v3 pool state JSON "
-            "[a synthetic illustrative pool]."),
+            "(default: a synthetic illustrative pool)."),
     ] = None,
     json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
 ) -> None:

@@ -683,6 +683,7 @@ __all__ = [
     "MAX_TICK",
     "MIN_SQRT_PRICE",
     "MIN_TICK",
+    "Q96",
     "PoolStateLike",
     "SwapResult",
     "SwapStep",
