@@ -100,7 +100,48 @@ def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -
         )
 
 
-RUN_SECTIONS: list[RunSection] = [_position_section]
+def _market_section(scenario: Scenario, payload: dict[str, Any], show: bool) -> None:
+    report = scenario.sale_discount_report()
+    if report is None:
+        payload["market"] = None
+        return
+    params = scenario.market_parameters()
+    mark = scenario.mark_price_usd
+    market = report.to_dict()
+    market["parameters_source"] = params.source
+    reference = report.market_avg_price_usd if math.isfinite(report.market_avg_price_usd) else mark
+    market["liquidity_discount_usd"] = report.discount_usd(reference)
+    payload["market"] = market
+    if not show:
+        return
+    low, high = report.discount_pct_range
+    table = Table(title="The reported sale in a market of limited depth", title_justify="left")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("ETH sold (slices)", f"{report.qty_eth:,.0f} ({report.n_slices})")
+    table.add_row(
+        "square-root law",
+        f"Y={report.impact_y:g}, sigma={report.sigma_daily:.4f}/day, ADV={report.adv_eth:,.0f} ETH",
+    )
+    table.add_row("peak impact", f"{report.peak_impact_pct:.2f}%")
+    table.add_row(
+        "liquidity discount vs start mid",
+        f"{report.discount_pct:.2f}% (Y range: {low:.2f}-{high:.2f}%)",
+    )
+    reference = report.market_avg_price_usd if math.isfinite(report.market_avg_price_usd) else mark
+    table.add_row("  in USD", _usd(report.discount_usd(reference)))
+    if math.isfinite(report.market_avg_price_usd):
+        table.add_row("market price on the sale days", _usd(report.market_avg_price_usd))
+        table.add_row("modelled average sale price", _usd(report.modelled_avg_price_usd))
+    table.add_row("reported average sale price", _usd(report.reported_avg_price_usd))
+    console.print(table)
+    console.print(
+        "[dim]The square-root law puts the sale's own discount at a few percent; the rest of "
+        "the fall over the sale days is the market's own move.[/dim]"
+    )
+
+
+RUN_SECTIONS: list[RunSection] = [_position_section, _market_section]
 
 
 def run(

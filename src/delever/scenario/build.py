@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+import pandas as pd
 from pydantic import BaseModel
 
 from delever.errors import InvalidArgument, unknown_name
@@ -16,6 +18,18 @@ from delever.protocol import RESERVES, Account, Prices, ReserveParams
 from delever.scenario.loader import DEFAULT_SCENARIO, read_scenario_spec
 from delever.scenario.schema import ScenarioSpec, Sourced
 from delever.sim.position import NamedAccount, PositionReport, analyze_position
+from delever.sim.sale import SaleDiscountReport, sale_discount
+
+
+@dataclass(frozen=True)
+class MarketParameters:
+    """Square-root-law inputs with where they came from."""
+
+    sigma_daily: float
+    adv_eth: float
+    impact_y: float
+    impact_y_range: tuple[float, float]
+    source: str  # "scenario" or "calibrated (cut-off ...)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +71,57 @@ class Scenario:
         """Each account's HF and liquidation price, the band and the P&L at the mark."""
         return analyze_position(self.accounts, self.prices, self.pnl(), reserves=self.reserves)
 
+    def market_parameters(self) -> MarketParameters:
+        """The scenario's ``[market]`` figures; missing ones from `delever calibrate`'s default."""
+        spec = self.spec.market
+        values: dict[str, float] = {}
+        y_range: tuple[float, float] | None = None
+        if spec is not None:
+            for key in ("sigma_daily", "adv_eth", "impact_y"):
+                item = getattr(spec, key)
+                if item is not None:
+                    values[key] = item.value
+            if spec.impact_y_range is not None:
+                y_range = (spec.impact_y_range[0], spec.impact_y_range[1])
+        source = "scenario [market]"
+        if len(values) < 3 or y_range is None:
+            from delever.market.calibration import calibrate  # loads the shipped data
+
+            calibration = calibrate()
+            values.setdefault("sigma_daily", calibration.sigma_daily.value)
+            values.setdefault("adv_eth", calibration.adv_eth.value)
+            values.setdefault("impact_y", calibration.impact_y.value)
+            if y_range is None:
+                y_range = calibration.impact_y_range
+            source = f"calibrated on Binance data before {calibration.cutoff} (estimates)"
+        return MarketParameters(
+            sigma_daily=values["sigma_daily"],
+            adv_eth=values["adv_eth"],
+            impact_y=values["impact_y"],
+            impact_y_range=y_range,
+            source=source,
+        )
+
+    def sale_discount_report(self) -> SaleDiscountReport | None:
+        """Liquidity discount of the scenario's sales (its sell trades), or None if none."""
+        if self.ledger is None:
+            return None
+        sells = [t for t in self.ledger.trades if t.side is Side.SELL]
+        if not sells:
+            return None
+        params = self.market_parameters()
+        market_prices, source = _daily_typical_prices([t.time for t in sells])
+        return sale_discount(
+            [t.quantity_eth for t in sells],
+            [t.price_usd for t in sells],
+            sigma_daily=params.sigma_daily,
+            adv_eth=params.adv_eth,
+            impact_y=params.impact_y,
+            impact_y_range=params.impact_y_range,
+            market_prices_usd=market_prices,
+            market_price_source=source,
+        )
+
     def estimates(self) -> list[str]:
         """Dotted paths of every input figure labelled as an estimate."""
         found: list[str] = []
@@ -78,6 +143,23 @@ class Scenario:
 
         walk(self.spec, "")
         return found
+
+
+def _daily_typical_prices(times: Sequence[datetime]) -> tuple[list[float] | None, str]:
+    """Binance ETHUSDT daily typical price (H + L + C) / 3 on each trade's UTC day."""
+    from delever.market.loaders import load_binance_daily, load_binance_daily_recent
+
+    bars = pd.concat([load_binance_daily(), load_binance_daily_recent()])
+    bars = bars[~bars.index.duplicated(keep="last")]
+    typical = (bars["high_usd"] + bars["low_usd"] + bars["close_usd"]) / 3.0
+    days = pd.DatetimeIndex(typical.index).date
+    by_day = {day: float(value) for day, value in zip(days, typical.to_numpy(), strict=True)}
+    prices = [by_day.get(t.astimezone(UTC).date()) for t in times]
+    if any(p is None for p in prices):
+        return None, "no Binance daily bar for every sale day"
+    return [float(p) for p in prices if p is not None], (
+        "Binance ETHUSDT daily typical price (H+L+C)/3 on each sale day (shipped excerpt)"
+    )
 
 
 def _reserve_symbol(symbol: str, field: str) -> str:
@@ -165,4 +247,4 @@ def load_scenario(source: str | Path = DEFAULT_SCENARIO) -> Scenario:
     return build_scenario(read_scenario_spec(source))
 
 
-__all__ = ["Scenario", "build_scenario", "load_scenario"]
+__all__ = ["MarketParameters", "Scenario", "build_scenario", "load_scenario"]
