@@ -269,8 +269,7 @@ def impact(
     ] = None,
     json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
 ) -> None:
-    """Sell --qty-eth ETH with one price-impact model: fills, average price, final mid and the
-    liquidity discount (mark minus average fill price)."""
+    """Sell --qty-eth ETH through an impact model: fills, average price, liquidity discount."""
     with user_errors():
         if model not in MODELS:
             raise unknown_name("model", model, MODELS)
