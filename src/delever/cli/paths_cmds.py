@@ -79,7 +79,7 @@ def calibrate_cmd(
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Estimate sigma, ADV and impact Y from Binance data before a cut-off (a [market] table)."""
+    """Estimate sigma, ADV and impact Y from Binance data before a cut-off, as TOML."""
     with user_errors():
         result = calibrate(as_date(cutoff), window_days)
         section = result.to_toml_section()
