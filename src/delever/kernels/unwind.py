@@ -118,7 +118,7 @@ rate = njit(cache=True)(rate_py)
 def compounded_py(r: float, dt_s: float) -> float:
     """``1 + x + x^2/2 + x^3/6``, ``x = r dt / year``.
 
-    ``MathUtils.calculateCompoundedInterest``; as :func:`~delever.protocol.compounded_interest_factor`.
+    ``MathUtils.calculateCompoundedInterest``, as ``protocol.compounded_interest_factor``.
     """
     x = r * dt_s / SECONDS_PER_YEAR
     return 1.0 + x + x * x / 2.0 + x * x * x / 6.0
