@@ -10,6 +10,7 @@ The small public API for notebooks::
 
 from delever.errors import DeleverError, InvalidArgument, ProtocolRevert
 from delever.scenario import Scenario, builtin_scenarios, load_scenario
+from delever.sim.api import simulate
 from delever.sim.position import PositionReport, analyze_position
 
 __version__ = "0.1.0"
@@ -24,4 +25,5 @@ __all__ = [
     "analyze_position",
     "builtin_scenarios",
     "load_scenario",
+    "simulate",
 ]
