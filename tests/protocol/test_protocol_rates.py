@@ -153,3 +153,20 @@ def test_reserve_state() -> None:
     assert year.total_supplied - 100.0 == pytest.approx(year.total_borrowed - 80.0, rel=1e-14)
     with pytest.raises(InvalidArgument, match="must not exceed"):
         ReserveState(total_supplied=1.0, total_borrowed=2.0)
+
+
+def test_full_utilization_round_trips_on_every_curve() -> None:
+    # borrow_rate(1) and max_rate sum the same terms in another order; the inverse must not
+    # refuse the curve's own top rate (seen on the 2026-03-14 WETH curve).
+    from delever.protocol import RESERVES
+    from delever.protocol.rates import (
+        borrow_rate,
+        utilization_from_borrow_rate,
+        utilization_from_borrow_rate_array,
+    )
+
+    for reserve in RESERVES.values():
+        for curve in reserve.rate_curves:
+            top = borrow_rate(1.0, curve)
+            assert utilization_from_borrow_rate(top, curve) == pytest.approx(1.0, abs=1e-12)
+            assert utilization_from_borrow_rate_array([top], curve)[0] == pytest.approx(1.0)

@@ -117,7 +117,9 @@ def utilization_from_borrow_rate(rate: float, curve: InterestRateCurve) -> float
     rate outside ``[base, base + slope1 + slope2]``.
     """
     r = float(rate)
-    if not math.isfinite(r) or r < curve.base_rate or r > curve.max_rate:
+    # borrow_rate and max_rate add the same terms in another order: allow a rounding step.
+    slack = 4.0 * math.ulp(curve.max_rate)
+    if not math.isfinite(r) or r < curve.base_rate or r > curve.max_rate + slack:
         raise InvalidArgument(
             f"rate={rate!r} is outside the curve's range [{curve.base_rate:g}, "
             f"{curve.max_rate:g}]."
@@ -128,7 +130,7 @@ def utilization_from_borrow_rate(rate: float, curve: InterestRateCurve) -> float
         if curve.slope1 == 0.0:
             return 0.0
         return (r - curve.base_rate) / curve.slope1 * uopt
-    return uopt + (r - kink) / curve.slope2 * (1.0 - uopt)
+    return min(1.0, uopt + (r - kink) / curve.slope2 * (1.0 - uopt))
 
 
 def utilization_from_borrow_rate_array(rate: ArrayLike, curve: InterestRateCurve) -> FloatArray:
@@ -142,7 +144,11 @@ def utilization_from_borrow_rate_array(rate: ArrayLike, curve: InterestRateCurve
         above = uopt + (r - kink) / curve.slope2 * (1.0 - uopt) if curve.slope2 > 0 else (
             np.full_like(r, uopt))
     out: FloatArray = np.where(r <= kink, below, above)
-    out = np.where((r < curve.base_rate) | (r > curve.max_rate) | ~np.isfinite(r), np.nan, out)
+    slack = 4.0 * math.ulp(curve.max_rate)
+    out = np.minimum(out, 1.0)
+    out = np.where(
+        (r < curve.base_rate) | (r > curve.max_rate + slack) | ~np.isfinite(r), np.nan, out
+    )
     return out
 
 
