@@ -13,10 +13,8 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +22,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from delever._io import atomic_write_bytes, atomic_write_text
 from delever.errors import InvalidArgument
 
 EXIT_OK = 0
@@ -119,28 +118,6 @@ def emit_json(payload: dict[str, Any]) -> None:
     """Write exactly one JSON object (and a newline) to stdout."""
     sys.stdout.write(dumps_json(payload) + "\n")
     sys.stdout.flush()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
-        raise InvalidArgument(f"output={str(path)!r}: folder {str(folder)!r} does not exist.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 __all__ = [
