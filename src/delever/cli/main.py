@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import typer
 
-from delever.cli import market_cmds, paths_cmds, protocol_cmds, rates_cmds, scenario_cmds
+from delever.cli import (
+    market_cmds,
+    paths_cmds,
+    protocol_cmds,
+    rates_cmds,
+    scenario_cmds,
+    simulate_cmds,
+)
 
 app = typer.Typer(
     name="delever",
@@ -18,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (scenario_cmds, protocol_cmds, market_cmds, paths_cmds, rates_cmds):
+for module in (scenario_cmds, protocol_cmds, market_cmds, paths_cmds, rates_cmds, simulate_cmds):
     module.register(app)
 
 
