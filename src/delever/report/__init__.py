@@ -1,1 +1,19 @@
-"""delever.report."""
+"""User-facing report: plotly figures and a self-contained HTML file."""
+
+from delever.report.figures import (
+    bar_figure,
+    distribution_by_label_figure,
+    lines_by_label_figure,
+    price_fan_figure,
+)
+from delever.report.html import ReportSection, render_report, write_report
+
+__all__ = [
+    "ReportSection",
+    "bar_figure",
+    "distribution_by_label_figure",
+    "lines_by_label_figure",
+    "price_fan_figure",
+    "render_report",
+    "write_report",
+]
