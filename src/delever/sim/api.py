@@ -20,7 +20,8 @@ from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_positive
 from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
-from delever.protocol import RESERVES, Account, ReserveState
+from delever.protocol import RESERVES, Account
+from delever.protocol.reserve_history import reserve_state_on
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -40,13 +41,12 @@ from delever.strategy import DEFAULT_STRATEGIES, Strategy, strategy_by_name
 #   transient third: ILLUSTRATIVE, not fitted;
 DEFAULT_PERMANENT_FRAC = 2.0 / 3.0
 DEFAULT_TRANSIENT_HALF_LIFE_HOURS = 6.0
-# - the stablecoin debt reserve on 2026-02-06: utilization 0.658 inferred from the
-#   th3nolo/aave-v3-data daily snapshot of 2026-02-06 (USDT borrow rate 3.5753% on the curve
-#   slope1 / Uopt = 0.05435); total supply $5.0B is an ORDER-OF-MAGNITUDE ESTIMATE, not read
-#   from a source. Replace with calibrated states when available.
-DEFAULT_DEBT_RESERVE_DAY = date(2026, 2, 6)
-DEFAULT_DEBT_UTILIZATION = 0.658
-DEFAULT_DEBT_SUPPLY_USD = 5.0e9
+# - the reserves on 2026-02-06 (the day of the scenario's mark): utilization inferred from the
+#   th3nolo/aave-v3-data daily snapshot by inverting the rate curve; total supplies are
+#   ESTIMATES with their sources in delever.protocol.reserve_history (WETH ~3.0M ETH,
+#   TokenLogic 2026-04-18; USDT 6.66B, aavescan 2026-01-29; USDC 4.05B, aavescan 2026-02-01).
+#   The WETH reserve caps withdrawals at its free liquidity (the rates channel).
+DEFAULT_RESERVE_DAY = date(2026, 2, 6)
 
 
 class MarketParametersLike(Protocol):
@@ -106,12 +106,16 @@ class SimulationInputs:
     paths: FloatArray2D
 
 
-def default_lending(debt_symbol: str = "USDT") -> LendingParams:
-    """The debt reserve estimate above (no WETH liquidity cap)."""
-    curve = RESERVES[debt_symbol].rate_curve_on(DEFAULT_DEBT_RESERVE_DAY)
-    state = ReserveState(DEFAULT_DEBT_SUPPLY_USD,
-                         DEFAULT_DEBT_SUPPLY_USD * DEFAULT_DEBT_UTILIZATION)
-    return LendingParams(debt_reserve=state, debt_curve=curve)
+def default_lending(debt_symbol: str = "USDT", day: date = DEFAULT_RESERVE_DAY) -> LendingParams:
+    """The debt and WETH reserves on ``day`` from the shipped snapshots (sizes are estimates)."""
+    debt_state, _ = reserve_state_on(debt_symbol, day)
+    weth_state, _ = reserve_state_on("WETH", day)
+    return LendingParams(
+        debt_reserve=debt_state,
+        debt_curve=RESERVES[debt_symbol].rate_curve_on(day),
+        weth_reserve=weth_state,
+        weth_curve=RESERVES["WETH"].rate_curve_on(day),
+    )
 
 
 def _count(field: str, value: int) -> int:
@@ -218,9 +222,8 @@ def simulate(
 
 
 __all__ = [
-    "DEFAULT_DEBT_SUPPLY_USD",
-    "DEFAULT_DEBT_UTILIZATION",
     "DEFAULT_PERMANENT_FRAC",
+    "DEFAULT_RESERVE_DAY",
     "DEFAULT_TRANSIENT_HALF_LIFE_HOURS",
     "ScenarioLike",
     "SimulationInputs",
