@@ -17,8 +17,8 @@ One step ``k`` of one path, in this order:
    ``r`` the debt reserve's borrow rate at its utilization (Aave ``calculateCompoundedInterest``
    and the two-slope curve); the reserve's debt and supply grow by the same interest; the WETH
    reserve accrues at its own rate (the owner's collateral earns no supply interest here);
-2. the exogenous move and the decay of the transient impact:
-   ``mid = exo[k] * PF * (1 - TR)``, ``TR <- TR * decay``;
+2. the exogenous move and the decay of the transient impact (its memory volume shrinks by
+   ``decay**2`` so the transient impact shrinks by ``decay``): ``mid = exo[k] * (1 - I)``;
 3. the oracle: ``oracle_step`` (heartbeat and deviation) to the mid;
 4. the owner's sale (rule spec), each account capped by the withdrawal rule (below), sold as
    one square-root-law metaorder; the proceeds repay each account's own debt, the excess goes
@@ -30,12 +30,18 @@ One step ``k`` of one path, in this order:
    oracle re-checks; repeat while some HF < 1, at most ``max_rounds`` rounds;
 7. the record.
 
-Impact: a sale of ``q`` ETH at mid ``m`` fills on average at ``m * (1 - 2/3 I)``,
-``I = Y sigma sqrt(q / V)`` (:func:`delever.kernels.impact.sqrt_impact_py`); the permanent part
-``PF <- PF * (1 - perm * I)`` stays; with a transient part (``decay > 0``) the mid right after is
-``m * (1 - I)`` and the rest decays by ``decay`` per step; with ``decay == 0`` the transient
-part is gone at once and the mid right after is ``m * (1 - perm * I)``, as in
-:class:`delever.market.SquareRootImpact`.
+Impact: the square-root law of a *metaorder*, so that slicing a sale does not inflate it.
+Every ETH sold into the market by the model's sellers (owner and liquidators) adds to two
+volumes: ``Q_all`` (all of it, kept: the permanent part) and ``Q_mem`` (decaying: the
+transient part). The impact on the mid is
+``I = Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V))`` and ``mid = exo (1 - I)``.
+A sale of ``q`` walks that curve: proceeds ``exo (q - Y sigma (perm F(Q_all, q) +
+(1 - perm) F(Q_mem, q)))`` with ``F(a, q) = 2/3 ((a + q)^1.5 - a^1.5) / sqrt(V)``. One sale from
+a fresh market fills at ``m (1 - 2/3 I)``, ``I = Y sigma sqrt(q / V)`` (Bouchaud, Bonart,
+Donier & Gould 2018, ch. 12), as :class:`delever.market.SquareRootImpact`; a sale in many
+slices with no decay costs the same as one sale of the total. With ``decay == 0`` the
+transient part is gone at once and the mid right after is ``m (1 - perm I)``. Beyond the
+law's capacity (``I = 1``) the rest is unfilled.
 
 Withdrawal rule (the owner sells only what Aave lets it withdraw): with
 ``repay_with_collateral == 0`` the owner withdraws, sells and then repays, so the withdrawal
@@ -70,8 +76,8 @@ RULE_CUSTOM = 5  # this step's ETH to sell is want_eth[path]
 N_PARAMS = 4
 
 # Columns of the per-path state array.
-S_PF = 0  # permanent impact factor, prod (1 - perm * I)
-S_TR = 1  # transient impact, a fraction of the mid
+S_QALL = 0  # ETH sold into the market by the model's sellers since the start (permanent)
+S_QMEM = 1  # decaying memory of that volume (transient), ETH
 S_ORACLE = 2  # oracle answer, USD
 S_SINCE = 3  # seconds since the oracle's last update
 S_LOW = 4  # running low of the mid (rebound rule's reference)
@@ -129,24 +135,69 @@ compounded = njit(cache=True)(compounded_py)
 _liq_call = njit(cache=True)(liquidation_call_py)  # serial compile: called inside the prange
 
 
+def impact_fraction_py(q_all: float, q_mem: float, y_sigma: float, adv: float,
+                       perm: float) -> float:
+    """``I = Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V))``, at most 1."""
+    if y_sigma <= 0.0:
+        return 0.0
+    out = y_sigma * (perm * math.sqrt(q_all / adv) + (1.0 - perm) * math.sqrt(q_mem / adv))
+    return out if out < 1.0 else 1.0
+
+
+impact_fraction = njit(cache=True)(impact_fraction_py)
+
+
+def _area_py(a: float, q: float) -> float:
+    """``2/3 ((a + q)^1.5 - a^1.5)``: the integral of ``sqrt(a + x)`` over ``[0, q]``."""
+    return (2.0 / 3.0) * ((a + q) * math.sqrt(a + q) - a * math.sqrt(a))
+
+
+_area = njit(cache=True)(_area_py)
+
+
+def _mid_py(st: FloatArray2D, i: int, exo: float, y_sigma: float, adv: float,
+            perm: float) -> float:
+    fraction: float = impact_fraction(st[i, S_QALL], st[i, S_QMEM], y_sigma, adv, perm)
+    return exo * (1.0 - fraction)
+
+
+_mid = njit(cache=True)(_mid_py)
+
+
 def _sell_py(
     st: FloatArray2D, i: int, q: float, exo: float, y_sigma: float, adv: float, perm: float,
     decay: float,
 ) -> tuple[float, float, float]:
-    """Sell ``q`` ETH at the path's current mid; update PF and TR. Returns filled, USD, mid."""
-    m = exo * st[i, S_PF] * (1.0 - st[i, S_TR])
+    """Sell ``q`` ETH along the metaorder curve; update the volumes. Returns filled, USD, mid."""
+    q_all = st[i, S_QALL]
+    q_mem = st[i, S_QMEM]
+    m = exo * (1.0 - impact_fraction(q_all, q_mem, y_sigma, adv, perm))
     if q <= 0.0:
         return 0.0, 0.0, m
-    ys2 = y_sigma * y_sigma
-    q_max = adv / ys2 if ys2 > 0.0 else math.inf
-    filled = q if q < q_max else q_max
-    peak = y_sigma * math.sqrt(filled / adv)
-    proceeds = filled * m * (1.0 - (2.0 / 3.0) * peak)
-    keep = 1.0 - perm * peak
-    st[i, S_PF] *= keep
-    if decay > 0.0 and keep > 0.0:
-        # mid right after = m (1 - peak): the part above the permanent level is transient
-        st[i, S_TR] = 1.0 - (1.0 - st[i, S_TR]) * (1.0 - peak) / keep
+    filled = q
+    if y_sigma > 0.0:
+
+        def raw(x: float) -> float:
+            return y_sigma * (perm * math.sqrt((q_all + x) / adv)
+                              + (1.0 - perm) * math.sqrt((q_mem + x) / adv))
+
+        if raw(q) > 1.0:
+            # capacity: the marginal price reaches zero at I = 1 (bisection, monotone in x)
+            lo, hi = 0.0, q
+            for _ in range(80):
+                mid_x = 0.5 * (lo + hi)
+                if raw(mid_x) > 1.0:
+                    hi = mid_x
+                else:
+                    lo = mid_x
+            filled = lo
+        cost = y_sigma * (perm * _area(q_all, filled)
+                          + (1.0 - perm) * _area(q_mem, filled)) / math.sqrt(adv)
+    else:
+        cost = 0.0
+    proceeds = exo * (filled - cost)
+    st[i, S_QALL] = q_all + filled
+    st[i, S_QMEM] = q_mem + filled if decay > 0.0 else 0.0
     return filled, proceeds, m
 
 
@@ -189,7 +240,6 @@ def unwind_init_py(
         for f in range(N_STATE):
             st[i, f] = 0.0
         p0 = exo[i, 0]
-        st[i, S_PF] = 1.0
         st[i, S_ORACLE] = p0
         st[i, S_LOW] = p0
         st[i, S_FIRST_LIQ] = -1.0
@@ -288,8 +338,8 @@ def unwind_steps_py(
                 st[i, S_W_BOR] += w_int
                 st[i, S_W_SUP] += w_int
             # 2. exogenous move; transient impact decays
-            st[i, S_TR] *= decay
-            mid = x_exo * st[i, S_PF] * (1.0 - st[i, S_TR])
+            st[i, S_QMEM] *= decay * decay
+            mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             if mid < st[i, S_LOW]:
                 st[i, S_LOW] = mid
             # 3. oracle
@@ -387,7 +437,7 @@ def unwind_steps_py(
                 st[i, S_REPAID] += repaid
                 st[i, S_D_BOR] = max(st[i, S_D_BOR] - repaid, 0.0)
             # 5. the oracle may react to the sale (deviation rule only)
-            mid = x_exo * st[i, S_PF] * (1.0 - st[i, S_TR])
+            mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             ans, since = oracle_step(st[i, S_ORACLE], st[i, S_SINCE], mid, 0.0, heartbeat_s,
                                      deviation)
             st[i, S_ORACLE] = ans
@@ -432,7 +482,7 @@ def unwind_steps_py(
                     q_f, _usd, _m = _sell(st, i, q_liq, x_exo, y_sigma, adv_eth, perm, decay)
                     st[i, S_LIQ_INV] = inv - q_f
                     st[i, S_LIQ_SOLD] += q_f
-                    mid = x_exo * st[i, S_PF] * (1.0 - st[i, S_TR])
+                    mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
                     ans, since = oracle_step(st[i, S_ORACLE], st[i, S_SINCE], mid, 0.0,
                                              heartbeat_s, deviation)
                     st[i, S_ORACLE] = ans
@@ -440,7 +490,7 @@ def unwind_steps_py(
                 if not any_call:
                     break
             # 7. record
-            mid = x_exo * st[i, S_PF] * (1.0 - st[i, S_TR])
+            mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             total_debt = 0.0
             for a in range(n_acc):
                 total_debt += debt[i, a]

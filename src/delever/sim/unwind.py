@@ -515,7 +515,12 @@ def _observe(run: _Run, exo: FloatArray2D, st: FloatArray2D, coll: FloatArray2D,
              debt: FloatArray2D, outs: Mapping[str, np.ndarray], k: int) -> Observation:
     """What a Python strategy sees before step ``k``'s sale (see :class:`Observation`)."""
     decay = run.market.decay_per_step(run.config.step_hours)
-    mid = exo[:, k] * st[:, K.S_PF] * (1.0 - st[:, K.S_TR] * decay)
+    impact = run.market.impact
+    y_sigma = impact.impact_y * impact.sigma_daily
+    perm = impact.permanent_frac
+    transient = np.sqrt(st[:, K.S_QMEM] * decay * decay / impact.adv_eth)
+    fraction = y_sigma * (perm * np.sqrt(st[:, K.S_QALL] / impact.adv_eth) + (1 - perm) * transient)
+    mid = exo[:, k] * (1.0 - np.minimum(fraction, 1.0))
     return Observation(
         step=k,
         mid_usd=mid,
