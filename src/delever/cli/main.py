@@ -13,6 +13,7 @@ from delever.cli import (
     paths_cmds,
     protocol_cmds,
     rates_cmds,
+    replay_cmds,
     scenario_cmds,
     simulate_cmds,
 )
@@ -25,7 +26,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (scenario_cmds, protocol_cmds, market_cmds, paths_cmds, rates_cmds, simulate_cmds):
+for module in (
+    scenario_cmds,
+    protocol_cmds,
+    market_cmds,
+    paths_cmds,
+    rates_cmds,
+    simulate_cmds,
+    replay_cmds,
+):
     module.register(app)
 
 

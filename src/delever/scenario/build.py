@@ -83,7 +83,9 @@ class Scenario:
                     values[key] = item.value
             if spec.impact_y_range is not None:
                 y_range = (spec.impact_y_range[0], spec.impact_y_range[1])
-        source = "scenario [market]"
+        source = "the scenario's [market] section"
+        if spec is not None and spec.cutoff is not None:
+            source += f" (fitted on data before {spec.cutoff})"
         if len(values) < 3 or y_range is None:
             from delever.market.calibration import calibrate  # loads the shipped data
 

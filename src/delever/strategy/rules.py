@@ -48,6 +48,37 @@ class SellAll(Strategy):
         return RuleSpec(RULE_SCHEDULE, schedule_frac=frac, floor_hf=self.floor_hf)
 
 
+@dataclass(frozen=True, repr=False, eq=False)
+class Schedule(Strategy):
+    """Sell a given amount of ETH at each step (e.g. a reported sale, for a replay).
+
+    ``sold_eth[k]`` is sold at step ``k + 1``; steps past the end sell nothing.
+    """
+
+    sold_eth: tuple[float, ...]
+    label: str = "schedule"
+    floor_hf: float = 1.0
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.sold_eth, dtype=np.float64)
+        if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+            raise InvalidArgument("sold_eth must be a non-empty list of finite ETH amounts.")
+        if np.any(values < 0):
+            raise InvalidArgument("sold_eth must not hold negative amounts; sells are >= 0.")
+
+    @property
+    def name(self) -> str:
+        """The label (default ``schedule``)."""
+        return self.label
+
+    def rule_spec(self, context: StrategyContext) -> RuleSpec:
+        """Schedule: ``sold_eth / initial ETH`` per step."""
+        frac = np.zeros(context.n_steps)
+        values = np.asarray(self.sold_eth, dtype=np.float64)[: context.n_steps]
+        frac[: values.size] = values / context.initial_eth
+        return RuleSpec(RULE_SCHEDULE, schedule_frac=frac, floor_hf=self.floor_hf)
+
+
 @dataclass(frozen=True, repr=False)
 class TWAP(Strategy):
     """Sell the initial ETH in ``n_batches`` equal batches, one every ``every_steps`` steps.
@@ -260,6 +291,7 @@ __all__ = [
     "TWAP",
     "AlmgrenChriss",
     "HFLadder",
+    "Schedule",
     "SellAll",
     "SellIntoRebounds",
     "StopLoss",
