@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.report.format import format_usd
 from delever.scenario import DEFAULT_SCENARIO, load_scenario
 from delever.scenario.replay import replay_inputs
 from delever.sim.replay import ReplayResult, run_replay
@@ -26,13 +26,6 @@ def replay_scenario(scenario: str = DEFAULT_SCENARIO) -> ReplayResult:
     return run_replay(inputs, counterfactual_strategies(inputs.n_steps))
 
 
-def _usd(value: float) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value) / 1e6:,.1f}M" if abs(value) >= 1e6 else f"{sign}${abs(value):,.2f}"
-
-
 def _print(result: ReplayResult) -> None:
     data = result.to_dict()
     dec = data["decomposition"]
@@ -41,15 +34,15 @@ def _print(result: ReplayResult) -> None:
     head.add_column("value", justify="right")
     head.add_row("window", f"{data['start'][:10]}, {data['n_steps']} hourly steps")
     head.add_row("ETH sold (reported)", f"{data['reported_sold_eth']:,.0f}")
-    head.add_row("reported average price", _usd(data["reported_avg_price_usd"]))
+    head.add_row("reported average price", format_usd(data["reported_avg_price_usd"]))
     head.add_row(
         "modelled average price",
-        f"{_usd(data['modelled_avg_price_usd'])} ({data['modelled_vs_reported_pct']:+.1f}%)",
+        f"{format_usd(data['modelled_avg_price_usd'])} ({data['modelled_vs_reported_pct']:+.1f}%)",
     )
     head.add_row(
         "start -> lowest traded price",
-        f"{_usd(dec['start_price_usd'])} -> "
-        f"{_usd(dec['low_price_usd'])} ({dec['drawdown_pct']:.1f}%)",
+        f"{format_usd(dec['start_price_usd'])} -> "
+        f"{format_usd(dec['low_price_usd'])} ({dec['drawdown_pct']:.1f}%)",
     )
     head.add_row(
         "  of which the fund's own impact",
@@ -59,7 +52,7 @@ def _print(result: ReplayResult) -> None:
     head.add_row(
         "  the rest (market, other sellers, liquidations)", f"{dec['rest_log_pct']:.1f} log-pts"
     )
-    head.add_row("low without the fund's selling", _usd(dec["no_fund_low_usd"]))
+    head.add_row("low without the fund's selling", format_usd(dec["no_fund_low_usd"]))
     console.print(head)
     table = Table(
         title="Counterfactuals on the same days (own impact included)", title_justify="left"
@@ -77,10 +70,10 @@ def _print(result: ReplayResult) -> None:
         table.add_row(
             name,
             f"{row['sold_eth']:,.0f}",
-            _usd(row["avg_sale_price_usd"]),
+            format_usd(row["avg_sale_price_usd"]),
             "yes" if row["liquidated"] else "no",
             f"{row['eth_left']:,.0f}",
-            _usd(row["total_pnl_usd"]),
+            format_usd(row["total_pnl_usd"]),
         )
     console.print(table)
     for note in data["notes"]:

@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.report.format import format_usd
 from delever.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -28,15 +29,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to 
 
 # A section of `delever run`: (scenario, json payload to extend, print?) -> None
 RunSection = Callable[[Scenario, dict[str, Any], bool], None]
-
-
-def _usd(value: float) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    if abs(value) >= 1e6:
-        return f"{sign}${abs(value) / 1e6:,.1f}M"
-    return f"{sign}${abs(value):,.2f}"
 
 
 def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -> None:
@@ -57,17 +49,25 @@ def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -
     summary.add_column("model", justify="right")
     summary.add_column("reported", justify="right")
     rows = [
-        ("mark price", _usd(pnl.mark_price_usd), ""),
+        ("mark price", format_usd(pnl.mark_price_usd), ""),
         ("ETH held", f"{pnl.position_eth:,.0f}", ""),
-        ("average cost / ETH", _usd(pnl.average_cost_usd), ""),
-        ("realized P&L", _usd(pnl.realized_usd), _usd(reported.get("realized_pnl_usd", math.nan))),
+        ("average cost / ETH", format_usd(pnl.average_cost_usd), ""),
+        (
+            "realized P&L",
+            format_usd(pnl.realized_usd),
+            format_usd(reported.get("realized_pnl_usd", math.nan)),
+        ),
         (
             "unrealized P&L",
-            _usd(pnl.unrealized_usd),
-            _usd(reported.get("unrealized_pnl_usd", math.nan)),
+            format_usd(pnl.unrealized_usd),
+            format_usd(reported.get("unrealized_pnl_usd", math.nan)),
         ),
-        ("total P&L", _usd(pnl.total_usd), _usd(reported.get("total_pnl_usd", math.nan))),
-        ("debt", _usd(report.total_debt_usd), _usd(reported.get("debt_usd", math.nan))),
+        (
+            "total P&L",
+            format_usd(pnl.total_usd),
+            format_usd(reported.get("total_pnl_usd", math.nan)),
+        ),
+        ("debt", format_usd(report.total_debt_usd), format_usd(reported.get("debt_usd", math.nan))),
     ]
     for label, model, published in rows:
         summary.add_row(label, model, "" if published == "n/a" else published)
@@ -81,16 +81,17 @@ def _position_section(scenario: Scenario, payload: dict[str, Any], show: bool) -
             table.add_row(
                 account.name,
                 f"{account.collateral_eth:,.0f}",
-                _usd(account.debt_usd),
+                format_usd(account.debt_usd),
                 f"{account.health_factor:.4f}",
-                _usd(account.liquidation_price_usd),
+                format_usd(account.liquidation_price_usd),
                 f"{account.distance_to_liquidation_pct:.1f}%",
             )
         console.print(table)
     band = report.liquidation_band_usd
     if band is not None:
         console.print(
-            f"Liquidation band: {_usd(band[0])} - {_usd(band[1])}; the first account is hit "
+            f"Liquidation band: {format_usd(band[0])} - {format_usd(band[1])}; "
+            "the first account is hit "
             f"after a {report.first_liquidation_distance_pct:.1f}% fall from the mark."
         )
     if payload["estimated_inputs"]:
@@ -129,11 +130,11 @@ def _market_section(scenario: Scenario, payload: dict[str, Any], show: bool) -> 
         f"{report.discount_pct:.2f}% (Y range: {low:.2f}-{high:.2f}%)",
     )
     reference = report.market_avg_price_usd if math.isfinite(report.market_avg_price_usd) else mark
-    table.add_row("  in USD", _usd(report.discount_usd(reference)))
+    table.add_row("  in USD", format_usd(report.discount_usd(reference)))
     if math.isfinite(report.market_avg_price_usd):
-        table.add_row("market price on the sale days", _usd(report.market_avg_price_usd))
-        table.add_row("modelled average sale price", _usd(report.modelled_avg_price_usd))
-    table.add_row("reported average sale price", _usd(report.reported_avg_price_usd))
+        table.add_row("market price on the sale days", format_usd(report.market_avg_price_usd))
+        table.add_row("modelled average sale price", format_usd(report.modelled_avg_price_usd))
+    table.add_row("reported average sale price", format_usd(report.reported_avg_price_usd))
     console.print(table)
     console.print(
         "[dim]The square-root law puts the sale's own discount at a few percent; the rest of "

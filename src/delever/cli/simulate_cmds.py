@@ -19,8 +19,9 @@ from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
 from delever.errors import InvalidArgument
-from delever.scenario import DEFAULT_SCENARIO, load_scenario
+from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.sim.api import simulate
+from delever.sim.unwind import SimulationResult
 from delever.strategy import DEFAULT_STRATEGIES, strategy_by_name
 
 
@@ -69,17 +70,8 @@ def simulate_cmd(
         if seed < 0:
             raise InvalidArgument(f"--seed={seed} must not be negative.")
         loaded = load_scenario(scenario)
-        progress = Progress(TextColumn("simulating"), BarColumn(),
-                            TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                            console=console, disable=json_output, transient=True)
-        with progress:
-            task = progress.add_task("paths", total=paths * len(names))
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            result = simulate(loaded, names, n_paths=paths, n_steps=steps,
-                              step_hours=step_hours, seed=seed, progress=advance)
+        result = simulate_with_progress(loaded, names, paths, steps, step_hours, seed,
+                                        show=not json_output)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "n_paths": paths, "n_steps": steps,
             "step_hours": step_hours, "seed": seed, "strategies": result.to_dict(),
@@ -87,21 +79,46 @@ def simulate_cmd(
         if json_output:
             emit_json(payload)
             return
-        table = Table(title=f"{loaded.name}: {paths:,} GBM paths x {steps} steps of "
-                            f"{step_hours:g} h (means over paths)", title_justify="left")
-        for col in ("strategy", "realized P&L", "unrealized P&L", "P(liq)",
-                    "liq. discount", "ETH left", "recovered", "median recovery"):
-            table.add_column(col, justify="left" if col == "strategy" else "right")
-        for name, s in result.to_dict().items():
-            rec = s["median_recovery_hours"]
-            table.add_row(
-                name, f"{s['realized_pnl_usd'] / 1e6:+,.1f}M",
-                f"{s['unrealized_pnl_usd'] / 1e6:+,.1f}M",
-                f"{s['p_liquidation']:.1%}", f"{s['liquidity_discount_usd'] / 1e6:,.2f}M",
-                f"{s['eth_left']:,.0f}", f"{s['share_recovered']:.1%}",
-                "-" if rec != rec else f"{rec:,.0f} h",
-            )
-        console.print(table)
+        print_simulation_table(loaded.name, paths, steps, step_hours, result)
+
+
+def simulate_with_progress(
+    loaded: Scenario, names: list[str], paths: int, steps: int, step_hours: float, seed: int,
+    *, show: bool,
+) -> SimulationResult:
+    """:func:`delever.simulate` with a rich progress bar over chunks of paths."""
+    progress = Progress(TextColumn("simulating"), BarColumn(),
+                        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                        console=console, disable=not show, transient=True)
+    with progress:
+        task = progress.add_task("paths", total=paths * len(names))
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return simulate(loaded, names, n_paths=paths, n_steps=steps, step_hours=step_hours,
+                        seed=seed, progress=advance)
+
+
+def print_simulation_table(
+    name: str, paths: int, steps: int, step_hours: float, result: SimulationResult
+) -> None:
+    """The per-strategy table of a simulation."""
+    table = Table(title=f"{name}: {paths:,} GBM paths x {steps} steps of "
+                        f"{step_hours:g} h (means over paths)", title_justify="left")
+    for col in ("strategy", "realized P&L", "unrealized P&L", "P(liq)",
+                "liq. discount", "ETH left", "recovered", "median recovery"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for strategy_name, s in result.to_dict().items():
+        rec = s["median_recovery_hours"]
+        table.add_row(
+            strategy_name, f"{s['realized_pnl_usd'] / 1e6:+,.1f}M",
+            f"{s['unrealized_pnl_usd'] / 1e6:+,.1f}M",
+            f"{s['p_liquidation']:.1%}", f"{s['liquidity_discount_usd'] / 1e6:,.2f}M",
+            f"{s['eth_left']:,.0f}", f"{s['share_recovered']:.1%}",
+            "-" if rec != rec else f"{rec:,.0f} h",
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

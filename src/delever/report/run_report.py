@@ -1,0 +1,192 @@
+"""The report of ``delever run``: position, market, simulation and replay, as HTML sections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from delever.report.figures import (
+    bar_figure,
+    distribution_by_label_figure,
+    lines_by_label_figure,
+    price_fan_figure,
+)
+from delever.report.format import format_usd
+from delever.report.html import ReportSection
+from delever.sim.position import PositionReport
+from delever.sim.replay import ReplayResult
+from delever.sim.sale import SaleDiscountReport
+from delever.sim.unwind import SimulationResult
+
+
+def position_section(report: PositionReport) -> ReportSection:
+    """P&L, the liquidation band and each account."""
+    pnl = report.pnl
+    band = report.liquidation_band_usd
+    rows: list[tuple[str, str]] = [
+        ("mark price", format_usd(pnl.mark_price_usd)),
+        ("ETH held", f"{pnl.position_eth:,.0f}"),
+        ("average cost per ETH", format_usd(pnl.average_cost_usd)),
+        ("realized P&L", format_usd(pnl.realized_usd)),
+        ("unrealized P&L", format_usd(pnl.unrealized_usd)),
+        ("total P&L", format_usd(pnl.total_usd)),
+        ("debt", format_usd(report.total_debt_usd)),
+    ]
+    if band is not None:
+        rows.append(("liquidation band", f"{format_usd(band[0])} - {format_usd(band[1])}"))
+        rows.append(
+            ("fall to the first liquidation", f"{report.first_liquidation_distance_pct:.1f}%")
+        )
+    for account in report.accounts:
+        rows.append(
+            (
+                f"account {account.name}",
+                f"{account.collateral_eth:,.0f} ETH, debt {format_usd(account.debt_usd)}, "
+                f"HF {account.health_factor:.3f}, "
+                f"liquidation at {format_usd(account.liquidation_price_usd)}",
+            )
+        )
+    return ReportSection(
+        "Position at the mark",
+        "Aave v3 rules; inputs from press reports are estimates (see the scenario file).",
+        rows,
+    )
+
+
+def market_section(sale: SaleDiscountReport) -> ReportSection:
+    """The square-root-law discount of the reported sale."""
+    low, high = sale.discount_pct_range
+    rows = [
+        ("ETH sold", f"{sale.qty_eth:,.0f} in {sale.n_slices} slices"),
+        (
+            "square-root law",
+            f"Y={sale.impact_y:g}, sigma={sale.sigma_daily:.4f}/day, ADV={sale.adv_eth:,.0f} ETH",
+        ),
+        ("liquidity discount", f"{sale.discount_pct:.2f}% (Y range {low:.2f}-{high:.2f}%)"),
+        ("market price on the sale days", format_usd(sale.market_avg_price_usd)),
+        ("modelled average sale price", format_usd(sale.modelled_avg_price_usd)),
+        ("reported average sale price", format_usd(sale.reported_avg_price_usd)),
+    ]
+    return ReportSection("The sale in a market of limited depth", "", rows)
+
+
+def simulation_sections(
+    result: SimulationResult, band_usd: tuple[float, float] | None, n_paths: int, seed: int
+) -> list[ReportSection]:
+    """Price fan, HF, ETH sold, P&L distribution and P(liquidation) per strategy."""
+    first = result.results[0]
+    times = np.arange(first.n_steps + 1, dtype=np.float64) * first.step_hours / 24.0
+    reference = result["hold"] if "hold" in result.strategies else first
+    fan = price_fan_figure(
+        times,
+        reference.mid_usd,
+        band_usd=band_usd,
+        title=f"ETH mid under '{reference.strategy}' ({n_paths:,} paths)",
+    )
+    hf = lines_by_label_figure(
+        times,
+        {r.strategy: np.median(np.minimum(r.health_factor, 5.0), axis=0) for r in result.results},
+        title="Median lowest health factor",
+        y_title="HF (capped at 5)",
+        reference_y=1.0,
+        reference_label="liquidation",
+    )
+    sold = lines_by_label_figure(
+        times,
+        {r.strategy: np.mean(np.cumsum(r.sold_eth, axis=1), axis=0) for r in result.results},
+        title="ETH sold by the owner (mean cumulative)",
+        y_title="ETH",
+    )
+    pnl = distribution_by_label_figure(
+        {r.strategy: r.total_pnl_usd / 1e6 for r in result.results},
+        title="Total P&L against the cost basis, per path",
+        y_title="USD millions",
+    )
+    p_liq = bar_figure(
+        list(result.strategies),
+        [float(r.liquidated.mean()) for r in result.results],
+        title="P(liquidation) over the horizon",
+        y_title="probability",
+    )
+    text = (
+        f"{n_paths:,} GBM paths (seed {seed}) from the mark with the calibrated daily "
+        "volatility; the owner's own square-root impact, the Chainlink-style oracle, "
+        "interest and Aave liquidations in every step."
+    )
+    return [
+        ReportSection("Monte Carlo: price and liquidation band", text, figures=[fan]),
+        ReportSection("Strategies", "", figures=[hf, sold, pnl, p_liq]),
+    ]
+
+
+def replay_section(replay: ReplayResult) -> ReportSection:
+    """Realized path, the path without the fund's selling, and the counterfactuals."""
+    times = np.arange(replay.inputs.n_steps + 1, dtype=np.float64) * replay.inputs.step_hours / 24.0
+    series = {
+        "realized (Binance)": replay.inputs.realized_usd,
+        "without the fund's selling (model)": replay.no_fund_usd,
+    }
+    for result in replay.counterfactuals.results:
+        series[f"mid under {result.strategy}"] = result.mid_usd[0]
+    figure = lines_by_label_figure(
+        times, series, title="Replay of the reported sales", y_title="USD per ETH"
+    )
+    data = replay.to_dict()
+    dec = data["decomposition"]
+    rows: list[tuple[str, str]] = [
+        ("reported average sale price", format_usd(data["reported_avg_price_usd"])),
+        (
+            "modelled average sale price",
+            f"{format_usd(data['modelled_avg_price_usd'])} "
+            f"({data['modelled_vs_reported_pct']:+.1f}%)",
+        ),
+        ("drawdown, start to low", f"{dec['drawdown_pct']:.1f}%"),
+        (
+            "fund's own impact",
+            f"{dec['own_impact_log_pct']:.1f} of {dec['drawdown_log_pct']:.1f} log-points",
+        ),
+    ]
+    for name, row in data["counterfactuals"].items():
+        rows.append(
+            (
+                name,
+                f"sold {row['sold_eth']:,.0f} ETH at {format_usd(row['avg_sale_price_usd'])}"
+                f"; liquidated: {'yes' if row['liquidated'] else 'no'}; P&L "
+                f"{format_usd(row['total_pnl_usd'])}",
+            )
+        )
+    return ReportSection(
+        "February 2026 replay and counterfactuals", "; ".join(replay.inputs.notes), rows, [figure]
+    )
+
+
+def run_report_sections(
+    position: PositionReport,
+    *,
+    sale: SaleDiscountReport | None = None,
+    simulation: SimulationResult | None = None,
+    n_paths: int = 0,
+    seed: int = 0,
+    replay: ReplayResult | None = None,
+) -> Sequence[ReportSection]:
+    """Every section ``delever run`` has results for, in reading order."""
+    sections = [position_section(position)]
+    if sale is not None:
+        sections.append(market_section(sale))
+    if simulation is not None:
+        sections.extend(
+            simulation_sections(simulation, position.liquidation_band_usd, n_paths, seed)
+        )
+    if replay is not None:
+        sections.append(replay_section(replay))
+    return sections
+
+
+__all__ = [
+    "market_section",
+    "position_section",
+    "replay_section",
+    "run_report_sections",
+    "simulation_sections",
+]
