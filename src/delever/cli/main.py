@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from delever.cli import (
+    cascade_cmds,
     market_cmds,
     paths_cmds,
     protocol_cmds,
@@ -34,6 +35,7 @@ for module in (
     rates_cmds,
     simulate_cmds,
     replay_cmds,
+    cascade_cmds,
 ):
     module.register(app)
 

@@ -48,6 +48,7 @@ step, so a step's fixed point stays monotone):
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 
@@ -63,7 +64,15 @@ from delever.kernels.aave import (
 
 # One account at a time: the array kernel of delever.kernels.aave compiled without
 # parallel=True (its prange becomes range), so it can run inside the path-parallel loop.
-_liquidation_call_1 = njit(cache=True, error_model="numpy")(liquidation_call_py)
+# It gets its own name: under cache=True the same function's cache entry holds the
+# parallel build of liquidation_call_kernel, whose thread launch per call would dominate.
+_liquidation_call_serial_py = types.FunctionType(
+    liquidation_call_py.__code__.replace(co_name="liquidation_call_serial_py",
+                                         co_qualname="liquidation_call_serial_py"),
+    liquidation_call_py.__globals__,
+    "liquidation_call_serial_py",
+)
+_liquidation_call_1 = njit(cache=True, error_model="numpy")(_liquidation_call_serial_py)
 
 RUNG_LIQUIDATION = 0
 RUNG_ALERT = 1
@@ -275,30 +284,34 @@ def _apply_call(
     lt: float,
     bonus: float,
     protocol_fee: float,
-    res: FloatArray1D,
+    res: tuple[FloatArray1D, FloatArray1D, FloatArray1D, FloatArray1D, FloatArray1D,
+               FloatArray1D, FloatArray1D],
     st: IntArray1D,
     acc: FloatArray1D,
 ) -> bool:
     """One Aave call on account ``i`` at ``p``; update its state and the accumulators.
 
-    ``res`` is scratch of 7 floats, ``st`` of 1 int. ``acc``: [seized, to liquidator, fee,
-    repaid, bad debt]. Returns whether the call went through.
+    ``res`` is scratch: 7 one-element arrays (no views made per call), ``st`` of 1 int.
+    ``acc``: [seized, to liquidator, fee, repaid, bad debt]. Returns whether the call went through.
     """
     _liquidation_call_1(c_s[i], d_s[i], p, lt, bonus, protocol_fee, math.inf,
-                        res[0:1], res[1:2], res[2:3], res[3:4], res[4:5], res[5:6], res[6:7], st)
+                        res[0], res[1], res[2], res[3], res[4], res[5], res[6], st)
     if st[0] != STATUS_LIQUIDATED:
         return False
-    c_s[i] -= res[1]
+    repaid = res[0][0]
+    seized = res[1][0]
+    bad = res[4][0]
+    c_s[i] -= seized
     if c_s[i] < 0.0:
         c_s[i] = 0.0
-    d_s[i] -= res[0] + res[4]
-    if d_s[i] < 0.0 or res[4] > 0.0 or c_s[i] == 0.0:
+    d_s[i] -= repaid + bad
+    if d_s[i] < 0.0 or bad > 0.0 or c_s[i] == 0.0:
         d_s[i] = 0.0  # all collateral gone: the rest was written off as bad debt
-    acc[0] += res[1]
-    acc[1] += res[2]
-    acc[2] += res[3]
-    acc[3] += res[0]
-    acc[4] += res[4]
+    acc[0] += seized
+    acc[1] += res[2][0]
+    acc[2] += res[3][0]
+    acc[3] += repaid
+    acc[4] += bad
     return True
 
 
@@ -423,7 +436,8 @@ def simulate_py(
         touched = np.empty(n, dtype=np.int64)
         pend = np.zeros(k_slots)
         follow = np.zeros(lag)
-        res = np.empty(7)
+        res = (np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1),
+               np.empty(1))
         st = np.empty(1, dtype=np.int64)
         acc = np.zeros(5)
         wc = np.empty(1)

@@ -1,0 +1,251 @@
+"""delever CLI commands: ``cascade`` (one shock) and ``stress`` (Monte Carlo).
+
+``delever cascade --price-usd P0 --shock-pct s`` drops the price to ``p1 = P0·(1 − s/100)``
+and runs rounds of Aave liquidations, each round's liquidator sales moving the price to
+``p1·(1 − Y·σ·sqrt(Q / V))`` (Q: all ETH sold since the shock), until no call succeeds.
+
+``delever stress --paths N --steps M`` runs the book and a large account on GBM paths and
+reports P(liquidation) of the large account, liquidations at risk, bad-debt VaR and the
+amplification, each with a 95% interval.
+
+Without ``--book`` both use the default synthetic book below (an ESTIMATE).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from delever.book.actors import (
+    CautiousBorrowers,
+    Followers,
+    ImpactParams,
+    LargeAccount,
+    Liquidators,
+    PanicSellers,
+)
+from delever.book.book import BorrowerBook
+from delever.book.cascade import (
+    DEFAULT_ADV_ETH,
+    DEFAULT_IMPACT_Y,
+    DEFAULT_SIGMA_DAILY,
+    ENGINES,
+    Engine,
+    cascade,
+)
+from delever.book.loaders import read_book_csv
+from delever.book.synthetic import synthetic_book
+from delever.cli._common import console, emit_json, user_errors
+from delever.errors import (
+    InvalidArgument,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    unknown_name,
+)
+from delever.sim.stress import stress
+
+# Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
+# drawn from the distributions fitted to the Aave v3 stablecoin-debt cohort
+# (delever.book.synthetic_book, seed 0), 1,000,000 ETH of collateral in all (order of
+# magnitude of WETH collateral backing stablecoin debt on Aave v3 Core: an estimate), health
+# factors holding at the command's start price.
+DEFAULT_BOOK_ACCOUNTS = 2_000
+DEFAULT_BOOK_COLLATERAL_ETH = 1_000_000.0
+DEFAULT_BOOK_SEED = 0
+# trend-2026 implied mark, $754M / 396,000 ETH (press estimate, Odaily 467627): stress P0.
+DEFAULT_STRESS_PRICE_USD = 1904.0404040404
+# trend-2026 position: 396,000 ETH against $526M (press estimate), one account, LT 0.83.
+DEFAULT_WHALE_COLLATERAL_ETH = 396_000.0
+DEFAULT_WHALE_DEBT_USD = 526_000_000.0
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+BookOpt = Annotated[
+    Path | None,
+    typer.Option("--book", help="Borrower book CSV (delever schema); default: a synthetic "
+                 "book of 2,000 borrowers, 1,000,000 ETH (estimates)."),
+]
+EngineOpt = Annotated[str, typer.Option("--engine", help="exact or ladder.")]
+YOpt = Annotated[float, typer.Option("--impact-y", help="Square-root-law Y (estimate 1.0).")]
+SigmaOpt = Annotated[
+    float, typer.Option("--sigma-daily", help="Daily volatility of ETH, fraction (estimate).")
+]
+AdvOpt = Annotated[
+    float, typer.Option("--adv-eth", help="Average daily volume V in ETH (estimate).")
+]
+
+
+def _engine(engine: str) -> Engine:
+    if engine not in ENGINES:
+        raise unknown_name("engine", engine, ENGINES)
+    return "exact" if engine == "exact" else "ladder"
+
+
+def _book(path: Path | None, price_usd: float) -> BorrowerBook:
+    if path is not None:
+        return read_book_csv(path, reference_price_usd=price_usd)
+    return synthetic_book(DEFAULT_BOOK_ACCOUNTS, DEFAULT_BOOK_COLLATERAL_ETH, price_usd,
+                          seed=DEFAULT_BOOK_SEED)
+
+
+def _impact(impact_y: float, sigma_daily: float, adv_eth: float) -> ImpactParams:
+    return ImpactParams(
+        check_non_negative("impact_y", impact_y),
+        check_non_negative("sigma_daily", sigma_daily),
+        check_positive("adv_eth", adv_eth, "Give the average daily volume in ETH."),
+    )
+
+
+def cascade_cmd(
+    price_usd: Annotated[float, typer.Option("--price-usd", help="Start price P0, USD.")],
+    shock_pct: Annotated[
+        float, typer.Option("--shock-pct", help="Immediate drop in percent, in [0, 100).")
+    ],
+    book: BookOpt = None,
+    engine: EngineOpt = "exact",
+    impact_y: YOpt = DEFAULT_IMPACT_Y,
+    sigma_daily: SigmaOpt = DEFAULT_SIGMA_DAILY,
+    adv_eth: AdvOpt = DEFAULT_ADV_ETH,
+    json_output: JsonOpt = False,
+) -> None:
+    """The liquidation cascade after one price shock."""
+    with user_errors():
+        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+        shock = check_finite("shock_pct", shock_pct)
+        if not 0.0 <= shock < 100.0:
+            raise check_error("shock_pct", shock_pct, "must be in [0, 100); e.g. 15 for -15%.")
+        chosen = _engine(engine)
+        params = _impact(impact_y, sigma_daily, adv_eth)
+        the_book = _book(book, p0)
+        result = cascade(the_book, price_usd=p0, shock_frac=shock / 100.0, engine=chosen,
+                         impact=params)
+        if json_output:
+            payload: dict[str, Any] = {
+                "final_price_usd": result.final_price_usd,
+                "rounds": result.rounds,
+                "collateral_liquidated_eth": result.collateral_liquidated_eth,
+                "collateral_sold_eth": result.collateral_sold_eth,
+                "debt_repaid_usd": result.debt_repaid_usd,
+                "bad_debt_usd": result.bad_debt_usd,
+                "accounts_liquidated": result.accounts_liquidated,
+                "amplification": result.amplification,
+                "start_price_usd": result.start_price_usd,
+                "shock_price_usd": result.shock_price_usd,
+                "liquidation_calls": result.liquidation_calls,
+                "protocol_fee_eth": result.protocol_fee_eth,
+                "engine": result.engine,
+                "book": {
+                    "source": str(book) if book is not None else "synthetic (estimate)",
+                    "accounts": len(the_book),
+                    "collateral_eth": the_book.total_collateral_eth,
+                    "debt_usd": the_book.total_debt_usd,
+                },
+                "impact": {"impact_y": params.impact_y, "sigma_daily": params.sigma_daily,
+                           "adv_eth": params.adv_eth},
+            }
+            emit_json(payload)
+            return
+        console.print(result.summary(), markup=False, highlight=False)
+
+
+def check_error(field: str, value: float, rule: str) -> InvalidArgument:
+    """One-line bad-input error (exit 2 under :func:`user_errors`)."""
+    return InvalidArgument(f"{field}={value!r} {rule}")
+
+
+def stress_cmd(
+    paths: Annotated[int, typer.Option("--paths", help="Number of price paths.")] = 1_000,
+    steps: Annotated[int, typer.Option("--steps", help="Hourly steps per path.")] = 720,
+    engine: EngineOpt = "ladder",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    book: BookOpt = None,
+    price_usd: Annotated[
+        float, typer.Option("--price-usd", help="Start price P0 (trend-2026 mark, estimate).")
+    ] = DEFAULT_STRESS_PRICE_USD,
+    whale_collateral_eth: Annotated[
+        float, typer.Option("--whale-collateral-eth",
+                            help="Large account's ETH (trend-2026: 396,000, estimate).")
+    ] = DEFAULT_WHALE_COLLATERAL_ETH,
+    whale_debt_usd: Annotated[
+        float, typer.Option("--whale-debt-usd",
+                            help="Large account's debt, USD (trend-2026: $526M, estimate).")
+    ] = DEFAULT_WHALE_DEBT_USD,
+    whale_lt: Annotated[float, typer.Option("--whale-lt", help="Large account's LT.")] = 0.83,
+    whale_sell_eth_per_step: Annotated[
+        float, typer.Option("--whale-sell-eth-per-step", help="Large account's sale per step.")
+    ] = 0.0,
+    liquidator_immediate: Annotated[
+        float, typer.Option("--liquidator-immediate", help="Share liquidators sell at once.")
+    ] = 1.0,
+    liquidator_later_steps: Annotated[
+        int, typer.Option("--liquidator-later-steps", help="Steps to sell the rest over.")
+    ] = 0,
+    follower_kappa: Annotated[
+        float, typer.Option("--follower-kappa", help="Followers sell kappa x the whale's sales.")
+    ] = 0.0,
+    follower_lag: Annotated[int, typer.Option("--follower-lag", help="Lag, steps.")] = 1,
+    panic_drawdown: Annotated[
+        float, typer.Option("--panic-drawdown", help="Drawdown fraction that triggers panic.")
+    ] = 0.2,
+    panic_sell_eth: Annotated[
+        float, typer.Option("--panic-sell-eth", help="ETH panic sellers sell once.")
+    ] = 0.0,
+    cautious_share: Annotated[
+        float, typer.Option("--cautious-share", help="Share of borrowers who act at an alert.")
+    ] = 0.0,
+    impact_y: YOpt = DEFAULT_IMPACT_Y,
+    sigma_daily: SigmaOpt = DEFAULT_SIGMA_DAILY,
+    adv_eth: AdvOpt = DEFAULT_ADV_ETH,
+    json_output: JsonOpt = False,
+) -> None:
+    """Monte Carlo stress: P(liquidation) of a large account, liquidations at risk, VaR."""
+    with user_errors():
+        chosen = _engine(engine)
+        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+        params = _impact(impact_y, sigma_daily, adv_eth)
+        whale = LargeAccount(whale_collateral_eth, whale_debt_usd,
+                             liquidation_threshold=whale_lt,
+                             sell_eth_per_step=whale_sell_eth_per_step)
+        actors: dict[str, Any] = {
+            "liquidators": Liquidators(liquidator_immediate, liquidator_later_steps),
+            "followers": Followers(follower_kappa, follower_lag),
+            "panic": PanicSellers(panic_drawdown, panic_sell_eth),
+            "cautious": CautiousBorrowers(cautious_share),
+        }
+        the_book = _book(book, p0)
+        bar = Progress(TextColumn("stress"), BarColumn(),
+                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                       console=console, disable=json_output, transient=True)
+        with bar:
+            task = bar.add_task("paths", total=paths if paths > 0 else 1)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = stress(the_book, n_paths=paths, n_steps=steps, engine=chosen, seed=seed,
+                            price_usd=p0, sigma_per_step=params.sigma_daily / math.sqrt(24.0),
+                            impact=params, large_account=whale, progress=advance, **actors)
+        if json_output:
+            payload = result.to_dict()
+            payload["large_account"] = {
+                "collateral_eth": whale.collateral_eth, "debt_usd": whale.debt_usd,
+                "liquidation_threshold": whale.liquidation_threshold,
+                "liquidation_price_usd": whale.liquidation_price_usd(),
+            }
+            payload["price_usd"] = p0
+            emit_json(payload)
+            return
+        console.print(result.summary(), markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("cascade")(cascade_cmd)
+    app.command("stress")(stress_cmd)
+
+
+__all__ = ["register"]
