@@ -24,3 +24,9 @@ def shared_raw() -> Path:
     if not SHARED_RAW.is_dir():
         pytest.skip(f"shared raw data not found at {SHARED_RAW} (validation data, not shipped)")
     return SHARED_RAW
+
+
+@pytest.fixture(autouse=True)
+def _run_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that write files (``delever run`` writes its report) write them here."""
+    monkeypatch.chdir(tmp_path)

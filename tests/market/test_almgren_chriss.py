@@ -159,3 +159,14 @@ def test_bad_parameters(kwargs: dict[str, float], fragment: str) -> None:
             "gamma": GAMMA, "epsilon": EPS, "risk_aversion": LAMBDA, **kwargs}
     with pytest.raises(InvalidArgument, match=fragment):
         almgren_chriss_schedule(**args)  # type: ignore[arg-type]
+
+
+def test_infinite_urgency_sells_everything_in_the_first_step() -> None:
+    # eta -> 0 with risk aversion: kappa overflows; the limit is to sell at once, not NaN.
+    from delever.market import almgren_chriss_schedule
+
+    schedule = almgren_chriss_schedule(
+        100.0, 9, 1 / 24, sigma=125.0, eta=1e-300, gamma=0.0, risk_aversion=1e-7
+    )
+    assert schedule.trades_eth[0] == 100.0
+    assert float(abs(schedule.trades_eth[1:]).sum()) == 0.0

@@ -26,7 +26,8 @@ def replay_scenario(scenario: str = DEFAULT_SCENARIO) -> ReplayResult:
     return run_replay(inputs, counterfactual_strategies(inputs.n_steps))
 
 
-def _print(result: ReplayResult) -> None:
+def print_replay(result: ReplayResult) -> None:
+    """The replay tables and notes."""
     data = result.to_dict()
     dec = data["decomposition"]
     head = Table(title="Replay of the reported sales on the Binance path", title_justify="left")
@@ -93,7 +94,7 @@ def replay(
         if json_output:
             emit_json(payload)
         else:
-            _print(result)
+            print_replay(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -144,6 +144,11 @@ def _holdings_fraction(n_steps: int, step_days: float, kappa: float) -> FloatArr
     j = np.arange(n_steps + 1, dtype=np.float64)
     if kappa * n_steps * step_days < 1e-12:
         return 1.0 - j / n_steps
+    if not math.isfinite(kappa * step_days):
+        # infinite urgency (no temporary impact to trade against risk): all in the first step
+        out_now: FloatArray1D = np.zeros(n_steps + 1)
+        out_now[0] = 1.0
+        return out_now
     total = kappa * n_steps * step_days
     t = kappa * j * step_days
     # sinh(a - b) / sinh(a) = exp(-b) (1 - exp(-2 (a - b))) / (1 - exp(-2 a)): no overflow.
