@@ -147,3 +147,23 @@ def test_every_field_has_description_and_numbers_have_bounds(model: type[BaseMod
                 metadata.extend(getattr(member, "__metadata__", ()))
             validators = [m for m in metadata if hasattr(m, "func")]
             assert validators, f"{model.__name__}.{field_name}: Sourced without a bound"
+
+
+def test_run_simulates_replays_and_writes_the_report(tmp_path: Any) -> None:
+    payload = _run_json("--paths", "200")
+    strategies = payload["simulation"]["strategies"]
+    assert {"hold", "sell-all", "twap", "almgren-chriss", "hf-ladder"} <= set(strategies)
+    for figures in strategies.values():
+        assert 0.0 <= figures["p_liquidation"] <= 1.0
+    assert payload["replay"]["reported_avg_price_usd"] == pytest.approx(2168.0)
+    report = tmp_path / "delever-report.html"  # tests run in a temporary folder
+    assert payload["report_path"] == "delever-report.html"
+    text = report.read_text()
+    for heading in ("Position at the mark", "Monte Carlo", "February 2026 replay"):
+        assert heading in text
+
+
+def test_run_without_report_writes_nothing(tmp_path: Any) -> None:
+    payload = _run_json("--paths", "50", "--no-report")
+    assert payload["report_path"] is None
+    assert list(tmp_path.iterdir()) == []
