@@ -56,7 +56,7 @@ DEFAULT_IMPACT = ImpactParams(DEFAULT_IMPACT_Y, DEFAULT_SIGMA_DAILY, DEFAULT_ADV
 # (delever.protocol.get_reserve("WETH").liquidation_protocol_fee).
 DEFAULT_PROTOCOL_FEE = 0.10
 DEFAULT_MAX_ROUNDS = 10_000
-N_BLOCKS = 64  # scratch blocks of the path loop; fixed so results never depend on threads
+N_BLOCKS = 32  # scratch blocks of the path loop; fixed so results never depend on threads
 
 
 DEFAULT_LIQUIDATORS = Liquidators()  # sell everything in the step of the call
@@ -88,6 +88,10 @@ class Ladder:
         collateral, or a cautious borrower's sale).
     cum_sold_eth : (n_rungs + 1,)
         Running sums of ``sold_eth`` (0 first): S(p) = ``cum_sold_eth[#rungs above p]``.
+    schedule : (n_schedule,) int64
+        Positions (in the sorted rungs) of each borrower's alert rung and first liquidation
+        rung: what the path engine walks; later calls are re-triggered from each borrower's
+        actual state after its previous call.
     """
 
     trigger_usd: FloatArray1D
@@ -95,9 +99,11 @@ class Ladder:
     kind: IntArray1D
     sold_eth: FloatArray1D
     cum_sold_eth: FloatArray1D = field(repr=False)
+    schedule: IntArray1D = field(repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth"):
+        for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",
+                     "schedule"):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -159,12 +165,18 @@ def build_ladder(
                    trigger, sold, kind, borrower)
     order = np.argsort(-trigger, kind="stable")  # stable: a borrower's rungs stay in order
     sold = np.ascontiguousarray(sold[order])
+    borrower = np.ascontiguousarray(borrower[order])
+    kind = np.ascontiguousarray(kind[order])
+    liq = np.flatnonzero(kind == k.RUNG_LIQUIDATION)
+    _, first = np.unique(borrower[liq], return_index=True)  # highest trigger comes first
+    schedule = np.sort(np.concatenate((liq[first], np.flatnonzero(kind == k.RUNG_ALERT))))
     return Ladder(
         trigger_usd=np.ascontiguousarray(trigger[order]),
-        borrower=np.ascontiguousarray(borrower[order]),
-        kind=np.ascontiguousarray(kind[order]),
+        borrower=borrower,
+        kind=kind,
         sold_eth=sold,
         cum_sold_eth=np.concatenate(([0.0], np.cumsum(sold))),
+        schedule=np.ascontiguousarray(schedule, dtype=np.int64),
     )
 
 
@@ -293,7 +305,10 @@ def run_cascade(
     else:
         if ladder is None:
             ladder = build_ladder(book, cautious=cautious, protocol_fee=protocol_fee)
-        trig, who, kinds = ladder.trigger_usd, ladder.borrower, ladder.kind
+        pick = ladder.schedule
+        trig = np.ascontiguousarray(ladder.trigger_usd[pick])
+        who = np.ascontiguousarray(ladder.borrower[pick])
+        kinds = np.ascontiguousarray(ladder.kind[pick])
     n_paths, width = exog.shape
     out = np.zeros((n_paths, k.N_OUT))
     prices = np.empty((n_paths, width)) if record_prices else np.empty((0, 0))

@@ -9,16 +9,17 @@ the borrowers to liquidate at the current price ``p``:
 - **ladder**: the price levels at which each borrower can need a call are computed once per
   book (:func:`build_ladder_py`: a falling price liquidates a borrower at HF = 1 by 50%,
   which restores ``HF' = 2·HF − (1 + bonus)·LT``, so the next call comes at a lower price,
-  and so on down to the final 100% call), sorted from the highest price down. A path keeps a
-  pointer into that sorted schedule: a round only visits the rungs whose trigger lies above
-  the current price, so a step that reaches no new low costs O(1), and each rung is visited
-  at most once per path. At a visited rung the borrower's *actual* state on this path is
-  liquidated by the same Aave call at the execution price (debt covered in USD, converted
-  to ETH at the execution price, 100% close factor when HF < 0.95 there), so gaps are
-  handled as the protocol does. The only approximation is the trigger of a later rung: it
-  is computed as if the earlier rung had executed at its own trigger, so a borrower whose
-  earlier call executed lower (a gap) is looked at again slightly later than the exact
-  engine would.
+  and so on down to the final 100% call), sorted from the highest price down; S(p), the ETH
+  sold in a continuous fall to p, is a running sum over them (:func:`ladder_sold_eth_py`).
+  A path walks a pointer down each borrower's first rung (and alert rung): a step that
+  reaches no new trigger costs O(1). At a visited rung the borrower's actual state on this
+  path gets the same Aave call at the execution price (debt covered in USD, converted to
+  ETH at the execution price, 100% close factor when HF < 0.95 there: gaps are handled as
+  the protocol does), and its next trigger, ``D'/(C'·LT)`` from the state the call left
+  (higher than the precomputed rung when the call executed below its trigger), goes on a
+  per-path max-heap looked at from the next round. Every borrower with HF < 1 is therefore
+  reached each round, as in the exact engine, and the two agree to rounding; the cost is
+  O(steps + calls · log n) per path instead of O(steps · rounds · n).
 
 Price model of one step (both engines): ``p = E_t · max(0, 1 − Y·σ·sqrt(Q / V))`` with
 ``E_t`` the exogenous price, ``Q`` all ETH sold since the start (permanent square-root
@@ -348,6 +349,51 @@ def _cautious_act(
 _cautious_act_j = njit(cache=True)(_cautious_act)
 
 
+def _heap_push(key: FloatArray1D, ids: IntArray1D, size: IntArray1D, k: float, i: int) -> None:
+    """Push ``(k, i)`` on a max-heap of trigger prices held in ``key[:size]``."""
+    pos = size[0]
+    size[0] = pos + 1
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if key[parent] >= k:
+            break
+        key[pos] = key[parent]
+        ids[pos] = ids[parent]
+        pos = parent
+    key[pos] = k
+    ids[pos] = i
+
+
+def _heap_pop(key: FloatArray1D, ids: IntArray1D, size: IntArray1D) -> int:
+    """Remove the highest trigger; return its borrower."""
+    top = int(ids[0])
+    n = size[0] - 1
+    size[0] = n
+    if n == 0:
+        return top
+    k = key[n]
+    i = ids[n]
+    pos = 0
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        if child + 1 < n and key[child + 1] > key[child]:
+            child += 1
+        if key[child] <= k:
+            break
+        key[pos] = key[child]
+        ids[pos] = ids[child]
+        pos = child
+    key[pos] = k
+    ids[pos] = i
+    return top
+
+
+_heap_push_j = njit(cache=True)(_heap_push)
+_heap_pop_j = njit(cache=True)(_heap_pop)
+
+
 def simulate_py(
     exogenous_usd: FloatArray2D,
     collateral_eth: FloatArray1D,
@@ -434,6 +480,14 @@ def simulate_py(
         d_s = np.empty(n)
         flags = np.zeros(n, dtype=np.int64)  # bit 0: liquidated once, bit 1: cautious acted
         touched = np.empty(n, dtype=np.int64)
+        stamp = np.full(n, -1, dtype=np.int64)
+        cap = 3 * n + 8
+        h_key = np.empty(cap)
+        h_id = np.empty(cap, dtype=np.int64)
+        h_size = np.zeros(1, dtype=np.int64)
+        stage_key = np.empty(cap)
+        stage_id = np.empty(cap, dtype=np.int64)
+        round_id = 0
         pend = np.zeros(k_slots)
         follow = np.zeros(lag)
         res = (np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1),
@@ -446,6 +500,7 @@ def simulate_py(
             c_s[i] = math.nan
         for path in range(blk, n_paths, n_blocks):
             n_touched = 0
+            h_size[0] = 0
             if exact:
                 for i in range(n):
                     c_s[i] = collateral_eth[i]
@@ -568,43 +623,63 @@ def simulate_py(
                                     else:
                                         cautious_added -= got
                     else:
-                        while ptr < n_rungs and rung_trigger_usd[ptr] > p:
-                            i = rung_borrower[ptr]
-                            kind = rung_kind[ptr]
-                            ptr += 1
+                        round_id += 1
+                        n_stage = 0
+                        while True:
+                            from_ptr = ptr < n_rungs and rung_trigger_usd[ptr] > p
+                            if from_ptr:
+                                i = rung_borrower[ptr]
+                                kind = rung_kind[ptr]
+                                ptr += 1
+                            elif h_size[0] > 0 and h_key[0] > p:
+                                i = _heap_pop_j(h_key, h_id, h_size)
+                                kind = RUNG_LIQUIDATION
+                            else:
+                                break
                             if math.isnan(c_s[i]):
                                 c_s[i] = collateral_eth[i]
                                 d_s[i] = debt_usd[i]
                                 flags[i] = 0
+                                stamp[i] = -1
                                 touched[n_touched] = i
                                 n_touched += 1
                             if not d_s[i] > 0.0:
                                 continue
                             lt_i = liquidation_threshold[i]
-                            if kind == RUNG_ALERT:
-                                if flags[i] & 2 != 0:
-                                    continue
-                                flags[i] |= 2
-                                if not c_s[i] * p * lt_i < d_s[i]:
-                                    if c_s[i] * p * lt_i < watch_hf[i] * d_s[i]:
+                            if stamp[i] != round_id:
+                                if kind == RUNG_ALERT and flags[i] & 2 == 0:
+                                    flags[i] |= 2
+                                    if (not c_s[i] * p * lt_i < d_s[i]) and (
+                                        c_s[i] * p * lt_i < watch_hf[i] * d_s[i]
+                                    ):
                                         got = _cautious_act_j(i, c_s, d_s, p, lt_i, target_hf,
                                                               add_collateral)
                                         active = True
+                                        stamp[i] = round_id
                                         if got > 0.0:
                                             sold_round += got
                                             cautious_sold += got
                                         else:
                                             cautious_added -= got
-                                    continue
-                            before = acc[1]
-                            if _apply_call_j(i, c_s, d_s, p, lt_i, liquidation_bonus[i],
-                                             protocol_fee, res, st, acc):
-                                active = True
-                                n_calls += 1
-                                received += acc[1] - before
-                                if flags[i] & 1 == 0:
-                                    flags[i] |= 1
-                                    n_liquidated += 1
+                                if stamp[i] != round_id and c_s[i] * p * lt_i < d_s[i]:
+                                    before = acc[1]
+                                    if _apply_call_j(i, c_s, d_s, p, lt_i, liquidation_bonus[i],
+                                                     protocol_fee, res, st, acc):
+                                        active = True
+                                        stamp[i] = round_id
+                                        n_calls += 1
+                                        received += acc[1] - before
+                                        if flags[i] & 1 == 0:
+                                            flags[i] |= 3
+                                            n_liquidated += 1
+                            if d_s[i] > 0.0 and c_s[i] > 0.0:
+                                # where this borrower's HF crosses 1 from now on (its actual
+                                # state): looked at again from the next round
+                                stage_key[n_stage] = d_s[i] / (c_s[i] * lt_i)
+                                stage_id[n_stage] = i
+                                n_stage += 1
+                        for s in range(n_stage):
+                            _heap_push_j(h_key, h_id, h_size, stage_key[s], stage_id[s])
                     if not active:
                         break
                     rounds += 1
