@@ -23,12 +23,17 @@ from delever.book import (
     run_cascade,
     synthetic_book,
 )
-from delever.book.cascade import DEFAULT_ADV_ETH, DEFAULT_IMPACT_Y, DEFAULT_SIGMA_DAILY
+from delever.book.cascade import (
+    DEFAULT_ADV_ETH,
+    DEFAULT_IMPACT_Y,
+    DEFAULT_SIGMA_DAILY,
+    Engine,
+)
 from delever.errors import InvalidArgument
 from delever.kernels import cascade as k
 from delever.market.paths import gbm_paths
 
-ENGINES = ("exact", "ladder")
+ENGINES: tuple[Engine, ...] = ("exact", "ladder")
 LT, BONUS, FEE = 0.83, 0.05, 0.10
 TO_LIQUIDATOR = 1 - FEE * BONUS / (1 + BONUS)  # share of seized ETH the liquidator keeps
 
@@ -46,7 +51,7 @@ def book_2000() -> BorrowerBook:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_one_borrower_full_close_on_gap(engine: str) -> None:
+def test_one_borrower_full_close_on_gap(engine: Engine) -> None:
     # C = 100 ETH, D = $150,000, LT 0.83, bonus 0.05, P0 = $2,000, shock 15% -> p1 = $1,700.
     # HF(p1) = 100 * 1700 * 0.83 / 150,000 = 0.94067 < 0.95 -> 100% close factor.
     # Seized = 150,000 / 1,700 * 1.05 = 92.6470588 ETH (< 100, no bad debt);
@@ -70,7 +75,7 @@ def test_one_borrower_full_close_on_gap(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_one_borrower_liquidated_twice_by_its_own_sale(engine: str) -> None:
+def test_one_borrower_liquidated_twice_by_its_own_sale(engine: Engine) -> None:
     # C = 100, D = 160,000, P0 = 2,000, shock 5% -> p1 = 1,900: HF = 0.985625 in [0.95, 1)
     # -> 50%: repay 80,000, seize 80,000/1,900*1.05 = 44.2105 ETH, HF' = 2*0.985625 - 0.8715
     # = 1.09975, next trigger 1,900/1.09975 = 1,727.7. A thin market (V = 6 ETH, Y = 1,
@@ -98,7 +103,7 @@ def test_one_borrower_liquidated_twice_by_its_own_sale(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_two_borrowers_chain(engine: str) -> None:
+def test_two_borrowers_chain(engine: Engine) -> None:
     # A: C = 100, D = 150,000 (full close at p1 = 1,700, as above: sells 92.2059 ETH).
     # B: C = 10, D = 14,000, trigger 14,000 / 8.3 = 1,686.7: safe at 1,700.
     # V = 50: p2 = 1,700 * (1 - 0.04*sqrt(92.2059/50)) = 1,607.66 -> B's HF = 0.9531 -> 50%:
@@ -119,7 +124,7 @@ def test_two_borrowers_chain(engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_bad_debt_when_collateral_runs_out(engine: str) -> None:
+def test_bad_debt_when_collateral_runs_out(engine: Engine) -> None:
     # C = 100, D = 170,000, p1 = 1,700 (shock 15%): 100% close, but 170,000/1,700*1.05 = 105
     # ETH > 100: all 100 ETH seized, repaid = 100*1,700/1.05 = 161,904.76, bad debt 8,095.24.
     r = cascade(one(100.0, 170_000.0), price_usd=2000.0, shock_frac=0.15, engine=engine,
@@ -208,7 +213,7 @@ def test_ladder_rungs_follow_the_half_close_rule() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_no_impact_means_no_amplification(book_2000: BorrowerBook, engine: str) -> None:
+def test_no_impact_means_no_amplification(book_2000: BorrowerBook, engine: Engine) -> None:
     for shock in (0.1, 0.3):
         r = cascade(book_2000, price_usd=2000.0, shock_frac=shock, engine=engine,
                     impact=ImpactParams(0.0, DEFAULT_SIGMA_DAILY, DEFAULT_ADV_ETH))
@@ -221,7 +226,7 @@ def test_no_impact_means_no_amplification(book_2000: BorrowerBook, engine: str) 
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_conservation(book_2000: BorrowerBook, engine: str) -> None:
+def test_conservation(book_2000: BorrowerBook, engine: Engine) -> None:
     exog = gbm_paths(2000.0, 4, 120, sigma_per_step=0.02, seed=9)
     kwargs = _actors()
     kwargs["cautious"] = CautiousBorrowers(0.3, action="add", seed=2)
@@ -251,7 +256,7 @@ def test_same_result_with_one_or_two_threads(book_2000: BorrowerBook) -> None:
     try:
         numba.set_num_threads(1)
         a = run_cascade(book_2000, exog, engine="ladder", **_actors())  # type: ignore[arg-type]
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         b = run_cascade(book_2000, exog, engine="ladder", **_actors())  # type: ignore[arg-type]
     finally:
         numba.set_num_threads(before)
@@ -263,8 +268,8 @@ def test_default_impact_matches_the_market_calibration() -> None:
 
     cal = calibrate()
     assert DEFAULT_IMPACT_Y == IMPACT_Y
-    assert DEFAULT_SIGMA_DAILY == pytest.approx(cal.sigma_daily.value, rel=1e-12)
-    assert DEFAULT_ADV_ETH == pytest.approx(cal.adv_eth.value, rel=1e-12)
+    assert pytest.approx(cal.sigma_daily.value, rel=1e-12) == DEFAULT_SIGMA_DAILY
+    assert pytest.approx(cal.adv_eth.value, rel=1e-12) == DEFAULT_ADV_ETH
 
 
 def test_trend_2026_account_liquidation_price() -> None:
