@@ -6,7 +6,9 @@
 - :func:`run_cascade`: the book (and a large account, followers, panic sellers, cautious
   borrowers, liquidators who hold part of their ETH) on exogenous price paths, with the
   ``"exact"`` engine (every borrower every round, Aave's rules) or the ``"ladder"`` engine
-  (only the rungs the price crosses; same Aave call at the execution price).
+  (only the borrowers whose trigger the price crosses: first rungs from the ladder, later
+  ones from a per-path heap of each borrower's actual trigger; same Aave call at the
+  execution price, so the two agree to rounding).
 - :func:`cascade`: the deterministic cascade after one shock (``delever cascade``).
 
 The kernels and the step model are documented in :mod:`delever.kernels.cascade`.

@@ -73,7 +73,7 @@ _liquidation_call_serial_py = types.FunctionType(
     liquidation_call_py.__globals__,
     "liquidation_call_serial_py",
 )
-_liquidation_call_1 = njit(cache=True, error_model="numpy")(_liquidation_call_serial_py)
+_liquidation_call_1 = njit(inline="always", error_model="numpy")(_liquidation_call_serial_py)
 
 RUNG_LIQUIDATION = 0
 RUNG_ALERT = 1
@@ -316,7 +316,7 @@ def _apply_call(
     return True
 
 
-_apply_call_j = njit(cache=True, error_model="numpy")(_apply_call)
+_apply_call_j = njit(inline="always", error_model="numpy")(_apply_call)
 
 
 def _cautious_act(
@@ -346,7 +346,7 @@ def _cautious_act(
     return sold
 
 
-_cautious_act_j = njit(cache=True)(_cautious_act)
+_cautious_act_j = njit(inline="always")(_cautious_act)
 
 
 def _heap_push(key: FloatArray1D, ids: IntArray1D, size: IntArray1D, k: float, i: int) -> None:
@@ -390,8 +390,8 @@ def _heap_pop(key: FloatArray1D, ids: IntArray1D, size: IntArray1D) -> int:
     return top
 
 
-_heap_push_j = njit(cache=True)(_heap_push)
-_heap_pop_j = njit(cache=True)(_heap_pop)
+_heap_push_j = njit(inline="always")(_heap_push)
+_heap_pop_j = njit(inline="always")(_heap_pop)
 
 
 def simulate_py(
@@ -435,7 +435,9 @@ def simulate_py(
     exact : bool
         Exact engine (every borrower every round) or ladder engine (rungs below).
     rung_trigger_usd, rung_borrower, rung_kind : (n_rungs,)
-        The ladder sorted by trigger, highest first (unused by the exact engine).
+        The ladder's schedule (each borrower's alert rung and first liquidation rung)
+        sorted by trigger, highest first; unused by the exact engine, which passes empty
+        arrays.
     protocol_fee : float
         Treasury share of the liquidation bonus (0.10 for WETH).
     target_hf : float
