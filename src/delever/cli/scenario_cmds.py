@@ -31,7 +31,7 @@ from delever.scenario import (
     load_scenario,
     read_scenario_spec,
 )
-from delever.scenario.replay import replay_inputs
+from delever.scenario.replay import amplification_report, replay_inputs
 from delever.sim.replay import run_replay
 from delever.strategy import DEFAULT_STRATEGIES
 
@@ -203,11 +203,45 @@ def _replay_section(ctx: RunContext) -> None:
         print_replay(result)
 
 
+def _cascade_section(ctx: RunContext) -> None:
+    if ctx.scenario.spec.book is None or "replay" not in ctx.artifacts:
+        ctx.payload["cascade"] = None
+        return
+    report = amplification_report(ctx.scenario)
+    ctx.artifacts["cascade"] = report
+    ctx.payload["cascade"] = report.to_dict()
+    if not ctx.show:
+        return
+    table = Table(
+        title="The reported sale amplified by other borrowers and followers",
+        title_justify="left",
+    )
+    for column in ("sellers", "end price", "low", "liquidations sold", "accounts liquidated"):
+        table.add_column(column, justify="left" if column == "sellers" else "right")
+    for case in report.cases:
+        table.add_row(
+            case.label,
+            format_usd(case.final_price_usd),
+            format_usd(case.min_price_usd),
+            f"{case.liquidator_sold_eth:,.0f} ETH",
+            f"{case.accounts_liquidated:,}",
+        )
+    console.print(table)
+    console.print(
+        f"Amplification of the sale's price drop: x{report.amplification_book:.2f} with the "
+        f"book's liquidations, x{report.amplification_book_and_followers:.2f} with followers "
+        f"(kappa {report.followers_kappa:g}); book and followers are estimates.",
+        markup=False,
+        highlight=False,
+    )
+
+
 RUN_SECTIONS: list[RunSection] = [
     _position_section,
     _market_section,
     _simulation_section,
     _replay_section,
+    _cascade_section,
 ]
 
 
@@ -220,6 +254,7 @@ def _write_report(ctx: RunContext, path: Path) -> Path:
         n_paths=ctx.n_paths,
         seed=ctx.seed,
         replay=ctx.artifacts.get("replay"),
+        cascade=ctx.artifacts.get("cascade"),
     )
     return write_report(
         path,

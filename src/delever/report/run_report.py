@@ -14,6 +14,7 @@ from delever.report.figures import (
 )
 from delever.report.format import format_usd
 from delever.report.html import ReportSection
+from delever.sim.amplification import AmplificationReport
 from delever.sim.position import PositionReport
 from delever.sim.replay import ReplayResult
 from delever.sim.sale import SaleDiscountReport
@@ -161,6 +162,36 @@ def replay_section(replay: ReplayResult) -> ReportSection:
     )
 
 
+def cascade_section(report: AmplificationReport) -> ReportSection:
+    """The sale alone, with the book's liquidations, and with followers."""
+    rows: list[tuple[str, str]] = [
+        (
+            case.label,
+            f"end {format_usd(case.final_price_usd)}, low "
+            f"{format_usd(case.min_price_usd)}, liquidators sold {case.liquidator_sold_eth:,.0f} "
+            f"ETH, {case.accounts_liquidated:,} accounts liquidated",
+        )
+        for case in report.cases
+    ]
+    rows.append(("amplification (book)", f"x{report.amplification_book:.2f}"))
+    rows.append(
+        ("amplification (book and followers)", f"x{report.amplification_book_and_followers:.2f}")
+    )
+    figure = bar_figure(
+        [case.label for case in report.cases],
+        [report.exogenous_final_usd - case.final_price_usd for case in report.cases],
+        title="Price drop at the end of the sale window",
+        y_title="USD per ETH",
+    )
+    return ReportSection(
+        "Cascade: other borrowers and followers",
+        "Same path without the fund's selling, same square-root market; the book is synthetic "
+        "(fitted to a real Aave cohort) and its size and the followers are estimates.",
+        rows,
+        [figure],
+    )
+
+
 def run_report_sections(
     position: PositionReport,
     *,
@@ -169,6 +200,7 @@ def run_report_sections(
     n_paths: int = 0,
     seed: int = 0,
     replay: ReplayResult | None = None,
+    cascade: AmplificationReport | None = None,
 ) -> Sequence[ReportSection]:
     """Every section ``delever run`` has results for, in reading order."""
     sections = [position_section(position)]
@@ -180,10 +212,13 @@ def run_report_sections(
         )
     if replay is not None:
         sections.append(replay_section(replay))
+    if cascade is not None:
+        sections.append(cascade_section(cascade))
     return sections
 
 
 __all__ = [
+    "cascade_section",
     "market_section",
     "position_section",
     "replay_section",

@@ -8,18 +8,21 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from delever.book import synthetic_book
+from delever.book.actors import Followers, ImpactParams, LargeAccount
 from delever.errors import InvalidArgument
 from delever.ledger import Side
 from delever.market.impact import SquareRootImpact
 from delever.market.loaders import load_binance_daily_recent, load_binance_hourly
 from delever.protocol import Account
 from delever.scenario.build import Scenario
+from delever.sim.amplification import AmplificationReport, sale_amplification
 from delever.sim.api import (
     DEFAULT_PERMANENT_FRAC,
     DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
     default_lending,
 )
-from delever.sim.replay import ReplayInputs
+from delever.sim.replay import ReplayInputs, own_impact_fraction
 from delever.sim.unwind import CHAINLINK_ETH_USD, UnwindMarket, UnwindPosition
 
 STEP_HOURS = 1.0
@@ -130,4 +133,34 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     )
 
 
-__all__ = ["replay_inputs"]
+def amplification_report(scenario: Scenario) -> AmplificationReport:
+    """How much the scenario's reported sale is amplified by its book and followers.
+
+    The exogenous path is the replay's path without the fund's selling; the fund is one
+    account (its replay start position) selling the reported total evenly each hour.
+    """
+    spec = scenario.spec.book
+    if spec is None:
+        raise InvalidArgument(f"scenario {scenario.name!r} has no [book] section.")
+    inputs = replay_inputs(scenario)
+    own = own_impact_fraction(inputs.schedule_eth, inputs.market, inputs.step_hours)
+    exogenous = inputs.realized_usd / (1.0 - own)
+    book = synthetic_book(
+        spec.n_accounts, spec.total_collateral_eth.value, float(exogenous[0]), seed=spec.seed
+    )
+    params = scenario.market_parameters()
+    seller = LargeAccount(
+        inputs.position.total_eth,
+        inputs.position.total_debt_usd,
+        sell_eth_per_step=float(inputs.schedule_eth.sum()) / inputs.n_steps,
+    )
+    return sale_amplification(
+        book,
+        exogenous,
+        seller,
+        impact=ImpactParams(params.impact_y, params.sigma_daily, params.adv_eth),
+        followers=Followers(spec.followers_kappa.value, spec.followers_lag_steps),
+    )
+
+
+__all__ = ["amplification_report", "replay_inputs"]

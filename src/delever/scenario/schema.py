@@ -206,6 +206,23 @@ class MarketSpec(_Strict):
     )
 
 
+class BookSpec(_Strict):
+    """The other borrowers (a synthetic book fitted to a real Aave cohort) and followers."""
+
+    n_accounts: int = Field(default=2_000, ge=1, le=1_000_000, description="Borrowers.")
+    total_collateral_eth: PositiveSourced = Field(
+        description="ETH collateral of the whole book; > 0."
+    )
+    seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of the book's draw.")
+    followers_kappa: NonNegativeSourced = Field(
+        default_factory=lambda: Sourced(value=0.0),
+        description="Followers sell kappa times the large seller's sale; >= 0.",
+    )
+    followers_lag_steps: int = Field(
+        default=1, ge=1, le=10_000, description="Steps between the sale and the copy."
+    )
+
+
 class ScenarioSpec(_Strict):
     """A whole scenario file."""
 
@@ -222,6 +239,9 @@ class ScenarioSpec(_Strict):
         default_factory=dict, description="Risk-parameter overrides by reserve symbol."
     )
     market: MarketSpec | None = Field(default=None, description="Market parameters.")
+    book: BookSpec | None = Field(
+        default=None, description="Other borrowers and followers (the cascade)."
+    )
     reported: dict[str, Sourced] = Field(
         default_factory=dict,
         description="Published figures to compare the model with (not used as inputs).",
@@ -239,6 +259,7 @@ class ScenarioSpec(_Strict):
 __all__ = [
     "SCHEMA_VERSION",
     "AccountSpec",
+    "BookSpec",
     "MarkSpec",
     "MarketSpec",
     "PositionSpec",
