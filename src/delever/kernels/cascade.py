@@ -17,9 +17,14 @@ the borrowers to liquidate at the current price ``p``:
   ETH at the execution price, 100% close factor when HF < 0.95 there: gaps are handled as
   the protocol does), and its next trigger, ``D'/(C'·LT)`` from the state the call left
   (higher than the precomputed rung when the call executed below its trigger), goes on a
-  per-path max-heap looked at from the next round. Every borrower with HF < 1 is therefore
-  reached each round, as in the exact engine, and the two agree to rounding; the cost is
-  O(steps + calls · log n) per path instead of O(steps · rounds · n).
+  per-path queue looked at from the next round: singly linked lists in buckets of
+  log-price (exponent and top mantissa bits of the price, ~0.2% wide), so a push costs
+  O(1) and a round takes out every entry above ``p`` by walking down from the highest
+  non-empty bucket. The common call (a 50% close with no cap nor dust) is done inline with
+  one division per round (:func:`_partial_call`), the rest by the full Aave rules. Every
+  borrower with HF < 1 is therefore reached each round, as in the exact engine, and the
+  two agree to rounding; the cost is O(steps + calls) per path instead of
+  O(steps · rounds · n).
 
 Price model of one step (both engines): ``p = E_t · max(0, 1 − Y·σ·sqrt(Q / V))`` with
 ``E_t`` the exogenous price, ``Q`` all ETH sold since the start (permanent square-root
@@ -57,6 +62,7 @@ from delever._typing import FloatArray1D, FloatArray2D, IntArray1D
 from delever.kernels._numba import njit, prange
 from delever.kernels.aave import (
     CLOSE_FACTOR_HF_THRESHOLD,
+    DEFAULT_LIQUIDATION_CLOSE_FACTOR,
     MIN_BASE_MAX_CLOSE_FACTOR_USD,
     MIN_LEFTOVER_USD,
     STATUS_LIQUIDATED,
@@ -319,6 +325,48 @@ def _apply_call(
 _apply_call_j = njit(inline="always", error_model="numpy")(_apply_call)
 
 
+def _partial_call(
+    i: int,
+    c_s: FloatArray1D,
+    d_s: FloatArray1D,
+    p: float,
+    inv_p: float,
+    lt: float,
+    bonus: float,
+    protocol_fee: float,
+    acc: FloatArray1D,
+) -> bool:
+    """The common call (50% close, no cap, no dust) on account ``i`` at ``p``, if it is one.
+
+    Same arithmetic as :func:`delever.kernels.aave.liquidation_call_py` in that case, without
+    its output arrays and divisions (``inv_p = 1 / p``, so results differ from it only by
+    rounding); returns False (state untouched) for any other case.
+    """
+    c = c_s[i]
+    d = d_s[i]
+    cp = c * p
+    # HF in (0.95, 1) without a division (the boundaries differ from HF's only by rounding)
+    if not (cp * lt < d and cp * lt > CLOSE_FACTOR_HF_THRESHOLD * d
+            and cp >= MIN_BASE_MAX_CLOSE_FACTOR_USD and d >= MIN_BASE_MAX_CLOSE_FACTOR_USD):
+        return False
+    actual = d * DEFAULT_LIQUIDATION_CLOSE_FACTOR
+    base = actual * inv_p  # ETH worth the debt covered
+    seized = base * (1.0 + bonus)
+    if seized >= c or d - actual < MIN_LEFTOVER_USD or cp - seized * p < MIN_LEFTOVER_USD:
+        return False
+    fee = base * bonus * protocol_fee  # the protocol's share of the bonus part
+    c_s[i] = c - seized
+    d_s[i] = d - actual
+    acc[0] += seized
+    acc[1] += seized - fee
+    acc[2] += fee
+    acc[3] += actual
+    return True
+
+
+_partial_call_j = njit(inline="always", error_model="numpy")(_partial_call)
+
+
 def _cautious_act(
     i: int, c_s: FloatArray1D, d_s: FloatArray1D, p: float, lt: float, target_hf: float,
     add: bool,
@@ -349,49 +397,25 @@ def _cautious_act(
 _cautious_act_j = njit(inline="always")(_cautious_act)
 
 
-def _heap_push(key: FloatArray1D, ids: IntArray1D, size: IntArray1D, k: float, i: int) -> None:
-    """Push ``(k, i)`` on a max-heap of trigger prices held in ``key[:size]``."""
-    pos = size[0]
-    size[0] = pos + 1
-    while pos > 0:
-        parent = (pos - 1) // 2
-        if key[parent] >= k:
-            break
-        key[pos] = key[parent]
-        ids[pos] = ids[parent]
-        pos = parent
-    key[pos] = k
-    ids[pos] = i
+Q_BITS = 9
+Q_BUCKETS = 17 << Q_BITS
 
 
-def _heap_pop(key: FloatArray1D, ids: IntArray1D, size: IntArray1D) -> int:
-    """Remove the highest trigger; return its borrower."""
-    top = int(ids[0])
-    n = size[0] - 1
-    size[0] = n
-    if n == 0:
-        return top
-    k = key[n]
-    i = ids[n]
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= n:
-            break
-        if child + 1 < n and key[child + 1] > key[child]:
-            child += 1
-        if key[child] <= k:
-            break
-        key[pos] = key[child]
-        ids[pos] = ids[child]
-        pos = child
-    key[pos] = k
-    ids[pos] = i
-    return top
+def _bucket(key: float, scale: float, fbits: FloatArray1D, ibits: IntArray1D) -> int:
+    """Bucket of a positive price: exponent and top ``Q_BITS`` mantissa bits of key·scale.
+
+    Monotone non-decreasing in ``key`` (clamped to the ends), which is all the queue needs.
+    """
+    fbits[0] = key * scale
+    b = (ibits[0] >> (52 - Q_BITS)) - (1023 << Q_BITS)
+    if b < 0:
+        return 0
+    if b >= Q_BUCKETS:
+        return Q_BUCKETS - 1
+    return int(b)
 
 
-_heap_push_j = njit(inline="always")(_heap_push)
-_heap_pop_j = njit(inline="always")(_heap_pop)
+_bucket_j = njit(inline="always")(_bucket)
 
 
 def simulate_py(
@@ -475,6 +499,8 @@ def simulate_py(
         total_d0 += debt_usd[i]
         total_c0 += collateral_eth[i]
     k_slots = k_defer if k_defer > 0 else 1
+    # buckets cover [P0 / 2^8, P0 · 2^9) (P0 of the first path), the ends catch the rest
+    q_scale = 256.0 / exogenous_usd[0, 0] if n_paths > 0 else 1.0
     phi_now = phi if k_defer > 0 else 1.0
     lag = follower_lag if follower_lag > 0 else 1
     for blk in prange(n_blocks):
@@ -484,9 +510,17 @@ def simulate_py(
         touched = np.empty(n, dtype=np.int64)
         stamp = np.full(n, -1, dtype=np.int64)
         cap = 3 * n + 8
-        h_key = np.empty(cap)
-        h_id = np.empty(cap, dtype=np.int64)
-        h_size = np.zeros(1, dtype=np.int64)
+        # queue of the borrowers followed from their actual state: entries (key = trigger
+        # price, borrower) in singly linked lists, one per bucket of log-price (Q_BITS
+        # mantissa bits: ~0.2% wide), so a push and a pop cost O(1)
+        q_head = np.full(Q_BUCKETS, -1, dtype=np.int64)
+        q_next = np.empty(cap, dtype=np.int64)
+        q_key = np.empty(cap)
+        q_id = np.empty(cap, dtype=np.int64)
+        q_free = np.empty(cap, dtype=np.int64)
+        popped = np.empty(cap, dtype=np.int64)
+        fbits = np.empty(1)
+        ibits = fbits.view(np.int64)
         stage_key = np.empty(cap)
         stage_id = np.empty(cap, dtype=np.int64)
         round_id = 0
@@ -502,7 +536,12 @@ def simulate_py(
             c_s[i] = math.nan
         for path in range(blk, n_paths, n_blocks):
             n_touched = 0
-            h_size[0] = 0
+            if not exact:
+                for b in range(Q_BUCKETS):
+                    q_head[b] = -1
+            q_top = -1  # no bucket above this one holds entries
+            n_alloc = 0
+            n_free = 0
             if exact:
                 for i in range(n):
                     c_s[i] = collateral_eth[i]
@@ -627,14 +666,38 @@ def simulate_py(
                     else:
                         round_id += 1
                         n_stage = 0
+                        inv_p = 1.0 / p
+                        # take out every queued entry with key > p
+                        n_pop = 0
+                        bp = _bucket_j(p, q_scale, fbits, ibits)
+                        while q_top >= bp:
+                            e = q_head[q_top]
+                            keep = -1
+                            while e >= 0:
+                                nx = q_next[e]
+                                if q_top > bp or q_key[e] > p:
+                                    popped[n_pop] = q_id[e]
+                                    n_pop += 1
+                                    q_free[n_free] = e
+                                    n_free += 1
+                                else:
+                                    q_next[e] = keep
+                                    keep = e
+                                e = nx
+                            q_head[q_top] = keep
+                            if q_top == bp:
+                                break
+                            q_top -= 1
+                        k_pop = 0
                         while True:
                             from_ptr = ptr < n_rungs and rung_trigger_usd[ptr] > p
                             if from_ptr:
                                 i = rung_borrower[ptr]
                                 kind = rung_kind[ptr]
                                 ptr += 1
-                            elif h_size[0] > 0 and h_key[0] > p:
-                                i = _heap_pop_j(h_key, h_id, h_size)
+                            elif k_pop < n_pop:
+                                i = popped[k_pop]
+                                k_pop += 1
                                 kind = RUNG_LIQUIDATION
                             else:
                                 break
@@ -665,8 +728,11 @@ def simulate_py(
                                             cautious_added -= got
                                 if stamp[i] != round_id and c_s[i] * p * lt_i < d_s[i]:
                                     before = acc[1]
-                                    if _apply_call_j(i, c_s, d_s, p, lt_i, liquidation_bonus[i],
-                                                     protocol_fee, res, st, acc):
+                                    bonus_i = liquidation_bonus[i]
+                                    if _partial_call_j(i, c_s, d_s, p, inv_p, lt_i, bonus_i,
+                                                       protocol_fee, acc) or _apply_call_j(
+                                            i, c_s, d_s, p, lt_i, bonus_i, protocol_fee, res,
+                                            st, acc):
                                         active = True
                                         stamp[i] = round_id
                                         n_calls += 1
@@ -681,7 +747,19 @@ def simulate_py(
                                 stage_id[n_stage] = i
                                 n_stage += 1
                         for s in range(n_stage):
-                            _heap_push_j(h_key, h_id, h_size, stage_key[s], stage_id[s])
+                            if n_free > 0:
+                                n_free -= 1
+                                e = q_free[n_free]
+                            else:
+                                e = n_alloc
+                                n_alloc += 1
+                            b = _bucket_j(stage_key[s], q_scale, fbits, ibits)
+                            q_key[e] = stage_key[s]
+                            q_id[e] = stage_id[s]
+                            q_next[e] = q_head[b]
+                            q_head[b] = e
+                            if b > q_top:
+                                q_top = b
                     if not active:
                         break
                     rounds += 1
