@@ -310,3 +310,32 @@ def test_bad_cascade_arguments(kwargs: dict[str, object], match: str) -> None:
 def test_bad_actor_arguments(make: object, match: str) -> None:
     with pytest.raises(InvalidArgument, match=match):
         make()  # type: ignore[operator]
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    c=st.floats(0.01, 1e5),
+    hf=st.floats(0.5, 1.05),
+    p=st.floats(10.0, 5_000.0),
+    lt=st.floats(0.5, 0.93),
+    bonus=st.floats(0.0, 0.1),
+)
+def test_inline_call_matches_the_aave_kernel(c: float, hf: float, p: float, lt: float,
+                                             bonus: float) -> None:
+    # the ladder's inline call either declines or does what liquidation_call_py does
+    from delever.kernels.aave import STATUS_LIQUIDATED, liquidation_call_py
+
+    d = c * p * lt / hf
+    cs, ds, acc = np.array([c]), np.array([d]), np.zeros(5)
+    took = k._partial_call(0, cs, ds, p, 1.0 / p, lt, bonus, FEE, acc)
+    outs = [np.zeros(1) for _ in range(7)]
+    status = np.zeros(1, dtype=np.int64)
+    liquidation_call_py(c, d, p, lt, bonus, FEE, math.inf, *outs, status)
+    repaid, seized, to_liq, fee, bad = (o[0] for o in outs[:5])
+    if not took:
+        assert cs[0] == c and ds[0] == d and not acc.any()
+        return
+    assert status[0] == STATUS_LIQUIDATED and bad == 0.0
+    np.testing.assert_allclose(acc, [seized, to_liq, fee, repaid, 0.0], rtol=1e-12, atol=1e-12)
+    assert cs[0] == pytest.approx(c - seized, rel=1e-12, abs=1e-9)
+    assert ds[0] == pytest.approx(d - repaid, rel=1e-12, abs=1e-6)

@@ -336,24 +336,30 @@ def _partial_call(
     protocol_fee: float,
     acc: FloatArray1D,
 ) -> bool:
-    """The common call (50% close, no cap, no dust) on account ``i`` at ``p``, if it is one.
+    """The common calls on account ``i`` at ``p`` (HF < 1, collateral not all taken).
 
-    Same arithmetic as :func:`delever.kernels.aave.liquidation_call_py` in that case, without
-    its output arrays and divisions (``inv_p = 1 / p``, so results differ from it only by
-    rounding); returns False (state untouched) for any other case.
+    A 50% close that leaves no dust, or a 100% close (HF <= 0.95, or collateral or debt
+    under $2,000). Same rules as :func:`delever.kernels.aave.liquidation_call_py` in those
+    cases, without its output arrays and divisions (``inv_p = 1 / p``, so results differ
+    from it only by rounding); returns False (state untouched) for any other case.
     """
     c = c_s[i]
     d = d_s[i]
     cp = c * p
-    # HF in (0.95, 1) without a division (the boundaries differ from HF's only by rounding)
-    if not (cp * lt < d and cp * lt > CLOSE_FACTOR_HF_THRESHOLD * d
-            and cp >= MIN_BASE_MAX_CLOSE_FACTOR_USD and d >= MIN_BASE_MAX_CLOSE_FACTOR_USD):
+    if not cp * lt < d:  # HF >= 1
         return False
-    actual = d * DEFAULT_LIQUIDATION_CLOSE_FACTOR
+    # HF > 0.95 without a division (the boundary differs from HF's only by rounding)
+    if (cp * lt > CLOSE_FACTOR_HF_THRESHOLD * d and cp >= MIN_BASE_MAX_CLOSE_FACTOR_USD
+            and d >= MIN_BASE_MAX_CLOSE_FACTOR_USD):
+        actual = d * DEFAULT_LIQUIDATION_CLOSE_FACTOR
+    else:
+        actual = d
     base = actual * inv_p  # ETH worth the debt covered
     seized = base * (1.0 + bonus)
-    if seized >= c or d - actual < MIN_LEFTOVER_USD or cp - seized * p < MIN_LEFTOVER_USD:
-        return False
+    if seized >= c:
+        return False  # capped at the balance: bad debt
+    if actual < d and (d - actual < MIN_LEFTOVER_USD or cp - seized * p < MIN_LEFTOVER_USD):
+        return False  # Aave refuses a partial call that leaves dust
     fee = base * bonus * protocol_fee  # the protocol's share of the bonus part
     c_s[i] = c - seized
     d_s[i] = d - actual
