@@ -46,7 +46,7 @@ def _log_returns(paths: np.ndarray) -> np.ndarray:
     return np.log(paths[:, -1] / paths[:, 0])
 
 
-def _close(estimate: float, truth: float, standard_error: float, k: float = 5.0) -> None:
+def assert_close(estimate: float, truth: float, standard_error: float, k: float = 5.0) -> None:
     assert abs(estimate - truth) < k * standard_error, (estimate, truth, standard_error)
 
 
@@ -62,8 +62,8 @@ def test_gbm_moments_match_the_closed_form() -> None:
     # log S_n / s0 ~ N(n (mu - sigma²/2), n sigma²)
     log_ret = _log_returns(paths)
     mean_log, var_log = n * (mu - sigma**2 / 2), n * sigma**2
-    _close(log_ret.mean(), mean_log, math.sqrt(var_log / n_paths))
-    _close(log_ret.var(ddof=1), var_log, var_log * math.sqrt(2 / (n_paths - 1)))
+    assert_close(log_ret.mean(), mean_log, math.sqrt(var_log / n_paths))
+    assert_close(log_ret.var(ddof=1), var_log, var_log * math.sqrt(2 / (n_paths - 1)))
     # S_n lognormal: raw moments E[S^k] = s0^k exp(k a + k² b² / 2)
     a, b2 = math.log(s0) + mean_log, var_log
     raw = [math.exp(k * a + k * k * b2 / 2) for k in range(5)]
@@ -71,12 +71,12 @@ def test_gbm_moments_match_the_closed_form() -> None:
     assert math.isclose(mean_s, s0 * math.exp(n * mu), rel_tol=1e-12)
     mu4 = raw[4] - 4 * raw[3] * raw[1] + 6 * raw[2] * raw[1] ** 2 - 3 * raw[1] ** 4
     final = paths[:, -1]
-    _close(final.mean(), mean_s, math.sqrt(var_s / n_paths))
-    _close(final.var(ddof=1), var_s, math.sqrt((mu4 - var_s**2) / n_paths))
+    assert_close(final.mean(), mean_s, math.sqrt(var_s / n_paths))
+    assert_close(final.var(ddof=1), var_s, math.sqrt((mu4 - var_s**2) / n_paths))
     # increments are uncorrelated across steps
     steps = np.diff(np.log(paths), axis=1)
     corr = np.corrcoef(steps[:, 3], steps[:, 4])[0, 1]
-    _close(corr, 0.0, 1 / math.sqrt(n_paths))
+    assert_close(corr, 0.0, 1 / math.sqrt(n_paths))
 
 
 def test_gbm_matches_a_numpy_reference_on_the_same_draws() -> None:
@@ -133,13 +133,13 @@ def test_merton_mean_matches_the_closed_form() -> None:
     )  # fmt: skip
     final = paths[:, -1]
     # compensated jumps: E[S_n] = s0 exp(n mu)
-    _close(final.mean(), s0 * math.exp(n * mu), final.std(ddof=1) / math.sqrt(n_paths))
+    assert_close(final.mean(), s0 * math.exp(n * mu), final.std(ddof=1) / math.sqrt(n_paths))
     kappa = math.exp(m + s * s / 2) - 1
     log_ret = _log_returns(paths)
     mean_log = n * (mu - sigma**2 / 2 - lam * kappa + lam * m)
     var_log = n * (sigma**2 + lam * (m * m + s * s))
-    _close(log_ret.mean(), mean_log, math.sqrt(var_log / n_paths))
-    _close(log_ret.var(ddof=1), var_log, log_ret.var() * math.sqrt(3.0 / n_paths), k=6)
+    assert_close(log_ret.mean(), mean_log, math.sqrt(var_log / n_paths))
+    assert_close(log_ret.var(ddof=1), var_log, log_ret.var() * math.sqrt(3.0 / n_paths), k=6)
 
 
 def test_merton_antithetic_pairs_share_jump_counts() -> None:
@@ -291,7 +291,7 @@ def test_stationary_block_lengths_are_geometric_with_the_given_mean() -> None:
     # a new block starts with probability 1/L (and lands on the next index 1 time in n)
     new_share = 1.0 - continues.mean()
     expected = (1 / length) * (1 - 1 / n)
-    _close(new_share, expected, math.sqrt(expected / continues.size))
+    assert_close(new_share, expected, math.sqrt(expected / continues.size))
     # circular wrap: short data, long blocks -> index n-1 is followed by 0
     small = bootstrap_indices(20, 50, 100, block_length=50, method="stationary", seed=3)
     assert ((small[:, :-1] == 19) & (small[:, 1:] == 0)).any()
