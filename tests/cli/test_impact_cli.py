@@ -194,4 +194,4 @@ def test_help_lists_the_flags_and_their_defaults() -> None:
     for flag in ("--qty-eth", "--model", "--sigma-daily", "--adv-eth", "--impact-y", "--eta",
                  "--gamma", "--risk-aversion", "--book-file", "--pool-file", "--json"):
         assert flag in result.stdout
-    assert "default: 0.04, estimate" in result.stdout
+    assert "calibrated on Binance data before 2026-01-01, estimate" in result.stdout

@@ -32,12 +32,18 @@ from delever.market.univ3 import UniswapV3Impact, UniswapV3Pool, illustrative_po
 # Mark: the trend-2026 scenario's implied mark, $754M / 396,000 ETH (press report, Odaily
 # 467627; an estimate).
 DEFAULT_PRICE_USD = 1904.0404040404
-# Daily volatility: std of daily log returns of Binance spot ETHUSDT, 2025-01-01..2025-06-24,
-# is 0.043 (nvn01/eth-dataset-kaggle-updater klines, CC BY 4.0); rounded. Estimate.
-DEFAULT_SIGMA_DAILY = 0.04
-# Average daily volume: median daily Binance spot ETHUSDT volume over the same days is
-# 517,656 ETH (same data); rounded. One venue only, so an estimate on the low side.
-DEFAULT_ADV_ETH = 500_000.0
+# Daily volatility and average daily volume: `delever calibrate`'s defaults, from the shipped
+# Binance ETHUSDT data strictly before 2026-01-01 (sigma 0.039 over 2025; ADV 501,029 ETH over
+# the last year with volume, to 2025-06-24; one venue, so low). The same figures as the
+# trend-2026 scenario's [market] section. Estimates.
+DEFAULT_MARKET_SOURCE = "calibrated on Binance data before 2026-01-01"
+
+
+def _calibrated_sigma_and_adv() -> tuple[float, float]:
+    from delever.market.calibration import calibrate  # reads the shipped data
+
+    calibration = calibrate()
+    return calibration.sigma_daily.value, calibration.adv_eth.value
 # Y: of order 1 in the literature (Tóth et al. 2011; Bouchaud, Bonart, Donier & Gould 2018,
 # ch. 12). Estimate.
 DEFAULT_IMPACT_Y = 1.0
@@ -209,12 +215,12 @@ def impact(
     sigma_daily: Annotated[
         float | None,
         Opt("--sigma-daily", help="Daily volatility, a fraction (default: "
-            f"{DEFAULT_SIGMA_DAILY}, estimate)."),
+            f"{DEFAULT_MARKET_SOURCE}, estimate)."),
     ] = None,
     adv_eth: Annotated[
         float | None,
         Opt("--adv-eth", help="Average daily volume, ETH (default: "
-            f"{DEFAULT_ADV_ETH:,.0f}, estimate)."),
+            f"{DEFAULT_MARKET_SOURCE}, estimate)."),
     ] = None,
     impact_y: Annotated[
         float | None,
@@ -288,8 +294,11 @@ def impact(
             or (model == "router" and book_file is None)
         )
         used = defaults_used if uses_sqrt_params else []
-        sigma_d = _pick(sigma_daily, DEFAULT_SIGMA_DAILY, "sigma_daily", used)
-        adv = _pick(adv_eth, DEFAULT_ADV_ETH, "adv_eth", used)
+        default_sigma = default_adv = math.nan
+        if sigma_daily is None or adv_eth is None:
+            default_sigma, default_adv = _calibrated_sigma_and_adv()
+        sigma_d = _pick(sigma_daily, default_sigma, "sigma_daily", used)
+        adv = _pick(adv_eth, default_adv, "adv_eth", used)
         y = _pick(impact_y, DEFAULT_IMPACT_Y, "impact_y", used)
         check_non_negative("sigma_daily", sigma_d, "Give a daily fraction, e.g. 0.04.")
         check_positive("adv_eth", adv)
@@ -504,10 +513,9 @@ def register(app: typer.Typer) -> None:
 
 
 __all__ = [
-    "DEFAULT_ADV_ETH",
     "DEFAULT_IMPACT_Y",
+    "DEFAULT_MARKET_SOURCE",
     "DEFAULT_PRICE_USD",
-    "DEFAULT_SIGMA_DAILY",
     "ac_defaults",
     "illustrative_book",
     "impact",
