@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +72,13 @@ CLI_CASES = [
     ("debt-without-collateral", _swap(POS, "--collateral-eth", "0"), "collateral"),
     ("liquidate-healthy", _swap(LIQ, "--debt-usd", "1000"), "HealthFactorNotBelowThreshold"),
     ("liquidate-negative-cover", _swap(LIQ, "--debt-to-cover-usd", "-5"), "debt_to_cover"),
+    ("liquidate-nan-cover", _swap(LIQ, "--debt-to-cover-usd", "nan"), "debt_to_cover"),
+    (
+        "liquidate-dust-leftover",  # HF 0.863 < 0.95: 100% allowed, but $500 would be left
+        ["liquidate", "--collateral-eth", "5.2", "--debt-usd", "10000", "--price-usd", "2000",
+         "--debt-to-cover-usd", "9500"],
+        "MustNotLeaveDust",
+    ),
     ("liquidate-fee-above-1", [*LIQ, "--protocol-fee", "1.5"], "protocol_fee"),
     ("unknown-scenario", ["run", "trend-2062"], "trend-2026"),
     ("missing-file", ["run", "no/such/file.toml"], "no such file"),
@@ -197,6 +205,21 @@ def test_console_script_bad_input_has_no_traceback() -> None:
         timeout=120,
     )
     _check_one_line_exit_2(proc.returncode, proc.stderr, proc.stdout, "price")
+
+
+def test_inf_cover_means_the_maximum() -> None:
+    args = ["liquidate", "--collateral-eth", "5.2", "--debt-usd", "10000", "--price-usd", "2000",
+            "--debt-to-cover-usd", "inf", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["close_factor"] == 1.0  # HF 5.2 x 2000 x 0.83 / 10000 = 0.863 < 0.95
+    # All $10,400 of collateral covers only 10,400 / 1.05 of debt (the cap); the rest of the
+    # debt is written off as bad debt because no collateral is left.
+    assert payload["debt_repaid_usd"] == pytest.approx(10_400 / 1.05)
+    assert payload["collateral_left_eth"] == pytest.approx(0.0)
+    assert payload["bad_debt_usd"] == pytest.approx(10_000 - 10_400 / 1.05)
+    assert payload["debt_left_usd"] == pytest.approx(0.0)
 
 
 def test_count_of_bad_input_kinds() -> None:

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
-from delever.errors import check_non_negative, check_positive
+from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.protocol import (
     RESERVES,
     Account,
@@ -141,7 +141,8 @@ def liquidate(
         float,
         typer.Option(
             "--debt-to-cover-usd",
-            help="Debt the liquidator offers to repay, in USD (capped by the close factor).",
+            help="Debt the liquidator offers to repay, in USD (capped by the close factor; "
+            "inf: the maximum).",
             show_default=False,
         ),
     ],
@@ -157,7 +158,11 @@ def liquidate(
     """One Aave v3 liquidationCall on a WETH/USDC account, with the protocol's rules."""
     with user_errors():
         check_positive("price_usd", price_usd, "ETH must have a price.")
-        check_positive("debt_to_cover_usd", debt_to_cover_usd)
+        if math.isnan(debt_to_cover_usd) or debt_to_cover_usd <= 0:
+            raise InvalidArgument(
+                f"debt_to_cover_usd={debt_to_cover_usd!r} must be greater than 0 "
+                "(inf means as much as the close factor allows)."
+            )
         reserves = _weth_reserves(lt, None, bonus, protocol_fee)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)

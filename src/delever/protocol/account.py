@@ -656,7 +656,7 @@ def _dust_revert(
         "MustNotLeaveDust",
         f"this partial liquidation would leave ${debt_left_usd:,.2f} of {debt_symbol} debt and "
         f"${collateral_left_usd:,.2f} of {coll_symbol} collateral; each must stay at or above "
-        "$1,000 unless the debt or the collateral is cleared (cover more, or use math.inf)",
+        "$1,000 unless the debt or the collateral is cleared (cover more, or inf for the maximum)",
     )
 
 
