@@ -1,0 +1,206 @@
+"""Dask scale-out: same seed, same bytes on 1 worker, 2 workers and no Dask.
+
+The references are independent of the Dask code: ``simulate_strategies`` on the stacked
+chunk paths drawn here from ``SeedSequence(seed).spawn(n)``, and plain list comprehensions.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+
+from distributed import Client
+
+from delever.errors import InvalidArgument
+from delever.market.paths import gbm_paths
+from delever.scenario import load_scenario
+from delever.sim.api import build_inputs, resolve_strategies
+from delever.sim.distributed import (
+    chunk_sizes,
+    chunked_gbm_paths,
+    map_tasks,
+    open_client,
+    simulate_chunks,
+    simulate_distributed,
+    spawn_seeds,
+)
+from delever.sim.unwind import (
+    CHAINLINK_ETH_USD,
+    SimConfig,
+    SimulationResult,
+    UnwindResult,
+    simulate_strategies,
+)
+
+N_PATHS = 200
+N_STEPS = 48
+CHUNK = 64  # 4 chunks, the last one short (200 = 3 x 64 + 8)
+STRATEGIES = ("hold", "twap", "hf-ladder")
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _assert_identical(a: SimulationResult, b: SimulationResult) -> None:
+    assert a.strategies == b.strategies
+    for ra, rb in zip(a.results, b.results, strict=True):
+        for f in fields(UnwindResult):
+            va, vb = getattr(ra, f.name), getattr(rb, f.name)
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype and va.shape == vb.shape, f.name
+                assert va.tobytes() == vb.tobytes(), f"{ra.strategy}.{f.name} differs"
+            else:
+                assert va == vb, f.name
+
+
+@pytest.fixture(scope="module")
+def scenario():  # type: ignore[no-untyped-def]
+    return load_scenario("trend-2026")
+
+
+@pytest.fixture(scope="module")
+def client1() -> Iterator[Client]:
+    with open_client(n_workers=1) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def client2() -> Iterator[Client]:
+    with open_client(n_workers=2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def local_result(scenario) -> SimulationResult:  # type: ignore[no-untyped-def]
+    return simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
+                                seed=7, chunk_paths=CHUNK, client=None)
+
+
+def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, local_result):  # type: ignore[no-untyped-def]
+    # Independent reference: draw each chunk from its own spawned SeedSequence here, stack,
+    # and run the engine once (its own chunking set to the same size).
+    mark = scenario.mark_price_usd
+    sigma = scenario.market_parameters().sigma_daily * np.sqrt(1.0 / 24.0)
+    seeds = np.random.SeedSequence(7).spawn(4)
+    sizes = [64, 64, 64, 8]
+    paths = np.concatenate([gbm_paths(mark, n, N_STEPS, sigma_per_step=sigma,
+                                      seed=np.random.default_rng(ss))
+                            for n, ss in zip(sizes, seeds, strict=True)])
+    assert np.array_equal(paths, chunked_gbm_paths(mark, N_PATHS, N_STEPS, sigma_per_step=sigma,
+                                                   seed=7, chunk_paths=CHUNK))
+    inputs = build_inputs(scenario, paths=paths)
+    ref = simulate_strategies(inputs.position, resolve_strategies(STRATEGIES), paths,
+                              market=inputs.market, lending=inputs.lending,
+                              oracle=CHAINLINK_ETH_USD, config=SimConfig(chunk_paths=CHUNK))
+    _assert_identical(local_result, ref)
+    assert local_result.results[0].n_paths == N_PATHS
+    assert local_result.results[0].n_steps == N_STEPS
+
+
+@pytest.mark.parametrize("which", ["client1", "client2"])
+def test_same_seed_same_bytes_on_1_and_2_workers(scenario, local_result, which, request):  # type: ignore[no-untyped-def]
+    client = request.getfixturevalue(which)
+    seen: list[tuple[int, int]] = []
+    got = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS, seed=7,
+                               chunk_paths=CHUNK, client=client,
+                               progress=lambda d, t: seen.append((d, t)))
+    _assert_identical(got, local_result)
+    assert len(seen) == 4 and seen[-1] == (N_PATHS, N_PATHS)
+
+
+def test_different_seeds_differ(scenario, local_result, client2):  # type: ignore[no-untyped-def]
+    other = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
+                                 seed=8, chunk_paths=CHUNK, client=client2)
+    a, b = local_result.results[0].mid_usd, other.results[0].mid_usd
+    assert np.array_equal(a[:, 0], b[:, 0])  # same start
+    assert not np.any(a[:, 1:] == b[:, 1:])  # every later price differs
+
+
+def test_chunks_are_prefix_stable(scenario, local_result):  # type: ignore[no-untyped-def]
+    # Chunk k depends on (seed, k) only: fewer paths give the first rows of the longer run.
+    short = simulate_distributed(scenario, STRATEGIES, n_paths=2 * CHUNK, n_steps=N_STEPS,
+                                 seed=7, chunk_paths=CHUNK)
+    for rs, rl in zip(short.results, local_result.results, strict=True):
+        assert np.array_equal(rs.mid_usd, rl.mid_usd[:2 * CHUNK])
+        assert np.array_equal(rs.total_pnl_usd, rl.total_pnl_usd[:2 * CHUNK])
+
+
+def test_map_tasks_keeps_order(client2: Client) -> None:
+    items = list(range(37))
+    expected = [x * x for x in items]
+    assert map_tasks(client2, _square, items) == expected
+    assert map_tasks(None, _square, items) == expected
+    counts: list[int] = []
+    assert map_tasks(client2, operator.neg, items, progress=lambda d, t: counts.append(d)) == \
+        [-x for x in items]
+    assert counts == list(range(1, 38))
+    assert map_tasks(client2, _square, []) == []
+
+
+def test_spawned_seeds_are_independent() -> None:
+    seeds = spawn_seeds(11, 8)
+    firsts = [np.random.default_rng(s).standard_normal(4) for s in seeds]
+    for i in range(8):
+        for j in range(i + 1, 8):
+            assert not np.any(firsts[i] == firsts[j])
+    # Reproducible, and child k does not depend on how many were spawned.
+    assert np.array_equal(np.random.default_rng(spawn_seeds(11, 3)[2]).standard_normal(4),
+                          firsts[2])
+    assert np.random.default_rng(spawn_seeds(12, 1)[0]).standard_normal() != firsts[0][0]
+
+
+def test_chunk_sizes() -> None:
+    assert chunk_sizes(200, 64) == [64, 64, 64, 8]
+    assert chunk_sizes(5, 10) == [5]
+    assert chunk_sizes(10, 5) == [5, 5]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"scheduler": "not an address"}, "scheduler=", id="address-space"),
+        pytest.param({"scheduler": "http://host:8786"}, "scheduler=", id="address-scheme"),
+        pytest.param({"scheduler": "localhost"}, "scheduler=", id="address-no-port"),
+        pytest.param({"scheduler": "tcp://host:99999"}, "scheduler=", id="address-port"),
+        pytest.param({"n_workers": 0}, "n_workers=0", id="n-workers-0"),
+        pytest.param({"n_workers": 1.5}, "n_workers=1.5", id="n-workers-float"),
+        pytest.param({"threads_per_worker": 0}, "threads_per_worker=0", id="threads-0"),
+        pytest.param({"scheduler": "tcp://h:8786", "n_workers": 2}, "n_workers=2",
+                     id="address-and-workers"),
+    ],
+)
+def test_open_client_bad_input(kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidArgument, match=match), open_client(**kwargs):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"chunk_paths": 0}, "chunk_paths=0", id="chunk-0"),
+        pytest.param({"chunk_paths": -5}, "chunk_paths=-5", id="chunk-negative"),
+        pytest.param({"n_paths": 0}, "n_paths=0", id="paths-0"),
+        pytest.param({"n_steps": 0}, "n_steps=0", id="steps-0"),
+        pytest.param({"seed": -1}, "seed=-1", id="seed-negative"),
+        pytest.param({"step_hours": 0.0}, "step_hours", id="step-hours-0"),
+    ],
+)
+def test_simulate_distributed_bad_input(scenario, kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    base = {"n_paths": 10, "n_steps": 4, "seed": 0, "chunk_paths": 5}
+    with pytest.raises(InvalidArgument, match=match):
+        simulate_distributed(scenario, ["hold"], **{**base, **kwargs})
+
+
+def test_simulate_chunks_bad_start_price(scenario) -> None:  # type: ignore[no-untyped-def]
+    inputs = build_inputs(scenario, n_paths=1, n_steps=2)
+    with pytest.raises(InvalidArgument, match="s0_usd"):
+        simulate_chunks(inputs.position, resolve_strategies(["hold"]), s0_usd=-1.0,
+                        sigma_per_step=0.01, market=inputs.market, lending=inputs.lending,
+                        n_paths=4, n_steps=2, seed=0)
