@@ -207,7 +207,7 @@ def _cascade_section(ctx: RunContext) -> None:
     if ctx.scenario.spec.book is None or "replay" not in ctx.artifacts:
         ctx.payload["cascade"] = None
         return
-    report = amplification_report(ctx.scenario)
+    report = amplification_report(ctx.scenario, ctx.artifacts["replay"])
     ctx.artifacts["cascade"] = report
     ctx.payload["cascade"] = report.to_dict()
     if not ctx.show:

@@ -22,7 +22,7 @@ from delever.sim.api import (
     DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
     default_lending,
 )
-from delever.sim.replay import ReplayInputs, own_impact_fraction
+from delever.sim.replay import ReplayInputs, ReplayResult, own_impact_fraction
 from delever.sim.unwind import CHAINLINK_ETH_USD, UnwindMarket, UnwindPosition
 
 STEP_HOURS = 1.0
@@ -133,18 +133,24 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     )
 
 
-def amplification_report(scenario: Scenario) -> AmplificationReport:
+def amplification_report(
+    scenario: Scenario, replay: ReplayResult | None = None
+) -> AmplificationReport:
     """How much the scenario's reported sale is amplified by its book and followers.
 
-    The exogenous path is the replay's path without the fund's selling; the fund is one
-    account (its replay start position) selling the reported total evenly each hour.
+    The exogenous path is the replay's path without the fund's selling (taken from
+    ``replay`` when given, so it is not built twice); the fund is one account (its replay
+    start position) selling the reported total evenly each hour.
     """
     spec = scenario.spec.book
     if spec is None:
         raise InvalidArgument(f"scenario {scenario.name!r} has no [book] section.")
-    inputs = replay_inputs(scenario)
-    own = own_impact_fraction(inputs.schedule_eth, inputs.market, inputs.step_hours)
-    exogenous = inputs.realized_usd / (1.0 - own)
+    if replay is not None:
+        inputs, exogenous = replay.inputs, replay.no_fund_usd
+    else:
+        inputs = replay_inputs(scenario)
+        own = own_impact_fraction(inputs.schedule_eth, inputs.market, inputs.step_hours)
+        exogenous = inputs.realized_usd / (1.0 - own)
     book = synthetic_book(
         spec.n_accounts, spec.total_collateral_eth.value, float(exogenous[0]), seed=spec.seed
     )
