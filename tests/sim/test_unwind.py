@@ -374,7 +374,7 @@ def test_compiled_kernel_matches_plain_python() -> None:
                       np.zeros(n_cols - 1), np.zeros(n_paths), 396_000.0, 1, n_cols,
                       0.039, 501_029.0, 2 / 3, math.exp(-math.log(2) / 2.0), 3_600.0,
                       3_600.0, 0.005, curve(USDT_CURVE), curve(WETH_CURVE), 1.0, 4, 0, 1.0,
-                      st_, coll, debt, *outs)
+                      np.empty(0), np.empty(0), 0.0, 1, st_, coll, debt, *outs)
     assert np.allclose(outs[0], res.mid_usd, rtol=1e-12)
     assert np.allclose(outs[2], res.health_factor, rtol=1e-12)
     assert np.allclose(outs[3], res.sold_eth, rtol=1e-10, atol=1e-8)

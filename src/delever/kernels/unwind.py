@@ -1,8 +1,9 @@
 """The unwind time loop: one leveraged position over a batch of exogenous price paths.
 
 Every path carries its own copy of the position (several single-collateral ETH /
-stablecoin-debt accounts), its own market (permanent and transient impact of its own sales),
-its own oracle and its own reserve totals. Paths are independent, so the loop over paths is a
+stablecoin-debt accounts), its own market (permanent and transient impact of every sale in
+the model: the owner's, liquidators', followers' and the other borrowers' liquidations), its
+own oracle and its own reserve totals. Paths are independent, so the loop over paths is a
 ``prange`` and the result does not depend on the number of threads (no reductions across
 paths, no random numbers: the exogenous paths are drawn beforehand by the wrapper).
 
@@ -19,19 +20,39 @@ One step ``k`` of one path, in this order:
    reserve accrues at its own rate (the owner's collateral earns no supply interest here);
 2. the exogenous move and the decay of the transient impact (its memory volume shrinks by
    ``decay**2`` so the transient impact shrinks by ``decay``): ``mid = exo[k] * (1 - I)``;
-3. the oracle: ``oracle_step`` (heartbeat and deviation) to the mid;
-4. the owner's sale (rule spec), each account capped by the withdrawal rule (below), sold as
+3. followers (``follow_kappa > 0``): they sell ``kappa * (sold[k - lag] + seized[k - lag])``,
+   the owner's sales plus the collateral seized from it ``lag`` steps earlier (nothing while
+   ``k - lag < 1``), into the same metaorder market; the mid and the running low follow;
+4. the oracle: ``oracle_step`` (heartbeat and deviation) to the mid;
+5. the owner's sale (rule spec), each account capped by the withdrawal rule (below), sold as
    one square-root-law metaorder; the proceeds repay each account's own debt, the excess goes
    to cash, and cash then repays the other accounts' debt;
-5. the oracle again (deviation rule only: ``step_s = 0``), so it can react to the sale;
-6. liquidations: every account with HF < 1 at the oracle price gets ``liquidationCall`` with
-   ``debtToCover = max`` (Aave v3.3+ rules, :func:`delever.kernels.aave.liquidation_call_py`);
-   the liquidator sells ``liq_sell_frac`` of its ETH inventory into the same market; the
-   oracle re-checks; repeat while some HF < 1, at most ``max_rounds`` rounds;
-7. the record.
+6. the oracle again (deviation rule only: ``step_s = 0``), so it can react to the sale;
+7. liquidation rounds: every account with HF < 1 at the oracle price gets
+   ``liquidationCall`` with ``debtToCover = max`` (Aave v3.3+ rules,
+   :func:`delever.kernels.aave.liquidation_call_py`); the liquidator sells ``liq_sell_frac``
+   of its ETH inventory into the same market; the oracle re-checks; then the other
+   borrowers' book (below) liquidates every rung the mid has reached, its liquidators sell,
+   the oracle re-checks; repeat while a round liquidated someone (owner or book), at most
+   ``max_rounds`` rounds;
+8. the record.
+
+The other borrowers' book arrives as a ladder of rungs (:mod:`delever.book.cascade`):
+``book_trigger_usd`` (descending) and ``book_value_usd`` = the ETH the rung's liquidator
+sells if the call executes at its trigger, times that trigger. Debt covered is fixed in USD
+and Aave converts it at the execution price, so a rung executed at mid ``p`` sells
+``value / p`` ETH. In a round, every not-yet-triggered rung with trigger >= mid is taken (a
+pointer walk down the sorted rungs: O(rungs crossed)), their ETH is sold at once through the
+same metaorder curve, the mid is recomputed, and this repeats until no new rung is crossed.
+APPROXIMATION: rungs are triggered by the mid, not by the oracle (the book's accounts are
+many and small; the oracle lags the mid by at most the deviation threshold), each rung is
+triggered once (the ladder's later rungs stand for re-liquidation; a borrower already below
+HF 0.95 in a gap is not closed 100% as Aave would), and the book's liquidations do not touch
+the owner's reserve totals.
 
 Impact: the square-root law of a *metaorder*, so that slicing a sale does not inflate it.
-Every ETH sold into the market by the model's sellers (owner and liquidators) adds to two
+Every ETH sold into the market by the model's sellers (owner, its liquidators, followers and
+the book's liquidators) adds to two
 volumes: ``Q_all`` (all of it, kept: the permanent part) and ``Q_mem`` (decaying: the
 transient part). The impact on the mid is
 ``I = Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V))`` and ``mid = exo (1 - I)``.
@@ -101,7 +122,10 @@ S_W_BOR = 21  # WETH reserve: total borrowed, ETH
 S_N_LIQ = 22  # number of liquidation calls
 S_FEE_ETH = 23  # protocol fee ETH (part of S_SEIZED)
 S_UNFILLED = 24  # ETH the owner wanted to sell but could not (caps), summed over steps
-N_STATE = 25
+S_BOOK_NEXT = 25  # index of the book's next untriggered rung
+S_BOOK_SOLD = 26  # ETH sold by the liquidators of the other borrowers' book
+S_FOLLOW_SOLD = 27  # ETH sold by followers
+N_STATE = 28
 
 
 def rate_py(borrowed: float, supplied: float, curve: FloatArray1D) -> float:
@@ -289,6 +313,10 @@ def unwind_steps_py(
     max_rounds: int,
     repay_with_collateral: int,
     floor_hf: float,
+    book_trigger_usd: FloatArray1D,
+    book_value_usd: FloatArray1D,
+    follow_kappa: float,
+    follow_lag: int,
     st: FloatArray2D,
     coll: FloatArray2D,
     debt: FloatArray2D,
@@ -304,9 +332,14 @@ def unwind_steps_py(
 
     ``schedule_cum[k - 1]`` is the cumulative fraction of ``eth0`` the schedule rule wants sold
     by the end of step ``k``; ``params`` holds the rule's numbers (``RULE_*``).
+    ``book_trigger_usd`` / ``book_value_usd`` (n_rungs,): the other borrowers' ladder, triggers
+    descending, USD value each rung's liquidator sells (0 rungs: no book); ``follow_kappa``
+    (>= 0) and ``follow_lag`` (>= 1 steps): the followers.
     """
     n_paths = exo.shape[0]
     n_acc = coll.shape[1]
+    n_rungs = book_trigger_usd.shape[0]
+    lag = follow_lag if follow_lag > 0 else 1
     floor = floor_hf if floor_hf > 1.0 else 1.0
     for i in prange(n_paths):
         want = np.zeros(n_acc)
@@ -342,13 +375,22 @@ def unwind_steps_py(
             mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             if mid < st[i, S_LOW]:
                 st[i, S_LOW] = mid
-            # 3. oracle
+            # 3. followers copy the owner's sales and seizures of lag steps ago
+            if follow_kappa > 0.0 and k - lag >= 1:
+                q_fol = follow_kappa * (out_sold[i, k - lag] + out_seized[i, k - lag])
+                if q_fol > 0.0:
+                    q_f, _usd, _m = _sell(st, i, q_fol, x_exo, y_sigma, adv_eth, perm, decay)
+                    st[i, S_FOLLOW_SOLD] += q_f
+                    mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
+                    if mid < st[i, S_LOW]:
+                        st[i, S_LOW] = mid
+            # 4. oracle
             ans, since = oracle_step(st[i, S_ORACLE], st[i, S_SINCE], mid, step_s, heartbeat_s,
                                      deviation)
             st[i, S_ORACLE] = ans
             st[i, S_SINCE] = since
             p_o = ans
-            # 4. the owner's decision: desired ETH per account
+            # 5. the owner's decision: desired ETH per account
             held = 0.0
             for a in range(n_acc):
                 want[a] = 0.0
@@ -436,13 +478,13 @@ def unwind_steps_py(
                 st[i, S_CASH] = cash
                 st[i, S_REPAID] += repaid
                 st[i, S_D_BOR] = max(st[i, S_D_BOR] - repaid, 0.0)
-            # 5. the oracle may react to the sale (deviation rule only)
+            # 6. the oracle may react to the sale (deviation rule only)
             mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             ans, since = oracle_step(st[i, S_ORACLE], st[i, S_SINCE], mid, 0.0, heartbeat_s,
                                      deviation)
             st[i, S_ORACLE] = ans
             st[i, S_SINCE] = since
-            # 6. liquidations at the oracle price; the liquidator sells into the same market
+            # 7. liquidations at the oracle price; the liquidator sells into the same market
             seized_step = 0.0
             for rnd in range(max_rounds):
                 p_o = st[i, S_ORACLE]
@@ -487,9 +529,31 @@ def unwind_steps_py(
                                              heartbeat_s, deviation)
                     st[i, S_ORACLE] = ans
                     st[i, S_SINCE] = since
+                if n_rungs > 0:
+                    # the book: every rung the mid has reached, its ETH at value / mid
+                    j = int(st[i, S_BOOK_NEXT])
+                    mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
+                    book_any = False
+                    while j < n_rungs and book_trigger_usd[j] >= mid and mid > 0.0:
+                        usd = 0.0
+                        while j < n_rungs and book_trigger_usd[j] >= mid:
+                            usd += book_value_usd[j]
+                            j += 1
+                        q_f, _usd, _m = _sell(st, i, usd / mid, x_exo, y_sigma, adv_eth, perm,
+                                              decay)
+                        st[i, S_BOOK_SOLD] += q_f
+                        book_any = True
+                        mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
+                    st[i, S_BOOK_NEXT] = float(j)
+                    if book_any:
+                        ans, since = oracle_step(st[i, S_ORACLE], st[i, S_SINCE], mid, 0.0,
+                                                 heartbeat_s, deviation)
+                        st[i, S_ORACLE] = ans
+                        st[i, S_SINCE] = since
+                        any_call = True
                 if not any_call:
                     break
-            # 7. record
+            # 8. record
             mid = _mid(st, i, x_exo, y_sigma, adv_eth, perm)
             total_debt = 0.0
             for a in range(n_acc):
@@ -514,6 +578,9 @@ __all__ = [
     "RULE_REBOUND",
     "RULE_SCHEDULE",
     "RULE_STOP_LOSS",
+    "S_BOOK_NEXT",
+    "S_BOOK_SOLD",
+    "S_FOLLOW_SOLD",
     "compounded",
     "compounded_py",
     "rate",

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D, IntArray1D
+from delever.book.cascade import Ladder
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.kernels import unwind as K  # noqa: N812
+from delever.kernels.cascade import RUNG_LIQUIDATION
 from delever.market.impact import SquareRootImpact
 from delever.protocol import RESERVES, Account, InterestRateCurve, ReserveParams, ReserveState
 from delever.strategy.base import Observation, RuleSpec, Strategy, StrategyContext
@@ -146,6 +148,76 @@ class LendingParams:
     weth_curve: InterestRateCurve | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class BookSales:
+    """The other borrowers' liquidations as the unwind engine sees them: rungs of a ladder.
+
+    Attributes
+    ----------
+    trigger_usd : (n_rungs,) ETH mid (USD) at which the rung is liquidated, non-increasing.
+    value_usd : (n_rungs,) USD value the rung's liquidator sells: its ETH at the trigger times
+        the trigger. Debt covered is fixed in USD and Aave converts at the execution price,
+        so a rung executed at mid ``p`` sells ``value_usd / p`` ETH.
+
+    Notes
+    -----
+    Built from :func:`delever.book.build_ladder` by :meth:`from_ladder` (liquidation rungs
+    only). The engine walks the rungs once, each at the first mid at or below its trigger
+    (see :mod:`delever.kernels.unwind` for the approximations).
+    """
+
+    trigger_usd: FloatArray1D
+    value_usd: FloatArray1D
+
+    def __post_init__(self) -> None:
+        arrays = []
+        for name in ("trigger_usd", "value_usd"):
+            arr = np.array(getattr(self, name), dtype=np.float64)
+            if arr.ndim != 1:
+                raise InvalidArgument(f"{name} has shape {arr.shape}; give a 1-D array "
+                                      "(one value per rung).")
+            if not np.all(np.isfinite(arr)):
+                raise InvalidArgument(f"{name} must be finite (USD); drop rungs with no "
+                                      "price.")
+            arrays.append(arr)
+        trigger, value = arrays
+        if trigger.shape != value.shape:
+            raise InvalidArgument(f"trigger_usd has {trigger.shape[0]} rungs and value_usd "
+                                  f"{value.shape[0]}; give one value per rung.")
+        if np.any(np.diff(trigger) > 0):
+            raise InvalidArgument("trigger_usd must be sorted from the highest price down "
+                                  "(non-increasing); sort the rungs first.")
+        if np.any(value < 0):
+            raise InvalidArgument("value_usd must be >= 0 (USD sold at each rung).")
+        for name, arr in (("trigger_usd", trigger), ("value_usd", value)):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    def __len__(self) -> int:
+        return int(self.trigger_usd.shape[0])
+
+    @property
+    def total_value_usd(self) -> float:
+        """USD value of all rungs at their triggers."""
+        return float(self.value_usd.sum())
+
+    @classmethod
+    def empty(cls) -> BookSales:
+        """No other borrowers."""
+        return cls(np.empty(0), np.empty(0))
+
+    @classmethod
+    def from_ladder(cls, ladder: Ladder) -> BookSales:
+        """The liquidation rungs (``kind == RUNG_LIQUIDATION``) of a book's ladder.
+
+        ``value_usd = sold_eth * trigger_usd``; alert rungs (cautious borrowers) are dropped.
+        """
+        pick = np.flatnonzero(np.asarray(ladder.kind) == RUNG_LIQUIDATION)
+        trigger = np.ascontiguousarray(ladder.trigger_usd[pick], dtype=np.float64)
+        value = np.ascontiguousarray(ladder.sold_eth[pick] * trigger, dtype=np.float64)
+        return cls(trigger, value)
+
+
 @dataclass(frozen=True)
 class UnwindMarket:
     """The market the position sells into: square-root impact with decaying transient part.
@@ -156,13 +228,35 @@ class UnwindMarket:
     transient_half_life_hours : half-life of the transient part ``(1 - permanent_frac) I``;
         0 (default) removes it at once, so the mid right after a sale is
         ``m (1 - permanent_frac I)`` as in :meth:`SquareRootImpact.execute`.
+    book : the other borrowers' liquidation rungs (:class:`BookSales`); None (default) or
+        empty: no other borrowers. Their liquidators sell into the same market.
+    followers_kappa : followers sell ``kappa`` times the owner's sales plus the collateral
+        seized from it (>= 0; 0 default: no followers).
+    followers_lag_steps : how many steps later the followers copy (whole number >= 1).
     """
 
     impact: SquareRootImpact
     transient_half_life_hours: float = 0.0
+    book: BookSales | None = None
+    followers_kappa: float = 0.0
+    followers_lag_steps: int = 1
 
     def __post_init__(self) -> None:
         check_non_negative("transient_half_life_hours", self.transient_half_life_hours)
+        if self.book is not None and not isinstance(self.book, BookSales):
+            raise InvalidArgument(f"book={type(self.book).__name__} must be a BookSales or "
+                                  "None; use BookSales.from_ladder(build_ladder(book)).")
+        check_non_negative("followers_kappa", self.followers_kappa,
+                           "Give a multiple of the owner's sales, e.g. 0.5.")
+        lag = self.followers_lag_steps
+        if isinstance(lag, bool) or not isinstance(lag, int | np.integer) or lag < 1:
+            raise InvalidArgument(f"followers_lag_steps={lag!r} must be a whole number >= 1 "
+                                  "(steps).")
+
+    def book_arrays(self) -> tuple[FloatArray1D, FloatArray1D]:
+        """The kernel's ``(book_trigger_usd, book_value_usd)``; empty with no book."""
+        book = self.book if self.book is not None else BookSales.empty()
+        return (np.ascontiguousarray(book.trigger_usd), np.ascontiguousarray(book.value_usd))
 
     def decay_per_step(self, step_hours: float) -> float:
         """``exp(-ln 2 * step / half-life)``; 0 with no transient part."""
@@ -220,7 +314,8 @@ _PATH_ARRAYS = ("liquidated", "first_liquidation_step", "bad_debt_usd", "eth_lef
                 "liquidator_repaid_usd", "interest_usd", "realized_pnl_usd",
                 "unrealized_pnl_usd", "total_pnl_usd", "liquidity_discount_usd",
                 "recovery_step", "unfilled_eth", "final_debt_usd", "final_cash_usd",
-                "final_debt_utilization", "final_weth_utilization")
+                "final_debt_utilization", "final_weth_utilization", "book_sold_eth",
+                "follower_sold_eth")
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,7 +338,9 @@ class UnwindResult:
     equal to the change in equity plus the starting unrealized loss),
     ``liquidity_discount_usd = sum(pre-trade mid * sold) - proceeds`` (owner's sales),
     ``recovery_step`` (first step with mid >= cost basis, -1 if none), ``unfilled_eth``
-    (ETH the strategy wanted but caps held back, summed over steps).
+    (ETH the strategy wanted but caps held back, summed over steps), ``book_sold_eth`` (ETH
+    sold by the liquidators of the other borrowers' book, :attr:`UnwindMarket.book`),
+    ``follower_sold_eth`` (ETH sold by followers, :attr:`UnwindMarket.followers_kappa`).
     """
 
     strategy: str
@@ -278,6 +375,8 @@ class UnwindResult:
     final_cash_usd: FloatArray1D
     final_debt_utilization: FloatArray1D
     final_weth_utilization: FloatArray1D
+    book_sold_eth: FloatArray1D
+    follower_sold_eth: FloatArray1D
     state: FloatArray2D = field(repr=False)  # (n_paths, N_STATE) final kernel state
 
     def __post_init__(self) -> None:
@@ -319,6 +418,8 @@ class UnwindResult:
             "interest_usd": float(self.interest_usd.mean()),
             "share_recovered": float(rec.mean()),
             "median_recovery_hours": float(np.median(rec_hours)) if rec_hours.size else math.nan,
+            "book_sold_eth": float(self.book_sold_eth.mean()),
+            "follower_sold_eth": float(self.follower_sold_eth.mean()),
         }
 
     def summary(self) -> str:
@@ -494,7 +595,9 @@ def _run_chunk(run: _Run, exo: FloatArray2D) -> dict[str, np.ndarray]:
                 float(run.oracle.heartbeat_s), float(run.oracle.deviation),
                 _curve_array(run.lending.debt_curve), _curve_array(run.lending.weth_curve),
                 float(cfg.liquidator_sell_frac), int(cfg.max_liquidation_rounds),
-                int(cfg.repay_with_collateral), float(spec.floor_hf), st, coll, debt, *out_args)
+                int(cfg.repay_with_collateral), float(spec.floor_hf),
+                *run.market.book_arrays(), float(run.market.followers_kappa),
+                int(run.market.followers_lag_steps), st, coll, debt, *out_args)
     eth0 = pos.total_eth
     if spec.rule != K.RULE_CUSTOM:
         K.unwind_steps(*args_pre, np.zeros(n_paths), eth0, 1, n_cols, *args_mid)
@@ -513,13 +616,25 @@ def _run_chunk(run: _Run, exo: FloatArray2D) -> dict[str, np.ndarray]:
 
 def _observe(run: _Run, exo: FloatArray2D, st: FloatArray2D, coll: FloatArray2D,
              debt: FloatArray2D, outs: Mapping[str, np.ndarray], k: int) -> Observation:
-    """What a Python strategy sees before step ``k``'s sale (see :class:`Observation`)."""
+    """What a Python strategy sees before step ``k``'s sale (see :class:`Observation`).
+
+    The mid includes this step's followers' sale (the kernel sells it before the owner
+    decides), without the capacity cap at ``I = 1``.
+    """
     decay = run.market.decay_per_step(run.config.step_hours)
     impact = run.market.impact
     y_sigma = impact.impact_y * impact.sigma_daily
     perm = impact.permanent_frac
-    transient = np.sqrt(st[:, K.S_QMEM] * decay * decay / impact.adv_eth)
-    fraction = y_sigma * (perm * np.sqrt(st[:, K.S_QALL] / impact.adv_eth) + (1 - perm) * transient)
+    q_all = st[:, K.S_QALL]
+    q_mem = st[:, K.S_QMEM] * decay * decay
+    lag = run.market.followers_lag_steps
+    if run.market.followers_kappa > 0 and k - lag >= 1:
+        q_fol = run.market.followers_kappa * (outs["sold_eth"][:, k - lag]
+                                              + outs["seized_eth"][:, k - lag])
+        q_all = q_all + q_fol
+        q_mem = q_mem + q_fol if decay > 0 else np.zeros_like(q_mem)
+    transient = np.sqrt(q_mem / impact.adv_eth)
+    fraction = y_sigma * (perm * np.sqrt(q_all / impact.adv_eth) + (1 - perm) * transient)
     mid = exo[:, k] * (1.0 - np.minimum(fraction, 1.0))
     return Observation(
         step=k,
@@ -588,6 +703,8 @@ def _finish(run: _Run, name: str, parts: list[dict[str, np.ndarray]]) -> UnwindR
         final_cash_usd=st[:, K.S_CASH].copy(),
         final_debt_utilization=u_debt,
         final_weth_utilization=u_weth,
+        book_sold_eth=st[:, K.S_BOOK_SOLD].copy(),
+        follower_sold_eth=st[:, K.S_FOLLOW_SOLD].copy(),
         state=st,
     )
 
@@ -613,7 +730,8 @@ def simulate_strategies(
     position : the accounts and the cost basis.
     strategies : the unwind rules (names must differ).
     paths : (n_paths, n_steps + 1) exogenous ETH prices (USD), column 0 the start.
-    market : square-root impact and transient decay.
+    market : square-root impact and transient decay; the other borrowers' book and the
+        followers, if any.
     lending : debt (and optionally WETH) reserve states and curves.
     oracle : heartbeat and deviation (default: follows the mid).
     config : step length, liquidator behaviour, withdrawal rule, chunking.
@@ -669,6 +787,7 @@ def simulate_unwind(
 
 __all__ = [
     "CHAINLINK_ETH_USD",
+    "BookSales",
     "LendingParams",
     "OracleLike",
     "OracleParams",
