@@ -8,6 +8,7 @@ from delever.scenario.loader import (
     parse_scenario_text,
     read_scenario_spec,
 )
+from delever.scenario.market import scenario_book_sales, scenario_market
 from delever.scenario.schema import ScenarioSpec, Sourced
 
 __all__ = [
@@ -21,4 +22,6 @@ __all__ = [
     "load_scenario",
     "parse_scenario_text",
     "read_scenario_spec",
+    "scenario_book_sales",
+    "scenario_market",
 ]
