@@ -3,8 +3,11 @@
 10^4 paths x 720 hourly steps, the trend-2026 position (three accounts), the square-root
 market with a transient part, a Chainlink-style oracle, interest on the debt reserve. Fixed
 seed, warm-up (JIT compiled before timing), best of N with perf_counter, a parity check
-(books balance, the same bytes on a rerun) before timing. CSV rows:
-``case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm``.
+(books balance, the same bytes on a rerun) before timing. Rows ``+actors``: the same market
+with the default scenario's other borrowers (synthetic book, its liquidation ladder) and
+followers (kappa 0.5, lag 1); ``ratio_to_plain`` is against the same strategy without them,
+timed in the same run. CSV rows:
+``case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm,ratio_to_plain``.
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 
 from delever.market import SquareRootImpact, gbm_paths
 from delever.protocol import RESERVES, ReserveState
+from delever.scenario import load_scenario, scenario_market
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
     SimConfig,
     UnwindMarket,
     UnwindPosition,
+    UnwindResult,
     check_conservation,
     simulate_unwind,
 )
@@ -59,24 +65,37 @@ def _paths() -> np.ndarray:
 def main() -> int:
     paths = _paths()
     strategies: list[Strategy] = [Hold(), TWAP(), HFLadder(), SellIntoRebounds()]
+    actors = scenario_market(load_scenario())  # trend-2026: its book and followers
+    market_actors = replace(MARKET, book=actors.book, followers_kappa=actors.followers_kappa,
+                            followers_lag_steps=actors.followers_lag_steps)
+    with_actors: list[Strategy] = [Hold(), HFLadder()]
 
-    def run(s: Strategy) -> object:
-        return simulate_unwind(POSITION, s, paths, market=MARKET, lending=LENDING,
+    def run(s: Strategy, market: UnwindMarket = MARKET) -> UnwindResult:
+        return simulate_unwind(POSITION, s, paths, market=market, lending=LENDING,
                                oracle=CHAINLINK_ETH_USD, config=CONFIG)
 
     # warm-up and parity: books balance, a rerun gives the same bytes
-    for s in strategies:
-        a = run(s)
-        b = run(s)
-        check_conservation(a)  # type: ignore[arg-type]
-        assert a.mid_usd.tobytes() == b.mid_usd.tobytes()  # type: ignore[attr-defined]
+    cases = [(s, MARKET) for s in strategies] + [(s, market_actors) for s in with_actors]
+    for s, market in cases:
+        a = run(s, market)
+        b = run(s, market)
+        check_conservation(a)
+        assert a.mid_usd.tobytes() == b.mid_usd.tobytes()
+        if market is market_actors:
+            assert a.book_sold_eth.sum() > 0 and a.follower_sold_eth.sum() > 0
     gbm_s = _best(_paths)
     n = N_PATHS * N_STEPS
-    print("case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm")
-    print(f"gbm_paths,{N_PATHS},{N_STEPS},{gbm_s:.4f},{n / gbm_s:.4g},1.00")
+    print("case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm,ratio_to_plain")
+    print(f"gbm_paths,{N_PATHS},{N_STEPS},{gbm_s:.4f},{n / gbm_s:.4g},1.00,")
+    plain: dict[str, float] = {}
     for s in strategies:
         t = _best(lambda s=s: run(s))  # type: ignore[misc]
-        print(f"unwind_{s.name},{N_PATHS},{N_STEPS},{t:.4f},{n / t:.4g},{t / gbm_s:.2f}")
+        plain[s.name] = t
+        print(f"unwind_{s.name},{N_PATHS},{N_STEPS},{t:.4f},{n / t:.4g},{t / gbm_s:.2f},1.00")
+    for s in with_actors:
+        t = _best(lambda s=s: run(s, market_actors))  # type: ignore[misc]
+        print(f"unwind_{s.name}+actors,{N_PATHS},{N_STEPS},{t:.4f},{n / t:.4g},"
+              f"{t / gbm_s:.2f},{t / plain[s.name]:.2f}")
     return 0
 
 
