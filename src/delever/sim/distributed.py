@@ -147,12 +147,13 @@ def spawn_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
 
 def map_tasks(
     client: Client | None,
-    func: Callable[[T], R],
+    func: Callable[..., R],
     items: Sequence[T],
     *,
+    shared: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[R]:
-    """``[func(x) for x in items]`` on the cluster, in the order of ``items``.
+    """``[func(x) for x in items]`` (or ``func(x, shared)``) on the cluster, in order.
 
     Parameters
     ----------
@@ -160,6 +161,9 @@ def map_tasks(
         reference the cluster must agree with).
     func : a picklable function (module level); each item must pickle too.
     items : the task inputs.
+    shared : None, or what every task needs besides its item (a position, a market): then
+        ``func(item, shared)``. With a client it travels once per worker, not once per task:
+        give a value (scattered here) or a future from :func:`share`.
     progress : called with (tasks done, tasks in all) as each task finishes (in finishing
         order, so the counts rise by one; the results still come back in input order).
 
@@ -172,14 +176,18 @@ def map_tasks(
     if client is None:
         out = []
         for i, item in enumerate(items):
-            out.append(func(item))
+            out.append(func(item) if shared is None else func(item, shared))
             if progress is not None:
                 progress(i + 1, total)
         return out
-    from distributed import as_completed
+    from distributed import Future, as_completed
 
     # pure=False: equal items must still run (and a seed inside an item is what tells them apart).
-    futures = client.map(func, items, pure=False)
+    if shared is None:
+        futures = client.map(func, items, pure=False)
+    else:
+        handle = shared if isinstance(shared, Future) else share(client, shared)
+        futures = client.map(func, items, [handle] * total, pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * total
     try:
@@ -191,6 +199,11 @@ def map_tasks(
     finally:
         client.cancel(futures)  # type: ignore[no-untyped-call]
     return results
+
+
+def share(client: Client, value: Any) -> Any:
+    """``value`` sent once to every worker; a future tasks of :func:`map_tasks` can take."""
+    return client.scatter(value, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -411,6 +424,7 @@ __all__ = [
     "map_tasks",
     "open_client",
     "run_chunk",
+    "share",
     "simulate_chunks",
     "simulate_distributed",
     "spawn_seeds",

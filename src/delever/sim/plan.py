@@ -48,7 +48,8 @@ import scipy.optimize as sco
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
 from delever.errors import InvalidArgument, check_positive, unknown_name
 from delever.market.paths import gbm_paths
-from delever.sim.distributed import chunk_sizes, map_tasks, spawn_seeds
+from delever.sim.api import ScenarioLike, build_inputs
+from delever.sim.distributed import chunk_sizes, map_tasks, share, spawn_seeds
 from delever.sim.stress import Estimate, binomial_ci
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
@@ -366,8 +367,8 @@ class Evaluator(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
-class _UnwindTask:
-    """One chunk of paths for every candidate of a batch (a Dask task)."""
+class _Static:
+    """What every task of an evaluator needs (sent once per worker)."""
 
     position: UnwindPosition
     market: UnwindMarket
@@ -376,8 +377,14 @@ class _UnwindTask:
     config: SimConfig
     s0_usd: float
     sigma_per_step: float
-    n_paths: int
     n_steps: int
+
+
+@dataclass(frozen=True, eq=False)
+class _UnwindTask:
+    """One chunk of paths for every candidate of a batch (a Dask task)."""
+
+    n_paths: int
     seed: np.random.SeedSequence
     items: tuple[Candidate | Strategy, ...]
 
@@ -416,21 +423,23 @@ class _Renamed(Strategy):
         return self._inner.decide(obs)
 
 
-def run_unwind_task(task: _UnwindTask) -> list[Outcomes]:
+def run_unwind_task(task: _UnwindTask, static: _Static) -> list[Outcomes]:
     """Draw the chunk's GBM paths and evaluate every item on them (the worker's job)."""
-    paths = gbm_paths(task.s0_usd, task.n_paths, task.n_steps,
-                      sigma_per_step=task.sigma_per_step, seed=np.random.default_rng(task.seed))
-    pos = task.position
+    paths = gbm_paths(static.s0_usd, task.n_paths, static.n_steps,
+                      sigma_per_step=static.sigma_per_step,
+                      seed=np.random.default_rng(task.seed))
+    pos = static.position
     eth0 = pos.total_eth
-    strategies = _as_strategies(task.items, eth0, task.n_steps, task.config.step_hours)
-    sim = simulate_strategies(pos, strategies, paths, market=task.market,
-                              lending=task.lending, oracle=task.oracle, config=task.config)
-    equity0 = eth0 * task.s0_usd - pos.total_debt_usd
+    strategies = _as_strategies(task.items, eth0, static.n_steps, static.config.step_hours)
+    sim = simulate_strategies(pos, strategies, paths, market=static.market,
+                              lending=static.lending, oracle=static.oracle,
+                              config=static.config)
+    equity0 = eth0 * static.s0_usd - pos.total_debt_usd
     out = []
     for r in sim.results:
         equity_end = r.eth_left * r.mid_usd[:, -1] - r.final_debt_usd + r.final_cash_usd
         first = r.first_liquidation_step
-        by_step = np.cumsum(np.bincount(first[first >= 0], minlength=task.n_steps + 1)
+        by_step = np.cumsum(np.bincount(first[first >= 0], minlength=static.n_steps + 1)
                             ).astype(np.float64)
         out.append(Outcomes(
             loss_usd=equity0 - equity_end,
@@ -480,6 +489,7 @@ class UnwindEvaluator:
     config: SimConfig = field(default_factory=SimConfig)
     client: Client | None = None
     progress: Callable[[int], None] | None = None  # called with evaluations done
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         check_positive("s0_usd", self.s0_usd)
@@ -501,6 +511,17 @@ class UnwindEvaluator:
                          max_liquidation_rounds=c.max_liquidation_rounds,
                          chunk_paths=c.chunk_paths)
 
+    def _shared(self) -> Any:
+        """The static inputs; with a client, scattered to the workers once per evaluator."""
+        if "static" not in self._cache:
+            static = _Static(self.position, self.market, self.lending, self.oracle,
+                             self._config(), float(self.s0_usd),
+                             self.sigma_daily * math.sqrt(self.step_hours / 24.0),
+                             int(self.n_steps))
+            self._cache["static"] = (static if self.client is None
+                                     else share(self.client, static))
+        return self._cache["static"]
+
     def evaluate(self, candidates: Sequence[Candidate | Strategy]) -> list[Outcomes]:
         """Per-path outcomes of each candidate, in order."""
         items = tuple(candidates)
@@ -508,12 +529,8 @@ class UnwindEvaluator:
             return []
         sizes = chunk_sizes(self.n_paths, self.chunk_paths)
         seeds = spawn_seeds(self.seed, len(sizes))
-        sigma_step = self.sigma_daily * math.sqrt(self.step_hours / 24.0)
-        cfg = self._config()
-        tasks = [_UnwindTask(self.position, self.market, self.lending, self.oracle, cfg,
-                             float(self.s0_usd), sigma_step, size, int(self.n_steps), ss, items)
-                 for size, ss in zip(sizes, seeds, strict=True)]
-        parts = map_tasks(self.client, run_unwind_task, tasks)
+        tasks = [_UnwindTask(size, ss, items) for size, ss in zip(sizes, seeds, strict=True)]
+        parts = map_tasks(self.client, run_unwind_task, tasks, shared=self._shared())
         if self.progress is not None:
             self.progress(len(items))
         return _join(parts, self.n_paths)
@@ -936,6 +953,59 @@ def optimize_schedule(
     )
 
 
+def plan_for_scenario(
+    scenario: ScenarioLike,
+    objective: PlanObjective = PlanObjective(),
+    *,
+    n_paths: int = 10_000,
+    horizon_hours: float = float(DEFAULT_HORIZON_HOURS),
+    step_hours: float = 1.0,
+    seed: int = 0,
+    chunk_paths: int = 1_000,
+    market: UnwindMarket | None = None,
+    lending: LendingParams | None = None,
+    families: Sequence[str] = FAMILIES,
+    pieces: int = DEFAULT_PIECES,
+    maxfev: int = DEFAULT_MAXFEV,
+    client: Client | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_evaluations: Callable[[int], None] | None = None,
+) -> PlanResult:
+    """The plan for a scenario's position (:func:`optimize_schedule` on its unwind engine).
+
+    Parameters
+    ----------
+    scenario : a :class:`delever.Scenario` (or any ``ScenarioLike``).
+    objective : lambda, the CVaR level, alpha.
+    n_paths, horizon_hours, step_hours, seed, chunk_paths : the GBM paths (zero drift, the
+        scenario's daily sigma), ``horizon_hours / step_hours`` steps, in chunks of
+        ``chunk_paths`` (one Dask task each).
+    market : default :func:`delever.sim.api.build_inputs`'s square-root market; pass
+        ``delever.scenario.market.scenario_market(scenario)`` for the book and followers.
+    lending : default the reserves on the scenario's day (``build_inputs``).
+    families, pieces, maxfev : the search (see :func:`optimize_schedule`).
+    client : ``distributed.Client``; None evaluates here.
+    progress : called with the stage's name; ``on_evaluations`` with candidates evaluated.
+    """
+    check_positive("horizon_hours", horizon_hours)
+    check_positive("step_hours", step_hours)
+    n_steps = round(horizon_hours / step_hours)
+    if n_steps < 1 or abs(n_steps * step_hours - horizon_hours) > 1e-9 * horizon_hours:
+        raise InvalidArgument(f"horizon_hours={horizon_hours!r} must be a whole number of "
+                              f"steps of {step_hours!r} h.")
+    mark = float(scenario.mark_price_usd)
+    inputs = build_inputs(scenario, n_steps=n_steps, step_hours=step_hours,
+                          paths=np.full((1, n_steps + 1), mark), market=market,
+                          lending=lending)
+    evaluator = UnwindEvaluator(inputs.position, inputs.market, inputs.lending, mark,
+                                scenario.market_parameters().sigma_daily, n_paths=n_paths,
+                                n_steps=n_steps, step_hours=step_hours, seed=seed,
+                                chunk_paths=chunk_paths, client=client,
+                                progress=on_evaluations)
+    return optimize_schedule(evaluator, objective, families=families, pieces=pieces,
+                             maxfev=maxfev, progress=progress)
+
+
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_CVAR_LEVEL",
@@ -957,5 +1027,6 @@ __all__ = [
     "optimize_family",
     "optimize_schedule",
     "piecewise_sale_fractions",
+    "plan_for_scenario",
     "run_unwind_task",
 ]

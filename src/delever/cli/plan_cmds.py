@@ -1,0 +1,187 @@
+"""``delever plan``: the liquidation-aware optimal unwind of a scenario's position.
+
+Minimises E[loss] + lambda * CVaR_beta(loss) subject to P(liquidation) <= alpha over the
+Almgren–Chriss, HF-ladder and piecewise-constant families (:mod:`delever.sim.plan`), on
+common random numbers through the unwind engine with the scenario's book and followers.
+JSON keys: see :meth:`delever.sim.plan.PlanResult.to_dict` and the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from delever.cli._common import console, emit_json, user_errors
+from delever.errors import InvalidArgument
+from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
+from delever.scenario.market import scenario_market
+from delever.sim.plan import (
+    DEFAULT_ALPHA,
+    DEFAULT_CVAR_LEVEL,
+    DEFAULT_MAXFEV,
+    DEFAULT_PIECES,
+    DEFAULT_RISK_AVERSION,
+    FAMILIES,
+    PlanObjective,
+    PlanResult,
+    plan_for_scenario,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None) -> Iterator[Client | None]:
+    """A Dask client: ``scheduler`` if given, else a local cluster of ``workers`` processes
+    (one thread each); ``workers == 0`` and no scheduler: None (evaluate in this process)."""
+    from delever.sim.distributed import open_client
+
+    if workers < 0:
+        raise InvalidArgument(f"--workers={workers} must be >= 0 (0: no Dask, in-process).")
+    if scheduler is not None:
+        with open_client(scheduler) as client:
+            yield client
+    elif workers == 0:
+        yield None
+    else:
+        with open_client(n_workers=workers) as client:
+            yield client
+
+
+def _families(values: list[str] | None) -> list[str]:
+    if not values:
+        return list(FAMILIES)
+    names = [part.strip() for v in values for part in v.split(",") if part.strip()]
+    for name in names:
+        if name not in FAMILIES:
+            from delever.errors import unknown_name
+
+            raise unknown_name("--family", name, FAMILIES)
+    return list(dict.fromkeys(names))
+
+
+def plan_with_progress(
+    loaded: Scenario, objective: PlanObjective, *, paths: int, horizon_days: float,
+    seed: int, families: list[str], pieces: int, maxfev: int, book: bool, workers: int,
+    scheduler: str | None, show: bool,
+) -> PlanResult:
+    """:func:`plan_for_scenario` with a spinner naming the stage and counting candidates."""
+    progress = Progress(SpinnerColumn(), TextColumn("planning: {task.description}"),
+                        TextColumn("{task.completed:.0f} candidates"), TimeElapsedColumn(),
+                        console=console, disable=not show, transient=True)
+    market = scenario_market(loaded, book=book, followers=book)
+    with progress, dask_client(workers, scheduler) as client:
+        task = progress.add_task("starting", total=None)
+
+        def stage(text: str) -> None:
+            progress.update(task, description=text)
+
+        def counted(n: int) -> None:
+            progress.advance(task, n)
+
+        return plan_for_scenario(loaded, objective, n_paths=paths,
+                                 horizon_hours=horizon_days * 24.0, seed=seed, market=market,
+                                 families=families, pieces=pieces, maxfev=maxfev,
+                                 client=client, progress=stage, on_evaluations=counted)
+
+
+def print_plan(name: str, result: PlanResult) -> None:
+    """The plan, the comparison table and the binding constraint."""
+    console.print(f"[bold]{name}[/bold]: {result.summary().splitlines()[0]}")
+    table = Table(title=f"objective = E[loss] + {result.objective.risk_aversion:g} x "
+                        f"CVaR{result.objective.cvar_level:.0%}(loss), USD over "
+                        f"{result.n_steps * result.step_hours / 24:g} days; 95% intervals",
+                  title_justify="left")
+    for col in ("schedule", "objective", "E[loss]", "CVaR", "P(liq)", "sold"):
+        table.add_column(col, justify="left" if col == "schedule" else "right")
+    for m in result.table():
+        o, e, c, p = m.objective_usd, m.mean_loss_usd, m.cvar_loss_usd, m.p_liquidation
+        table.add_row(m.label, f"{o.value / 1e6:,.1f}M ({o.low / 1e6:,.1f}-{o.high / 1e6:,.1f})",
+                      f"{e.value / 1e6:,.1f}M", f"{c.value / 1e6:,.1f}M",
+                      f"{p.value:.2%} ({p.low:.2%}-{p.high:.2%})", f"{m.mean_sold_frac:.0%}")
+    console.print(table)
+    fresh = result.fresh_p_liquidation
+    console.print(f"P(liquidation) of the plan on fresh paths: {fresh.value:.2%} "
+                  f"({fresh.low:.2%}-{fresh.high:.2%})")
+    console.print(result.binding_text())
+    daily = result.daily_sold_eth()
+    console.print("Batches (mean ETH sold per day): "
+                  + ", ".join(f"day {i + 1}: {x:,.0f}" for i, x in enumerate(daily) if x > 0.5))
+
+
+def plan_cmd(
+    scenario: Annotated[
+        str, typer.Argument(help="A built-in scenario name or a scenario TOML file.")
+    ] = DEFAULT_SCENARIO,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths (10000).")] = 10_000,
+    horizon_days: Annotated[float, typer.Option(
+        "--horizon-days", help="Horizon in days of hourly steps (7).")] = 7.0,
+    alpha: Annotated[float, typer.Option(
+        "--alpha", help="Cap on P(liquidation) within the horizon (0.05).")] = DEFAULT_ALPHA,
+    risk_aversion: Annotated[float, typer.Option(
+        "--risk-aversion", help="lambda: weight of the CVaR (0.1).")] = DEFAULT_RISK_AVERSION,
+    cvar_level: Annotated[float, typer.Option(
+        "--cvar-level", help="beta of the CVaR (0.95).")] = DEFAULT_CVAR_LEVEL,
+    family: Annotated[list[str] | None, typer.Option(
+        "--family", help="Families to search (repeat or comma list; default all: "
+                         + ", ".join(FAMILIES) + ").")] = None,
+    pieces: Annotated[int, typer.Option(
+        "--pieces", help="Pieces of the piecewise family (4).")] = DEFAULT_PIECES,
+    maxfev: Annotated[int, typer.Option(
+        "--maxfev", help="Nelder-Mead evaluations per family after the grid (24).")
+    ] = DEFAULT_MAXFEV,
+    no_book: Annotated[bool, typer.Option(
+        "--no-book", help="Leave out the other borrowers' cascade and the followers.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (0).")] = 0,
+    workers: Annotated[int, typer.Option(
+        "--workers", help="Local Dask worker processes (2); 0 evaluates in this process.")
+    ] = 2,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
+) -> None:
+    """The optimal unwind: min E[loss] + lambda CVaR s.t. P(liquidation) <= alpha."""
+    with user_errors():
+        if not (1 <= paths <= 10_000_000):
+            raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 10,000,000].")
+        if not (1.0 / 24.0 <= horizon_days <= 365.0):
+            raise InvalidArgument(f"--horizon-days={horizon_days} must be in [1/24, 365].")
+        if abs(horizon_days * 24.0 - round(horizon_days * 24.0)) > 1e-9:
+            raise InvalidArgument(f"--horizon-days={horizon_days} must be a whole number of "
+                                  "hours (e.g. 7 or 2.5).")
+        if seed < 0:
+            raise InvalidArgument(f"--seed={seed} must not be negative.")
+        if pieces < 1 or pieces > 64:
+            raise InvalidArgument(f"--pieces={pieces} must be in [1, 64].")
+        if maxfev < 0:
+            raise InvalidArgument(f"--maxfev={maxfev} must be >= 0.")
+        objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
+                                  alpha=alpha)
+        names = _families(family)
+        loaded = load_scenario(scenario)
+        result = plan_with_progress(loaded, objective, paths=paths, horizon_days=horizon_days,
+                                    seed=seed, families=names, pieces=pieces, maxfev=maxfev,
+                                    book=not no_book, workers=workers, scheduler=scheduler,
+                                    show=not json_output)
+        if json_output:
+            payload: dict[str, Any] = {"scenario": loaded.name, "seed": seed,
+                                       "book": not no_book, **result.to_dict()}
+            emit_json(payload)
+            return
+        print_plan(loaded.name, result)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plan`` to the app."""
+    app.command("plan")(plan_cmd)
+
+
+__all__ = ["dask_client", "plan_cmd", "plan_with_progress", "print_plan", "register"]

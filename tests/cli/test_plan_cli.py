@@ -1,0 +1,81 @@
+"""`delever plan` through typer's CliRunner: stable JSON keys, the library's answer, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from delever.cli.main import app
+from delever.scenario import load_scenario
+from delever.scenario.market import scenario_market
+from delever.sim.plan import PlanObjective, plan_for_scenario
+
+ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev", "2",
+        "--family", "almgren-chriss,hf-ladder", "--workers", "0", "--seed", "3", "--json"]
+
+TOP_KEYS = {"scenario", "seed", "book", "objective", "n_paths", "n_steps", "step_hours",
+            "initial_eth", "plan", "binding", "binding_text", "constraint_cost_usd",
+            "withdrawal_shortfall_eth", "unconstrained", "families", "baselines",
+            "evaluations"}
+METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
+               "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
+               "feasible"}
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_plan_json_keys_are_stable_and_match_the_library(runner: CliRunner) -> None:
+    result = runner.invoke(app, ARGS)
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == TOP_KEYS
+    assert set(payload["plan"]) == {"family", "params", "description", "metrics",
+                                    "fresh_p_liquidation", "daily_sold_eth"}
+    assert set(payload["plan"]["metrics"]) == METRIC_KEYS
+    assert [b["label"] for b in payload["baselines"]] == [
+        "hold", "sell-now", "twap", "almgren-chriss", "hf-ladder"]
+    for b in payload["baselines"]:
+        assert set(b) == METRIC_KEYS
+    assert payload["binding"] in ("liquidation", "none", "infeasible")
+    sc = load_scenario("trend-2026")
+    ref = plan_for_scenario(sc, PlanObjective(), n_paths=200, horizon_hours=24.0, seed=3,
+                            market=scenario_market(sc), maxfev=2,
+                            families=["almgren-chriss", "hf-ladder"])
+    assert payload["plan"]["params"] == list(ref.plan.params)
+    assert payload["plan"]["metrics"]["objective_usd"]["value"] == pytest.approx(
+        ref.plan_metrics.objective_usd.value, rel=1e-12)
+
+
+def test_plan_table(runner: CliRunner) -> None:
+    result = runner.invoke(app, [a for a in ARGS if a != "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert "plan:" in result.stdout and "sell-now" in result.stdout
+    assert "fresh paths" in result.stdout
+
+
+@pytest.mark.parametrize(("flag", "value", "needle"), [
+    ("--alpha", "0", "alpha"),
+    ("--alpha", "1.5", "alpha"),
+    ("--risk-aversion", "-1", "risk_aversion"),
+    ("--cvar-level", "1", "cvar_level"),
+    ("--paths", "0", "--paths"),
+    ("--horizon-days", "0", "--horizon-days"),
+    ("--horizon-days", "1.01", "--horizon-days"),
+    ("--family", "twapp", "--family"),
+    ("--workers", "-1", "--workers"),
+    ("--scheduler", "not an address", "scheduler"),
+    ("--pieces", "0", "--pieces"),
+])
+def test_bad_input_exits_2_with_one_line(runner: CliRunner, flag: str, value: str,
+                                         needle: str) -> None:
+    args = [a for a in ARGS if a not in ("--workers", "0")]
+    result = runner.invoke(app, [*args, flag, value])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+    assert result.stdout == ""
