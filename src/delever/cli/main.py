@@ -9,9 +9,11 @@ from __future__ import annotations
 import typer
 
 from delever.cli import (
+    advise_cmds,
     cascade_cmds,
     market_cmds,
     paths_cmds,
+    plan_cmds,
     protocol_cmds,
     rates_cmds,
     replay_cmds,
@@ -36,6 +38,8 @@ for module in (
     simulate_cmds,
     replay_cmds,
     cascade_cmds,
+    plan_cmds,
+    advise_cmds,
 ):
     module.register(app)
 
