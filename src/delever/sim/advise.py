@@ -691,7 +691,13 @@ def margin_buffer(
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch of the plan: at ``time_hours`` sell ``eth`` (split over accounts by need)."""
+    """One batch of the plan: at ``time_hours`` sell ``eth`` (split over accounts by need).
+
+    ``mid_usd`` is the pre-trade mid, ``discount_frac = 1 - fill / mid``,
+    ``sqrt_law_discount_frac`` the fresh-market ``(2/3) Y sigma sqrt(q / V)`` (the capped
+    one); ``hf_after`` (aggregate) and ``hf_after_by_account`` are at the mid one interval
+    later, when the transient impact has decayed (the next batch's pre-trade mid).
+    """
 
     time_hours: float
     eth: float
@@ -783,14 +789,18 @@ def staged_deleveraging(
     exogenous price ``P`` fetches ``P (q - Y sigma (perm F(Q_all, q) + (1 - perm)
     F(Q_mem, q)))``, ``F(a, q) = 2/3 ((a + q)^1.5 - a^1.5) / sqrt(V)``; the pre-trade mid is
     ``P (1 - Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V)))`` and the HF is
-    taken at that mid. Account ``i`` needs ``x_i = (H d_i - c_i m LT_i) / (H f - m LT_i)``
-    (sell ``x_i`` at fill ``f``, repay, reach ``H``; HFL's rule); each batch is
+    taken at the mid one interval after the batch (its permanent part and what is left of
+    its transient part), so the HF holds until the next batch. Account ``i`` needs
+    ``x_i = (H d_i - c_i m LT_i) / (H f - m LT_i)`` at that mid ``m`` (sell ``x_i`` at fill
+    ``f``, repay, reach ``H``; the HF ladder's rule); each batch is
     ``min(cap, sum x_i)`` split in proportion to ``x_i``, ``f`` found by fixed-point
     iteration. The discount of a batch against its pre-trade mid is at most the fresh-market
     ``(2/3) Y sigma sqrt(q / V)`` (``F`` is concave), so the cap holds.
     """
     p = check_positive("mark_price_usd", mark_price_usd)
     h = check_positive("target_hf", target_hf)
+    if h < 1.0:
+        raise InvalidArgument(f"target_hf={h!r} must be at least 1 (Aave liquidates below 1).")
     cap = _open_fraction("max_batch_discount", max_batch_discount)
     interval = check_positive("interval_hours", interval_hours)
     _whole("max_batches", max_batches)
@@ -814,45 +824,46 @@ def staged_deleveraging(
         lost = ys * (perm * _area(q_all, q, adv) + (1.0 - perm) * _area(q_mem, q, adv))
         return p * (q - lost) / q
 
+    def settled(q: float) -> float:
+        """The mid one interval after a batch ``q`` (the next batch's pre-trade mid)."""
+        return p * (1.0 - ys * (perm * math.sqrt((q_all + q) / adv)
+                                + (1.0 - perm) * decay * math.sqrt((q_mem + q) / adv)))
+
     for k in range(int(max_batches)):
         q_mem *= decay * decay  # the transient memory decays between batches
         mid = p * (1.0 - ys * (perm * math.sqrt(q_all / adv)
                                + (1.0 - perm) * math.sqrt(q_mem / adv)))
         if np.all(_hf(c, d, mid, lt) >= h * (1.0 - 1e-12)):
             break
-        f = mid
         need = np.zeros_like(c)
         q = 0.0
-        for _ in range(60):  # fixed point: the need grows as the fill falls
+        for _ in range(100):  # fixed point: the need grows as the fill and the mid fall
+            f, m_after = fill(q), settled(q)
             with np.errstate(divide="ignore", invalid="ignore"):
-                need = np.where(_hf(c, d, mid, lt) < h,
-                                (h * d - c * mid * lt) / (h * f - mid * lt), 0.0)
-            if np.any(need < 0) or np.any(need > c):
+                need = np.where(_hf(c, d, m_after, lt) < h,
+                                (h * d - c * m_after * lt) / (h * f - m_after * lt), 0.0)
+            if np.any(need < 0) or np.any(need > c) or not np.all(np.isfinite(need)):
                 raise InvalidArgument(
                     f"target_hf={h!r} cannot be reached by selling: the fill {f:,.2f} USD is "
                     "too low against the liquidation threshold; lower target_hf.")
             q_new = min(q_cap, float(need.sum()))
-            f_new = fill(q_new)
-            if abs(q_new - q) <= 1e-12 * max(q_new, 1.0) and f_new == f:
+            if abs(q_new - q) <= 1e-13 * max(q_new, 1.0):
+                q = q_new
                 break
-            q, f = q_new, f_new
-        q = min(q_cap, float(need.sum()))
-        f = fill(q)
-        share = need / need.sum()
-        x = q * share
+            q = q_new
+        f, m_after = fill(q), settled(q)
+        x = q * need / need.sum()
         c -= x
         d = np.maximum(d - x * f, 0.0)
         proceeds_total += q * f
         q_all += q
         q_mem += q
-        post_mid = p * (1.0 - ys * (perm * math.sqrt(q_all / adv)
-                                    + (1.0 - perm) * math.sqrt(q_mem / adv)))
-        hfs = _hf(c, d, post_mid, lt)
+        hfs = _hf(c, d, m_after, lt)
         batches.append(Batch(
             time_hours=k * interval, eth=q, mid_usd=mid, fill_price_usd=f,
             discount_frac=1.0 - f / mid,
             sqrt_law_discount_frac=(2.0 / 3.0) * ys * math.sqrt(q / adv),
-            hf_after=float(_hf(float((c * lt).sum()), float(d.sum()), post_mid, 1.0)),
+            hf_after=float(_hf(float((c * lt).sum()), float(d.sum()), m_after, 1.0)),
             hf_after_by_account=tuple(float(v) for v in hfs)))
     final_mid = p * (1.0 - ys * (perm * math.sqrt(q_all / adv)
                                  + (1.0 - perm) * math.sqrt(q_mem * decay * decay / adv)))
