@@ -1,0 +1,82 @@
+"""`delever advise` through typer's CliRunner: stable JSON keys, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from delever.cli.main import app
+
+TOP_KEYS = {
+    "scenario", "market", "n_paths", "seed", "alpha", "max_cost_frac", "horizon_days",
+    "workers", "scheduler", "max_position", "margin_buffer", "staged_deleveraging",
+    "after_unwind", "leverage_heatmap",
+}
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def payload(runner: CliRunner) -> dict[str, Any]:
+    result = runner.invoke(app, ["advise", "--paths", "16", "--seed", "3", "--horizon-days",
+                                 "1", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 1  # exactly one JSON object
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+def test_json_top_level_keys_are_stable(payload: dict[str, Any]) -> None:
+    assert set(payload) == TOP_KEYS
+    assert payload["scenario"] == "trend-2026" and payload["n_paths"] == 16
+    assert payload["seed"] == 3 and payload["workers"] == 0 and payload["scheduler"] is None
+    assert set(payload["max_position"]["limits"]) == {"twap", "almgren-chriss"}
+    assert set(payload["max_position"]["limits"]["twap"]) == {
+        "strategy", "limiting", "scale", "eth", "at_limit", "at_current", "evaluations"}
+    assert payload["max_position"]["current_eth"] == pytest.approx(396_000.0)
+    rows = payload["margin_buffer"]["rows"]
+    assert [(r["source"], r["window_days"]) for r in rows] == [
+        ("model", 3.0), ("model", 7.0), ("bootstrap", 3.0), ("bootstrap", 7.0)]
+    assert [a["name"] for a in rows[0]["accounts"]] == ["A-low", "B-core", "C-high", "total"]
+    staged = payload["staged_deleveraging"]
+    assert staged["target_hf"] == payload["margin_buffer"]["recommended_hf"]
+    assert sum(b["eth"] for b in staged["batches"]) == pytest.approx(staged["needed_eth"])
+    assert {(r["source"], r["strategy"]) for r in payload["after_unwind"]["rows"]} == {
+        ("bootstrap", "hold"), ("bootstrap", "rebound"), ("model", "hold"),
+        ("model", "rebound")}
+    heat = payload["leverage_heatmap"]
+    assert len(heat["p_liquidation"]) == len(heat["leverages"])
+    assert all(len(row) == len(heat["entry_prices_usd"]) for row in heat["p_liquidation"])
+
+
+def test_terminal_summary(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["advise", "--paths", "8", "--horizon-days", "0.5"])
+    assert result.exit_code == 0, result.stderr
+    for text in ("largest position", "Staged deleveraging", "After the unwind",
+                 "P(liquidation)"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [(["--alpha", "0"], "--alpha=0"), (["--alpha", "1.5"], "--alpha=1.5"),
+     (["--paths", "-5"], "--paths=-5"), (["--max-cost", "0"], "--max-cost=0"),
+     (["--horizon-days", "0"], "--horizon-days"), (["--seed", "-1"], "--seed"),
+     (["--workers", "-1"], "--workers"), (["nonexistent-scenario"], "nonexistent-scenario"),
+     (["--scheduler", "not an address"], "scheduler="),
+     (["--scheduler", "tcp://h:8786", "--workers", "2"], "--workers=2")],
+    ids=["alpha-0", "alpha-big", "paths", "cost", "horizon", "seed", "workers", "scenario",
+         "scheduler", "scheduler-and-workers"],
+)
+def test_bad_input_exits_2_with_one_line(runner: CliRunner, argv: list[str], match: str) -> None:
+    result = runner.invoke(app, ["advise", *argv])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert match in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
