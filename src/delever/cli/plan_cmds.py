@@ -93,12 +93,13 @@ def plan_with_progress(
 
 def print_plan(name: str, result: PlanResult) -> None:
     """The plan, the comparison table and the binding constraint."""
-    console.print(f"[bold]{name}[/bold]: {result.summary().splitlines()[0]}")
-    table = Table(title=f"objective = E[loss] + {result.objective.risk_aversion:g} x "
-                        f"CVaR{result.objective.cvar_level:.0%}(loss), USD over "
+    console.print(f"{name}: {result.summary().splitlines()[0]}", markup=False,
+                  highlight=False)
+    table = Table(title=f"objective = mean loss + {result.objective.risk_aversion:g} x "
+                        f"CVaR{result.objective.cvar_level:.0%} of the loss, USD over "
                         f"{result.n_steps * result.step_hours / 24:g} days; 95% intervals",
                   title_justify="left")
-    for col in ("schedule", "objective", "E[loss]", "CVaR", "P(liq)", "sold"):
+    for col in ("schedule", "objective", "mean loss", "CVaR", "P(liq)", "sold"):
         table.add_column(col, justify="left" if col == "schedule" else "right")
     for m in result.table():
         o, e, c, p = m.objective_usd, m.mean_loss_usd, m.cvar_loss_usd, m.p_liquidation
@@ -109,7 +110,7 @@ def print_plan(name: str, result: PlanResult) -> None:
     fresh = result.fresh_p_liquidation
     console.print(f"P(liquidation) of the plan on fresh paths: {fresh.value:.2%} "
                   f"({fresh.low:.2%}-{fresh.high:.2%})")
-    console.print(result.binding_text())
+    console.print(result.binding_text(), markup=False, highlight=False)
     daily = result.daily_sold_eth()
     console.print("Batches (mean ETH sold per day): "
                   + ", ".join(f"day {i + 1}: {x:,.0f}" for i, x in enumerate(daily) if x > 0.5))

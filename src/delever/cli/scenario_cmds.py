@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli.plan_cmds import plan_with_progress, print_plan
 from delever.cli.replay_cmds import counterfactual_strategies, print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
 from delever.errors import InvalidArgument
@@ -32,6 +33,7 @@ from delever.scenario import (
     read_scenario_spec,
 )
 from delever.scenario.replay import amplification_report, replay_inputs
+from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
 from delever.sim.replay import run_replay
 from delever.strategy import DEFAULT_STRATEGIES
 
@@ -236,12 +238,29 @@ def _cascade_section(ctx: RunContext) -> None:
     )
 
 
+def _plan_section(ctx: RunContext) -> None:
+    # In this process (no Dask cluster): on one machine the numba thread pool is the fastest
+    # way (benchmarks/bench_plan.py); `delever plan` offers the cluster.
+    if not any(a.account.has_debt for a in ctx.scenario.accounts):
+        ctx.payload["plan"] = None
+        return
+    result = plan_with_progress(
+        ctx.scenario, PlanObjective(), paths=ctx.n_paths, horizon_days=7.0, seed=ctx.seed,
+        families=list(FAMILIES), pieces=DEFAULT_PIECES, maxfev=DEFAULT_MAXFEV, book=True,
+        workers=0, scheduler=None, show=ctx.show)
+    ctx.artifacts["plan"] = result
+    ctx.payload["plan"] = result.to_dict()
+    if ctx.show:
+        print_plan(ctx.scenario.name, result)
+
+
 RUN_SECTIONS: list[RunSection] = [
     _position_section,
     _market_section,
     _simulation_section,
     _replay_section,
     _cascade_section,
+    _plan_section,
 ]
 
 
@@ -255,6 +274,7 @@ def _write_report(ctx: RunContext, path: Path) -> Path:
         seed=ctx.seed,
         replay=ctx.artifacts.get("replay"),
         cascade=ctx.artifacts.get("cascade"),
+        plan=ctx.artifacts.get("plan"),
     )
     return write_report(
         path,

@@ -14,7 +14,9 @@ from delever.report.figures import (
 )
 from delever.report.format import format_usd
 from delever.report.html import ReportSection
+from delever.report.plan_figures import plan_comparison_figure, plan_schedule_figure
 from delever.sim.amplification import AmplificationReport
+from delever.sim.plan import PlanResult
 from delever.sim.position import PositionReport
 from delever.sim.replay import ReplayResult
 from delever.sim.sale import SaleDiscountReport
@@ -192,6 +194,43 @@ def cascade_section(report: AmplificationReport) -> ReportSection:
     )
 
 
+def plan_section(plan: PlanResult) -> ReportSection:
+    """The optimal unwind: the plan against the usual schedules, and its sales over time."""
+    rows_m = plan.table()
+    comparison = plan_comparison_figure(
+        [m.label for m in rows_m],
+        [m.objective_usd.value for m in rows_m],
+        [(m.objective_usd.low, m.objective_usd.high) for m in rows_m],
+        [m.p_liquidation.value for m in rows_m],
+        [(m.p_liquidation.low, m.p_liquidation.high) for m in rows_m],
+        alpha=plan.objective.alpha,
+    )
+    times = np.arange(plan.n_steps + 1, dtype=np.float64) * plan.step_hours / 24.0
+    cumulative = {"plan": np.cumsum(plan.plan_mean_sold_eth)}
+    cumulative.update({name: np.cumsum(sold)
+                       for name, sold in plan.baseline_mean_sold_eth.items()})
+    schedule = plan_schedule_figure(times, cumulative, initial_eth=plan.initial_eth)
+    m = plan.plan_metrics
+    obj = plan.objective
+    rows = [
+        ("plan", plan.plan.describe()),
+        ("objective", f"E[loss] + {obj.risk_aversion:g} x CVaR{obj.cvar_level:.0%}, "
+                      f"P(liquidation) <= {obj.alpha:.1%} over "
+                      f"{plan.n_steps * plan.step_hours / 24:g} days"),
+        ("expected loss", format_usd(m.mean_loss_usd.value)),
+        ("CVaR of the loss", format_usd(m.cvar_loss_usd.value)),
+        ("P(liquidation)", f"{m.p_liquidation.value:.2%} in sample, "
+                           f"{plan.fresh_p_liquidation.value:.2%} on fresh paths"),
+        ("batches (mean ETH per day)", ", ".join(
+            f"{x:,.0f}" for x in plan.daily_sold_eth())),
+    ]
+    text = (f"{plan.n_paths:,} GBM paths, {plan.evaluations} candidate schedules on the same "
+            "paths through the unwind engine with the scenario's book and followers. "
+            + plan.binding_text())
+    return ReportSection("The optimal unwind (delever plan)", text, rows,
+                         [comparison, schedule])
+
+
 def run_report_sections(
     position: PositionReport,
     *,
@@ -201,6 +240,7 @@ def run_report_sections(
     seed: int = 0,
     replay: ReplayResult | None = None,
     cascade: AmplificationReport | None = None,
+    plan: PlanResult | None = None,
 ) -> Sequence[ReportSection]:
     """Every section ``delever run`` has results for, in reading order."""
     sections = [position_section(position)]
@@ -214,12 +254,15 @@ def run_report_sections(
         sections.append(replay_section(replay))
     if cascade is not None:
         sections.append(cascade_section(cascade))
+    if plan is not None:
+        sections.append(plan_section(plan))
     return sections
 
 
 __all__ = [
     "cascade_section",
     "market_section",
+    "plan_section",
     "position_section",
     "replay_section",
     "run_report_sections",
