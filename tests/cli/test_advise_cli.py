@@ -25,7 +25,7 @@ def runner() -> CliRunner:
 @pytest.fixture(scope="module")
 def payload(runner: CliRunner) -> dict[str, Any]:
     result = runner.invoke(app, ["advise", "--paths", "16", "--seed", "3", "--horizon-days",
-                                 "1", "--json"])
+                                 "1", "--workers", "0", "--json"])
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1  # exactly one JSON object
     out: dict[str, Any] = json.loads(result.stdout)

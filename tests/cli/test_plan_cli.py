@@ -15,7 +15,7 @@ from delever.sim.plan import PlanObjective, plan_for_scenario
 ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev", "2",
         "--family", "almgren-chriss,hf-ladder", "--workers", "0", "--seed", "3", "--json"]
 
-TOP_KEYS = {"scenario", "seed", "book", "objective", "n_paths", "n_steps", "step_hours",
+TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths", "n_steps", "step_hours",
             "initial_eth", "plan", "binding", "binding_text", "constraint_cost_usd",
             "withdrawal_shortfall_eth", "unconstrained", "families", "baselines",
             "evaluations"}
@@ -49,6 +49,19 @@ def test_plan_json_keys_are_stable_and_match_the_library(runner: CliRunner) -> N
     assert payload["plan"]["params"] == list(ref.plan.params)
     assert payload["plan"]["metrics"]["objective_usd"]["value"] == pytest.approx(
         ref.plan_metrics.objective_usd.value, rel=1e-12)
+
+
+def test_plan_on_a_local_dask_cluster_gives_the_same_json(runner: CliRunner) -> None:
+    """`--workers 1` starts a real LocalCluster; the plan is the same as in this process."""
+    pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    here = runner.invoke(app, ARGS)
+    args = list(ARGS)
+    args[args.index("--workers") + 1] = "1"
+    there = runner.invoke(app, args)
+    assert here.exit_code == 0 and there.exit_code == 0, there.stderr
+    a, b = json.loads(here.stdout), json.loads(there.stdout)
+    assert (a.pop("workers"), b.pop("workers")) == (0, 1)
+    assert a == b
 
 
 def test_plan_table(runner: CliRunner) -> None:

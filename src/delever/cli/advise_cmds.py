@@ -17,46 +17,26 @@ JSON (``--json``), top-level keys: ``scenario``, ``market``, ``n_paths``, ``seed
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.advise import STAGES, Advice, advise
 from delever.sim.api import build_inputs
 
-if TYPE_CHECKING:
-    from distributed import Client
-
 MARKET_LABEL = "scenario_market (square-root impact + the scenario's book and followers)"
-# Default in-process: measured on this project's 2-core machine, the default run
-# (``delever advise --json``, 1,000 paths) took 8.2 s in-process and 14.9 s with
-# ``--workers 2`` (cluster start, worker imports, and about 100 small max_position
-# evaluations each a round trip to the cluster), with the same JSON bytes.
-DEFAULT_WORKERS = 0
 
 
 def _check(flag: str, ok: bool, rule: str) -> None:
     if not ok:
         raise InvalidArgument(f"{flag} {rule}")
-
-
-@contextmanager
-def _client(workers: int, scheduler: str | None) -> Iterator[Client | None]:
-    if scheduler is None and workers == 0:
-        yield None
-        return
-    from delever.sim.distributed import open_client
-
-    with open_client(scheduler, n_workers=None if scheduler else workers) as client:
-        yield client
 
 
 def advise_cmd(
@@ -75,12 +55,8 @@ def advise_cmd(
     horizon_days: Annotated[float, typer.Option("--horizon-days",
                                                 help="Unwind horizon for the largest "
                                                      "position, days (5).")] = 5.0,
-    workers: Annotated[int, typer.Option("--workers", help="Local Dask worker processes; 0 "
-                                                           "(default) runs in-process.")
-                       ] = DEFAULT_WORKERS,
-    scheduler: Annotated[str | None, typer.Option("--scheduler",
-                                                  help="Address of a running Dask scheduler, "
-                                                       "e.g. tcp://10.0.0.5:8786.")] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
 ) -> None:
     """Risk advice: max position, margin buffer, staged sales, after the unwind, heatmap."""
@@ -94,18 +70,14 @@ def advise_cmd(
         _check(f"--horizon-days={horizon_days}",
                math.isfinite(horizon_days) and 0.0 < horizon_days <= 365.0,
                "must be in (0, 365].")
-        _check(f"--workers={workers}", 0 <= workers <= 256, "must be a whole number in "
-                                                            "[0, 256].")
-        if scheduler is not None and workers:
-            raise InvalidArgument(f"--workers={workers} applies to a local cluster only; "
-                                  "leave it out with --scheduler.")
+        n_workers = resolve_workers(workers, scheduler)
         loaded = load_scenario(scenario)
         inputs = build_inputs(loaded, n_paths=1, n_steps=1)
         market = scenario_market(loaded)
         progress = Progress(TextColumn("{task.description:<22}"), BarColumn(),
                             TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                             console=console, disable=json_output, transient=True)
-        with progress, _client(workers, scheduler) as client:
+        with progress, dask_client(workers, scheduler) as client:
             bars = {name: progress.add_task(name, total=None) for name in STAGES}
 
             def advance(stage: str, done: int, total: int) -> None:
@@ -117,7 +89,7 @@ def advise_cmd(
                             client=client, progress=advance)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
-            "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": workers,
+            "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
             "scheduler": scheduler, **result.to_dict(),
         }
         if json_output:

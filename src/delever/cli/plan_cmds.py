@@ -8,15 +8,14 @@ JSON keys: see :meth:`delever.sim.plan.PlanResult.to_dict` and the README.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.market import scenario_market
@@ -31,27 +30,6 @@ from delever.sim.plan import (
     PlanResult,
     plan_for_scenario,
 )
-
-if TYPE_CHECKING:
-    from distributed import Client
-
-
-@contextmanager
-def dask_client(workers: int, scheduler: str | None) -> Iterator[Client | None]:
-    """A Dask client: ``scheduler`` if given, else a local cluster of ``workers`` processes
-    (one thread each); ``workers == 0`` and no scheduler: None (evaluate in this process)."""
-    from delever.sim.distributed import open_client
-
-    if workers < 0:
-        raise InvalidArgument(f"--workers={workers} must be >= 0 (0: no Dask, in-process).")
-    if scheduler is not None:
-        with open_client(scheduler) as client:
-            yield client
-    elif workers == 0:
-        yield None
-    else:
-        with open_client(n_workers=workers) as client:
-            yield client
 
 
 def _families(values: list[str] | None) -> list[str]:
@@ -68,7 +46,7 @@ def _families(values: list[str] | None) -> list[str]:
 
 def plan_with_progress(
     loaded: Scenario, objective: PlanObjective, *, paths: int, horizon_days: float,
-    seed: int, families: list[str], pieces: int, maxfev: int, book: bool, workers: int,
+    seed: int, families: list[str], pieces: int, maxfev: int, book: bool, workers: int | None,
     scheduler: str | None, show: bool,
 ) -> PlanResult:
     """:func:`plan_for_scenario` with a spinner naming the stage and counting candidates."""
@@ -141,12 +119,8 @@ def plan_cmd(
         "--no-book", help="Leave out the other borrowers' cascade and the followers.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0).")] = 0,
-    workers: Annotated[int, typer.Option(
-        "--workers", help="Local Dask worker processes (2); 0 evaluates in this process.")
-    ] = 2,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")
-    ] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
 ) -> None:
     """The optimal unwind: min E[loss] + lambda CVaR s.t. P(liquidation) <= alpha."""
@@ -164,6 +138,7 @@ def plan_cmd(
             raise InvalidArgument(f"--pieces={pieces} must be in [1, 64].")
         if maxfev < 0:
             raise InvalidArgument(f"--maxfev={maxfev} must be >= 0.")
+        n_workers = resolve_workers(workers, scheduler)
         objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
                                   alpha=alpha)
         names = _families(family)
@@ -174,7 +149,8 @@ def plan_cmd(
                                     show=not json_output)
         if json_output:
             payload: dict[str, Any] = {"scenario": loaded.name, "seed": seed,
-                                       "book": not no_book, **result.to_dict()}
+                                       "book": not no_book, "workers": n_workers,
+                                       "scheduler": scheduler, **result.to_dict()}
             emit_json(payload)
             return
         print_plan(loaded.name, result)
@@ -185,4 +161,4 @@ def register(app: typer.Typer) -> None:
     app.command("plan")(plan_cmd)
 
 
-__all__ = ["dask_client", "plan_cmd", "plan_with_progress", "print_plan", "register"]
+__all__ = ["plan_cmd", "plan_with_progress", "print_plan", "register"]
