@@ -15,10 +15,10 @@ from delever.sim.plan import PlanObjective, plan_for_scenario
 ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev", "2",
         "--family", "almgren-chriss,hf-ladder", "--workers", "0", "--seed", "3", "--json"]
 
-TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths", "n_steps", "step_hours",
-            "initial_eth", "plan", "binding", "binding_text", "constraint_cost_usd",
-            "withdrawal_shortfall_eth", "unconstrained", "families", "baselines",
-            "evaluations"}
+TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
+            "n_steps", "step_hours", "initial_eth", "plan", "binding", "binding_text",
+            "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
+            "baselines", "evaluations"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
                "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
                "feasible"}

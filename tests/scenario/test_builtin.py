@@ -159,8 +159,19 @@ def test_run_simulates_replays_and_writes_the_report(tmp_path: Any) -> None:
     report = tmp_path / "delever-report.html"  # tests run in a temporary folder
     assert payload["report_path"] == "delever-report.html"
     text = report.read_text()
-    for heading in ("Position at the mark", "Monte Carlo", "February 2026 replay"):
+    for heading in ("Position at the mark", "Monte Carlo", "February 2026 replay",
+                    "Recommendation", "The optimal unwind (delever plan)",
+                    "Risk advice (delever advise)"):
         assert heading in text
+    # the run ends with the plan, the advice and the recommendation (issue 7)
+    assert payload["plan"]["n_paths"] == 200 and payload["plan"]["binding"] in (
+        "liquidation", "none", "infeasible")
+    assert set(payload["advice"]) >= {"max_position", "margin_buffer", "staged_deleveraging",
+                                      "after_unwind", "leverage_heatmap"}
+    topics = [r["topic"] for r in payload["recommendation"]]
+    assert topics == ["how fast to sell", "margin buffer", "position size",
+                      "after the unwind"]
+    assert all(set(r) == {"topic", "text", "figures"} for r in payload["recommendation"])
 
 
 def test_run_without_report_writes_nothing(tmp_path: Any) -> None:

@@ -17,7 +17,7 @@ JSON (``--json``), top-level keys: ``scenario``, ``market``, ``n_paths``, ``seed
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,10 +26,13 @@ from rich.table import Table
 from delever.cli._common import console, emit_json, user_errors
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
-from delever.scenario import DEFAULT_SCENARIO, load_scenario
+from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.advise import STAGES, Advice, advise
 from delever.sim.api import build_inputs
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 MARKET_LABEL = "scenario_market (square-root impact + the scenario's book and followers)"
 
@@ -72,21 +75,10 @@ def advise_cmd(
                "must be in (0, 365].")
         n_workers = resolve_workers(workers, scheduler)
         loaded = load_scenario(scenario)
-        inputs = build_inputs(loaded, n_paths=1, n_steps=1)
-        market = scenario_market(loaded)
-        progress = Progress(TextColumn("{task.description:<22}"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                            console=console, disable=json_output, transient=True)
-        with progress, dask_client(workers, scheduler) as client:
-            bars = {name: progress.add_task(name, total=None) for name in STAGES}
-
-            def advance(stage: str, done: int, total: int) -> None:
-                progress.update(bars[stage], completed=done, total=total)
-
-            result = advise(inputs.position, market, inputs.lending,
-                            mark_price_usd=loaded.mark_price_usd, n_paths=paths, seed=seed,
-                            alpha=alpha, max_cost_frac=max_cost, horizon_days=horizon_days,
-                            client=client, progress=advance)
+        with dask_client(workers, scheduler) as client:
+            result = advise_with_progress(loaded, paths=paths, seed=seed, alpha=alpha,
+                                          max_cost_frac=max_cost, horizon_days=horizon_days,
+                                          client=client, show=not json_output)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
             "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
@@ -96,6 +88,30 @@ def advise_cmd(
             emit_json(payload)
             return
         print_advice(loaded.name, result)
+
+
+def advise_with_progress(
+    loaded: Scenario, *, paths: int, seed: int, alpha: float = 0.05,
+    max_cost_frac: float = 0.02, horizon_days: float = 5.0, client: Client | None,
+    show: bool,
+) -> Advice:
+    """:func:`delever.sim.advise.advise` on a scenario (its market with the book and
+    followers), with a progress bar per stage."""
+    inputs = build_inputs(loaded, n_paths=1, n_steps=1)
+    market = scenario_market(loaded)
+    progress = Progress(TextColumn("{task.description:<22}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console, disable=not show, transient=True)
+    with progress:
+        bars = {name: progress.add_task(name, total=None) for name in STAGES}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            progress.update(bars[stage], completed=done, total=total)
+
+        return advise(inputs.position, market, inputs.lending,
+                      mark_price_usd=loaded.mark_price_usd, n_paths=paths, seed=seed,
+                      alpha=alpha, max_cost_frac=max_cost_frac, horizon_days=horizon_days,
+                      client=client, progress=advance)
 
 
 def _m(usd: float) -> str:
@@ -181,4 +197,4 @@ def register(app: typer.Typer) -> None:
     app.command("advise")(advise_cmd)
 
 
-__all__ = ["advise_cmd", "print_advice", "register"]
+__all__ = ["advise_cmd", "advise_with_progress", "print_advice", "register"]

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import plan_with_progress, print_plan
 from delever.cli.replay_cmds import counterfactual_strategies, print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
@@ -34,6 +36,7 @@ from delever.scenario import (
 )
 from delever.scenario.replay import amplification_report, replay_inputs
 from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
+from delever.sim.recommend import recommend
 from delever.sim.replay import run_replay
 from delever.strategy import DEFAULT_STRATEGIES
 
@@ -254,6 +257,34 @@ def _plan_section(ctx: RunContext) -> None:
         print_plan(ctx.scenario.name, result)
 
 
+def _advice_section(ctx: RunContext) -> None:
+    # In this process, as the plan; `delever advise` offers the cluster and more options.
+    if not any(a.account.has_debt for a in ctx.scenario.accounts):
+        ctx.payload["advice"] = None
+        return
+    result = advise_with_progress(ctx.scenario, paths=ctx.n_paths, seed=ctx.seed,
+                                  client=None, show=ctx.show)
+    ctx.artifacts["advice"] = result
+    ctx.payload["advice"] = result.to_dict()
+    if ctx.show:
+        print_advice(ctx.scenario.name, result)
+
+
+def _recommendation_section(ctx: RunContext) -> None:
+    plan, advice = ctx.artifacts.get("plan"), ctx.artifacts.get("advice")
+    if plan is None or advice is None:
+        ctx.payload["recommendation"] = None
+        return
+    items = recommend(plan, advice)
+    ctx.artifacts["recommendation"] = items
+    ctx.payload["recommendation"] = [r.to_dict() for r in items]
+    if ctx.show:
+        console.print(Panel("\n\n".join(f"[bold]{r.topic.capitalize()}[/bold]: "
+                                         f"{escape(r.text)}" for r in items),
+                            title="Recommendation (model estimates on the scenario's inputs)",
+                            title_align="left"))
+
+
 RUN_SECTIONS: list[RunSection] = [
     _position_section,
     _market_section,
@@ -261,6 +292,8 @@ RUN_SECTIONS: list[RunSection] = [
     _replay_section,
     _cascade_section,
     _plan_section,
+    _advice_section,
+    _recommendation_section,
 ]
 
 
@@ -275,6 +308,8 @@ def _write_report(ctx: RunContext, path: Path) -> Path:
         replay=ctx.artifacts.get("replay"),
         cascade=ctx.artifacts.get("cascade"),
         plan=ctx.artifacts.get("plan"),
+        advice=ctx.artifacts.get("advice"),
+        recommendation=ctx.artifacts.get("recommendation"),
     )
     return write_report(
         path,

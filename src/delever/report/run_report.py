@@ -6,6 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from delever.report.advice_figures import (
+    buffer_figure,
+    final_pnl_figure,
+    leverage_heatmap_figure,
+    recovery_time_figure,
+)
 from delever.report.figures import (
     bar_figure,
     distribution_by_label_figure,
@@ -15,9 +21,11 @@ from delever.report.figures import (
 from delever.report.format import format_usd
 from delever.report.html import ReportSection
 from delever.report.plan_figures import plan_comparison_figure, plan_schedule_figure
+from delever.sim.advise import Advice
 from delever.sim.amplification import AmplificationReport
 from delever.sim.plan import PlanResult
 from delever.sim.position import PositionReport
+from delever.sim.recommend import Recommendation
 from delever.sim.replay import ReplayResult
 from delever.sim.sale import SaleDiscountReport
 from delever.sim.unwind import SimulationResult
@@ -231,6 +239,62 @@ def plan_section(plan: PlanResult) -> ReportSection:
                          [comparison, schedule])
 
 
+def advice_section(advice: Advice) -> ReportSection:
+    """Margin buffer, size limit, staged sales, after the unwind, leverage x entry heatmaps."""
+    mb = advice.margin_buffer
+    sources = list(dict.fromkeys(r.source for r in mb.rows))
+    windows = sorted({r.window_days for r in mb.rows})
+
+    def by_source(pick: str) -> dict[str, np.ndarray]:
+        out = {}
+        for src in sources:
+            rows = {r.window_days: r.required_hf for r in mb.rows if r.source == src}
+            out[src] = np.array([getattr(rows[w], pick) if w in rows else np.nan
+                                 for w in windows])
+        return out
+
+    buffer = buffer_figure(windows, by_source("value"), low_by_source=by_source("low"),
+                           high_by_source=by_source("high"),
+                           current_hf=mb.rows[0].accounts[-1].current_hf)
+    au = advice.after_unwind
+    labels = {f"{r.strategy} ({r.source})": r for r in au.rows}
+    recovery = recovery_time_figure({k: r.recovery_days for k, r in labels.items()})
+    final = final_pnl_figure({k: r.final_pnl_usd for k, r in labels.items()})
+    hm = advice.heatmap
+    heat_p = leverage_heatmap_figure(hm.leverages, hm.entry_prices_usd, hm.p_liquidation,
+                                     mark_price_usd=hm.mark_price_usd,
+                                     title=f"P(liquidation) in {hm.horizon_days:g} days holding")
+    heat_loss = leverage_heatmap_figure(
+        hm.leverages, hm.entry_prices_usd, hm.expected_loss_usd / hm.equity_usd,
+        mark_price_usd=hm.mark_price_usd, value_label="E[loss] / equity",
+        title=f"Expected loss over {hm.horizon_days:g} days, share of the equity at entry")
+    mp = advice.max_position
+    staged = advice.staged
+    rows = [(f"largest position ({lim.strategy}, {mp.horizon_days:g} days)",
+             f"{lim.at_limit.eth:,.0f} ETH ({lim.limiting} binds)") for lim in mp.limits]
+    rows += [("current position", f"{mp.current_eth:,.0f} ETH"),
+             ("HF to keep (99% move, cascade included)", f"{mb.recommended_hf:.3f}"),
+             ("staged sales to reach it", f"{staged.needed_eth:,.0f} ETH in "
+                                          f"{len(staged.batches)} batch(es)")]
+    rows += [(f"batch at hour {b.time_hours:g}", f"{b.eth:,.0f} ETH at "
+                                                  f"{format_usd(b.fill_price_usd)}, HF after "
+                                                  f"{b.hf_after:.3f}")
+             for b in staged.batches[:10]]
+    text = (f"{advice.n_paths:,} paths per evaluation, the market with the scenario's book and "
+            f"followers. Margin buffer: {mb.own_impact} After the unwind: "
+            f"{au.horizon_days:g} days of daily steps on block-bootstrap paths of the shipped "
+            "Binance daily returns and on GBM paths.")
+    return ReportSection("Risk advice (delever advise)", text, rows,
+                         [buffer, recovery, final, heat_p, heat_loss])
+
+
+def recommendation_section(items: Sequence[Recommendation]) -> ReportSection:
+    """The recommendations as a table (topic, sentence)."""
+    return ReportSection("Recommendation",
+                         "Model estimates on the scenario's inputs; see each section above.",
+                         [(r.topic, r.text) for r in items])
+
+
 def run_report_sections(
     position: PositionReport,
     *,
@@ -241,6 +305,8 @@ def run_report_sections(
     replay: ReplayResult | None = None,
     cascade: AmplificationReport | None = None,
     plan: PlanResult | None = None,
+    advice: Advice | None = None,
+    recommendation: Sequence[Recommendation] | None = None,
 ) -> Sequence[ReportSection]:
     """Every section ``delever run`` has results for, in reading order."""
     sections = [position_section(position)]
@@ -254,16 +320,22 @@ def run_report_sections(
         sections.append(replay_section(replay))
     if cascade is not None:
         sections.append(cascade_section(cascade))
+    if recommendation:
+        sections.insert(1, recommendation_section(recommendation))
     if plan is not None:
         sections.append(plan_section(plan))
+    if advice is not None:
+        sections.append(advice_section(advice))
     return sections
 
 
 __all__ = [
+    "advice_section",
     "cascade_section",
     "market_section",
     "plan_section",
     "position_section",
+    "recommendation_section",
     "replay_section",
     "run_report_sections",
     "simulation_sections",

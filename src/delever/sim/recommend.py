@@ -1,0 +1,144 @@
+"""What to do, in a few sentences: the plan and the advice read together.
+
+:func:`recommend` turns a :class:`~delever.sim.plan.PlanResult` and an
+:class:`~delever.sim.advise.Advice` into four recommendations, each a sentence and the
+numbers behind it: how fast to sell, how much margin to keep, how large a position the
+market's depth carries, and what to do after the unwind (hold, or sell into rebounds). Every
+figure is a model estimate on the scenario's inputs; the sentences say so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from delever.sim.advise import Advice, AfterRow
+from delever.sim.plan import PlanResult
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommendation: a short topic, a sentence, and the figures behind it."""
+
+    topic: str
+    text: str
+    figures: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (keys ``topic``, ``text``, ``figures``)."""
+        return {"topic": self.topic, "text": self.text, "figures": dict(self.figures)}
+
+
+def _usd_m(usd: float) -> str:
+    return f"{'-' if usd < 0 else ''}${abs(usd) / 1e6:,.1f}M"
+
+
+def _sell_speed(plan: PlanResult) -> Recommendation:
+    m = plan.plan_metrics
+    daily = plan.daily_sold_eth()
+    sold_eth = float(daily.sum())
+    best_base = min(plan.baselines, key=lambda b: b.objective_usd.value, default=None)
+    versus = ""
+    if best_base is not None:
+        gain = best_base.objective_usd.value - m.objective_usd.value
+        versus = (f" It beats the best usual schedule ({best_base.label}) by {_usd_m(gain)} "
+                  f"of objective.")
+    text = (f"Sell by the plan: {plan.plan.describe()}. Over "
+            f"{plan.n_steps * plan.step_hours / 24:g} days it sells {sold_eth:,.0f} ETH on "
+            f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
+            f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
+            f"({plan.fresh_p_liquidation.value:.2%} on fresh paths)." + versus + " "
+            + plan.binding_text())
+    return Recommendation("how fast to sell", text, {
+        "plan": plan.plan.describe(), "family": plan.plan.family,
+        "params": list(plan.plan.params), "mean_sold_eth": sold_eth,
+        "daily_sold_eth": daily.tolist(), "p_liquidation": m.p_liquidation.value,
+        "objective_usd": m.objective_usd.value, "binding": plan.binding,
+        "best_baseline": best_base.label if best_base is not None else None,
+    })
+
+
+def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
+    mb = advice.margin_buffer
+    hf = mb.recommended_hf
+    worst = max(mb.rows, key=lambda r: r.required_hf.value)
+    total = worst.accounts[-1]
+    staged = advice.staged
+    if total.current_hf >= hf:
+        action = (f"the position's HF {total.current_hf:.3f} already meets it; keep it there "
+                  "as the price moves.")
+    else:
+        action = (f"the position's HF is {total.current_hf:.3f}: add "
+                  f"{total.add_collateral_eth:,.0f} ETH of collateral, or repay "
+                  f"{_usd_m(total.repay_debt_usd)} of debt, or sell {staged.needed_eth:,.0f} "
+                  f"ETH in {len(staged.batches)} batch(es) of at most "
+                  f"{staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
+                  f"<= {staged.max_batch_discount:.1%} discount), repaying debt.")
+    text = (f"Keep a margin buffer of HF >= {hf:.3f}: the HF that survives the "
+            f"{1 - mb.quantile:.0%} {worst.window_days:g}-day move on {worst.source} paths "
+            f"(a fall to {worst.ratio.value:.1%} of the price, the cascade included); " + action)
+    if plan.objective.alpha > mb.quantile:
+        text += (f" This is stricter than the plan above, which accepts P(liquidation) up to "
+                 f"{plan.objective.alpha:.0%} over its horizon; `delever plan --alpha "
+                 f"{mb.quantile:g}` plans under the buffer's standard.")
+    return Recommendation("margin buffer", text, {
+        "recommended_hf": hf, "current_hf": total.current_hf, "window_days": worst.window_days,
+        "source": worst.source, "worst_price_ratio": worst.ratio.value,
+        "add_collateral_eth": total.add_collateral_eth, "repay_debt_usd": total.repay_debt_usd,
+        "staged_needed_eth": staged.needed_eth, "staged_batches": len(staged.batches),
+    })
+
+
+def _size(advice: Advice) -> Recommendation:
+    mp = advice.max_position
+    limit = min(mp.limits, key=lambda lim: lim.at_limit.eth)
+    eth = limit.at_limit.eth
+    ratio = eth / mp.current_eth if mp.current_eth > 0 else math.inf
+    verdict = ("larger than the market and the reserves let it unwind"
+               if ratio < 1 else "within what the market and the reserves can absorb")
+    text = (f"The largest position unwound within {mp.horizon_days:g} days "
+            f"({limit.strategy}) at a cost <= {mp.max_cost_frac:.1%} with P(liquidation) <= "
+            f"{mp.alpha:.0%} is {eth:,.0f} ETH ({limit.limiting} binds); the position holds "
+            f"{mp.current_eth:,.0f} ETH ({ratio:.2f}x), {verdict}.")
+    return Recommendation("position size", text, {
+        "max_eth": eth, "current_eth": mp.current_eth, "ratio": ratio,
+        "limiting": limit.limiting, "strategy": limit.strategy,
+    })
+
+
+def _after(advice: Advice) -> Recommendation:
+    au = advice.after_unwind
+    verdicts: dict[str, str] = {}
+    medians: dict[str, dict[str, float]] = {}
+    parts: list[str] = []
+    for source in sorted({r.source for r in au.rows}):
+        rows: dict[str, AfterRow] = {r.strategy: r for r in au.rows if r.source == source}
+        med = {k: float(r.final_pnl.quantiles[2] or math.nan) for k, r in rows.items()}
+        medians[source] = med
+        verdicts[source] = max(med, key=lambda k: med[k])
+        parts.append(f"{source}: " + ", ".join(
+            f"{k} median {_usd_m(med[k])}, P(liq) {r.p_liquidation:.0%}"
+            for k, r in rows.items()))
+    choices = set(verdicts.values())
+    if len(choices) == 1:
+        choice = choices.pop()
+        head = (f"{'Hold' if choice == 'hold' else 'Sell into rebounds'}: "
+                f"its median final P&L over {au.horizon_days:g} days is the higher on both "
+                "bootstrap and model paths")
+    else:
+        choice = "depends on the paths"
+        head = ("The paths disagree: "
+                + ", ".join(f"{s} paths favour {v}" for s, v in verdicts.items()))
+    details = "; ".join(parts)
+    return Recommendation("after the unwind", f"{head} ({details}).", {
+        "choice": choice, "by_source": verdicts, "median_final_pnl_usd": medians,
+    })
+
+
+def recommend(plan: PlanResult, advice: Advice) -> list[Recommendation]:
+    """The four recommendations: sell speed, margin buffer, position size, after the unwind."""
+    return [_sell_speed(plan), _buffer(advice, plan), _size(advice), _after(advice)]
+
+
+__all__ = ["Recommendation", "recommend"]

@@ -1,0 +1,55 @@
+"""The recommendation reads the plan and the advice without changing their figures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from delever.scenario import load_scenario
+from delever.scenario.market import scenario_market
+from delever.sim.advise import Advice, advise
+from delever.sim.api import build_inputs
+from delever.sim.plan import PlanObjective, PlanResult, plan_for_scenario
+from delever.sim.recommend import recommend
+
+
+@pytest.fixture(scope="module")
+def plan_and_advice() -> tuple[PlanResult, Advice]:
+    sc = load_scenario()
+    market = scenario_market(sc)
+    plan = plan_for_scenario(sc, PlanObjective(), n_paths=200, horizon_hours=24.0,
+                             market=market, maxfev=2)
+    inputs = build_inputs(sc, n_paths=1, n_steps=1)
+    advice = advise(inputs.position, market, inputs.lending,
+                    mark_price_usd=sc.mark_price_usd, n_paths=60, horizon_days=1.0,
+                    after_horizon_days=60.0, heatmap_horizon_days=5.0)
+    return plan, advice
+
+
+def test_recommendations_carry_the_figures_they_are_built_on(
+        plan_and_advice: tuple[PlanResult, Advice]) -> None:
+    plan, advice = plan_and_advice
+    items = recommend(plan, advice)
+    assert [r.topic for r in items] == ["how fast to sell", "margin buffer", "position size",
+                                        "after the unwind"]
+    speed, buffer, size, after = items
+    assert speed.figures["params"] == list(plan.plan.params)
+    assert speed.figures["mean_sold_eth"] == pytest.approx(float(plan.daily_sold_eth().sum()))
+    assert plan.plan.describe() in speed.text
+    assert buffer.figures["recommended_hf"] == advice.margin_buffer.recommended_hf
+    assert f"{advice.margin_buffer.recommended_hf:.3f}" in buffer.text
+    # the plan's 5% cap is looser than the buffer's 1% quantile: the text says so
+    assert "stricter than the plan" in buffer.text
+    assert size.figures["max_eth"] == min(lim.at_limit.eth for lim in advice.max_position.limits)
+    assert size.figures["ratio"] == pytest.approx(
+        size.figures["max_eth"] / advice.max_position.current_eth)
+    # after the unwind: the choice is the strategy with the higher median final P&L per source
+    for source, choice in after.figures["by_source"].items():
+        med = {r.strategy: r.final_pnl.quantiles[2] for r in advice.after_unwind.rows
+               if r.source == source}
+        best = max(med, key=lambda k: -math.inf if med[k] is None else med[k])
+        assert choice == best
+    for r in items:
+        assert "$-" not in r.text  # signs before the dollar
+        assert set(r.to_dict()) == {"topic", "text", "figures"}
