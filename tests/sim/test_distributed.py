@@ -7,8 +7,12 @@ chunk paths drawn here from ``SeedSequence(seed).spawn(n)``, and plain list comp
 from __future__ import annotations
 
 import operator
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,6 +146,46 @@ def test_map_tasks_keeps_order(client2: Client) -> None:
         [-x for x in items]
     assert counts == list(range(1, 38))
     assert map_tasks(client2, _square, []) == []
+
+
+def _plus_shared(x: int, shared: dict[str, int]) -> int:
+    return x + shared["k"]
+
+
+_THREADS_SCRIPT = """
+import numba  # imported by __main__ as the delever console script does: the spawned workers
+from delever.sim.distributed import map_tasks, open_client  # re-import it before the env
+
+
+def threads(_):
+    import numba
+    return numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    with open_client(n_workers=2) as client:
+        print(*map_tasks(client, threads, list(range(4))))
+"""
+
+
+def test_tasks_on_local_workers_use_one_numba_thread_each(tmp_path: Path) -> None:
+    """Two workers x one thread: each task's numba pool is capped at 1. Run as a script whose
+    __main__ imports numba first, like the `delever` command: the spawned workers import it
+    before the cluster's env applies, and two uncapped OpenMP pools on 2 cores made 2 workers
+    no faster than 1."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: numba's pool has one thread anyway")
+    script = tmp_path / "threads.py"
+    script.write_text(_THREADS_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.split() == ["1", "1", "1", "1"], out.stderr[-2000:]
+
+
+def test_map_tasks_shared_value_reaches_every_task(client2: Client) -> None:
+    items = list(range(7))
+    assert map_tasks(client2, _plus_shared, items, shared={"k": 10}) == [x + 10 for x in items]
+    assert map_tasks(None, _plus_shared, items, shared={"k": 10}) == [x + 10 for x in items]
 
 
 def test_spawned_seeds_are_independent() -> None:

@@ -54,6 +54,28 @@ _ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>[^\s:/]+|\[[0-9a-fA-
                       r"(?::(?P<port>\d{1,5}))?(?P<rest>/\S*)?$")
 
 DEFAULT_CHUNK_PATHS = 1_000
+WORKER_THREADS_ENV = "DELEVER_WORKER_THREADS"  # numba threads per task on a local worker
+
+
+@dataclass(frozen=True)
+class _CappedTask:
+    """``func`` run with numba's thread pool capped at the worker's threads.
+
+    ``numba.set_num_threads`` is per calling thread, so it is set in the task itself (the
+    worker's executor thread), from :data:`WORKER_THREADS_ENV` that :func:`open_client` puts
+    in its local workers' environment; workers of another cluster are left as they are.
+    """
+
+    func: Callable[..., Any]
+
+    def __call__(self, *args: Any) -> Any:
+        cap = os.environ.get(WORKER_THREADS_ENV)
+        if cap:
+            import numba
+
+            pool = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+            numba.set_num_threads(max(1, min(int(cap), pool)))
+        return self.func(*args)
 
 
 def _whole(field: str, value: int, minimum: int = 1) -> int:
@@ -115,7 +137,10 @@ def open_client(
             yield client
         return
     workers = None if n_workers is None else _whole("n_workers", n_workers)
-    env = {"NUMBA_NUM_THREADS": str(threads)}
+    # NUMBA_NUM_THREADS alone is not enough: the worker process has imported numba before the
+    # Nanny applies `env` (measured: 2 threads per worker on 2 cores, so 2 workers ran no
+    # faster than 1), so each task also caps its own thread's pool (_CappedTask).
+    env = {"NUMBA_NUM_THREADS": str(threads), WORKER_THREADS_ENV: str(threads)}
     # The worker processes inherit the JIT switch so tests with DELEVER_DISABLE_JIT agree.
     if "DELEVER_DISABLE_JIT" in os.environ:
         env["DELEVER_DISABLE_JIT"] = os.environ["DELEVER_DISABLE_JIT"]
@@ -183,11 +208,12 @@ def map_tasks(
     from distributed import Future, as_completed
 
     # pure=False: equal items must still run (and a seed inside an item is what tells them apart).
+    task = _CappedTask(func)
     if shared is None:
-        futures = client.map(func, items, pure=False)
+        futures = client.map(task, items, pure=False)
     else:
         handle = shared if isinstance(shared, Future) else share(client, shared)
-        futures = client.map(func, items, [handle] * total, pure=False)
+        futures = client.map(task, items, [handle] * total, pure=False)
     index = {f.key: i for i, f in enumerate(futures)}
     results: list[Any] = [None] * total
     try:
