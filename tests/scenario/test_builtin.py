@@ -30,7 +30,7 @@ def _run_json(*args: str) -> dict[str, Any]:
 
 
 def test_trend_2026_reproduces_reported_pnl() -> None:
-    payload = _run_json()
+    payload = _run_json("--paths", "100", "--no-report")  # the P&L needs no paths
     assert payload["scenario"] == "trend-2026"
     pnl = payload["pnl"]
     assert pnl["realized_usd"] == pytest.approx(REALIZED_PNL_USD_ODAILY_467627, abs=0.5e6)
@@ -44,7 +44,7 @@ def test_trend_2026_reproduces_reported_pnl() -> None:
 
 
 def test_trend_2026_band_and_accounts() -> None:
-    payload = _run_json("trend-2026")
+    payload = _run_json("trend-2026", "--paths", "100", "--no-report")
     low, high = payload["liquidation_band_usd"]
     assert BAND_BOUNDS_USD[0] <= low <= high <= BAND_BOUNDS_USD[1]
     assert low == pytest.approx(1509.0, abs=0.5)
@@ -93,8 +93,9 @@ def test_trend_2025_cycle_implied_size() -> None:
 
 
 def test_same_scenario_gives_identical_json_bytes() -> None:
-    first = CliRunner().invoke(app, ["run", "--json"]).stdout
-    second = CliRunner().invoke(app, ["run", "--json"]).stdout
+    # every section, plan and advice included, at fewer paths than the default (speed)
+    first = CliRunner().invoke(app, ["run", "--paths", "300", "--json"]).stdout
+    second = CliRunner().invoke(app, ["run", "--paths", "300", "--json"]).stdout
     assert first == second
     assert first.count("\n") == 1  # exactly one JSON object
 
