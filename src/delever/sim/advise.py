@@ -40,6 +40,7 @@ from delever._typing import FloatArray1D, FloatArray2D
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.market.loaders import eth_daily_close
 from delever.market.paths import bootstrap_paths, gbm_paths
+from delever.protocol import RESERVES
 from delever.sim.distributed import map_tasks, spawn_seeds
 from delever.sim.stress import Estimate, binomial_ci, quantile_ci
 from delever.sim.unwind import (
@@ -1150,9 +1151,9 @@ def leverage_heatmap(
     equity_usd: float,
     leverages: Sequence[float] = DEFAULT_LEVERAGES,
     entry_multiples: Sequence[float] = DEFAULT_ENTRY_MULTIPLES,
-    liquidation_threshold: float = 0.83,
-    liquidation_bonus: float = 0.05,
-    protocol_fee: float = 0.10,
+    liquidation_threshold: float = RESERVES["WETH"].liquidation_threshold,
+    liquidation_bonus: float = RESERVES["WETH"].liquidation_bonus,
+    protocol_fee: float = RESERVES["WETH"].liquidation_protocol_fee,
     horizon_days: float = 30.0,
     step_hours: float = 4.0,
     n_paths: int = 500,
