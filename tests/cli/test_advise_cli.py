@@ -68,11 +68,12 @@ def test_terminal_summary(runner: CliRunner) -> None:
     [(["--alpha", "0"], "--alpha=0"), (["--alpha", "1.5"], "--alpha=1.5"),
      (["--paths", "-5"], "--paths=-5"), (["--max-cost", "0"], "--max-cost=0"),
      (["--horizon-days", "0"], "--horizon-days"), (["--seed", "-1"], "--seed"),
-     (["--workers", "-1"], "--workers"), (["nonexistent-scenario"], "nonexistent-scenario"),
+     (["--workers", "-1"], "--workers"), (["--sell-eth-per-day", "-5"], "--sell-eth-per-day"),
+     (["nonexistent-scenario"], "nonexistent-scenario"),
      (["--scheduler", "not an address"], "scheduler="),
      (["--scheduler", "tcp://h:8786", "--workers", "2"], "--workers=2")],
-    ids=["alpha-0", "alpha-big", "paths", "cost", "horizon", "seed", "workers", "scenario",
-         "scheduler", "scheduler-and-workers"],
+    ids=["alpha-0", "alpha-big", "paths", "cost", "horizon", "seed", "workers", "sell",
+         "scenario", "scheduler", "scheduler-and-workers"],
 )
 def test_bad_input_exits_2_with_one_line(runner: CliRunner, argv: list[str], match: str) -> None:
     result = runner.invoke(app, ["advise", *argv])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import pytest
@@ -15,18 +16,25 @@ from scipy.stats import norm
 from delever.errors import InvalidArgument
 from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
+from delever.protocol import InterestRateCurve
 from delever.scenario import load_scenario
+from delever.scenario.market import scenario_market
 from delever.sim import advise as sa
 from delever.sim.api import build_inputs
 from delever.sim.distributed import spawn_seeds
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
+    OracleParams,
     SimConfig,
     UnwindMarket,
     UnwindPosition,
     simulate_strategies,
 )
-from delever.strategy import TWAP
+from delever.strategy import TWAP, Hold
+from delever.strategy.rules import Schedule
+
+ZERO_CURVE = InterestRateCurve(0.9, 0.0, 0.0, 0.0, date(2020, 1, 1), None, "test: no interest",
+                               True)
 
 
 @pytest.fixture(scope="module")
@@ -97,17 +105,44 @@ def test_account_buffers_reach_the_required_hf_exactly(inputs) -> None:  # type:
     assert safe.add_collateral_eth == 0.0 and safe.repay_debt_usd == 0.0
 
 
-def test_margin_buffer_own_sales_and_fatter_windows_ask_more(inputs) -> None:  # type: ignore[no-untyped-def]
+def test_margin_buffer_fatter_windows_ask_more(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
     kw = {"mark_price_usd": 1_904.0, "windows_days": (1.0, 3.0), "n_paths": 400, "seed": 1,
           "bootstrap_returns": np.array([])}
     hold = sa.margin_buffer(inp.position, inp.market, inp.lending, **kw)
-    sell = sa.margin_buffer(inp.position, inp.market, inp.lending, sell_eth_per_day=50_000.0,
-                           **kw)
-    for a, b in zip(hold.rows, sell.rows, strict=True):
-        assert b.ratio.value < a.ratio.value  # own impact lowers the same paths' minimum
     assert hold.rows[1].required_hf.value > hold.rows[0].required_hf.value
     assert hold.recommended_hf == hold.rows[1].required_hf.value
+
+
+@pytest.mark.parametrize("sell_eth_per_day", [0.0, 30_000.0])
+def test_margin_buffer_required_hf_is_the_engines_liquidation_edge(
+        inputs, sell_eth_per_day: float) -> None:  # type: ignore[no-untyped-def]
+    """A deterministic fall (every bootstrap return -4%, no model source, no rates, an oracle
+    that follows the mid): with each account's debt set to HF = required x (1 + 1e-3) the
+    unwind engine, run WITH the debt and the same stated sales repaying it, liquidates
+    nobody; at required x (1 - 1e-3) it liquidates. Own impact, book and followers as in the
+    scenario's market."""
+    scenario, inp = inputs
+    market = scenario_market(scenario)
+    lending = replace(inp.lending, debt_curve=ZERO_CURVE, weth_curve=ZERO_CURVE)
+    oracle = OracleParams()
+    res = sa.margin_buffer(inp.position, market, lending, mark_price_usd=1_904.0,
+                           windows_days=(3.0,), n_paths=8, seed=2, sigma_daily=0.0,
+                           bootstrap_returns=np.full(50, math.log(0.96)), oracle=oracle,
+                           sell_eth_per_day=sell_eth_per_day)
+    row = next(r for r in res.rows if r.source == "bootstrap")
+    h = row.required_hf.value
+    assert h > 1.0
+    path = 1_904.0 * np.exp(math.log(0.96) * np.arange(4))[None, :]  # daily steps, 3 days
+    pos = inp.position
+    for factor, liquidated in ((1.0 + 1e-3, False), (1.0 - 1e-3, True)):
+        debt = pos.collateral_eth * 1_904.0 * pos.liquidation_threshold / (h * factor)
+        owner = replace(pos, debt_usd=debt)
+        strategy = (Schedule((sell_eth_per_day,) * 3) if sell_eth_per_day else Hold())
+        out = simulate_strategies(owner, [strategy], path, market=market, lending=lending,
+                                  oracle=oracle, config=SimConfig(step_hours=24.0,
+                                                                  repay_with_collateral=True))
+        assert bool(out.results[0].liquidated[0]) is liquidated, (factor, h)
 
 
 # --- staged deleveraging ------------------------------------------------------------------

@@ -58,6 +58,9 @@ def advise_cmd(
     horizon_days: Annotated[float, typer.Option("--horizon-days",
                                                 help="Unwind horizon for the largest "
                                                      "position, days (5).")] = 5.0,
+    sell_eth_per_day: Annotated[float, typer.Option(
+        "--sell-eth-per-day", help="The owner's sales during the margin buffer's windows "
+                                   "(0: hold); their impact and repayments count.")] = 0.0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
@@ -73,12 +76,16 @@ def advise_cmd(
         _check(f"--horizon-days={horizon_days}",
                math.isfinite(horizon_days) and 0.0 < horizon_days <= 365.0,
                "must be in (0, 365].")
+        _check(f"--sell-eth-per-day={sell_eth_per_day}",
+               math.isfinite(sell_eth_per_day) and sell_eth_per_day >= 0.0,
+               "must be a finite amount of ETH >= 0.")
         n_workers = resolve_workers(workers, scheduler)
         loaded = load_scenario(scenario)
         with dask_client(workers, scheduler) as client:
             result = advise_with_progress(loaded, paths=paths, seed=seed, alpha=alpha,
                                           max_cost_frac=max_cost, horizon_days=horizon_days,
-                                          client=client, show=not json_output)
+                                          sell_eth_per_day=sell_eth_per_day, client=client,
+                                          show=not json_output)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
             "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
@@ -92,8 +99,8 @@ def advise_cmd(
 
 def advise_with_progress(
     loaded: Scenario, *, paths: int, seed: int, alpha: float = 0.05,
-    max_cost_frac: float = 0.02, horizon_days: float = 5.0, client: Client | None,
-    show: bool,
+    max_cost_frac: float = 0.02, horizon_days: float = 5.0,
+    sell_eth_per_day: float = 0.0, client: Client | None, show: bool,
 ) -> Advice:
     """:func:`delever.sim.advise.advise` on a scenario (its market with the book and
     followers), with a progress bar per stage."""
@@ -111,7 +118,8 @@ def advise_with_progress(
         return advise(inputs.position, market, inputs.lending,
                       mark_price_usd=loaded.mark_price_usd, n_paths=paths, seed=seed,
                       alpha=alpha, max_cost_frac=max_cost_frac, horizon_days=horizon_days,
-                      client=client, progress=advance)
+                      buffer_sell_eth_per_day=sell_eth_per_day, client=client,
+                      progress=advance)
 
 
 def _m(usd: float) -> str:

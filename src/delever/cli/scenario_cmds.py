@@ -262,8 +262,11 @@ def _advice_section(ctx: RunContext) -> None:
     if not any(a.account.has_debt for a in ctx.scenario.accounts):
         ctx.payload["advice"] = None
         return
+    plan = ctx.artifacts.get("plan")
+    # the margin buffer counts the plan's own sales (their impact and repayments)
+    daily = float(plan.daily_sold_eth().mean()) if plan is not None else 0.0
     result = advise_with_progress(ctx.scenario, paths=ctx.n_paths, seed=ctx.seed,
-                                  client=None, show=ctx.show)
+                                  sell_eth_per_day=daily, client=None, show=ctx.show)
     ctx.artifacts["advice"] = result
     ctx.payload["advice"] = result.to_dict()
     if ctx.show:

@@ -463,12 +463,11 @@ def _search(measure: Callable[[float], SizeStats], cap: float, alpha: float,
 
 OWN_IMPACT = (
     "own impact = the square-root impact (permanent and transient) of the owner's own stated "
-    "sales (sell_eth_per_day, sold evenly every step; default 0: the position holds) on the "
-    "mid; the position itself is run without debt so it is never liquidated in the window "
-    "(at the required HF it is not, by construction), hence no own-liquidation selling; the "
-    "market's book cascade and followers act on the mid as the market passed in defines them; "
-    "the required HF uses the price ratio only, so it ignores the HF gain from repaying debt "
-    "with the proceeds of stated sales (conservative), and it ignores interest over the window"
+    "sales (sell_eth_per_day, sold evenly every step; 0: the position holds) on the mid, "
+    "with the proceeds repaying debt in the survival test; the position is never liquidated "
+    "in the window at the required HF (by construction), hence no own-liquidation selling; "
+    "the market's book cascade and followers act on the mid as the market passed in defines "
+    "them; interest over the window is ignored"
 )
 
 
@@ -482,6 +481,7 @@ class _WindowTask:
 
 
 def _window_task(task: _WindowTask) -> FloatArray2D:
+    """Per path, the running minimum of the survival ratio (see :func:`margin_buffer`)."""
     exo = task.paths.draw()
     pos = replace(task.position, debt_usd=np.zeros_like(task.position.debt_usd))
     n = exo.shape[1] - 1
@@ -489,8 +489,14 @@ def _window_task(task: _WindowTask) -> FloatArray2D:
         strategy: Strategy = Schedule(tuple([task.sell_eth_per_step] * n), label="stated-sale")
     else:
         strategy = Hold()
-    mid = task.engine.run(pos, [strategy], exo).results[0].mid_usd
-    running = np.minimum.accumulate(mid / mid[:, :1], axis=1)
+    res = task.engine.run(pos, [strategy], exo).results[0]
+    c0 = pos.total_eth
+    p0 = res.mid_usd[:, :1]
+    lt = float(np.dot(pos.collateral_eth, pos.liquidation_threshold) / c0)
+    sold = np.cumsum(res.sold_eth, axis=1)
+    # with no debt the proceeds stay in cash: cash_usd is the proceeds so far
+    ratio = (1.0 - sold / c0) * (res.mid_usd / p0) + res.cash_usd / (c0 * p0 * lt)
+    running = np.minimum.accumulate(ratio, axis=1)
     out: FloatArray2D = np.ascontiguousarray(running[:, list(task.window_steps)])
     return out
 
@@ -638,11 +644,14 @@ def margin_buffer(
     Notes
     -----
     HF is linear in the price for single-collateral WETH against stablecoin debt
-    (``HF = c p LT / d``), so an account survives a path iff ``HF0 * min(p_t / p_0) >= 1``:
-    the required HF at tail probability ``q`` is ``1 / r_q``, ``r_q`` the ``q``-quantile of the
-    running-minimum ratio. What "own impact" covers: see :data:`OWN_IMPACT`. Daily bootstrap
-    steps see only daily closes, so they understate intraday lows (the model source is
-    hourly).
+    (``HF = c p LT / d``). Selling ``s_t`` ETH (cumulative) for ``q_t`` USD and repaying debt
+    with it, the position survives a path iff ``(c0 - s_t) p_t LT >= d0 - q_t`` at every step,
+    i.e. iff ``HF0 * r >= 1`` with ``r = min_t [(1 - s_t / c0) p_t / p_0 + q_t / (c0 p_0 LT)]``
+    (``min p_t / p_0`` when holding). The required HF at tail probability ``q`` is
+    ``1 / r_q``, ``r_q`` the ``q``-quantile of ``r`` over paths (the position as one account;
+    stated sales are taken from the accounts in proportion to their collateral). What "own
+    impact" covers: see :data:`OWN_IMPACT`. Daily bootstrap steps see only daily closes, so
+    they understate intraday lows (the model source is hourly).
     """
     mark = check_positive("mark_price_usd", mark_price_usd)
     q = _open_fraction("quantile", quantile)
@@ -1268,6 +1277,7 @@ def advise(
     horizon_days: float = 5.0,
     buffer_windows_days: Sequence[float] = (3.0, 7.0),
     max_batch_discount: float = 0.01,
+    buffer_sell_eth_per_day: float = 0.0,
     after_horizon_days: float = 730.0,
     heatmap_horizon_days: float = 30.0,
     equity_usd: float | None = None,
@@ -1285,6 +1295,8 @@ def advise(
     alpha, max_cost_frac, horizon_days : :func:`max_position`'s caps and unwind horizon.
     buffer_windows_days : :func:`margin_buffer`'s windows; its ``recommended_hf`` is the
         target of :func:`staged_deleveraging` (``max_batch_discount``, 24 h apart).
+    buffer_sell_eth_per_day : the owner's sales during the buffer's windows (0: hold; e.g.
+        the plan's daily sales), whose own impact and repayments the buffer counts.
     after_horizon_days : :func:`after_unwind`'s horizon (daily steps).
     heatmap_horizon_days, equity_usd : :func:`leverage_heatmap`'s window and equity (default
         the position's equity at its cost basis, ``ETH x cost - debt``, floored at 1 USD).
@@ -1312,6 +1324,7 @@ def advise(
                         progress=stage("max_position"))
     buffer = margin_buffer(position, market, lending, mark_price_usd=mark,
                            windows_days=buffer_windows_days, n_paths=n_paths, seed=seed,
+                           sell_eth_per_day=buffer_sell_eth_per_day,
                            oracle=oracle, client=client, progress=stage("margin_buffer"))
     plan = staged_deleveraging(position, market, mark_price_usd=mark,
                                target_hf=buffer.recommended_hf,
