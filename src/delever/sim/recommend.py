@@ -75,9 +75,14 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
                   f"ETH in {len(staged.batches)} batch(es) of at most "
                   f"{staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
                   f"<= {staged.max_batch_discount:.1%} discount), repaying debt.")
+    if mb.sell_eth_per_day > 0:
+        how = (f"while selling {mb.sell_eth_per_day:,.0f} ETH a day and repaying debt with "
+               f"it, own impact and the cascade included")
+    else:
+        how = f"a fall to {worst.ratio.value:.1%} of the price, the cascade included"
     text = (f"Keep a margin buffer of HF >= {hf:.3f}: the HF that survives the "
             f"{1 - mb.quantile:.0%} {worst.window_days:g}-day move on {worst.source} paths "
-            f"(a fall to {worst.ratio.value:.1%} of the price, the cascade included); " + action)
+            f"({how}); " + action)
     if plan.objective.alpha > mb.quantile:
         text += (f" This is stricter than the plan above, which accepts P(liquidation) up to "
                  f"{plan.objective.alpha:.0%} over its horizon; `delever plan --alpha "
