@@ -44,12 +44,15 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
         gain = best_base.objective_usd.value - m.objective_usd.value
         versus = (f" It beats the best usual schedule ({best_base.label}) by {_usd_m(gain)} "
                   f"of objective.")
+    caveat = (" The ladder reacts to the HF hour by hour: it relies on selling into a falling "
+              "market at the modelled depth, and on moves without the gaps that GBM paths lack."
+              if plan.plan.family == "hf-ladder" else "")
     text = (f"Sell by the plan: {plan.plan.describe()}. Over "
             f"{plan.n_steps * plan.step_hours / 24:g} days it sells {sold_eth:,.0f} ETH on "
             f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
             f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
             f"({plan.fresh_p_liquidation.value:.2%} on fresh paths)." + versus + " "
-            + plan.binding_text())
+            + plan.binding_text() + caveat)
     return Recommendation("how fast to sell", text, {
         "plan": plan.plan.describe(), "family": plan.plan.family,
         "params": list(plan.plan.params), "mean_sold_eth": sold_eth,
