@@ -178,7 +178,7 @@ class _LadderWorld:
     n_steps: int = 24
     step_hours: float = 1.0
     notional_usd: float = 1e8
-    qty_eth: float = 1.0
+    initial_eth: float = 1.0
 
     def evaluate(self, candidates: Sequence[Candidate | Strategy]) -> list[Outcomes]:
         out = []

@@ -361,6 +361,9 @@ class Evaluator(Protocol):
     @property
     def notional_usd(self) -> float: ...
 
+    @property
+    def initial_eth(self) -> float: ...
+
     def evaluate(self, candidates: Sequence[Candidate | Strategy]) -> list[Outcomes]: ...
 
     def fresh(self, seed_offset: int) -> Evaluator: ...
@@ -503,6 +506,11 @@ class UnwindEvaluator:
         """The position's ETH at the start price."""
         return self.position.total_eth * self.s0_usd
 
+    @property
+    def initial_eth(self) -> float:
+        """The position's ETH."""
+        return self.position.total_eth
+
     def _config(self) -> SimConfig:
         c = self.config
         return SimConfig(step_hours=float(self.step_hours),
@@ -567,6 +575,11 @@ class LinearImpactEvaluator:
     def notional_usd(self) -> float:
         """X S_0."""
         return self.qty_eth * self.s0_usd
+
+    @property
+    def initial_eth(self) -> float:
+        """X."""
+        return self.qty_eth
 
     def _normals(self) -> FloatArray2D:
         rng = np.random.default_rng(self.seed)
@@ -934,9 +947,7 @@ def optimize_schedule(
     fresh = evaluator.fresh(fresh_seed_offset).evaluate([plan])[0]
     fresh_p = binomial_ci(int(fresh.liquidated.sum()), fresh.liquidated.shape[0])
     plan_out = search.outcomes[(plan.family, plan.params)]
-    initial_eth = getattr(evaluator, "qty_eth", None)
-    if initial_eth is None:
-        initial_eth = evaluator.position.total_eth  # type: ignore[attr-defined]
+    initial_eth = evaluator.initial_eth
     intended = plan.sale_fractions(int(evaluator.n_steps), float(evaluator.step_hours))
     shortfall = 0.0 if intended is None else max(
         float(intended.sum()) - plan_m.mean_sold_frac, 0.0) * float(initial_eth)
