@@ -18,7 +18,7 @@ ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev
 TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
             "n_steps", "step_hours", "initial_eth", "plan", "binding", "binding_text",
             "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
-            "baselines", "evaluations"}
+            "baselines", "plan_gain_usd", "evaluations"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
                "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
                "feasible"}
@@ -42,6 +42,7 @@ def test_plan_json_keys_are_stable_and_match_the_library(runner: CliRunner) -> N
     for b in payload["baselines"]:
         assert set(b) == METRIC_KEYS
     assert payload["binding"] in ("liquidation", "none", "infeasible")
+    assert set(payload["plan_gain_usd"]) == {b["label"] for b in payload["baselines"]}
     sc = load_scenario("trend-2026")
     ref = plan_for_scenario(sc, PlanObjective(), n_paths=200, horizon_hours=24.0, seed=3,
                             market=scenario_market(sc), maxfev=2,

@@ -30,6 +30,7 @@ from delever.sim.plan import (
     UnwindEvaluator,
     ac_sale_fractions,
     metrics,
+    objective_influence,
     optimize_schedule,
     piecewise_sale_fractions,
 )
@@ -122,6 +123,23 @@ def test_metrics_cvar_and_objective_by_hand() -> None:
     assert m.p_liquidation.value == 0.0 and m.feasible
 
 
+def test_influence_values_average_to_the_estimates() -> None:
+    """mean(psi_CVaR) is the CVaR exactly and mean(psi_J) the objective (both measures); a
+    candidate against itself has a gain of exactly 0 with no spread."""
+    loss = np.random.default_rng(5).lognormal(10.0, 1.0, 999)
+    for measure in ("cvar", "variance"):
+        obj = PlanObjective(risk_aversion=0.3 if measure == "cvar" else 1e-6,
+                            risk_measure=measure)  # type: ignore[arg-type]
+        value, psi, cvar, psi_cvar = objective_influence(loss, obj)
+        assert float(psi_cvar.mean()) == pytest.approx(cvar, rel=1e-12)
+        if measure == "cvar":
+            assert float(psi.mean()) == pytest.approx(value, rel=1e-12)
+        else:  # the variance's influence averages to the ddof=0 variance
+            assert float(psi.mean()) == pytest.approx(
+                loss.mean() + 1e-6 * loss.var(), rel=1e-12)
+        assert not np.any(psi - objective_influence(loss.copy(), obj)[1])
+
+
 def test_objective_rejects_bad_settings() -> None:
     with pytest.raises(InvalidArgument, match="alpha"):
         PlanObjective(alpha=0.0)
@@ -161,8 +179,15 @@ def test_plan_liquidation_probability_holds_on_fresh_paths() -> None:
     # the result's own out-of-sample check says the same
     assert res.fresh_p_liquidation.value <= alpha + 3.0 * math.sqrt(
         alpha * (1 - alpha) * 2 / n_in)
-    # the plan is no worse than any feasible baseline, in sample
+    # the plan is no worse than any feasible baseline, in sample; the paired gains agree with
+    # the two objectives, and pairing on the same paths narrows the interval
     for b in res.baselines:
+        gain = res.plan_gain_usd[b.label]
+        assert gain.value == pytest.approx(
+            b.objective_usd.value - res.plan_metrics.objective_usd.value, rel=1e-12)
+        unpaired = (b.objective_usd.high - b.objective_usd.low
+                    + res.plan_metrics.objective_usd.high - res.plan_metrics.objective_usd.low)
+        assert gain.high - gain.low < unpaired
         if b.feasible:
             assert res.plan_metrics.objective_usd.value <= b.objective_usd.value + 1e-6
 
@@ -220,7 +245,7 @@ def test_binding_constraint_is_reported() -> None:
     assert set(d) == {"objective", "n_paths", "n_steps", "step_hours", "initial_eth", "plan",
                       "binding", "binding_text", "constraint_cost_usd",
                       "withdrawal_shortfall_eth", "unconstrained", "families", "baselines",
-                      "evaluations"}
+                      "plan_gain_usd", "evaluations"}
     assert set(d["plan"]) == {"family", "params", "description", "metrics",
                               "fresh_p_liquidation", "daily_sold_eth"}
     json.dumps(d, allow_nan=True)

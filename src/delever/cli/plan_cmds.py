@@ -77,13 +77,18 @@ def print_plan(name: str, result: PlanResult) -> None:
                         f"CVaR{result.objective.cvar_level:.0%} of the loss, USD over "
                         f"{result.n_steps * result.step_hours / 24:g} days; 95% intervals",
                   title_justify="left")
-    for col in ("schedule", "objective", "mean loss", "CVaR", "P(liq)", "sold"):
+    for col in ("schedule", "objective", "mean loss", "CVaR", "P(liq)", "sold",
+                "plan better by (paired)"):
         table.add_column(col, justify="left" if col == "schedule" else "right")
     for m in result.table():
         o, e, c, p = m.objective_usd, m.mean_loss_usd, m.cvar_loss_usd, m.p_liquidation
+        g = result.plan_gain_usd.get(m.label)
+        gain = "-" if g is None else (f"{g.value / 1e6:,.1f}M "
+                                      f"({g.low / 1e6:,.1f}-{g.high / 1e6:,.1f})")
         table.add_row(m.label, f"{o.value / 1e6:,.1f}M ({o.low / 1e6:,.1f}-{o.high / 1e6:,.1f})",
                       f"{e.value / 1e6:,.1f}M", f"{c.value / 1e6:,.1f}M",
-                      f"{p.value:.2%} ({p.low:.2%}-{p.high:.2%})", f"{m.mean_sold_frac:.0%}")
+                      f"{p.value:.2%} ({p.low:.2%}-{p.high:.2%})", f"{m.mean_sold_frac:.0%}",
+                      gain)
     console.print(table)
     fresh = result.fresh_p_liquidation
     console.print(f"P(liquidation) of the plan on fresh paths: {fresh.value:.2%} "

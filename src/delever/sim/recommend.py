@@ -40,10 +40,15 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
     sold_eth = float(daily.sum())
     best_base = min(plan.baselines, key=lambda b: b.objective_usd.value, default=None)
     versus = ""
-    if best_base is not None:
-        gain = best_base.objective_usd.value - m.objective_usd.value
-        versus = (f" It beats the best usual schedule ({best_base.label}) by {_usd_m(gain)} "
-                  f"of objective.")
+    if best_base is not None and best_base.label in plan.plan_gain_usd:
+        g = plan.plan_gain_usd[best_base.label]
+        span = f"95% interval {_usd_m(g.low)} to {_usd_m(g.high)}, paired on the same paths"
+        if g.low > 0:
+            versus = (f" It beats the best usual schedule ({best_base.label}) by "
+                      f"{_usd_m(g.value)} of objective ({span}).")
+        else:
+            versus = (f" Its edge over the best usual schedule ({best_base.label}), "
+                      f"{_usd_m(g.value)} of objective, is within Monte Carlo error ({span}).")
     caveat = (" The ladder reacts to the HF hour by hour: it relies on selling into a falling "
               "market at the modelled depth, and on moves without the gaps that GBM paths lack."
               if plan.plan.family == "hf-ladder" else "")
