@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from delever.cli.main import app
 TOP_KEYS = {
     "scenario", "market", "n_paths", "seed", "alpha", "max_cost_frac", "horizon_days",
     "workers", "scheduler", "max_position", "margin_buffer", "staged_deleveraging",
-    "after_unwind", "leverage_heatmap",
+    "after_unwind", "leverage_heatmap", "report_path",
 }
 
 
@@ -81,3 +82,14 @@ def test_bad_input_exits_2_with_one_line(runner: CliRunner, argv: list[str], mat
     assert match in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_advise_report_has_the_advice_charts(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "advice.html"
+    result = runner.invoke(app, ["advise", "--paths", "16", "--horizon-days", "1",
+                                 "--workers", "0", "--report", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["report_path"] == str(out)
+    text = out.read_text()
+    assert "Risk advice (delever advise)" in text
+    assert text.count("plotly-graph-div") == 5  # buffer, recovery, P&L, two heatmaps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev
 TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
             "n_steps", "step_hours", "initial_eth", "plan", "binding", "binding_text",
             "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
-            "baselines", "plan_gain_usd", "evaluations"}
+            "baselines", "plan_gain_usd", "evaluations", "report_path"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
                "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
                "feasible"}
@@ -63,6 +64,18 @@ def test_plan_on_a_local_dask_cluster_gives_the_same_json(runner: CliRunner) -> 
     a, b = json.loads(here.stdout), json.loads(there.stdout)
     assert (a.pop("workers"), b.pop("workers")) == (0, 1)
     assert a == b
+
+
+def test_plan_report_has_the_comparison_chart(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "plan.html"
+    result = runner.invoke(app, [*ARGS, "--report", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["report_path"] == str(out)
+    text = out.read_text()
+    assert "The optimal unwind (delever plan)" in text
+    assert text.count("plotly-graph-div") == 2  # the comparison and the sales over time
+    bad = runner.invoke(app, [*ARGS, "--report", str(tmp_path)])
+    assert bad.exit_code == 2 and "is a folder" in bad.stderr
 
 
 def test_plan_table(runner: CliRunner) -> None:

@@ -17,15 +17,24 @@ JSON (``--json``), top-level keys: ``scenario``, ``market``, ``n_paths``, ``seed
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, user_errors
+from delever.cli._common import (
+    REPORT_FOOTER,
+    check_report_path,
+    console,
+    emit_json,
+    user_errors,
+)
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
+from delever.report import write_report
+from delever.report.run_report import advice_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.advise import STAGES, Advice, advise
@@ -63,6 +72,9 @@ def advise_cmd(
                                    "(0: hold); their impact and repayments count.")] = 0.0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write an HTML report (buffer, recovery, P&L, heatmaps).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
 ) -> None:
     """Risk advice: max position, margin buffer, staged sales, after the unwind, heatmap."""
@@ -80,21 +92,28 @@ def advise_cmd(
                math.isfinite(sell_eth_per_day) and sell_eth_per_day >= 0.0,
                "must be a finite amount of ETH >= 0.")
         n_workers = resolve_workers(workers, scheduler)
+        check_report_path(report)
         loaded = load_scenario(scenario)
         with dask_client(workers, scheduler) as client:
             result = advise_with_progress(loaded, paths=paths, seed=seed, alpha=alpha,
                                           max_cost_frac=max_cost, horizon_days=horizon_days,
                                           sell_eth_per_day=sell_eth_per_day, client=client,
                                           show=not json_output)
+        written = None if report is None else write_report(
+            report, f"delever advise: {loaded.spec.title or loaded.name}",
+            [advice_section(result)], footer=REPORT_FOOTER)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
             "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
             "scheduler": scheduler, **result.to_dict(),
+            "report_path": None if written is None else str(written),
         }
         if json_output:
             emit_json(payload)
             return
         print_advice(loaded.name, result)
+        if written is not None:
+            console.print(f"Report written to {written}", markup=False, highlight=False)
 
 
 def advise_with_progress(

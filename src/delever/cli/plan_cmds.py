@@ -8,15 +8,24 @@ JSON keys: see :meth:`delever.sim.plan.PlanResult.to_dict` and the README.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, user_errors
+from delever.cli._common import (
+    REPORT_FOOTER,
+    check_report_path,
+    console,
+    emit_json,
+    user_errors,
+)
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
+from delever.report import write_report
+from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.plan import (
@@ -126,6 +135,9 @@ def plan_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0).")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write an HTML report (the comparison chart and the sales).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
 ) -> None:
     """The optimal unwind: min E[loss] + lambda CVaR s.t. P(liquidation) <= alpha."""
@@ -144,6 +156,7 @@ def plan_cmd(
         if maxfev < 0:
             raise InvalidArgument(f"--maxfev={maxfev} must be >= 0.")
         n_workers = resolve_workers(workers, scheduler)
+        check_report_path(report)
         objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
                                   alpha=alpha)
         names = _families(family)
@@ -152,13 +165,19 @@ def plan_cmd(
                                     seed=seed, families=names, pieces=pieces, maxfev=maxfev,
                                     book=not no_book, workers=workers, scheduler=scheduler,
                                     show=not json_output)
+        written = None if report is None else write_report(
+            report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
+            footer=REPORT_FOOTER)
         if json_output:
             payload: dict[str, Any] = {"scenario": loaded.name, "seed": seed,
                                        "book": not no_book, "workers": n_workers,
-                                       "scheduler": scheduler, **result.to_dict()}
+                                       "scheduler": scheduler, **result.to_dict(),
+                                       "report_path": None if written is None else str(written)}
             emit_json(payload)
             return
         print_plan(loaded.name, result)
+        if written is not None:
+            console.print(f"Report written to {written}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
