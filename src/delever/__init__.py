@@ -10,7 +10,9 @@ The small public API for notebooks::
 
 from delever.errors import DeleverError, InvalidArgument, ProtocolRevert
 from delever.scenario import Scenario, builtin_scenarios, load_scenario
+from delever.scenario.advice import advise, plan
 from delever.sim.api import simulate
+from delever.sim.plan import PlanObjective
 from delever.sim.position import PositionReport, analyze_position
 
 __version__ = "0.1.0"
@@ -18,12 +20,15 @@ __version__ = "0.1.0"
 __all__ = [
     "DeleverError",
     "InvalidArgument",
+    "PlanObjective",
     "PositionReport",
     "ProtocolRevert",
     "Scenario",
     "__version__",
+    "advise",
     "analyze_position",
     "builtin_scenarios",
     "load_scenario",
+    "plan",
     "simulate",
 ]

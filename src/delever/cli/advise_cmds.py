@@ -36,9 +36,8 @@ from delever.errors import InvalidArgument
 from delever.report import write_report
 from delever.report.run_report import advice_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from delever.scenario.market import scenario_market
-from delever.sim.advise import STAGES, Advice, advise
-from delever.sim.api import build_inputs
+from delever.scenario.advice import advise
+from delever.sim.advise import STAGES, Advice
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -123,8 +122,6 @@ def advise_with_progress(
 ) -> Advice:
     """:func:`delever.sim.advise.advise` on a scenario (its market with the book and
     followers), with a progress bar per stage."""
-    inputs = build_inputs(loaded, n_paths=1, n_steps=1)
-    market = scenario_market(loaded)
     progress = Progress(TextColumn("{task.description:<22}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, disable=not show, transient=True)
@@ -134,9 +131,8 @@ def advise_with_progress(
         def advance(stage: str, done: int, total: int) -> None:
             progress.update(bars[stage], completed=done, total=total)
 
-        return advise(inputs.position, market, inputs.lending,
-                      mark_price_usd=loaded.mark_price_usd, n_paths=paths, seed=seed,
-                      alpha=alpha, max_cost_frac=max_cost_frac, horizon_days=horizon_days,
+        return advise(loaded, n_paths=paths, seed=seed, alpha=alpha,
+                      max_cost_frac=max_cost_frac, horizon_days=horizon_days,
                       buffer_sell_eth_per_day=sell_eth_per_day, client=client,
                       progress=advance)
 

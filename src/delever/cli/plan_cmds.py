@@ -27,7 +27,7 @@ from delever.errors import InvalidArgument
 from delever.report import write_report
 from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from delever.scenario.market import scenario_market
+from delever.scenario.advice import plan
 from delever.sim.plan import (
     DEFAULT_ALPHA,
     DEFAULT_CVAR_LEVEL,
@@ -37,7 +37,6 @@ from delever.sim.plan import (
     FAMILIES,
     PlanObjective,
     PlanResult,
-    plan_for_scenario,
 )
 
 
@@ -62,7 +61,6 @@ def plan_with_progress(
     progress = Progress(SpinnerColumn(), TextColumn("planning: {task.description}"),
                         TextColumn("{task.completed:.0f} candidates"), TimeElapsedColumn(),
                         console=console, disable=not show, transient=True)
-    market = scenario_market(loaded, book=book, followers=book)
     with progress, dask_client(workers, scheduler) as client:
         task = progress.add_task("starting", total=None)
 
@@ -72,10 +70,9 @@ def plan_with_progress(
         def counted(n: int) -> None:
             progress.advance(task, n)
 
-        return plan_for_scenario(loaded, objective, n_paths=paths,
-                                 horizon_hours=horizon_days * 24.0, seed=seed, market=market,
-                                 families=families, pieces=pieces, maxfev=maxfev,
-                                 client=client, progress=stage, on_evaluations=counted)
+        return plan(loaded, objective, n_paths=paths, horizon_hours=horizon_days * 24.0,
+                    seed=seed, book=book, families=families, pieces=pieces, maxfev=maxfev,
+                    client=client, progress=stage, on_evaluations=counted)
 
 
 def print_plan(name: str, result: PlanResult) -> None:

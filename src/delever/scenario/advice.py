@@ -1,0 +1,76 @@
+"""The plan and the advice for a scenario: its position, its reserves, its market with the book
+and the followers (:func:`delever.scenario.market.scenario_market`).
+
+``delever.plan(scenario)`` and ``delever.advise(scenario)`` for notebooks; the ``plan`` and
+``advise`` commands and ``delever run`` call them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from delever.scenario.build import Scenario
+from delever.scenario.market import scenario_market
+from delever.sim.advise import Advice
+from delever.sim.advise import advise as advise_position
+from delever.sim.api import build_inputs
+from delever.sim.plan import (
+    DEFAULT_HORIZON_HOURS,
+    DEFAULT_MAXFEV,
+    DEFAULT_PIECES,
+    FAMILIES,
+    PlanObjective,
+    PlanResult,
+    plan_for_scenario,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+
+def plan(
+    scenario: Scenario,
+    objective: PlanObjective | None = None,
+    *,
+    n_paths: int = 10_000,
+    horizon_hours: float = float(DEFAULT_HORIZON_HOURS),
+    seed: int = 0,
+    book: bool = True,
+    families: Sequence[str] = FAMILIES,
+    pieces: int = DEFAULT_PIECES,
+    maxfev: int = DEFAULT_MAXFEV,
+    client: Client | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_evaluations: Callable[[int], None] | None = None,
+) -> PlanResult:
+    """The liquidation-aware optimal unwind of the scenario's position.
+
+    ``objective`` default ``PlanObjective()`` (lambda 0.1, CVaR 95%, alpha 5%);
+    ``book=False`` leaves out the other borrowers and the followers. The rest as
+    :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``).
+    """
+    market = scenario_market(scenario, book=book, followers=book)
+    return plan_for_scenario(
+        scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
+        seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
+        client=client, progress=progress, on_evaluations=on_evaluations)
+
+
+def advise(
+    scenario: Scenario,
+    *,
+    n_paths: int = 1_000,
+    seed: int = 0,
+    client: Client | None = None,
+    **kwargs: Any,
+) -> Advice:
+    """The risk advice on the scenario's position (:func:`delever.sim.advise.advise`), its
+    market with the book and the followers; ``kwargs`` go to that function."""
+    inputs = build_inputs(scenario, n_paths=1, n_steps=1)
+    return advise_position(inputs.position, scenario_market(scenario), inputs.lending,
+                           mark_price_usd=scenario.mark_price_usd, n_paths=n_paths, seed=seed,
+                           client=client, **kwargs)
+
+
+__all__ = ["advise", "plan"]
