@@ -341,6 +341,9 @@ class Candidate:
                     f"{self.params[1] / 24.0:.2f} days")
         if self.family == "hf-ladder":
             trigger = max(self.params[0], 1.0)
+            if trigger <= 1.0:
+                # below HF 1 Aave refuses the withdrawal the sale needs: the rule never acts
+                return "HF ladder with trigger 1.000, which never sells: in effect, hold"
             return (f"HF ladder: below HF {trigger:.3f} sell back to HF "
                     f"{trigger + max(self.params[1], 0.0):.3f}")
         f = np.clip(np.asarray(self.params), 0.0, None)
