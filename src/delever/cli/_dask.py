@@ -23,8 +23,8 @@ MAX_WORKERS = 256
 
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", help="Worker processes of the local Dask cluster (default: one per core); "
-                      "0 evaluates in this process (faster on a machine of 2 cores: no "
-                      "cluster to start).")]
+                      "0 evaluates in this process (no cluster to start: a few seconds "
+                      "saved on a small machine).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786.")]
 

@@ -137,7 +137,7 @@ def plan_cmd(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
 ) -> None:
-    """The optimal unwind: min E[loss] + lambda CVaR s.t. P(liquidation) <= alpha."""
+    """The optimal unwind: min mean loss + lambda CVaR s.t. P(liquidation) <= alpha."""
     with user_errors():
         if not (1 <= paths <= 10_000_000):
             raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 10,000,000].")
