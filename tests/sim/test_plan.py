@@ -271,3 +271,22 @@ def test_same_seed_same_plan_with_one_or_two_workers(clients: tuple[object, obje
     for p in plans[1:]:
         assert json.dumps(p.to_dict(), sort_keys=True) == ref
         assert p.plan_mean_sold_eth.tobytes() == plans[0].plan_mean_sold_eth.tobytes()
+
+
+def test_withdrawal_shortfall_is_the_weth_reserves_free_liquidity() -> None:
+    """lambda = 1 (the CVaR of the ETH held dominates): the AC family sells as fast as it can,
+    and what it cannot sell is what the WETH reserve's free liquidity on 2026-02-06 (supplied
+    - borrowed, from the shipped snapshot) keeps it from withdrawing."""
+    from delever.protocol.reserve_history import reserve_state_on
+    from delever.sim.api import DEFAULT_RESERVE_DAY
+
+    weth, _ = reserve_state_on("WETH", DEFAULT_RESERVE_DAY)
+    free_eth = weth.total_supplied - weth.total_borrowed
+    ev = _engine(200, n_steps=24)
+    res = optimize_schedule(ev, PlanObjective(risk_aversion=1.0), families=["almgren-chriss"],
+                            maxfev=4, baselines={})
+    eth0 = ev.position.total_eth
+    assert free_eth < eth0
+    assert res.plan_metrics.mean_sold_frac * eth0 == pytest.approx(free_eth, rel=2e-3)
+    assert res.withdrawal_shortfall_eth == pytest.approx(eth0 - free_eth, rel=5e-3)
+    assert "free liquidity" in res.binding_text()
