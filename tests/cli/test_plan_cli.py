@@ -17,7 +17,7 @@ ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev
         "--family", "almgren-chriss,hf-ladder", "--workers", "0", "--seed", "3", "--json"]
 
 TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
-            "n_steps", "step_hours", "initial_eth", "plan", "binding", "binding_text",
+            "n_steps", "step_hours", "paths", "initial_eth", "plan", "binding", "binding_text",
             "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
             "baselines", "plan_gain_usd", "evaluations", "report_path"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
@@ -76,6 +76,17 @@ def test_plan_report_has_the_comparison_chart(runner: CliRunner, tmp_path: Path)
     assert text.count("plotly-graph-div") == 2  # the comparison and the sales over time
     bad = runner.invoke(app, [*ARGS, "--report", str(tmp_path)])
     assert bad.exit_code == 2 and "is a folder" in bad.stderr
+
+
+def test_plan_with_jumps_says_so(runner: CliRunner) -> None:
+    result = runner.invoke(app, [*ARGS, "--jumps", "--jump-intensity", "0.1"])
+    assert result.exit_code == 0, result.stderr
+    paths = json.loads(result.stdout)["paths"]
+    assert paths["model"] == "merton" and paths["jumps"]["intensity_per_day"] == 0.1
+    plain = json.loads(runner.invoke(app, ARGS).stdout)["paths"]
+    assert plain["model"] == "gbm" and plain["jumps"] is None
+    too_big = runner.invoke(app, [*ARGS, "--jumps", "--jump-intensity", "5"])
+    assert too_big.exit_code == 2 and "jump variance" in too_big.stderr
 
 
 def test_plan_table(runner: CliRunner) -> None:

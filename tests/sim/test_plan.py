@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -204,6 +204,7 @@ class _LadderWorld:
     step_hours: float = 1.0
     notional_usd: float = 1e8
     initial_eth: float = 1.0
+    paths_description: dict[str, object] = field(default_factory=dict)
 
     def evaluate(self, candidates: Sequence[Candidate | Strategy]) -> list[Outcomes]:
         out = []
@@ -242,7 +243,8 @@ def test_binding_constraint_is_reported() -> None:
     assert stuck.binding == "infeasible"
     assert stuck.plan_metrics.p_liquidation.value == pytest.approx(0.5)
     d = tight.to_dict()
-    assert set(d) == {"objective", "n_paths", "n_steps", "step_hours", "initial_eth", "plan",
+    assert set(d) == {"objective", "n_paths", "n_steps", "step_hours", "paths", "initial_eth",
+                      "plan",
                       "binding", "binding_text", "constraint_cost_usd",
                       "withdrawal_shortfall_eth", "unconstrained", "families", "baselines",
                       "plan_gain_usd", "evaluations"}
@@ -290,3 +292,29 @@ def test_withdrawal_shortfall_is_the_weth_reserves_free_liquidity() -> None:
     assert res.plan_metrics.mean_sold_frac * eth0 == pytest.approx(free_eth, rel=2e-3)
     assert res.withdrawal_shortfall_eth == pytest.approx(eth0 - free_eth, rel=5e-3)
     assert "free liquidity" in res.binding_text()
+
+
+def test_jump_paths_are_merton_with_the_same_total_variance() -> None:
+    """With jumps the evaluator draws exactly merton_paths with diffusion variance
+    sigma² - lambda (m² + s²) per day, scaled to the step; without, exactly gbm_paths."""
+    from delever.market.paths import gbm_paths, merton_paths
+    from delever.sim.plan import Jumps, _Static
+
+    jumps = Jumps(0.1, -0.04, 0.03)
+    sigma = 0.04
+    seed = np.random.SeedSequence(9)
+    static = _Static(None, None, None, None, None, 2_000.0, sigma, 4.0, 30,  # type: ignore[arg-type]
+                     jumps)
+    days = 4.0 / 24.0
+    diffusion = math.sqrt((sigma**2 - 0.1 * (0.04**2 + 0.03**2)) * days)
+    ref = merton_paths(2_000.0, 50, 30, sigma_per_step=diffusion,
+                       jump_intensity_per_step=0.1 * days, jump_mean=-0.04, jump_std=0.03,
+                       seed=np.random.default_rng(seed))
+    np.testing.assert_array_equal(static.draw(50, seed), ref)
+    plain = _Static(None, None, None, None, None, 2_000.0, sigma, 4.0, 30)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(
+        plain.draw(50, seed),
+        gbm_paths(2_000.0, 50, 30, sigma_per_step=sigma * math.sqrt(days),
+                  seed=np.random.default_rng(seed)))
+    with pytest.raises(InvalidArgument, match="jump variance"):
+        Jumps(1.0, -0.05, 0.05).diffusion_variance_daily(0.03)

@@ -41,6 +41,9 @@ from delever.market.calibration import (
 )
 from delever.market.loaders import eth_daily_close
 from delever.market.paths import (
+    DEFAULT_JUMP_INTENSITY_PER_DAY,
+    DEFAULT_JUMP_MEAN,
+    DEFAULT_JUMP_STD,
     MODELS,
     bootstrap_paths,
     garch_paths,
@@ -58,12 +61,8 @@ WindowOpt = Annotated[
     int, typer.Option("--window-days", help="Estimation window in days before the cut-off.")
 ]
 
-# Merton jump defaults: ILLUSTRATIVE, not fitted (an estimate): on average one jump every
-# 50 days, of mean -5% and standard deviation 5% in log price. The diffusion volatility is
-# set so that the total daily variance equals the calibrated sigma_daily².
-DEFAULT_JUMP_INTENSITY_PER_DAY = 0.02
-DEFAULT_JUMP_MEAN = -0.05
-DEFAULT_JUMP_STD = 0.05
+# Merton jump defaults (delever.market.paths): ILLUSTRATIVE, not fitted. The diffusion
+# volatility is set so that the total daily variance equals the calibrated sigma_daily².
 DEFAULT_BLOCK_DAYS = 10.0
 DEFAULT_CUTOFF_TEXT = DEFAULT_CUTOFF.isoformat()
 OUTPUT_FORMATS = (".parquet", ".csv")

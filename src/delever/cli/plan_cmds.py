@@ -24,6 +24,11 @@ from delever.cli._common import (
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.errors import InvalidArgument
+from delever.market.paths import (
+    DEFAULT_JUMP_INTENSITY_PER_DAY,
+    DEFAULT_JUMP_MEAN,
+    DEFAULT_JUMP_STD,
+)
 from delever.report import write_report
 from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
@@ -35,6 +40,7 @@ from delever.sim.plan import (
     DEFAULT_PIECES,
     DEFAULT_RISK_AVERSION,
     FAMILIES,
+    Jumps,
     PlanObjective,
     PlanResult,
 )
@@ -55,7 +61,7 @@ def _families(values: list[str] | None) -> list[str]:
 def plan_with_progress(
     loaded: Scenario, objective: PlanObjective, *, paths: int, horizon_days: float,
     seed: int, families: list[str], pieces: int, maxfev: int, book: bool, workers: int | None,
-    scheduler: str | None, show: bool,
+    scheduler: str | None, show: bool, jumps: Jumps | None = None,
 ) -> PlanResult:
     """:func:`plan_for_scenario` with a spinner naming the stage and counting candidates."""
     progress = Progress(SpinnerColumn(), TextColumn("planning: {task.description}"),
@@ -72,7 +78,7 @@ def plan_with_progress(
 
         return plan(loaded, objective, n_paths=paths, horizon_hours=horizon_days * 24.0,
                     seed=seed, book=book, families=families, pieces=pieces, maxfev=maxfev,
-                    client=client, progress=stage, on_evaluations=counted)
+                    jumps=jumps, client=client, progress=stage, on_evaluations=counted)
 
 
 def print_plan(name: str, result: PlanResult) -> None:
@@ -129,6 +135,18 @@ def plan_cmd(
     no_book: Annotated[bool, typer.Option(
         "--no-book", help="Leave out the other borrowers' cascade and the followers.")
     ] = False,
+    jumps: Annotated[bool, typer.Option(
+        "--jumps", help="Merton jumps on the paths, total variance unchanged (gaps that test "
+                        "a reactive plan).")] = False,
+    jump_intensity: Annotated[float, typer.Option(
+        "--jump-intensity", help="With --jumps: jumps per day (0.02, illustrative).")
+    ] = DEFAULT_JUMP_INTENSITY_PER_DAY,
+    jump_mean: Annotated[float, typer.Option(
+        "--jump-mean", help="With --jumps: mean log jump (-0.05, illustrative).")
+    ] = DEFAULT_JUMP_MEAN,
+    jump_std: Annotated[float, typer.Option(
+        "--jump-std", help="With --jumps: std of the log jump (0.05, illustrative).")
+    ] = DEFAULT_JUMP_STD,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0).")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -157,11 +175,14 @@ def plan_cmd(
         objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
                                   alpha=alpha)
         names = _families(family)
+        merton = Jumps(jump_intensity, jump_mean, jump_std) if jumps else None
         loaded = load_scenario(scenario)
+        if merton is not None:
+            merton.diffusion_variance_daily(loaded.market_parameters().sigma_daily)
         result = plan_with_progress(loaded, objective, paths=paths, horizon_days=horizon_days,
                                     seed=seed, families=names, pieces=pieces, maxfev=maxfev,
                                     book=not no_book, workers=workers, scheduler=scheduler,
-                                    show=not json_output)
+                                    show=not json_output, jumps=merton)
         written = None if report is None else write_report(
             report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
             footer=REPORT_FOOTER)

@@ -133,6 +133,13 @@ def gbm_paths(
     return out
 
 
+# Merton jumps for ETH, ILLUSTRATIVE (not fitted): about one jump every 50 days, of mean
+# -5% and standard deviation 5% in the log price.
+DEFAULT_JUMP_INTENSITY_PER_DAY = 0.02
+DEFAULT_JUMP_MEAN = -0.05
+DEFAULT_JUMP_STD = 0.05
+
+
 def merton_paths(
     s0_usd: float,
     n_paths: int,
@@ -524,6 +531,9 @@ def generate_paths(model: str, **kwargs: Any) -> FloatArray2D:
 
 
 __all__ = [
+    "DEFAULT_JUMP_INTENSITY_PER_DAY",
+    "DEFAULT_JUMP_MEAN",
+    "DEFAULT_JUMP_STD",
     "MODELS",
     "bootstrap_indices",
     "bootstrap_paths",

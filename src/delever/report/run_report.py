@@ -232,7 +232,8 @@ def plan_section(plan: PlanResult) -> ReportSection:
         ("batches (mean ETH per day)", ", ".join(
             f"{x:,.0f}" for x in plan.daily_sold_eth())),
     ]
-    text = (f"{plan.n_paths:,} GBM paths, {plan.evaluations} candidate schedules on the same "
+    text = (f"{plan.n_paths:,} {plan.paths_label()} paths, {plan.evaluations} candidate "
+            "schedules on the same "
             "paths through the unwind engine with the scenario's book and followers. "
             + plan.binding_text())
     return ReportSection("The optimal unwind (delever plan)", text, rows,

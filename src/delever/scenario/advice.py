@@ -20,6 +20,7 @@ from delever.sim.plan import (
     DEFAULT_MAXFEV,
     DEFAULT_PIECES,
     FAMILIES,
+    Jumps,
     PlanObjective,
     PlanResult,
     plan_for_scenario,
@@ -40,6 +41,7 @@ def plan(
     families: Sequence[str] = FAMILIES,
     pieces: int = DEFAULT_PIECES,
     maxfev: int = DEFAULT_MAXFEV,
+    jumps: Jumps | None = None,
     client: Client | None = None,
     progress: Callable[[str], None] | None = None,
     on_evaluations: Callable[[int], None] | None = None,
@@ -47,14 +49,15 @@ def plan(
     """The liquidation-aware optimal unwind of the scenario's position.
 
     ``objective`` default ``PlanObjective()`` (lambda 0.1, CVaR 95%, alpha 5%);
-    ``book=False`` leaves out the other borrowers and the followers. The rest as
+    ``book=False`` leaves out the other borrowers and the followers; ``jumps`` adds Merton
+    jumps to the GBM paths (same total variance). The rest as
     :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``).
     """
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
         scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
         seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
-        client=client, progress=progress, on_evaluations=on_evaluations)
+        jumps=jumps, client=client, progress=progress, on_evaluations=on_evaluations)
 
 
 def advise(

@@ -46,8 +46,20 @@ import numpy as np
 import scipy.optimize as sco
 
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
-from delever.errors import InvalidArgument, check_positive, unknown_name
-from delever.market.paths import gbm_paths
+from delever.errors import (
+    InvalidArgument,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    unknown_name,
+)
+from delever.market.paths import (
+    DEFAULT_JUMP_INTENSITY_PER_DAY,
+    DEFAULT_JUMP_MEAN,
+    DEFAULT_JUMP_STD,
+    gbm_paths,
+    merton_paths,
+)
 from delever.sim.api import ScenarioLike, build_inputs
 from delever.sim.distributed import chunk_sizes, map_tasks, share, spawn_seeds
 from delever.sim.stress import Estimate, binomial_ci
@@ -381,9 +393,40 @@ class Evaluator(Protocol):
     @property
     def initial_eth(self) -> float: ...
 
+    @property
+    def paths_description(self) -> dict[str, Any]: ...
+
     def evaluate(self, candidates: Sequence[Candidate | Strategy]) -> list[Outcomes]: ...
 
     def fresh(self, seed_offset: int) -> Evaluator: ...
+
+
+@dataclass(frozen=True)
+class Jumps:
+    """Merton jumps added to the paths (the total daily variance stays ``sigma_daily²``).
+
+    Defaults: :data:`delever.market.paths.DEFAULT_JUMP_INTENSITY_PER_DAY` etc., ILLUSTRATIVE
+    (one jump in about 50 days, log size N(-5%, 5%)), not fitted.
+    """
+
+    intensity_per_day: float = DEFAULT_JUMP_INTENSITY_PER_DAY
+    mean_log: float = DEFAULT_JUMP_MEAN
+    std_log: float = DEFAULT_JUMP_STD
+
+    def __post_init__(self) -> None:
+        check_non_negative("intensity_per_day", self.intensity_per_day)
+        check_finite("mean_log", self.mean_log)
+        check_non_negative("std_log", self.std_log)
+
+    def diffusion_variance_daily(self, sigma_daily: float) -> float:
+        """``sigma_daily² - intensity (mean² + std²)``; must stay > 0."""
+        jump_var = self.intensity_per_day * (self.mean_log ** 2 + self.std_log ** 2)
+        out = sigma_daily * sigma_daily - jump_var
+        if out <= 0:
+            raise InvalidArgument(
+                f"jump variance per day {jump_var:.6g} (intensity x (mean² + std²)) must be "
+                f"below sigma_daily² = {sigma_daily ** 2:.6g}; lower the intensity or sizes.")
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,8 +439,24 @@ class _Static:
     oracle: OracleLike
     config: SimConfig
     s0_usd: float
-    sigma_per_step: float
+    sigma_daily: float
+    step_hours: float
     n_steps: int
+    jumps: Jumps | None = None
+
+    def draw(self, n_paths: int, seed: np.random.SeedSequence) -> FloatArray2D:
+        """The chunk's paths: zero-drift GBM, or Merton with the same total variance."""
+        rng = np.random.default_rng(seed)
+        days = self.step_hours / 24.0
+        if self.jumps is None:
+            return gbm_paths(self.s0_usd, n_paths, self.n_steps,
+                             sigma_per_step=self.sigma_daily * math.sqrt(days), seed=rng)
+        j = self.jumps
+        return merton_paths(
+            self.s0_usd, n_paths, self.n_steps,
+            sigma_per_step=math.sqrt(j.diffusion_variance_daily(self.sigma_daily) * days),
+            jump_intensity_per_step=j.intensity_per_day * days, jump_mean=j.mean_log,
+            jump_std=j.std_log, seed=rng)
 
 
 @dataclass(frozen=True, eq=False)
@@ -445,9 +504,7 @@ class _Renamed(Strategy):
 
 def run_unwind_task(task: _UnwindTask, static: _Static) -> list[Outcomes]:
     """Draw the chunk's GBM paths and evaluate every item on them (the worker's job)."""
-    paths = gbm_paths(static.s0_usd, task.n_paths, static.n_steps,
-                      sigma_per_step=static.sigma_per_step,
-                      seed=np.random.default_rng(task.seed))
+    paths = static.draw(task.n_paths, task.seed)
     pos = static.position
     eth0 = pos.total_eth
     strategies = _as_strategies(task.items, eth0, static.n_steps, static.config.step_hours)
@@ -507,6 +564,7 @@ class UnwindEvaluator:
     chunk_paths: int = 1_000
     oracle: OracleLike = CHAINLINK_ETH_USD
     config: SimConfig = field(default_factory=SimConfig)
+    jumps: Jumps | None = None  # None: GBM
     client: Client | None = None
     progress: Callable[[int], None] | None = None  # called with evaluations done
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -514,6 +572,8 @@ class UnwindEvaluator:
     def __post_init__(self) -> None:
         check_positive("s0_usd", self.s0_usd)
         check_positive("step_hours", self.step_hours)
+        if self.jumps is not None:
+            self.jumps.diffusion_variance_daily(self.sigma_daily)
         chunk_sizes(self.n_paths, self.chunk_paths)  # validates both
         if isinstance(self.n_steps, bool) or int(self.n_steps) < 1:
             raise InvalidArgument(f"n_steps={self.n_steps!r} must be a whole number >= 1.")
@@ -528,6 +588,14 @@ class UnwindEvaluator:
         """The position's ETH."""
         return self.position.total_eth
 
+    @property
+    def paths_description(self) -> dict[str, Any]:
+        """The path model for reports: ``model`` (gbm / merton), its numbers, the seed."""
+        j = self.jumps
+        return {"model": "gbm" if j is None else "merton", "sigma_daily": self.sigma_daily,
+                "jumps": None if j is None else dataclasses.asdict(j),
+                "seed": self.seed, "chunk_paths": self.chunk_paths}
+
     def _config(self) -> SimConfig:
         c = self.config
         return SimConfig(step_hours=float(self.step_hours),
@@ -540,9 +608,8 @@ class UnwindEvaluator:
         """The static inputs; with a client, scattered to the workers once per evaluator."""
         if "static" not in self._cache:
             static = _Static(self.position, self.market, self.lending, self.oracle,
-                             self._config(), float(self.s0_usd),
-                             self.sigma_daily * math.sqrt(self.step_hours / 24.0),
-                             int(self.n_steps))
+                             self._config(), float(self.s0_usd), float(self.sigma_daily),
+                             float(self.step_hours), int(self.n_steps), self.jumps)
             self._cache["static"] = (static if self.client is None
                                      else share(self.client, static))
         return self._cache["static"]
@@ -597,6 +664,13 @@ class LinearImpactEvaluator:
     def initial_eth(self) -> float:
         """X."""
         return self.qty_eth
+
+    @property
+    def paths_description(self) -> dict[str, Any]:
+        """The arithmetic random walk of the Almgren-Chriss model."""
+        return {"model": "arithmetic-brownian", "sigma_usd_per_sqrt_day":
+                self.sigma_usd_per_sqrt_day, "jumps": None, "seed": self.seed,
+                "whiten": self.whiten}
 
     def _normals(self) -> FloatArray2D:
         rng = np.random.default_rng(self.seed)
@@ -703,6 +777,7 @@ class PlanResult:
     plan_liquidated_by_step: FloatArray1D = field(repr=False)
     baseline_mean_sold_eth: dict[str, FloatArray1D] = field(repr=False)
     plan_gain_usd: dict[str, Estimate] = field(default_factory=dict)
+    paths: dict[str, Any] = field(default_factory=dict)
 
     def binding_text(self) -> str:
         """One sentence saying which constraint binds."""
@@ -733,6 +808,7 @@ class PlanResult:
             "n_paths": self.n_paths,
             "n_steps": self.n_steps,
             "step_hours": self.step_hours,
+            "paths": dict(self.paths),
             "initial_eth": self.initial_eth,
             "plan": {"family": self.plan.family, "params": list(self.plan.params),
                      "description": self.plan.describe(),
@@ -749,6 +825,11 @@ class PlanResult:
             "plan_gain_usd": {k: v.to_dict() for k, v in self.plan_gain_usd.items()},
             "evaluations": self.evaluations,
         }
+
+    def paths_label(self) -> str:
+        """``GBM``, ``Merton (jumps)`` or the model's name."""
+        model = str(self.paths.get("model", "?"))
+        return {"gbm": "GBM", "merton": "Merton (jumps)"}.get(model, model)
 
     def daily_sold_eth(self) -> FloatArray1D:
         """The plan's mean ETH sold per day of the horizon (the batches to place)."""
@@ -768,7 +849,8 @@ class PlanResult:
         """A few lines for the terminal."""
         m = self.plan_metrics
         lines = [
-            f"Plan ({self.n_paths:,} paths x {self.n_steps} steps of {self.step_hours:g} h, "
+            f"Plan ({self.n_paths:,} {self.paths_label()} paths x {self.n_steps} steps of "
+            f"{self.step_hours:g} h, "
             f"{self.evaluations} candidates): {self.plan.describe()}",
             f"  objective ${m.objective_usd.value:,.0f} (E[loss] ${m.mean_loss_usd.value:,.0f} "
             f"+ {self.objective.risk_aversion:g} x CVaR{self.objective.cvar_level:.0%} "
@@ -990,6 +1072,7 @@ def optimize_schedule(
         baseline_mean_sold_eth={name: o.mean_sold_eth
                                 for name, o in zip(base, base_out, strict=True)},
         plan_gain_usd=dict(gains),
+        paths=evaluator.paths_description,
     )
 
 
@@ -1007,6 +1090,7 @@ def plan_for_scenario(
     families: Sequence[str] = FAMILIES,
     pieces: int = DEFAULT_PIECES,
     maxfev: int = DEFAULT_MAXFEV,
+    jumps: Jumps | None = None,
     client: Client | None = None,
     progress: Callable[[str], None] | None = None,
     on_evaluations: Callable[[int], None] | None = None,
@@ -1024,6 +1108,7 @@ def plan_for_scenario(
         ``delever.scenario.market.scenario_market(scenario)`` for the book and followers.
     lending : default the reserves on the scenario's day (``build_inputs``).
     families, pieces, maxfev : the search (see :func:`optimize_schedule`).
+    jumps : Merton jumps on the paths (:class:`Jumps`); None (default) plain GBM.
     client : ``distributed.Client``; None evaluates here.
     progress : called with the stage's name; ``on_evaluations`` with candidates evaluated.
     """
@@ -1040,7 +1125,7 @@ def plan_for_scenario(
     evaluator = UnwindEvaluator(inputs.position, inputs.market, inputs.lending, mark,
                                 scenario.market_parameters().sigma_daily, n_paths=n_paths,
                                 n_steps=n_steps, step_hours=step_hours, seed=seed,
-                                chunk_paths=chunk_paths, client=client,
+                                chunk_paths=chunk_paths, jumps=jumps, client=client,
                                 progress=on_evaluations)
     return optimize_schedule(evaluator, objective, families=families, pieces=pieces,
                              maxfev=maxfev, progress=progress)
@@ -1055,6 +1140,7 @@ __all__ = [
     "Candidate",
     "Evaluator",
     "FamilyBest",
+    "Jumps",
     "LinearImpactEvaluator",
     "Outcomes",
     "PlanMetrics",
