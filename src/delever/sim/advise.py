@@ -6,9 +6,9 @@ them all.
 1. :func:`max_position` (concentration vs liquidity): the largest multiple ``s`` of the
    position (collateral and debt together, same HF) that TWAP (and Almgren-Chriss) can
    unwind within a horizon at a mean impact cost below a cap, with P(liquidation) <= alpha.
-2. :func:`margin_buffer`: the HF that survives the 1st-percentile k-day drawdown of the mid
-   (the market's impact, book cascade and followers included), and the ETH to add or the
-   debt to repay to get there.
+2. :func:`margin_buffer`: the HF that survives the 1st-percentile k-day move (the market's
+   impact, book cascade and followers included; the owner's stated sales with their impact
+   and their repayments), and the ETH to add or the debt to repay to get there.
 3. :func:`staged_deleveraging`: the sales (proceeds repaying debt) that bring every account
    to that HF, cut into batches of bounded square-root discount, one per interval.
 4. :func:`after_unwind`: hold or sell into rebounds after the unwind: time to recover the
@@ -42,7 +42,7 @@ from delever.market.loaders import eth_daily_close
 from delever.market.paths import bootstrap_paths, gbm_paths
 from delever.protocol import RESERVES
 from delever.sim.distributed import map_tasks, spawn_seeds
-from delever.sim.stress import Estimate, binomial_ci, quantile_ci
+from delever.sim.stress import Z95, Estimate, binomial_ci, quantile_ci
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -63,7 +63,6 @@ StageProgress = Callable[[str, int, int], None]  # (stage, tasks done, tasks in 
 
 CHUNK_PATHS = 500  # paths per task: fixed, so results do not depend on the workers
 SUMMARY_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
 # Independent random streams, one per question (child k of SeedSequence(seed)).
 _STREAM_SIZE, _STREAM_BUF_MODEL, _STREAM_BUF_BOOT = 0, 1, 2

@@ -62,7 +62,7 @@ from delever.market.paths import (
 )
 from delever.sim.api import ScenarioLike, build_inputs
 from delever.sim.distributed import chunk_sizes, map_tasks, share, spawn_seeds
-from delever.sim.stress import Estimate, binomial_ci
+from delever.sim.stress import Z95, Estimate, binomial_ci
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
 
 FAMILIES = ("almgren-chriss", "hf-ladder", "piecewise")
 RiskMeasure = Literal["cvar", "variance"]
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
 # Defaults, all ILLUSTRATIVE choices of the user (not fitted): lambda = 0.1 (a dollar of
 # expected loss weighs as much as ten dollars of the 95% CVaR; at lambda = 1 the CVaR of the

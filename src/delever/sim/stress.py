@@ -52,6 +52,7 @@ from delever.market.paths import gbm_paths
 
 CHUNK_PATHS = 1_000  # fixed: the draws of a seed never depend on how the work is split
 CONFIDENCE = 0.95
+Z95 = 1.959963984540054  # two-sided 95% normal quantile, norm.ppf(0.975)
 QUANTILE = 0.95
 STEPS_PER_DAY = 24  # hourly steps by default
 
@@ -279,6 +280,7 @@ def stress(
 
 __all__ = [
     "CHUNK_PATHS",
+    "Z95",
     "Estimate",
     "StressResult",
     "binomial_ci",
