@@ -78,6 +78,23 @@ def test_plan_report_has_the_comparison_chart(runner: CliRunner, tmp_path: Path)
     assert bad.exit_code == 2 and "is a folder" in bad.stderr
 
 
+def test_plan_on_an_existing_scheduler(runner: CliRunner) -> None:
+    """`--scheduler ADDRESS` connects to a running cluster (started here) and gives the same
+    plan as this process."""
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is missing")
+    here = json.loads(runner.invoke(app, ARGS).stdout)
+    args = [a for a in ARGS if a not in ("--workers", "0")]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        result = runner.invoke(app, [*args, "--scheduler", cluster.scheduler_address])
+    assert result.exit_code == 0, result.stderr
+    there = json.loads(result.stdout)
+    assert there["scheduler"] == cluster.scheduler_address and there["workers"] is None
+    for key in ("workers", "scheduler"):
+        here.pop(key), there.pop(key)
+    assert here == there
+
+
 def test_plan_with_jumps_says_so(runner: CliRunner) -> None:
     result = runner.invoke(app, [*ARGS, "--jumps", "--jump-intensity", "0.1"])
     assert result.exit_code == 0, result.stderr
