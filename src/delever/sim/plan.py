@@ -923,8 +923,7 @@ class _Search:
 
 
 def optimize_family(search: _Search, family: str, *, pieces: int = DEFAULT_PIECES,
-                    maxfev: int = DEFAULT_MAXFEV, complete: bool = False,
-                    start: Sequence[Candidate] = ()) -> FamilyBest:
+                    maxfev: int = DEFAULT_MAXFEV, complete: bool = False) -> FamilyBest:
     """Grid, then Nelder–Mead on the penalised objective within the family's bounds.
 
     ``complete``: piecewise schedules sell all the ETH (as AC's do), as in the Almgren–Chriss
@@ -932,7 +931,7 @@ def optimize_family(search: _Search, family: str, *, pieces: int = DEFAULT_PIECE
     """
     ev = search.evaluator
     grid = [c.canonical(ev.n_steps, ev.step_hours, complete=complete)
-            for c in (*_grid(family, ev.n_steps, ev.step_hours, pieces), *start)]
+            for c in _grid(family, ev.n_steps, ev.step_hours, pieces)]
     before = len(search.seen)
     scored = search.run(grid)
     lo, hi = _bounds(family, ev.n_steps, ev.step_hours, pieces)
