@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
+from numbers import Integral
 
 
 class DeleverError(Exception):
@@ -80,6 +81,14 @@ def check_fraction(
     return number
 
 
+def check_whole(field: str, value: int, minimum: int = 1) -> int:
+    """A whole number (int or numpy integer, not bool) >= ``minimum``."""
+    # numbers.Integral covers int and numpy's integers (registered with it)
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise InvalidArgument(f"{field}={value!r} must be a whole number >= {minimum}.")
+    return int(value)
+
+
 __all__ = [
     "DeleverError",
     "InvalidArgument",
@@ -88,5 +97,6 @@ __all__ = [
     "check_fraction",
     "check_non_negative",
     "check_positive",
+    "check_whole",
     "unknown_name",
 ]

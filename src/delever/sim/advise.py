@@ -37,11 +37,11 @@ import numpy as np
 from scipy import optimize
 
 from delever._typing import FloatArray1D, FloatArray2D
-from delever.errors import InvalidArgument, check_non_negative, check_positive
+from delever.errors import InvalidArgument, check_non_negative, check_positive, check_whole
 from delever.market.loaders import eth_daily_close
 from delever.market.paths import bootstrap_paths, gbm_paths
 from delever.protocol import RESERVES
-from delever.sim.distributed import map_tasks, spawn_seeds
+from delever.sim.distributed import chunk_sizes, map_tasks, spawn_seeds
 from delever.sim.stress import Z95, Estimate, binomial_ci, quantile_ci
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
@@ -74,12 +74,6 @@ _N_STREAMS = 6
 # Small helpers
 
 
-def _whole(field_name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidArgument(f"{field_name}={value!r} must be a whole number >= {minimum}.")
-    return int(value)
-
-
 def _open_fraction(field_name: str, value: float) -> float:
     if not (isinstance(value, int | float) and 0.0 < float(value) < 1.0):
         raise InvalidArgument(f"{field_name}={value!r} must be in (0, 1), e.g. 0.05.")
@@ -89,10 +83,6 @@ def _open_fraction(field_name: str, value: float) -> float:
 def _stream_seeds(seed: int, stream: int, n_tasks: int) -> list[np.random.SeedSequence]:
     """Task seeds of one question: ``spawn_seeds(seed, 6)[stream].spawn(n_tasks)``."""
     return spawn_seeds(seed, _N_STREAMS)[stream].spawn(n_tasks)
-
-
-def _chunks(n_paths: int) -> list[int]:
-    return [min(CHUNK_PATHS, n_paths - start) for start in range(0, n_paths, CHUNK_PATHS)]
 
 
 def _mean_ci(values: FloatArray1D) -> Estimate:
@@ -149,7 +139,7 @@ class PathSpec:
 def _specs(s0_usd: float, n_paths: int, n_steps: int, seed: int, stream: int, *,
            sigma_per_step: float = 0.0, returns: FloatArray1D | None = None,
            block_length: float = 10.0) -> list[PathSpec]:
-    sizes = _chunks(n_paths)
+    sizes = chunk_sizes(n_paths, CHUNK_PATHS)
     seeds = _stream_seeds(seed, stream, len(sizes))
     return [PathSpec(s0_usd, size, n_steps, ss, sigma_per_step, returns, block_length)
             for size, ss in zip(sizes, seeds, strict=True)]
@@ -352,8 +342,8 @@ def max_position(
     check_positive("step_hours", step_hours)
     cap = _open_fraction("max_cost_frac", max_cost_frac)
     alpha = _open_fraction("alpha", alpha)
-    paths_n = _whole("n_paths", n_paths)
-    _whole("seed", seed, 0)
+    paths_n = check_whole("n_paths", n_paths)
+    check_whole("seed", seed, 0)
     check_positive("max_scale", max_scale)
     n_steps = max(1, round(horizon_days * 24.0 / step_hours))
     sigma = market.impact.sigma_daily if sigma_daily is None else check_non_negative(
@@ -654,8 +644,8 @@ def margin_buffer(
     """
     mark = check_positive("mark_price_usd", mark_price_usd)
     q = _open_fraction("quantile", quantile)
-    paths_n = _whole("n_paths", n_paths)
-    _whole("seed", seed, 0)
+    paths_n = check_whole("n_paths", n_paths)
+    check_whole("seed", seed, 0)
     check_non_negative("sell_eth_per_day", sell_eth_per_day)
     windows = tuple(float(check_positive("windows_days", w)) for w in windows_days)
     if not windows:
@@ -812,7 +802,7 @@ def staged_deleveraging(
         raise InvalidArgument(f"target_hf={h!r} must be at least 1 (Aave liquidates below 1).")
     cap = _open_fraction("max_batch_discount", max_batch_discount)
     interval = check_positive("interval_hours", interval_hours)
-    _whole("max_batches", max_batches)
+    check_whole("max_batches", max_batches)
     imp = market.impact
     ys, adv, perm = imp.y_sigma, float(imp.adv_eth), float(imp.permanent_frac)
     q_cap = adv * (1.5 * cap / ys) ** 2 if ys > 0 else math.inf
@@ -1020,8 +1010,8 @@ def after_unwind(
     mark = check_positive("mark_price_usd", mark_price_usd)
     check_positive("horizon_days", horizon_days)
     check_positive("step_hours", step_hours)
-    paths_n = _whole("n_paths", n_paths)
-    _whole("seed", seed, 0)
+    paths_n = check_whole("n_paths", n_paths)
+    check_whole("seed", seed, 0)
     n_steps = max(1, round(horizon_days * 24.0 / step_hours))
     sigma = market.impact.sigma_daily if sigma_daily is None else check_non_negative(
         "sigma_daily", sigma_daily)
@@ -1209,8 +1199,8 @@ def leverage_heatmap(
         raise InvalidArgument(f"entry_multiples={mults.tolist()} must all be > 0.")
     check_positive("horizon_days", horizon_days)
     check_positive("step_hours", step_hours)
-    paths_n = _whole("n_paths", n_paths)
-    _whole("seed", seed, 0)
+    paths_n = check_whole("n_paths", n_paths)
+    check_whole("seed", seed, 0)
     n_steps = max(1, round(horizon_days * 24.0 / step_hours))
     sigma = market.impact.sigma_daily if sigma_daily is None else check_non_negative(
         "sigma_daily", sigma_daily)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from delever._typing import FloatArray2D
-from delever.errors import InvalidArgument, check_finite, check_positive
+from delever.errors import InvalidArgument, check_finite, check_positive, check_whole
 from delever.market.paths import gbm_paths
 from delever.sim.api import ScenarioLike, build_inputs, resolve_strategies
 from delever.sim.unwind import (
@@ -78,12 +78,6 @@ class _CappedTask:
         return self.func(*args)
 
 
-def _whole(field: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidArgument(f"{field}={value!r} must be a whole number >= {minimum}.")
-    return int(value)
-
-
 def _check_address(scheduler: str) -> str:
     m = _ADDRESS.match(scheduler) if isinstance(scheduler, str) else None
     scheme = m.group("scheme") if m else None
@@ -128,7 +122,7 @@ def open_client(
     """
     from distributed import Client, LocalCluster
 
-    threads = _whole("threads_per_worker", threads_per_worker)
+    threads = check_whole("threads_per_worker", threads_per_worker)
     if scheduler is not None:
         if n_workers is not None:
             raise InvalidArgument(f"n_workers={n_workers!r} applies to a local cluster only; "
@@ -136,7 +130,7 @@ def open_client(
         with Client(_check_address(scheduler)) as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    workers = None if n_workers is None else _whole("n_workers", n_workers)
+    workers = None if n_workers is None else check_whole("n_workers", n_workers)
     # NUMBA_NUM_THREADS alone is not enough: the worker process has imported numba before the
     # Nanny applies `env` (measured: 2 threads per worker on 2 cores, so 2 workers ran no
     # faster than 1), so each task also caps its own thread's pool (_CappedTask).
@@ -167,7 +161,7 @@ def spawn_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     -------
     list of numpy.random.SeedSequence (``np.random.SeedSequence(seed).spawn(n)``).
     """
-    return np.random.SeedSequence(_whole("seed", seed, 0)).spawn(_whole("n", n, 0))
+    return np.random.SeedSequence(check_whole("seed", seed, 0)).spawn(check_whole("n", n, 0))
 
 
 def map_tasks(
@@ -267,8 +261,8 @@ def run_chunk(task: ChunkTask) -> SimulationResult:
 
 def chunk_sizes(n_paths: int, chunk_paths: int) -> list[int]:
     """Paths per chunk: ``chunk_paths`` each, the last one the remainder."""
-    n = _whole("n_paths", n_paths)
-    c = _whole("chunk_paths", chunk_paths)
+    n = check_whole("n_paths", n_paths)
+    c = check_whole("chunk_paths", chunk_paths)
     return [min(c, n - start) for start in range(0, n, c)]
 
 
@@ -289,7 +283,7 @@ def chunked_gbm_paths(
     sizes = chunk_sizes(n_paths, chunk_paths)
     seeds = spawn_seeds(seed, len(sizes))
     return np.concatenate([
-        gbm_paths(s0_usd, size, _whole("n_steps", n_steps), sigma_per_step=sigma_per_step,
+        gbm_paths(s0_usd, size, check_whole("n_steps", n_steps), sigma_per_step=sigma_per_step,
                   seed=np.random.default_rng(ss))
         for size, ss in zip(sizes, seeds, strict=True)])
 
@@ -361,7 +355,7 @@ def simulate_chunks(
     check_positive("s0_usd", s0_usd)
     check_finite("sigma_per_step", sigma_per_step)
     sizes = chunk_sizes(n_paths, chunk_paths)
-    steps = _whole("n_steps", n_steps)
+    steps = check_whole("n_steps", n_steps)
     seeds = spawn_seeds(seed, len(sizes))
     strats = tuple(strategies)
     cfg = config if config is not None else SimConfig()
@@ -420,11 +414,11 @@ def simulate_distributed(
     any number of workers (and ``client=None``) at the same ``seed`` and ``chunk_paths``.
     """
     check_positive("step_hours", step_hours)
-    _whole("n_paths", n_paths)
-    _whole("chunk_paths", chunk_paths)
+    check_whole("n_paths", n_paths)
+    check_whole("chunk_paths", chunk_paths)
     mark = float(scenario.mark_price_usd)
     # A one-path placeholder so build_inputs does not draw paths we would not use.
-    inputs = build_inputs(scenario, n_steps=_whole("n_steps", n_steps), step_hours=step_hours,
+    inputs = build_inputs(scenario, n_steps=check_whole("n_steps", n_steps), step_hours=step_hours,
                           paths=np.full((1, int(n_steps) + 1), mark), market=market,
                           lending=lending)
     base = config if config is not None else SimConfig()
