@@ -208,14 +208,15 @@ def map_tasks(
     else:
         handle = shared if isinstance(shared, Future) else share(client, shared)
         futures = client.map(task, items, [handle] * total, pure=False)
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list[Any] = [None] * total
     try:
-        for done, (future, result) in enumerate(
-                as_completed(futures, with_results=True), 1):  # type: ignore[no-untyped-call]
-            results[index[future.key]] = result
-            if progress is not None:
+        if progress is not None:
+            # as_completed only waits for states here; with_results=True gathered each result
+            # in its own request, and one of those concurrent small gathers could die in
+            # tornado's write buffer (AssertionError swallowed by as_completed's tracker), so
+            # the loop waited for ever (seen about once in 50 plans on 3 clusters).
+            for done, _ in enumerate(as_completed(futures), 1):  # type: ignore[no-untyped-call]
                 progress(done, total)
+        results: list[R] = client.gather(futures)  # type: ignore[no-untyped-call]  # one request
     finally:
         client.cancel(futures)  # type: ignore[no-untyped-call]
     return results
