@@ -371,7 +371,7 @@ def test_compiled_kernel_matches_plain_python() -> None:
 
     K.unwind_steps_py(paths, pos.liquidation_threshold.copy(), pos.liquidation_bonus.copy(),
                       pos.protocol_fee.copy(), K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]),
-                      np.zeros(n_cols - 1), np.zeros(n_paths), 396_000.0, 1, n_cols,
+                      np.zeros(n_cols - 1), np.zeros(0), np.zeros(n_paths), 396_000.0, 1, n_cols,
                       0.039, 501_029.0, 2 / 3, math.exp(-math.log(2) / 2.0), 3_600.0,
                       3_600.0, 0.005, curve(USDT_CURVE), curve(WETH_CURVE), 1.0, 4, 0, 1.0,
                       np.empty(0), np.empty(0), 0.0, 1, st_, coll, debt, *outs)

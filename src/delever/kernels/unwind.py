@@ -121,7 +121,7 @@ S_W_SUP = 20  # WETH reserve: total supplied, ETH (inf: not tracked)
 S_W_BOR = 21  # WETH reserve: total borrowed, ETH
 S_N_LIQ = 22  # number of liquidation calls
 S_FEE_ETH = 23  # protocol fee ETH (part of S_SEIZED)
-S_UNFILLED = 24  # ETH the owner wanted to sell but could not (caps), summed over steps
+S_UNFILLED = 24  # largest backlog: most ETH wanted sold in one step and not sold (<= held)
 S_BOOK_NEXT = 25  # index of the book's next untriggered rung
 S_BOOK_SOLD = 26  # ETH sold by the liquidators of the other borrowers' book
 S_FOLLOW_SOLD = 27  # ETH sold by followers
@@ -296,6 +296,7 @@ def unwind_steps_py(
     rule: int,
     params: FloatArray1D,
     schedule_cum: FloatArray1D,
+    split: FloatArray1D,
     want_eth: FloatArray1D,
     eth0: float,
     k_start: int,
@@ -331,7 +332,9 @@ def unwind_steps_py(
     """Advance every path through steps ``k_start .. k_stop - 1`` (see the module docstring).
 
     ``schedule_cum[k - 1]`` is the cumulative fraction of ``eth0`` the schedule rule wants sold
-    by the end of step ``k``; ``params`` holds the rule's numbers (``RULE_*``).
+    by the end of step ``k``; ``params`` holds the rule's numbers (``RULE_*``). ``split``
+    (n_accounts,) fixed shares of every sale per account (e.g. a replay's stated split), or
+    empty: in proportion to the collateral held (the HF ladder sizes each account itself).
     ``book_trigger_usd`` / ``book_value_usd`` (n_rungs,): the other borrowers' ladder, triggers
     descending, USD value each rung's liquidator sells (0 rungs: no book); ``follow_kappa``
     (>= 0) and ``follow_lag`` (>= 1 steps): the followers.
@@ -433,11 +436,16 @@ def unwind_steps_py(
                     delta = (2.0 / 3.0) * y_sigma * math.sqrt(tot / adv_eth)
             elif total_want > 0.0 and held > 0.0:
                 for a in range(n_acc):
-                    want[a] = total_want * coll[i, a] / held
+                    if split.shape[0] == n_acc:
+                        want[a] = total_want * split[a]
+                    else:
+                        want[a] = total_want * coll[i, a] / held
             # caps: collateral held, the withdrawal rule, the WETH reserve's liquidity
             tot = 0.0
+            desired = 0.0  # what the rule wants sold now, at most what is held
             for a in range(n_acc):
                 x = min(want[a], coll[i, a])
+                desired += max(x, 0.0)
                 if repay_with_collateral == 0 and debt[i, a] > 0.0:
                     cap = coll[i, a] - floor * debt[i, a] / (p_o * lt[a])
                     x = min(x, max(cap, 0.0))
@@ -449,8 +457,12 @@ def unwind_steps_py(
                 for a in range(n_acc):
                     want[a] *= scale
                 tot = max(avail, 0.0)
-            st[i, S_UNFILLED] += max(total_want - tot, 0.0)
             filled, proceeds, m_before = _sell(st, i, tot, x_exo, y_sigma, adv_eth, perm, decay)
+            # a backlog is wanted again next step, so the largest one (not a sum) is what the
+            # caps held back; it never exceeds the ETH held
+            backlog = desired - filled
+            if backlog > st[i, S_UNFILLED]:
+                st[i, S_UNFILLED] = backlog
             if filled > 0.0:
                 share = filled / tot
                 st[i, S_SOLD] += filled
@@ -486,6 +498,7 @@ def unwind_steps_py(
             st[i, S_SINCE] = since
             # 7. liquidations at the oracle price; the liquidator sells into the same market
             seized_step = 0.0
+            hf_trigger = math.inf  # lowest HF at the oracle that set off a call this step
             for rnd in range(max_rounds):
                 p_o = st[i, S_ORACLE]
                 any_call = False
@@ -499,6 +512,7 @@ def unwind_steps_py(
                     if stat[0] != STATUS_LIQUIDATED:
                         continue
                     any_call = True
+                    hf_trigger = min(hf_trigger, c * p_o * lt[a] / d)
                     coll[i, a] = c - s_o[0]
                     if coll[i, a] < 0.0:
                         coll[i, a] = 0.0
@@ -560,7 +574,9 @@ def unwind_steps_py(
                 total_debt += debt[i, a]
             out_mid[i, k] = mid
             out_oracle[i, k] = st[i, S_ORACLE]
-            out_hf[i, k] = _hf_min(coll, debt, lt, i, st[i, S_ORACLE])
+            # the record keeps the HF that triggered a liquidation (before the call), so a
+            # liquidated path always shows a health factor below 1
+            out_hf[i, k] = min(_hf_min(coll, debt, lt, i, st[i, S_ORACLE]), hf_trigger)
             out_sold[i, k] = filled
             out_seized[i, k] = seized_step
             out_debt[i, k] = total_debt

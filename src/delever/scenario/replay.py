@@ -14,15 +14,21 @@ from delever.errors import InvalidArgument
 from delever.ledger import Side
 from delever.market.impact import SquareRootImpact
 from delever.market.loaders import load_binance_daily_recent, load_binance_hourly
-from delever.protocol import Account
 from delever.scenario.build import Scenario
 from delever.sim.amplification import AmplificationReport, sale_amplification
 from delever.sim.api import (
     DEFAULT_PERMANENT_FRAC,
     DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
+    debt_symbol_of,
     default_lending,
 )
-from delever.sim.replay import ReplayInputs, ReplayResult, own_impact_fraction
+from delever.sim.replay import (
+    START_RULE,
+    ReplayInputs,
+    ReplayResult,
+    own_impact_fraction,
+    rebuild_start,
+)
 from delever.sim.unwind import CHAINLINK_ETH_USD, UnwindMarket, UnwindPosition
 
 STEP_HOURS = 1.0
@@ -58,9 +64,12 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     """The reported sales of ``scenario`` on the Binance hourly path of their days.
 
     Rules (stated, estimates): each day's reported quantity is spread evenly over its 24
-    hours; the position at the start is the scenario's accounts with the sold ETH and the
-    sale proceeds added back pro rata (collateral by ETH held, debt by debt owed) — the
-    proceeds are assumed to have repaid debt.
+    hours; the position at the start is the scenario's accounts (the reported end state) with
+    the sold ETH and the sale proceeds added back, split so that every account stood at one
+    health factor at the start (:func:`delever.sim.replay.rebuild_start`): each account's
+    share of every sale is fixed and its proceeds repay its own debt, so the reported
+    schedule on the realized path ends at the accounts' ETH and debt. The scenario's
+    reserves (with its overrides) set the liquidation threshold, bonus and rate curves.
     """
     if scenario.ledger is None:
         raise InvalidArgument(f"scenario {scenario.name!r} has no trade list to replay.")
@@ -88,16 +97,8 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
     if not accounts:
         raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt.")
-    eth_now = [sum(acc.collateral.values()) for _, acc in accounts]
-    debt_now = [sum(acc.debt.values()) for _, acc in accounts]
-    then = []
-    for (name, acc), eth, debt in zip(accounts, eth_now, debt_now, strict=True):
-        add_eth = sold * eth / math.fsum(eth_now)
-        add_debt = proceeds * debt / math.fsum(debt_now)
-        collateral = {sym: amt + add_eth * amt / eth for sym, amt in acc.collateral.items()}
-        debts = {sym: amt + add_debt * amt / debt for sym, amt in acc.debt.items()}
-        then.append((name, Account(collateral=collateral, debt=debts, emode=acc.emode)))
-    position = UnwindPosition.from_accounts(then, scenario.pnl().average_cost_usd)
+    end = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
+                                       reserves=scenario.reserves)
 
     params = scenario.market_parameters()
     market = UnwindMarket(
@@ -106,13 +107,25 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
         ),
         DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
     )
-    debt_symbols = {s for _, acc in accounts for s, amt in acc.debt.items() if amt > 0}
-    lending = default_lending("USDC" if debt_symbols == {"USDC"} else "USDT", day=first_day)
+    lending = default_lending(debt_symbol_of(accounts), day=first_day,
+                              reserves=scenario.reserves)
+    own = own_impact_fraction(schedule, market, STEP_HOURS)
+    if np.any(own >= 1.0):
+        raise InvalidArgument("the reported schedule exceeds the square-root law's capacity.")
+    rebuild = rebuild_start(end, schedule, realized / (1.0 - own), market=market,
+                            lending=lending, oracle=CHAINLINK_ETH_USD,
+                            price_usd=proceeds / sold)
+    liq_start = ", ".join(f"{n} ${p:,.0f}" for n, p in zip(
+        end.names, rebuild.start_liquidation_price_usd, strict=True))
+    shares = ", ".join(f"{n} {100 * w:.1f}%" for n, w in zip(
+        end.names, rebuild.account_split, strict=True))
     notes = (
         f"market parameters: {params.source}",
         "each day's reported sale spread evenly over its 24 hours (rule, estimate)",
-        "start position: today's accounts plus the sold ETH and the proceeds as debt, pro rata"
-        " (rule, estimate)",
+        START_RULE,
+        f"shares of the sales: {shares}; liquidation prices at the start: {liq_start}; "
+        f"end state matched to {rebuild.end_eth_gap:.2g} ETH and "
+        f"${rebuild.end_debt_gap_usd:,.0f} per account ({rebuild.iterations} engine runs)",
         f"hourly path: Binance ETHUSDT opens (a missing 00:00 bar takes the 23:00 close); "
         f"{n_interpolated} hours interpolated",
         "the low is the lowest daily low of the window (the 2026-02-06 00:00 hourly bar with "
@@ -125,11 +138,13 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
         schedule_eth=schedule,
         reported_avg_price_usd=proceeds / sold,
         realized_low_usd=low,
-        position=position,
+        position=rebuild.position,
         market=market,
         lending=lending,
         oracle=CHAINLINK_ETH_USD,
         notes=notes,
+        rebuild=rebuild,
+        end_position=end,
     )
 
 

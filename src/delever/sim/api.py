@@ -9,7 +9,7 @@ attributes it reads (:class:`ScenarioLike`): ``accounts`` (named Aave accounts),
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -20,7 +20,7 @@ from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_positive
 from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
-from delever.protocol import RESERVES, Account
+from delever.protocol import RESERVES, Account, ReserveParams
 from delever.protocol.reserve_history import reserve_state_on
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
@@ -91,6 +91,9 @@ class ScenarioLike(Protocol):
     @property
     def mark_price_usd(self) -> float: ...
 
+    @property
+    def reserves(self) -> Mapping[str, ReserveParams]: ...
+
     def market_parameters(self) -> MarketParametersLike: ...
 
     def pnl(self) -> PnLLike: ...
@@ -106,16 +109,28 @@ class SimulationInputs:
     paths: FloatArray2D
 
 
-def default_lending(debt_symbol: str = "USDT", day: date = DEFAULT_RESERVE_DAY) -> LendingParams:
-    """The debt and WETH reserves on ``day`` from the shipped snapshots (sizes are estimates)."""
+def default_lending(
+    debt_symbol: str = "USDT",
+    day: date = DEFAULT_RESERVE_DAY,
+    *,
+    reserves: Mapping[str, ReserveParams] = RESERVES,
+) -> LendingParams:
+    """The debt and WETH reserves on ``day`` from the shipped snapshots (sizes are estimates);
+    the rate curves from ``reserves`` (a scenario's, with its overrides)."""
     debt_state, _ = reserve_state_on(debt_symbol, day)
     weth_state, _ = reserve_state_on("WETH", day)
     return LendingParams(
         debt_reserve=debt_state,
-        debt_curve=RESERVES[debt_symbol].rate_curve_on(day),
+        debt_curve=reserves[debt_symbol].rate_curve_on(day),
         weth_reserve=weth_state,
-        weth_curve=RESERVES["WETH"].rate_curve_on(day),
+        weth_curve=reserves["WETH"].rate_curve_on(day),
     )
+
+
+def debt_symbol_of(accounts: Sequence[tuple[str, Account]]) -> str:
+    """The debt reserve the engine tracks: USDC when every debt is USDC, else USDT."""
+    symbols = {s for _, acc in accounts for s, a in acc.debt.items() if a > 0}
+    return "USDC" if symbols == {"USDC"} else "USDT"
 
 
 def _count(field: str, value: int) -> int:
@@ -156,7 +171,9 @@ def build_inputs(
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
     if not accounts:
         raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt to unwind.")
-    position = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd)
+    # the scenario's reserves, overrides included: every engine prices the same protocol
+    position = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
+                                            reserves=scenario.reserves)
     params = scenario.market_parameters()
     if market is None:
         market = UnwindMarket(
@@ -164,8 +181,7 @@ def build_inputs(
                              DEFAULT_PERMANENT_FRAC),
             DEFAULT_TRANSIENT_HALF_LIFE_HOURS)
     if lending is None:
-        symbols = {s for _, acc in accounts for s, a in acc.debt.items() if a > 0}
-        lending = default_lending("USDC" if symbols == {"USDC"} else "USDT")
+        lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves)
     if paths is None:
         paths = gbm_paths(scenario.mark_price_usd, _count("n_paths", n_paths),
                           _count("n_steps", n_steps),
@@ -228,6 +244,7 @@ __all__ = [
     "ScenarioLike",
     "SimulationInputs",
     "build_inputs",
+    "debt_symbol_of",
     "default_lending",
     "resolve_strategies",
     "simulate",

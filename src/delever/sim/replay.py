@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument
@@ -33,6 +34,127 @@ from delever.sim.unwind import (
     simulate_strategies,
 )
 from delever.strategy import Schedule, Strategy
+
+START_RULE = (
+    "start position: the reported end state (the scenario's accounts) plus the sold ETH and "
+    "the sale proceeds, split over the accounts so that they all stood at one health factor "
+    "at the start (equal liquidation prices); each account's share of every sale is fixed "
+    "and its proceeds repay its own debt, so the reported schedule ends at the accounts' "
+    "reported ETH and debt (rule, estimate)"
+)
+
+
+@dataclass(frozen=True)
+class StartRebuild:
+    """The position before a reported unwind, rebuilt from the position after it.
+
+    Attributes
+    ----------
+    position : the start position (the end state plus each account's share of the sales).
+    account_split : fixed share of every sale taken from each account (sums to 1).
+    start_liquidation_price_usd : each account's liquidation price at the start.
+    iterations : engine runs used to match the end state.
+    end_eth_gap : largest |ETH left - end state| over the accounts after the last run.
+    end_debt_gap_usd : largest |debt left - end state| over the accounts (USD).
+    """
+
+    position: UnwindPosition
+    account_split: tuple[float, ...]
+    start_liquidation_price_usd: tuple[float, ...]
+    iterations: int
+    end_eth_gap: float
+    end_debt_gap_usd: float
+
+
+def equal_start_split(end: UnwindPosition, sold_eth: float, price_usd: float) -> FloatArray1D:
+    """ETH sold from each account so that all accounts had one liquidation price before.
+
+    An account that ends with ``c`` ETH and ``d`` debt and sold ``s`` at ``price_usd`` (the
+    proceeds repaying its debt) started at the liquidation price
+    ``L = (d + s p) / ((c + s) LT)``. Setting every ``L`` to one ``L0`` gives
+    ``s = (L0 LT c - d) / (p - L0 LT)``; ``L0`` solves ``sum s = sold_eth`` (monotone; an
+    account whose end liquidation price is already above ``L0`` sells nothing). This is the
+    split that makes the highest start liquidation price as low as it can be, since the
+    position's overall liquidation price is the collateral-weighted mean of the accounts'.
+    """
+    c = end.collateral_eth
+    d = end.debt_usd
+    lt = end.liquidation_threshold
+    if sold_eth <= 0.0:
+        return np.zeros_like(c)
+    if not price_usd > float(np.max(d / c)):
+        raise InvalidArgument(f"price_usd={price_usd:,.2f} is at or below an account's "
+                              "liquidation value per ETH; the sales could not have reduced its "
+                              "risk, so no equal-health start exists.")
+
+    def sold_at(level_usd: float) -> FloatArray1D:
+        out: FloatArray1D = np.maximum(level_usd * lt * c - d, 0.0) / (price_usd - level_usd * lt)
+        return out
+
+    low = float(np.min(d / (c * lt)))
+    high = price_usd / float(np.max(lt)) * (1.0 - 1e-12)
+    level = brentq(lambda x: float(sold_at(x).sum()) - sold_eth, low, high, xtol=1e-9)
+    return sold_at(level) * (sold_eth / float(sold_at(level).sum()))
+
+
+def rebuild_start(
+    end: UnwindPosition,
+    schedule_eth: FloatArray1D,
+    exogenous_usd: FloatArray1D,
+    *,
+    market: UnwindMarket,
+    lending: LendingParams,
+    oracle: OracleLike,
+    price_usd: float,
+    config: SimConfig | None = None,
+    rounds: int = 4,
+) -> StartRebuild:
+    """The start position from which ``schedule_eth`` on ``exogenous_usd`` ends at ``end``.
+
+    The split is :func:`equal_start_split` at the average sale price; the debt added back is
+    then corrected by running the engine (its fills, interest and repayments) until every
+    account ends at its ``end`` debt, and the split is recomputed at the modelled average
+    price; ``rounds`` outer rounds of three engine runs each (it converges in two).
+    """
+    schedule = np.ascontiguousarray(schedule_eth, dtype=np.float64)
+    sold = float(schedule.sum())
+    cfg = config or SimConfig()
+    paths = np.ascontiguousarray(exogenous_usd, dtype=np.float64)[None, :]
+    price = float(price_usd)
+    runs = 0
+    start = end
+    split = np.full(len(end.names), 1.0 / len(end.names))
+    result: UnwindResult | None = None
+    for _ in range(rounds):
+        eth_sold = equal_start_split(end, sold, price)
+        split = eth_sold / sold if sold > 0 else split
+        debt_added = eth_sold * price
+        for _ in range(3):
+            start = UnwindPosition(end.names, end.collateral_eth + eth_sold,
+                                   end.debt_usd + debt_added, end.liquidation_threshold,
+                                   end.liquidation_bonus, end.protocol_fee,
+                                   end.cost_basis_usd_per_eth)
+            strategy = Schedule(tuple(schedule.tolist()), label="reported",
+                                account_split=tuple(split.tolist()))
+            result = simulate_strategies(start, [strategy], paths, market=market,
+                                         lending=lending, oracle=oracle, config=cfg).results[0]
+            runs += 1
+            if bool(result.liquidated[0]):
+                break  # no fixed point past a liquidation; the replay reports it
+            debt_added = debt_added + (end.debt_usd - result.account_debt_usd[0])
+        if result is None or bool(result.liquidated[0]) or result.sold_total_eth[0] <= 0:
+            break
+        price = float(result.proceeds_usd[0] / result.sold_total_eth[0])
+    assert result is not None
+    start_liq = start.debt_usd / (start.collateral_eth * start.liquidation_threshold)
+    return StartRebuild(
+        position=start,
+        account_split=tuple(float(x) for x in split),
+        start_liquidation_price_usd=tuple(float(x) for x in start_liq),
+        iterations=runs,
+        end_eth_gap=float(np.max(np.abs(result.account_eth_left[0] - end.collateral_eth))),
+        end_debt_gap_usd=float(np.max(np.abs(result.account_debt_usd[0] - end.debt_usd))),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +172,8 @@ class ReplayInputs:
     lending: LendingParams
     oracle: OracleLike
     notes: tuple[str, ...] = ()
+    rebuild: StartRebuild | None = None  # how ``position`` was rebuilt, with the sales' split
+    end_position: UnwindPosition | None = None  # the reported end state, to check against
 
     def __post_init__(self) -> None:
         realized = np.ascontiguousarray(self.realized_usd, dtype=np.float64)
@@ -187,8 +311,52 @@ class ReplayResult:
             "counterfactuals": {
                 name: {key: row[key] for key in frame.columns} for name, row in frame.iterrows()
             },
+            "start_position": self.start_position(),
+            "end_state": self.end_state(),
             "notes": list(self.inputs.notes),
         }
+
+    def start_position(self) -> dict[str, Any]:
+        """Each account at the start: ETH, debt, liquidation price, share of the sales."""
+        pos = self.inputs.position
+        rebuild = self.inputs.rebuild
+        shares = rebuild.account_split if rebuild is not None else tuple(
+            float(x) for x in pos.collateral_eth / pos.total_eth)
+        liq = pos.debt_usd / (pos.collateral_eth * pos.liquidation_threshold)
+        return {
+            "total_eth": pos.total_eth,
+            "total_debt_usd": pos.total_debt_usd,
+            "accounts": [
+                {"name": name, "collateral_eth": float(c), "debt_usd": float(d),
+                 "liquidation_price_usd": float(p), "share_of_sales": float(w)}
+                for name, c, d, p, w in zip(pos.names, pos.collateral_eth, pos.debt_usd, liq,
+                                            shares, strict=True)
+            ],
+        }
+
+    def end_state(self) -> dict[str, Any]:
+        """Where the reported schedule ends in the model, beside the reported end state."""
+        res = self.reported
+        pos = self.inputs.position
+        eth = res.account_eth_left[0]
+        debt = res.account_debt_usd[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            liq = np.where(eth > 0, debt / (eth * pos.liquidation_threshold), np.inf)
+        out: dict[str, Any] = {
+            "liquidated": bool(res.liquidated[0]),
+            "eth_left": float(eth.sum()),
+            "debt_usd": float(debt.sum()),
+            "liquidation_prices_usd": {n: float(x) for n, x in zip(pos.names, liq, strict=True)},
+        }
+        end = self.inputs.end_position
+        if end is not None:
+            out["reported_eth"] = end.total_eth
+            out["reported_debt_usd"] = end.total_debt_usd
+            out["reported_liquidation_prices_usd"] = {
+                n: float(d / (c * lt)) for n, c, d, lt in zip(
+                    end.names, end.collateral_eth, end.debt_usd, end.liquidation_threshold,
+                    strict=True)}
+        return out
 
 
 def run_replay(
@@ -218,9 +386,10 @@ def run_replay(
         raise InvalidArgument("the reported schedule exceeds the square-root law's capacity.")
     no_fund = inputs.realized_usd / (1.0 - own)
     paths = no_fund[None, :]
+    split = inputs.rebuild.account_split if inputs.rebuild is not None else None
     reported = simulate_strategies(
         inputs.position,
-        [Schedule(tuple(inputs.schedule_eth.tolist()), label="reported")],
+        [Schedule(tuple(inputs.schedule_eth.tolist()), label="reported", account_split=split)],
         paths,
         market=inputs.market,
         lending=inputs.lending,
@@ -239,4 +408,13 @@ def run_replay(
     return ReplayResult(inputs, own, no_fund, reported, counterfactuals)
 
 
-__all__ = ["ReplayInputs", "ReplayResult", "own_impact_fraction", "run_replay"]
+__all__ = [
+    "START_RULE",
+    "ReplayInputs",
+    "ReplayResult",
+    "StartRebuild",
+    "equal_start_split",
+    "own_impact_fraction",
+    "rebuild_start",
+    "run_replay",
+]

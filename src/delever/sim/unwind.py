@@ -338,7 +338,8 @@ class UnwindResult:
     equal to the change in equity plus the starting unrealized loss),
     ``liquidity_discount_usd = sum(pre-trade mid * sold) - proceeds`` (owner's sales),
     ``recovery_step`` (first step with mid >= cost basis, -1 if none), ``unfilled_eth``
-    (ETH the strategy wanted but caps held back, summed over steps), ``book_sold_eth`` (ETH
+    (the largest backlog: the most ETH the strategy wanted sold at one step and the caps or
+    the market's capacity held back; never more than the ETH held), ``book_sold_eth`` (ETH
     sold by the liquidators of the other borrowers' book, :attr:`UnwindMarket.book`),
     ``follower_sold_eth`` (ETH sold by followers, :attr:`UnwindMarket.followers_kappa`).
     """
@@ -378,9 +379,13 @@ class UnwindResult:
     book_sold_eth: FloatArray1D
     follower_sold_eth: FloatArray1D
     state: FloatArray2D = field(repr=False)  # (n_paths, N_STATE) final kernel state
+    # (n_paths, n_accounts) each account's ETH and debt at the end (a replay checks them)
+    account_eth_left: FloatArray2D = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    account_debt_usd: FloatArray2D = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
     def __post_init__(self) -> None:
-        _readonly(self, (*_STEP_ARRAYS, *_PATH_ARRAYS, "state"))
+        _readonly(self, (*_STEP_ARRAYS, *_PATH_ARRAYS, "state", "account_eth_left",
+                         "account_debt_usd"))
 
     @property
     def n_paths(self) -> int:
@@ -589,7 +594,7 @@ def _run_chunk(run: _Run, exo: FloatArray2D) -> dict[str, np.ndarray]:
     args_pre = (exo, np.ascontiguousarray(pos.liquidation_threshold),
                 np.ascontiguousarray(pos.liquidation_bonus),
                 np.ascontiguousarray(pos.protocol_fee), int(spec.rule), spec.params_array(),
-                spec.schedule_cum(n_steps))
+                spec.schedule_cum(n_steps), spec.split_array(n_acc))
     args_mid = (float(impact.y_sigma), float(impact.adv_eth), float(impact.permanent_frac),
                 run.market.decay_per_step(cfg.step_hours), step_s,
                 float(run.oracle.heartbeat_s), float(run.oracle.deviation),
@@ -640,13 +645,24 @@ def _observe(run: _Run, exo: FloatArray2D, st: FloatArray2D, coll: FloatArray2D,
         step=k,
         mid_usd=mid,
         oracle_usd=st[:, K.S_ORACLE].copy(),
-        health_factor=outs["health_factor"][:, k - 1].copy(),
+        health_factor=_hf_now(coll, debt, st[:, K.S_ORACLE], run.position),
         held_eth=coll.sum(axis=1),
         debt_usd=debt.sum(axis=1),
         cash_usd=st[:, K.S_CASH].copy(),
         sold_eth=st[:, K.S_SOLD].copy(),
         context=run.context,
     )
+
+
+def _hf_now(coll: FloatArray2D, debt: FloatArray2D, oracle_usd: FloatArray1D,
+            pos: UnwindPosition) -> FloatArray1D:
+    """Lowest HF over the accounts with debt at the oracle (inf with no debt), per path.
+
+    From the state, not the record: the record keeps a liquidation's trigger HF.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hf = coll * oracle_usd[:, None] * pos.liquidation_threshold[None, :] / debt
+    return np.asarray(np.where(debt > 0.0, hf, np.inf).min(axis=1), dtype=np.float64)
 
 
 def _finish(run: _Run, name: str, parts: list[dict[str, np.ndarray]]) -> UnwindResult:
@@ -706,6 +722,8 @@ def _finish(run: _Run, name: str, parts: list[dict[str, np.ndarray]]) -> UnwindR
         book_sold_eth=st[:, K.S_BOOK_SOLD].copy(),
         follower_sold_eth=st[:, K.S_FOLLOW_SOLD].copy(),
         state=st,
+        account_eth_left=cat["coll"],
+        account_debt_usd=cat["debt"],
     )
 
 

@@ -67,12 +67,15 @@ class RuleSpec:
     schedule_frac : (n_steps,) fraction of the initial ETH to sell at each step (schedule rule;
         what a cap holds back is carried to later steps), or None.
     floor_hf : the lowest HF a withdrawal may leave (at least 1, Aave's own floor).
+    account_split : fixed share of every sale taken from each account (sums to 1), or None:
+        in proportion to the collateral each account holds.
     """
 
     rule: int
     params: tuple[float, ...] = ()
     schedule_frac: FloatArray1D | None = None
     floor_hf: float = 1.0
+    account_split: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.params) > N_PARAMS:
@@ -88,12 +91,27 @@ class RuleSpec:
                 raise InvalidArgument("schedule_frac must be a 1-D array of fractions >= 0.")
             arr.setflags(write=False)
             object.__setattr__(self, "schedule_frac", arr)
+        if self.account_split is not None:
+            shares = np.asarray(self.account_split, dtype=np.float64)
+            if (shares.ndim != 1 or shares.size == 0 or not np.all(np.isfinite(shares))
+                    or np.any(shares < 0) or abs(float(shares.sum()) - 1.0) > 1e-9):
+                raise InvalidArgument(f"account_split={self.account_split!r} must be shares "
+                                      ">= 0, one per account, that sum to 1.")
 
     def params_array(self) -> FloatArray1D:
         """The parameters padded with zeros to the kernel's length."""
         out = np.zeros(N_PARAMS)
         out[: len(self.params)] = self.params
         return out
+
+    def split_array(self, n_accounts: int) -> FloatArray1D:
+        """The kernel's ``split``: the shares, or an empty array (pro rata by collateral)."""
+        if self.account_split is None:
+            return np.zeros(0)
+        if len(self.account_split) != n_accounts:
+            raise InvalidArgument(f"account_split has {len(self.account_split)} shares; give "
+                                  f"one per account ({n_accounts}).")
+        return np.array(self.account_split, dtype=np.float64)
 
     def schedule_cum(self, n_steps: int) -> FloatArray1D:
         """Cumulative fraction to have sold by the end of each step (length ``n_steps``)."""

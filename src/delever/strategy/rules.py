@@ -53,11 +53,14 @@ class Schedule(Strategy):
     """Sell a given amount of ETH at each step (e.g. a reported sale, for a replay).
 
     ``sold_eth[k]`` is sold at step ``k + 1``; steps past the end sell nothing.
+    ``account_split``: fixed share of every sale per account (default: in proportion to the
+    collateral each account holds).
     """
 
     sold_eth: tuple[float, ...]
     label: str = "schedule"
     floor_hf: float = 1.0
+    account_split: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         values = np.asarray(self.sold_eth, dtype=np.float64)
@@ -76,7 +79,8 @@ class Schedule(Strategy):
         frac = np.zeros(context.n_steps)
         values = np.asarray(self.sold_eth, dtype=np.float64)[: context.n_steps]
         frac[: values.size] = values / context.initial_eth
-        return RuleSpec(RULE_SCHEDULE, schedule_frac=frac, floor_hf=self.floor_hf)
+        return RuleSpec(RULE_SCHEDULE, schedule_frac=frac, floor_hf=self.floor_hf,
+                        account_split=self.account_split)
 
 
 @dataclass(frozen=True, repr=False)
