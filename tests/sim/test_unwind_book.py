@@ -310,7 +310,8 @@ def test_plain_python_kernel_matches_the_compiled_one_with_book_and_followers() 
                       USDT_CURVE.slope2])
     K.unwind_steps_py(paths, pos.liquidation_threshold.copy(), pos.liquidation_bonus.copy(),
                       pos.protocol_fee.copy(), K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]),
-                      np.zeros(n_cols - 1), np.zeros(0), np.zeros(n_paths), pos.total_eth, 1, n_cols,
+                      np.zeros(n_cols - 1), np.zeros(0), np.zeros(n_paths), pos.total_eth, 1,
+                      n_cols,
                       Y * SIGMA, ADV, 2 / 3, market.decay_per_step(1.0), 3_600.0, 3_600.0, 0.005,
                       curve, np.array([0.5, 0.0, 0.0, 0.0]), 1.0, 4, 0, 1.0,
                       *market.book_arrays(), 0.7, 2, st_, coll, debt, *outs)

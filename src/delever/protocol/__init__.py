@@ -11,10 +11,12 @@ from delever.protocol.account import (
     AccountData,
     LiquidationResult,
     Prices,
+    RateDistance,
     account_data,
     distance_to_liquidation_pct,
     liquidation_call,
     liquidation_price_usd,
+    rate_distance_to_liquidation,
 )
 from delever.protocol.rates import (
     ReserveState,
@@ -48,6 +50,7 @@ __all__ = [
     "InterestRateCurve",
     "LiquidationResult",
     "Prices",
+    "RateDistance",
     "ReserveParams",
     "ReserveState",
     "account_data",
@@ -60,6 +63,7 @@ __all__ = [
     "linear_interest_factor",
     "liquidation_call",
     "liquidation_price_usd",
+    "rate_distance_to_liquidation",
     "supply_rate",
     "supply_rate_array",
     "utilization_from_borrow_rate",

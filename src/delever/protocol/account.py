@@ -554,6 +554,68 @@ def distance_to_liquidation_pct(
     return 100.0 * (1.0 - liq / prices.price("WETH"))
 
 
+@dataclass(frozen=True)
+class RateDistance:
+    """How far an exchange rate to ETH must fall before an account is liquidated.
+
+    For an account whose debt moves with its collateral (wstETH against WETH in e-mode), the
+    ETH/USD price does not move the health factor; the collateral's rate to ETH does.
+
+    Attributes
+    ----------
+    assets : the collateral assets whose rate to ETH is moved (e.g. ``("wstETH",)``).
+    rate_factor : the fraction of today's rate at which HF = 1 (``1 / HF`` when all the
+        collateral is such an asset).
+    drop_pct : ``100 * (1 - rate_factor)``: the fall of the rate that liquidates.
+    """
+
+    assets: tuple[str, ...]
+    rate_factor: float
+    drop_pct: float
+
+    @property
+    def driver(self) -> str:
+        """The rate that moves the health factor, e.g. ``wstETH/ETH``."""
+        return "+".join(self.assets) + "/ETH"
+
+
+def rate_distance_to_liquidation(
+    account: Account,
+    prices: Prices,
+    *,
+    reserves: Mapping[str, ReserveParams] = RESERVES,
+    emode_category: EModeCategory = ETH_CORRELATED_EMODE,
+) -> RateDistance | None:
+    """The fall of the ETH-derivative collateral's rate to ETH that takes HF to 1.
+
+    Every ETH-correlated collateral asset other than WETH (wstETH, weETH, ...) has its
+    price scaled by ``r`` with ETH/USD fixed: ``HF(r) = (r X + Y) / D`` with ``X`` its
+    LT-weighted value, ``Y`` the other LT-weighted collateral and ``D`` the debt (USD), so
+    ``HF = 1`` at ``r = (D - Y) / X``. None when the account has no debt or no such
+    collateral, or when no fall of the rate (``0 < r``) liquidates it.
+    """
+    book = _Book.of(account, prices, reserves, emode_category)
+    moved: list[str] = []
+    x_parts: list[float] = []
+    y_parts: list[float] = []
+    for s, amount in account.collateral.items():
+        if amount > 0 and book.risk[s].lt > 0:
+            value = amount * book.price[s] * book.risk[s].lt
+            reserve = _lookup(s, reserves)
+            if reserve.eth_correlated and reserve.symbol != "WETH":
+                moved.append(reserve.symbol)
+                x_parts.append(value)
+            else:
+                y_parts.append(value)
+    debt = math.fsum(amount * book.price[s] for s, amount in account.debt.items() if amount > 0)
+    if debt <= 0 or not x_parts:
+        return None
+    factor = (debt - math.fsum(y_parts)) / math.fsum(x_parts)
+    if not (factor > 0 and math.isfinite(factor)):
+        return None
+    return RateDistance(tuple(sorted(moved)), factor, 100.0 * (1.0 - factor))
+
+
 # --- public: liquidationCall ----------------------------------------------------------------
 @dataclass(frozen=True)
 class LiquidationResult:
@@ -960,10 +1022,12 @@ __all__ = [
     "AccountData",
     "LiquidationResult",
     "Prices",
+    "RateDistance",
     "account_data",
     "distance_to_liquidation_pct",
     "liquidation_call",
     "liquidation_price_usd",
+    "rate_distance_to_liquidation",
     "to_base",
     "to_units",
 ]

@@ -22,6 +22,7 @@ from delever.protocol import (
     ReserveParams,
     account_data,
     liquidation_price_usd,
+    rate_distance_to_liquidation,
 )
 
 
@@ -44,8 +45,11 @@ class AccountReport:
     health_factor: float
     liquidation_threshold: float  # the account's weighted average LT
     liquidation_price_usd: float  # ETH price at which HF = 1 (all ETH assets move together)
-    distance_to_liquidation_pct: float  # fall of the ETH price from the mark to liquidation
+    # fall of what moves the HF, from the mark to liquidation: the ETH price, or for an account
+    # whose debt moves with its collateral (wstETH against WETH) the collateral's rate to ETH
+    distance_to_liquidation_pct: float
     available_borrows_usd: float
+    distance_driver: str = "ETH/USD"  # what distance_to_liquidation_pct is a fall of
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
@@ -58,6 +62,7 @@ class AccountReport:
             "liquidation_threshold": self.liquidation_threshold,
             "liquidation_price_usd": self.liquidation_price_usd,
             "distance_to_liquidation_pct": self.distance_to_liquidation_pct,
+            "distance_driver": self.distance_driver,
             "available_borrows_usd": self.available_borrows_usd,
         }
 
@@ -168,7 +173,14 @@ def analyze_position(
     for named in accounts:
         data = account_data(named.account, prices, reserves=reserves)
         liq_price = liquidation_price_usd(named.account, prices, reserves=reserves)
-        distance = 100.0 * (1.0 - liq_price / mark) if math.isfinite(liq_price) else math.inf
+        driver = "ETH/USD"
+        if math.isfinite(liq_price):
+            distance = 100.0 * (1.0 - liq_price / mark)
+        else:
+            # the ETH price does not move this HF: give the fall of the rate that does, and
+            # inf only where nothing liquidates the account
+            rate = rate_distance_to_liquidation(named.account, prices, reserves=reserves)
+            distance, driver = (rate.drop_pct, rate.driver) if rate else (math.inf, "none")
         reports.append(
             AccountReport(
                 name=named.name,
@@ -180,6 +192,7 @@ def analyze_position(
                 liquidation_price_usd=liq_price,
                 distance_to_liquidation_pct=distance,
                 available_borrows_usd=data.available_borrows_usd,
+                distance_driver=driver,
             )
         )
     return PositionReport(mark_price_usd=mark, accounts=tuple(reports), pnl=pnl)
