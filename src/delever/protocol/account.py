@@ -67,6 +67,25 @@ def _amounts(field_name: str, raw: Mapping[str, float]) -> Mapping[str, float]:
     return MappingProxyType(out)
 
 
+def check_whole_units(account: Account, where: str = "account") -> Account:
+    """Refuse a positive amount below one smallest unit of its token (1 wei of WETH).
+
+    Aave holds whole token units, so ``5e-324`` ETH is no collateral at all: an input that
+    small would pass the "no debt without collateral" rule with a health factor of 1e-323.
+    Checked at the input edges (CLI flags, scenario files), not on amounts computed inside
+    the engines, whose float remainders may be smaller. Returns the account.
+    """
+    for side, amounts in (("collateral", account.collateral), ("debt", account.debt)):
+        for symbol, amount in amounts.items():
+            unit = 10.0 ** -RESERVES[symbol].decimals
+            if 0.0 < amount < unit:
+                raise InvalidArgument(
+                    f"{where}.{side}.{symbol}={amount!r} is less than one smallest unit of "
+                    f"{symbol} ({unit:g}); Aave holds whole units: give 0 or at least {unit:g}."
+                )
+    return account
+
+
 @dataclass(frozen=True)
 class Account:
     """An Aave v3 account: token amounts supplied as collateral and borrowed.
@@ -1024,6 +1043,7 @@ __all__ = [
     "Prices",
     "RateDistance",
     "account_data",
+    "check_whole_units",
     "distance_to_liquidation_pct",
     "liquidation_call",
     "liquidation_price_usd",
