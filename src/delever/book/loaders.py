@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,10 +84,16 @@ def read_book_csv(
         text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InvalidArgument(f"{file}: no such file; give the path of a book CSV.") from None
+    except IsADirectoryError:
+        raise InvalidArgument(
+            f"{str(path)!r} is a folder (or an empty name); give the path of a book CSV."
+        ) from None
     except UnicodeDecodeError as exc:
         raise InvalidArgument(
             f"{file}: not UTF-8 text ({exc.reason}); save it as UTF-8 CSV."
         ) from None
+    except OSError as exc:
+        raise InvalidArgument(f"{file}: cannot be read ({exc.strerror or exc}).") from None
     try:
         return _parse_book_csv(file, text, reference_price_usd)
     except _CellError as exc:
@@ -98,7 +105,20 @@ def _parse_book_csv(file: Path, text: str, reference_price_usd: float | None) ->
     expected = ",".join((*REQUIRED_COLUMNS, *PARAMETER_COLUMNS))
     if not text.strip():
         raise InvalidArgument(f"{file}: the file is empty; expected the header line {expected}.")
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise _CellError(text.count("\n", 0, nul) + 1, None,
+                         "a NUL byte; the file is binary or corrupt, give a CSV text file.")
     reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        return _parse_rows(file, reader, expected, reference_price_usd)
+    except csv.Error as exc:
+        raise _CellError(reader.line_num, None, f"not valid CSV ({exc}).") from None
+
+
+def _parse_rows(
+    file: Path, reader: Any, expected: str, reference_price_usd: float | None
+) -> BorrowerBook:
     header = [name.strip().lower() for name in next(reader)]
     _check_header(file, header, expected)
     position = {name: i for i, name in enumerate(header)}
@@ -244,8 +264,12 @@ def read_lido_cohort(
         frame = pd.read_csv(file, index_col=0)
     except FileNotFoundError:
         raise InvalidArgument(f"{file}: no such file; give a Lido *_v3.csv cohort file.") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+    except IsADirectoryError:
+        raise InvalidArgument(f"{file}: is a folder; give a Lido *_v3.csv cohort file.") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"{file}: not a readable CSV ({exc}).") from None
+    except OSError as exc:
+        raise InvalidArgument(f"{file}: cannot be read ({exc.strerror or exc}).") from None
     missing = [name for name in LIDO_COLUMNS if name not in frame.columns]
     if missing:
         raise InvalidArgument(

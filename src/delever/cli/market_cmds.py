@@ -10,8 +10,6 @@ they are **estimates**, and the JSON output lists which ones a run used.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,12 +84,9 @@ def illustrative_book() -> OrderBook:
 def read_levels_csv(path: Path) -> OrderBook:
     """A book from a simple levels CSV with header ``side,price_usd,size_eth`` (side ``bid``
     or ``ask``; rows in any order)."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows = [
-        (n, r)
-        for n, r in enumerate(csv.reader(io.StringIO(text)), start=1)
-        if r and any(c.strip() for c in r)
-    ]
+    from delever.market.loaders import csv_rows, read_user_text
+
+    rows = csv_rows(path, read_user_text(path, "a levels or bookDepth CSV"))
     if not rows:
         raise InvalidArgument(f"{path}: the file is empty; expected {','.join(LEVELS_HEADER)}.")
     header = tuple(c.strip().lower() for c in rows[0][1])
@@ -128,14 +123,18 @@ def load_book(path: Path | None, book_time: str | None) -> OrderBook:
     """The book of ``--book-file`` (bookDepth or levels CSV), else the illustrative one."""
     if path is None:
         return illustrative_book()
-    if not path.is_file():
-        raise InvalidArgument(f"book_file={str(path)!r}: no such file.")
-    compressed = path.suffix.lower() in (".zip", ".gz")
-    first = "" if compressed else path.read_text(encoding="utf-8-sig").lstrip().split("\n")[0]
-    if compressed or first.strip().lower().replace(" ", "") == BOOK_DEPTH_HEADER:
-        from delever.market.loaders import read_book_depth_csv
+    from delever.market.loaders import read_book_depth_csv, read_user_text, utc_time
 
-        frame = read_book_depth_csv(path, snapshot=book_time)
+    snapshot = None if book_time is None else utc_time("--book-time", book_time)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "no such file"
+        raise InvalidArgument(f"--book-file={str(path)!r}: {what}; give a bookDepth or levels "
+                              "CSV.")
+    compressed = path.suffix.lower() in (".zip", ".gz")
+    text = "" if compressed else read_user_text(path, "a levels or bookDepth CSV")
+    first = text.lstrip().split("\n")[0]
+    if compressed or first.strip().lower().replace(" ", "") == BOOK_DEPTH_HEADER:
+        frame = read_book_depth_csv(path, snapshot=snapshot)
         sign = [-1.0 if side == "bid" else 1.0 for side in frame["side"]]
         percentage = [s * 100.0 * d for s, d in zip(sign, frame["distance"], strict=True)]
         return OrderBook.from_depth_bands(

@@ -26,6 +26,7 @@ from delever._typing import FloatArray2D
 from delever.cli._common import (
     atomic_write_bytes,
     atomic_write_text,
+    check_output_path,
     console,
     emit_json,
     user_errors,
@@ -80,6 +81,7 @@ def calibrate_cmd(
 ) -> None:
     """Estimate sigma, ADV and impact Y from Binance data before a cut-off, as TOML."""
     with user_errors():
+        check_output_path("--output", output)
         result = calibrate(as_date(cutoff), window_days)
         section = result.to_toml_section()
         written = None
@@ -103,7 +105,7 @@ def _output_format(output: Path | None) -> str | None:
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise InvalidArgument(
-            f"output={str(output)!r}: unsupported extension {suffix or '(none)'!r}; use "
+            f"--output={str(output)!r}: unsupported extension {suffix or '(none)'!r}; use "
             f"{' or '.join(OUTPUT_FORMATS)}."
         )
     return suffix
@@ -208,6 +210,7 @@ def paths_cmd(
             )
         step = check_positive("step_days", step_days)
         suffix = _output_format(output)
+        check_output_path("--output", output)
         if s0_usd is not None:
             check_positive("s0_usd", s0_usd)
         drift = check_finite("drift_daily", drift_daily)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -82,6 +84,22 @@ def _account(collateral_eth: float, debt_usd: float) -> Account:
     return Account(collateral={COLLATERAL: collateral_eth}, debt={DEBT: debt_usd})
 
 
+@contextmanager
+def _exact_range(exact: bool, **amounts: float) -> Iterator[None]:
+    """With --exact, amounts past Aave's uint256 math (the contract would revert) are bad input
+    (exit 2), not an internal OverflowError."""
+    try:
+        yield
+    except OverflowError:
+        if not exact:
+            raise
+        given = ", ".join(f"--{key.replace('_', '-')}={value:g}" for key, value in amounts.items())
+        raise InvalidArgument(
+            f"{given}: too large for Aave's uint256 integer math (--exact; the contract would "
+            "revert); give smaller amounts or drop --exact."
+        ) from None
+
+
 def _print_table(title: str, rows: dict[str, Any]) -> None:
     table = Table(title=title, show_header=False, title_justify="left", min_width=60)
     table.add_column("quantity", style="bold")
@@ -111,7 +129,9 @@ def position(
         reserves = _weth_reserves(lt, ltv, bonus)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)
-        data = account_data(account, prices, reserves=reserves, exact=exact)
+        with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
+                          price_usd=price_usd):
+            data = account_data(account, prices, reserves=reserves, exact=exact)
         liq_price = liquidation_price_usd(account, prices, reserves=reserves)
         distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
         result: dict[str, Any] = {
@@ -166,15 +186,17 @@ def liquidate(
         reserves = _weth_reserves(lt, None, bonus, protocol_fee)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)
-        outcome = liquidation_call(
-            account,
-            prices,
-            collateral_symbol=COLLATERAL,
-            debt_symbol=DEBT,
-            debt_to_cover=debt_to_cover_usd,
-            reserves=reserves,
-            exact=exact,
-        )
+        with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
+                          price_usd=price_usd, debt_to_cover_usd=debt_to_cover_usd):
+            outcome = liquidation_call(
+                account,
+                prices,
+                collateral_symbol=COLLATERAL,
+                debt_symbol=DEBT,
+                debt_to_cover=debt_to_cover_usd,
+                reserves=reserves,
+                exact=exact,
+            )
         result: dict[str, Any] = {
             "close_factor": outcome.close_factor,
             "debt_repaid_usd": outcome.debt_repaid_usd,

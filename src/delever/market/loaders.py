@@ -180,7 +180,7 @@ def eth_daily_close() -> pd.DataFrame:
 # --- the user's own files ----------------------------------------------------------------------
 
 
-def _read_text(file: Path, what: str) -> str:
+def read_user_text(file: Path, what: str) -> str:
     """Read a text file, a .gz file, or a .zip holding one CSV, as UTF-8."""
     try:
         if file.suffix.lower() == ".gz":
@@ -208,43 +208,103 @@ def _read_text(file: Path, what: str) -> str:
         raise InvalidArgument(f"{file}: not UTF-8 text ({exc.reason}); give a CSV file.") from None
 
 
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of the non-blank rows."""
+def _check_control_characters(file: Path, text: str) -> None:
+    """A NUL byte means a binary or corrupt file; csv would read it as part of a cell."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        raise InvalidArgument(
+            f"{file}: row {line}: a NUL byte; the file is binary or corrupt, give a CSV text file."
+        )
+
+
+def csv_rows(file: Path, text: str) -> list[tuple[int, list[str]]]:
+    """(line number, stripped cells) of the non-blank CSV rows of ``text`` read from ``file``.
+
+    A NUL byte or a stray carriage return inside a row (``csv.Error``) raises one
+    :class:`~delever.errors.InvalidArgument` line naming the file and the line.
+    """
+    _check_control_characters(file, text)
     reader = csv.reader(io.StringIO(text))
     out: list[tuple[int, list[str]]] = []
-    for row in reader:
-        if row and any(cell.strip() for cell in row):
-            out.append((reader.line_num, [cell.strip() for cell in row]))
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                out.append((reader.line_num, [cell.strip() for cell in row]))
+    except csv.Error as exc:
+        raise InvalidArgument(
+            f"{file}: row {reader.line_num}: not valid CSV ({exc}); remove the stray carriage "
+            "return (CR) or close the quote."
+        ) from None
     return out
+
+
+
+# Times must fit pandas' nanosecond index (1677-09-21 .. 2262-04-11); a year such as 0226 (a
+# typo for 2026) would otherwise overflow deep inside pandas.
+_MIN_NS = int(pd.Timestamp.min.value)
+_MAX_NS = int(pd.Timestamp.max.value)
+TIME_RANGE_TEXT = "1677-09-22 .. 2262-04-11 UTC"
+
+
+def _nanos(stamp: pd.Timestamp) -> int | None:
+    """UTC nanoseconds of ``stamp``, or None when out of pandas' range."""
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    try:
+        value = int(stamp.as_unit("ns").value)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime, ValueError):
+        return None
+    return value if _MIN_NS <= value <= _MAX_NS else None
+
+
+def utc_time(field: str, value: str | datetime | pd.Timestamp) -> pd.Timestamp:
+    """``value`` as a UTC timestamp (naive times are UTC), or one InvalidArgument line."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise InvalidArgument(
+            f"{field}={str(value)!r} is not a time; give an ISO date or time (UTC), e.g. "
+            "2026-02-05 or 2026-02-05T12:00."
+        )
+    nanos = _nanos(stamp)
+    if nanos is None:
+        raise InvalidArgument(f"{field}={str(value)!r} must be within {TIME_RANGE_TEXT}.")
+    return pd.Timestamp(nanos, unit="ns", tz="UTC")
 
 
 def _parse_times(file: Path, lines: list[int], cells: list[str], column: str) -> pd.DatetimeIndex:
     """Binance epoch times (ms or µs, detected per value) or ISO date/times, as UTC."""
     nanos = np.empty(len(cells), dtype=np.int64)
     for i, cell in enumerate(cells):
+        where = f"{file}: row {lines[i]}, column {column}"
+        value_ns: int | None
         if cell.isdigit():
             value = int(cell)
             if 10**11 <= value < 10**14:  # milliseconds (1973 .. 5138)
-                nanos[i] = value * 1_000_000
+                value_ns = value * 1_000_000
             elif 10**14 <= value < 10**17:  # microseconds (Binance spot since 2025-01-01)
-                nanos[i] = value * 1_000
+                value_ns = value * 1_000
             else:
                 raise InvalidArgument(
-                    f"{file}: row {lines[i]}, column {column}: {cell} is not a Binance epoch "
-                    "time in milliseconds (13 digits) or microseconds (16 digits)."
+                    f"{where}: {cell} is not a Binance epoch time in milliseconds (13 digits) "
+                    "or microseconds (16 digits)."
                 )
-            continue
-        try:
-            stamp = pd.Timestamp(cell) if cell else None
-        except (ValueError, TypeError):
-            stamp = None
-        if stamp is None or pd.isna(stamp):
-            raise InvalidArgument(
-                f"{file}: row {lines[i]}, column {column}: {cell!r} is not a time; give epoch "
-                "milliseconds, microseconds or an ISO date such as 2026-01-31 00:00."
-            )
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        nanos[i] = stamp.value
+        else:
+            try:
+                stamp = pd.Timestamp(cell) if cell else None
+            except (ValueError, TypeError, OverflowError):
+                stamp = None
+            if stamp is None or pd.isna(stamp):
+                raise InvalidArgument(
+                    f"{where}: {cell!r} is not a time; give epoch milliseconds, microseconds "
+                    "or an ISO date such as 2026-01-31 00:00."
+                )
+            value_ns = _nanos(stamp)
+        if value_ns is None or not _MIN_NS <= value_ns <= _MAX_NS:
+            raise InvalidArgument(f"{where}: {cell!r} must be a time within {TIME_RANGE_TEXT}.")
+        nanos[i] = value_ns
     index = pd.DatetimeIndex(pd.to_datetime(nanos, unit="ns", utc=True))
     return index
 
@@ -312,7 +372,7 @@ def read_klines_csv(path: str | PathLike[str]) -> pd.DataFrame:
         out of order or repeated, no data rows.
     """
     file = Path(path)
-    rows = _rows(_read_text(file, "a Binance klines CSV"))
+    rows = csv_rows(file, read_user_text(file, "a Binance klines CSV"))
     if rows and any("open" in cell.lower() for cell in rows[0][1]):
         rows = rows[1:]
     if not rows:
@@ -393,7 +453,7 @@ def read_book_depth_csv(
         grows, or no snapshot at or before ``snapshot``.
     """
     file = Path(path)
-    rows = _rows(_read_text(file, "a Binance bookDepth CSV"))
+    rows = csv_rows(file, read_user_text(file, "a Binance bookDepth CSV"))
     if not rows:
         raise InvalidArgument(f"{file}: the file is empty; expected {','.join(BOOK_DEPTH_HEADER)}.")
     header = tuple(cell.lower() for cell in rows[0][1])
@@ -427,8 +487,7 @@ def read_book_depth_csv(
     if snapshot is None:
         chosen = times.min()
     else:
-        wanted = pd.Timestamp(snapshot)
-        wanted = wanted.tz_localize("UTC") if wanted.tzinfo is None else wanted.tz_convert("UTC")
+        wanted = utc_time("snapshot", snapshot)
         earlier = times[times <= wanted]
         if len(earlier) == 0:
             raise InvalidArgument(
@@ -614,7 +673,7 @@ def read_univ3_pool_state(path: str | PathLike[str]) -> PoolState:
     must stay >= 0 and <= 2**128 - 1.
     """
     file = Path(path)
-    text = _read_text(file, "a Uniswap v3 pool state JSON")
+    text = read_user_text(file, "a Uniswap v3 pool state JSON")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -726,9 +785,11 @@ __all__ = [
     "MSHMWR_SOURCE",
     "NVN01_SOURCE",
     "PRICE_COLUMNS",
+    "TIME_RANGE_TEXT",
     "UNIV3_TICK_SPACING",
     "PoolState",
     "TickLiquidity",
+    "csv_rows",
     "eth_daily_close",
     "load_binance_4h",
     "load_binance_daily",
@@ -737,4 +798,6 @@ __all__ = [
     "read_book_depth_csv",
     "read_klines_csv",
     "read_univ3_pool_state",
+    "read_user_text",
+    "utc_time",
 ]
