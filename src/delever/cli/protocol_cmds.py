@@ -22,6 +22,7 @@ from delever.protocol import (
     Prices,
     ReserveParams,
     account_data,
+    check_whole_units,
     liquidation_call,
     liquidation_price_usd,
 )
@@ -81,7 +82,9 @@ def _weth_reserves(
 def _account(collateral_eth: float, debt_usd: float) -> Account:
     check_non_negative("collateral_eth", collateral_eth)
     check_non_negative("debt_usd", debt_usd)
-    return Account(collateral={COLLATERAL: collateral_eth}, debt={DEBT: debt_usd})
+    account = Account(collateral={COLLATERAL: collateral_eth}, debt={DEBT: debt_usd})
+    return check_whole_units(account, labels={f"collateral.{COLLATERAL}": "--collateral-eth",
+                                              f"debt.{DEBT}": "--debt-usd"})
 
 
 @contextmanager

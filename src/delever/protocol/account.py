@@ -67,20 +67,26 @@ def _amounts(field_name: str, raw: Mapping[str, float]) -> Mapping[str, float]:
     return MappingProxyType(out)
 
 
-def check_whole_units(account: Account, where: str = "account") -> Account:
+def check_whole_units(
+    account: Account, where: str = "account", labels: Mapping[str, str] | None = None
+) -> Account:
     """Refuse a positive amount below one smallest unit of its token (1 wei of WETH).
 
     Aave holds whole token units, so ``5e-324`` ETH is no collateral at all: an input that
     small would pass the "no debt without collateral" rule with a health factor of 1e-323.
     Checked at the input edges (CLI flags, scenario files), not on amounts computed inside
-    the engines, whose float remainders may be smaller. Returns the account.
+    the engines, whose float remainders may be smaller. ``labels`` names a field
+    (``"collateral.WETH"``) as the user gave it (e.g. ``"--collateral-eth"``). Returns the
+    account.
     """
     for side, amounts in (("collateral", account.collateral), ("debt", account.debt)):
         for symbol, amount in amounts.items():
             unit = 10.0 ** -RESERVES[symbol].decimals
             if 0.0 < amount < unit:
+                key = f"{side}.{symbol}"
+                name = (labels or {}).get(key, f"{where}.{key}")
                 raise InvalidArgument(
-                    f"{where}.{side}.{symbol}={amount!r} is less than one smallest unit of "
+                    f"{name}={amount!r} is less than one smallest unit of "
                     f"{symbol} ({unit:g}); Aave holds whole units: give 0 or at least {unit:g}."
                 )
     return account
