@@ -206,7 +206,7 @@ def print_advice(name: str, advice: Advice) -> None:
 
     hm = advice.heatmap
     t = Table(title=f"P(liquidation) in {hm.horizon_days:g} days holding, by leverage x "
-                    f"entry price (equity ${hm.equity_usd / 1e6:,.0f}M, mark "
+                    f"entry price (equity at cost ${hm.equity_usd / 1e6:,.0f}M, mark "
                     f"${hm.mark_price_usd:,.0f})", title_justify="left")
     t.add_column("L", justify="left")
     for p in hm.entry_prices_usd:
