@@ -41,7 +41,8 @@ def leverage_heatmap_figure(
     text = [[f"{v:.0%}" if as_percent else f"{v:,.3g}" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         x=x, y=[f"{v:g}x" for v in y], z=z, text=text, texttemplate="%{text}",
-        colorscale="Reds", colorbar={"title": value_label},
+        colorscale="Reds",
+        colorbar={"title": value_label, "tickformat": ".0%" if as_percent else ""},
         hovertemplate="entry %{x:,.0f} USD, %{y}: %{text}<extra></extra>"))
     if mark_price_usd is not None:
         fig.add_vline(x=mark_price_usd, line_dash="dash", line_color="#1f77b4",

@@ -46,7 +46,7 @@ def plan_comparison_figure(
     fig.update_xaxes(tickvals=list(labels),
                      ticktext=[f"{label}<br>{v:.1%}" for label, v in zip(labels, p, strict=True)],
                      row=1, col=2)
-    fig.update_yaxes(range=bar_range(obj, ci), row=1, col=1)
+    fig.update_yaxes(range=bar_range(obj, ci), tickprefix="$", row=1, col=1)
     fig.update_yaxes(range=bar_range(p, pci, include=(alpha,)), row=1, col=2)
     fig.update_layout(title=title, template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 70, "b": 80})
