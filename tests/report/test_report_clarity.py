@@ -5,6 +5,7 @@ boilerplate appears only for scenarios with estimated inputs."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from typer.testing import CliRunner
 
 from delever.cli._provenance import report_provenance
+from delever.cli.main import app
 from delever.report import (
     ReportProvenance,
     bar_figure,
@@ -213,3 +216,21 @@ def test_strategy_charts_say_what_they_plot(trend: Scenario) -> None:
 def test_ecdf_keeps_the_share_axis_whole() -> None:
     fig = ecdf_by_label_figure({"a": np.array([1.0, 2.0, np.inf])}, title="t", x_title="x")
     assert list(fig.layout.yaxis.range) == [0, 1]
+
+
+def test_a_scenario_without_estimates_gets_no_press_boilerplate(tmp_path: Path) -> None:
+    shipped = resources.files("delever.scenario.builtin").joinpath("trend-2026.toml")
+    text = shipped.read_text("utf-8").replace(", estimate = true", "")
+    text = re.sub(r'^name = "trend-2026"$', 'name = "mine"', text, count=1, flags=re.M)
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text, "utf-8")
+    assert load_scenario(mine).estimates() == []
+    out = tmp_path / "plan.html"
+    result = CliRunner().invoke(app, [
+        "plan", str(mine), "--paths", "50", "--horizon-days", "1", "--maxfev", "1",
+        "--family", "almgren-chriss", "--workers", "0", "--json", "--report", str(out)])
+    assert result.exit_code == 0, result.stderr
+    html = re.sub(r"<script.*?</script>", "", out.read_text(), flags=re.S)  # plotly.js aside
+    assert "press" not in html
+    assert "Every input comes from the scenario file" in html
+    assert hashlib.sha256(mine.read_bytes()).hexdigest() in html

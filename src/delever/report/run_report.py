@@ -222,7 +222,7 @@ def replay_section(replay: ReplayResult) -> ReportSection:
     )
 
 
-def cascade_section(report: AmplificationReport) -> ReportSection:
+def cascade_section(report: AmplificationReport, *, has_estimates: bool = True) -> ReportSection:
     """The sale alone, with the book's liquidations, and with followers."""
     rows: list[tuple[str, str]] = [
         (
@@ -244,10 +244,12 @@ def cascade_section(report: AmplificationReport) -> ReportSection:
         y_title="drop (USD per ETH)",
         value_format="$,.0f",
     )
+    text = ("Same path without the fund's selling, same square-root market; the book is "
+            "synthetic (fitted to a real Aave cohort)")
+    text += " and its size and the followers are estimates." if has_estimates else "."
     return ReportSection(
         "Cascade: other borrowers and followers",
-        "Same path without the fund's selling, same square-root market; the book is synthetic "
-        "(fitted to a real Aave cohort) and its size and the followers are estimates.",
+        text,
         rows,
         [figure],
     )
@@ -381,7 +383,7 @@ def run_report_sections(
     if replay is not None:
         sections.append(replay_section(replay))
     if cascade is not None:
-        sections.append(cascade_section(cascade))
+        sections.append(cascade_section(cascade, has_estimates=has_estimates))
     if recommendation:
         sections.insert(1, recommendation_section(recommendation))
     if plan is not None:
