@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,7 @@ def test_advise_report_has_the_advice_charts(runner: CliRunner, tmp_path: Path) 
     text = out.read_text()
     assert "Risk advice (delever advise)" in text
     assert text.count("plotly-graph-div") == 5  # buffer, recovery, P&L, two heatmaps
+    # where it came from (the built-in file's hash), and the heatmaps' equity with its basis
+    shipped = resources.files("delever.scenario.builtin").joinpath("trend-2026.toml")
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() in text
+    assert "equity at cost" in text

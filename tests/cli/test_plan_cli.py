@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,9 @@ def test_plan_report_has_the_comparison_chart(runner: CliRunner, tmp_path: Path)
     text = out.read_text()
     assert "The optimal unwind (delever plan)" in text
     assert text.count("plotly-graph-div") == 2  # the comparison and the sales over time
+    shipped = resources.files("delever.scenario.builtin").joinpath("trend-2026.toml")
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() in text  # provenance
+    assert "estimates in the scenario file" in text  # trend-2026 has estimated inputs
     bad = runner.invoke(app, [*ARGS, "--report", str(tmp_path)])
     assert bad.exit_code == 2 and "is a folder" in bad.stderr
 

@@ -160,10 +160,15 @@ def test_run_simulates_replays_and_writes_the_report(tmp_path: Any) -> None:
     report = tmp_path / "delever-report.html"  # tests run in a temporary folder
     assert payload["report_path"] == "delever-report.html"
     text = report.read_text()
-    for heading in ("Position at the mark", "Monte Carlo", "February 2026 replay",
+    for heading in ("Position at the mark", "Monte Carlo",
+                    "Replay of the reported sales from 2026-02-01",
                     "Recommendation", "The optimal unwind (delever plan)",
                     "Risk advice (delever advise)"):
         assert heading in text
+    # the reported figures beside the model's (as the terminal) and where the report came from
+    for shown in ("<th>reported</th>", "-$258.0M", "-$505.0M", "-$763.0M",
+                  "scenario file SHA-256", "equity at the mark"):
+        assert shown in text
     # the run ends with the plan, the advice and the recommendation (issue 7)
     assert payload["plan"]["n_paths"] == 200 and payload["plan"]["binding"] in (
         "liquidation", "none", "infeasible")

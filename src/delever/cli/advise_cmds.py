@@ -25,15 +25,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import (
-    REPORT_FOOTER,
     check_report_path,
     console,
     emit_json,
     user_errors,
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
+from delever.cli._provenance import report_provenance
 from delever.errors import InvalidArgument
-from delever.report import write_report
+from delever.report import report_footer, write_report
 from delever.report.run_report import advice_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.advice import advise
@@ -100,7 +100,8 @@ def advise_cmd(
                                           show=not json_output)
         written = None if report is None else write_report(
             report, f"delever advise: {loaded.spec.title or loaded.name}",
-            [advice_section(result)], footer=REPORT_FOOTER)
+            [advice_section(result)], footer=report_footer(loaded.estimates()),
+            provenance=report_provenance(scenario, loaded.name))
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
             "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
@@ -205,7 +206,7 @@ def print_advice(name: str, advice: Advice) -> None:
 
     hm = advice.heatmap
     t = Table(title=f"P(liquidation) in {hm.horizon_days:g} days holding, by leverage x "
-                    f"entry price (equity ${hm.equity_usd / 1e6:,.0f}M, mark "
+                    f"entry price (equity at cost ${hm.equity_usd / 1e6:,.0f}M, mark "
                     f"${hm.mark_price_usd:,.0f})", title_justify="left")
     t.add_column("L", justify="left")
     for p in hm.entry_prices_usd:

@@ -16,20 +16,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import (
-    REPORT_FOOTER,
     check_report_path,
     console,
     emit_json,
     user_errors,
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
+from delever.cli._provenance import report_provenance
 from delever.errors import InvalidArgument
 from delever.market.paths import (
     DEFAULT_JUMP_INTENSITY_PER_DAY,
     DEFAULT_JUMP_MEAN,
     DEFAULT_JUMP_STD,
 )
-from delever.report import write_report
+from delever.report import report_footer, write_report
 from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.advice import plan
@@ -185,7 +185,8 @@ def plan_cmd(
                                     show=not json_output, jumps=merton)
         written = None if report is None else write_report(
             report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
-            footer=REPORT_FOOTER)
+            footer=report_footer(loaded.estimates()),
+            provenance=report_provenance(scenario, loaded.name))
         if json_output:
             payload: dict[str, Any] = {"scenario": loaded.name, "seed": seed,
                                        "book": not no_book, "workers": n_workers,

@@ -19,18 +19,18 @@ from rich.panel import Panel
 from rich.table import Table
 
 from delever.cli._common import (
-    REPORT_FOOTER,
     check_report_path,
     console,
     emit_json,
     user_errors,
 )
+from delever.cli._provenance import report_provenance
 from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import plan_with_progress, print_plan
 from delever.cli.replay_cmds import counterfactual_strategies, print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
 from delever.errors import InvalidArgument
-from delever.report import write_report
+from delever.report import report_footer, write_report
 from delever.report.format import format_usd
 from delever.report.run_report import run_report_sections
 from delever.scenario import (
@@ -306,8 +306,9 @@ RUN_SECTIONS: list[RunSection] = [
 ]
 
 
-def _write_report(ctx: RunContext, path: Path) -> Path:
+def _write_report(ctx: RunContext, path: Path, source: str) -> Path:
     position = ctx.artifacts["position"]
+    estimated = ctx.scenario.estimates()
     sections = run_report_sections(
         position,
         sale=ctx.artifacts.get("sale"),
@@ -319,12 +320,15 @@ def _write_report(ctx: RunContext, path: Path) -> Path:
         plan=ctx.artifacts.get("plan"),
         advice=ctx.artifacts.get("advice"),
         recommendation=ctx.artifacts.get("recommendation"),
+        reported={key: item.value for key, item in ctx.scenario.spec.reported.items()},
+        has_estimates=bool(estimated),
     )
     return write_report(
         path,
         f"delever: {ctx.scenario.spec.title or ctx.scenario.name}",
         sections,
-        footer=REPORT_FOOTER,
+        footer=report_footer(estimated),
+        provenance=report_provenance(source, ctx.scenario.name),
     )
 
 
@@ -363,7 +367,7 @@ def run(
             section(ctx)
         payload["report_path"] = None
         if not no_report:
-            written = _write_report(ctx, report)
+            written = _write_report(ctx, report, scenario)
             payload["report_path"] = str(written)
             if show:
                 console.print(f"Report written to {written}", markup=False, highlight=False)

@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from delever._typing import FloatArray
-from delever.report.figures import _PALETTE, _layout
+from delever.report.figures import _PALETTE, _layout, axis_range
+from delever.report.format import format_usd
 
 
 def leverage_heatmap_figure(
@@ -25,21 +26,38 @@ def leverage_heatmap_figure(
     value_label: str = "P(liquidation)",
     mark_price_usd: float | None = None,
     as_percent: bool = True,
+    equity_at_cost_usd: float | None = None,
 ) -> go.Figure:
     """Heatmap over leverage (rows, y) x entry price (columns, x), e.g. P(liquidation) or the
-    expected loss as a fraction of equity; a dashed line at the mark."""
+    expected loss as a fraction of equity; a dashed line at the mark.
+
+    ``equity_at_cost_usd``: the equity each cell puts in at entry (the position's equity at
+    cost: ETH x average cost - debt), named with its basis under the title, since the
+    equity at the mark is a different (smaller, after a fall) figure.
+    """
     z = np.asarray(values, dtype=np.float64)
     x = np.asarray(entry_prices_usd, dtype=np.float64)
     y = np.asarray(leverages, dtype=np.float64)
     text = [[f"{v:.0%}" if as_percent else f"{v:,.3g}" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         x=x, y=[f"{v:g}x" for v in y], z=z, text=text, texttemplate="%{text}",
-        colorscale="Reds", colorbar={"title": value_label},
+        colorscale="Reds",
+        colorbar={"title": value_label, "tickformat": ".0%" if as_percent else ""},
         hovertemplate="entry %{x:,.0f} USD, %{y}: %{text}<extra></extra>"))
     if mark_price_usd is not None:
         fig.add_vline(x=mark_price_usd, line_dash="dash", line_color="#1f77b4",
-                      annotation_text="mark")
-    return _layout(fig, title, "entry price (USD per ETH)", "leverage")
+                      annotation_text="mark", annotation_position="top")
+    notes = []
+    if equity_at_cost_usd is not None:
+        notes.append(f"equity put in at entry {format_usd(equity_at_cost_usd)} "
+                     "(the position's equity at cost)")
+    if mark_price_usd is not None:
+        notes.append(f"mark {format_usd(mark_price_usd)}")
+    if notes:
+        title = f"{title}<br><sup>{'; '.join(notes)}</sup>"
+    fig = _layout(fig, title, "entry price (USD per ETH)", "leverage")
+    fig.update_layout(margin={"t": 80})
+    return fig
 
 
 def _ecdf(values: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -66,22 +84,30 @@ def ecdf_by_label_figure(
         fig.add_trace(go.Scatter(x=x, y=share, name=label, mode="lines",
                                  line={"shape": "hv", "color": _PALETTE[index % len(_PALETTE)]}))
     fig.update_yaxes(range=[0, 1])
+    # a few extreme paths (a bootstrap path that gains 30x) must not squash every curve
+    fig.update_xaxes(range=axis_range(*values_by_label.values()))
     return _layout(fig, title, x_title, y_title)
 
 
 def recovery_time_figure(recovery_days_by_label: Mapping[str, FloatArray]) -> go.Figure:
     """ECDF of the days to recover the cost basis (inf = never), per source x strategy."""
     return ecdf_by_label_figure(recovery_days_by_label,
-                                title="Time to recover the cost basis after the unwind",
-                                x_title="days", y_title="share of paths recovered")
+                                title="Time until the price is back at the cost basis after the "
+                                      "unwind<br><sup>share of paths recovered within x days; "
+                                      "paths never recovered count in the total</sup>",
+                                x_title="days after the unwind",
+                                y_title="share of paths recovered")
 
 
 def final_pnl_figure(final_pnl_usd_by_label: Mapping[str, FloatArray]) -> go.Figure:
     """ECDF of the final P&L (USD millions), per source x strategy."""
     scaled = {k: np.asarray(v, dtype=np.float64) / 1e6
               for k, v in final_pnl_usd_by_label.items()}
-    return ecdf_by_label_figure(scaled, title="Final P&L after the unwind",
-                                x_title="P&L (USD millions)")
+    return ecdf_by_label_figure(scaled, title="Final P&L at the end of the horizon: share of "
+                                              "paths at or below each P&L<br><sup>axis shows "
+                                              "the 0.5-99.5 percentiles of all paths</sup>",
+                                x_title="P&L against the cost basis (USD millions)",
+                                y_title="share of paths")
 
 
 def buffer_figure(
@@ -110,6 +136,11 @@ def buffer_figure(
     if current_hf is not None:
         fig.add_hline(y=current_hf, line_dash="dash", line_color="#d62728",
                       annotation_text="current HF")
+    # every interval whole: a few points, no outliers to cut
+    shown = [*required_hf_by_source.values(), *(low_by_source or {}).values(),
+             *(high_by_source or {}).values()]
+    fig.update_yaxes(range=axis_range(*shown, include=() if current_hf is None else (current_hf,),
+                                      percentiles=(0.0, 100.0)))
     return _layout(fig, title, "window (days)", "health factor")
 
 

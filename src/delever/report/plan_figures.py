@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from delever._typing import FloatArray
-from delever.report.figures import _PALETTE
+from delever.report.figures import _PALETTE, axis_range, bar_range
 
 
 def plan_comparison_figure(
@@ -42,6 +42,12 @@ def plan_comparison_figure(
     fig.add_hline(y=alpha, line_dash="dash", line_color="black", row=1, col=2,
                   annotation_text=f"cap alpha = {alpha:.1%}")
     fig.update_yaxes(tickformat=".1%", row=1, col=2)
+    # each P(liquidation) under its bar: a label on the bar would cross its error bar
+    fig.update_xaxes(tickvals=list(labels),
+                     ticktext=[f"{label}<br>{v:.1%}" for label, v in zip(labels, p, strict=True)],
+                     row=1, col=2)
+    fig.update_yaxes(range=bar_range(obj, ci), tickprefix="$", row=1, col=1)
+    fig.update_yaxes(range=bar_range(p, pci, include=(alpha,)), row=1, col=2)
     fig.update_layout(title=title, template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 70, "b": 80})
     return fig
@@ -63,6 +69,7 @@ def plan_schedule_figure(
                                        "width": 3 if i == 0 else 1.5}))
     fig.add_hline(y=initial_eth, line_dash="dot", line_color="grey",
                   annotation_text="the whole position")
+    fig.update_yaxes(range=axis_range(*cumulative_sold_eth.values(), include=(0.0, initial_eth)))
     fig.update_layout(title=title, xaxis_title="days", yaxis_title="ETH sold (cumulative)",
                       template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 60, "b": 50},

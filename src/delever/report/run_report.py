@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -31,37 +32,76 @@ from delever.sim.sale import SaleDiscountReport
 from delever.sim.unwind import SimulationResult
 
 
-def position_section(report: PositionReport) -> ReportSection:
-    """P&L, the liquidation band and each account."""
+def equity_at_cost_usd(report: PositionReport) -> float:
+    """ETH held x average cost - debt: the equity the position was built with."""
+    return report.pnl.position_eth * report.pnl.average_cost_usd - report.total_debt_usd
+
+
+def equity_at_mark_usd(report: PositionReport) -> float:
+    """Collateral (ETH-equivalent) at the mark - debt: what the position is worth now."""
+    return report.total_collateral_eth * report.mark_price_usd - report.total_debt_usd
+
+
+def position_section(
+    report: PositionReport,
+    reported: Mapping[str, float] | None = None,
+    *,
+    has_estimates: bool = True,
+) -> ReportSection:
+    """P&L (the model beside the reported figures, as the terminal), the band and accounts.
+
+    ``reported``: the scenario's ``[reported]`` values by key (``realized_pnl_usd``,
+    ``unrealized_pnl_usd``, ``total_pnl_usd``, ``debt_usd``); None or empty: one column.
+    """
     pnl = report.pnl
     band = report.liquidation_band_usd
-    rows: list[tuple[str, str]] = [
-        ("mark price", format_usd(pnl.mark_price_usd)),
-        ("ETH held", f"{pnl.position_eth:,.0f}"),
-        ("average cost per ETH", format_usd(pnl.average_cost_usd)),
-        ("realized P&L", format_usd(pnl.realized_usd)),
-        ("unrealized P&L", format_usd(pnl.unrealized_usd)),
-        ("total P&L", format_usd(pnl.total_usd)),
-        ("debt", format_usd(report.total_debt_usd)),
+    published = dict(reported or {})
+
+    def row(label: str, model: str, key: str = "") -> tuple[str, ...]:
+        if not published:
+            return (label, model)
+        value = published.get(key, math.nan) if key else math.nan
+        return (label, model, format_usd(value) if math.isfinite(value) else "")
+
+    rows: list[tuple[str, ...]] = [
+        row("mark price", format_usd(pnl.mark_price_usd)),
+        row("ETH held", f"{pnl.position_eth:,.0f}"),
+        row("average cost per ETH", format_usd(pnl.average_cost_usd)),
+        row("realized P&L", format_usd(pnl.realized_usd), "realized_pnl_usd"),
+        row("unrealized P&L (at the mark)", format_usd(pnl.unrealized_usd),
+            "unrealized_pnl_usd"),
+        row("total P&L", format_usd(pnl.total_usd), "total_pnl_usd"),
+        row("debt", format_usd(report.total_debt_usd), "debt_usd"),
     ]
+    if report.total_debt_usd > 0 or report.accounts:
+        rows.append(row("equity at cost (ETH held x average cost - debt)",
+                        format_usd(equity_at_cost_usd(report))))
+        rows.append(row("equity at the mark (collateral at the mark - debt)",
+                        format_usd(equity_at_mark_usd(report))))
     if band is not None:
-        rows.append(("liquidation band", f"{format_usd(band[0])} - {format_usd(band[1])}"))
+        rows.append(row("liquidation band", f"{format_usd(band[0])} - {format_usd(band[1])}"))
         rows.append(
-            ("fall to the first liquidation", f"{report.first_liquidation_distance_pct:.1f}%")
+            row("fall to the first liquidation", f"{report.first_liquidation_distance_pct:.1f}%")
         )
     for account in report.accounts:
         rows.append(
-            (
+            row(
                 f"account {account.name}",
                 f"{account.collateral_eth:,.0f} ETH, debt {format_usd(account.debt_usd)}, "
                 f"HF {account.health_factor:.3f}, "
                 f"liquidation at {format_usd(account.liquidation_price_usd)}",
             )
         )
+    text = "Aave v3 rules at the scenario's mark price."
+    if published:
+        text += " The reported column holds the scenario's published figures."
+    if has_estimates:
+        text += " Some inputs are estimates (the note at the end lists them)."
     return ReportSection(
         "Position at the mark",
-        "Aave v3 rules; inputs from press reports are estimates (see the scenario file).",
+        text,
         rows,
+        columns=("", "model", "reported") if published else (),
     )
 
 
@@ -98,27 +138,33 @@ def simulation_sections(
     hf = lines_by_label_figure(
         times,
         {r.strategy: np.median(np.minimum(r.health_factor, 5.0), axis=0) for r in result.results},
-        title="Median lowest health factor",
-        y_title="HF (capped at 5)",
+        title="Health factor at each hour: median over paths, per strategy"
+        "<br><sup>the lowest HF over the accounts with debt, at the oracle price; capped at 5 "
+        "(no debt left reads 5)</sup>",
+        y_title="health factor (capped at 5)",
         reference_y=1.0,
         reference_label="liquidation",
     )
     sold = lines_by_label_figure(
         times,
         {r.strategy: np.mean(np.cumsum(r.sold_eth, axis=1), axis=0) for r in result.results},
-        title="ETH sold by the owner (mean cumulative)",
-        y_title="ETH",
+        title="ETH sold by the owner so far: mean over paths, per strategy",
+        y_title="ETH sold (cumulative)",
     )
     pnl = distribution_by_label_figure(
         {r.strategy: r.total_pnl_usd / 1e6 for r in result.results},
-        title="Total P&L against the cost basis, per path",
-        y_title="USD millions",
+        title="Total P&L against the cost basis at the end of each path (realized + unrealized "
+        "- interest)<br><sup>one box per strategy over paths; dashed line = mean; axis shows the "
+        "0.5-99.5 percentiles</sup>",
+        y_title="P&L (USD millions)",
     )
     p_liq = bar_figure(
         list(result.strategies),
         [float(r.liquidated.mean()) for r in result.results],
-        title="P(liquidation) over the horizon",
-        y_title="probability",
+        title=f"P(liquidation) within {times[-1]:g} days: share of paths with any account "
+        "liquidated",
+        y_title="P(liquidation)",
+        value_format=".1%",
     )
     text = (
         f"{n_paths:,} GBM paths (seed {seed}) from the mark with the calibrated daily "
@@ -167,12 +213,16 @@ def replay_section(replay: ReplayResult) -> ReportSection:
                 f"{format_usd(row['total_pnl_usd'])}",
             )
         )
+    start = replay.inputs.start.strftime("%Y-%m-%d")
     return ReportSection(
-        "February 2026 replay and counterfactuals", "; ".join(replay.inputs.notes), rows, [figure]
+        f"Replay of the reported sales from {start}, and counterfactuals",
+        "; ".join(replay.inputs.notes),
+        rows,
+        [figure],
     )
 
 
-def cascade_section(report: AmplificationReport) -> ReportSection:
+def cascade_section(report: AmplificationReport, *, has_estimates: bool = True) -> ReportSection:
     """The sale alone, with the book's liquidations, and with followers."""
     rows: list[tuple[str, str]] = [
         (
@@ -190,13 +240,16 @@ def cascade_section(report: AmplificationReport) -> ReportSection:
     figure = bar_figure(
         [case.label for case in report.cases],
         [report.exogenous_final_usd - case.final_price_usd for case in report.cases],
-        title="Price drop at the end of the sale window",
-        y_title="USD per ETH",
+        title="Price drop at the end of the sale window against the path without the sale",
+        y_title="drop (USD per ETH)",
+        value_format="$,.0f",
     )
+    text = ("Same path without the fund's selling, same square-root market; the book is "
+            "synthetic (fitted to a real Aave cohort)")
+    text += " and its size and the followers are estimates." if has_estimates else "."
     return ReportSection(
         "Cascade: other borrowers and followers",
-        "Same path without the fund's selling, same square-root market; the book is synthetic "
-        "(fitted to a real Aave cohort) and its size and the followers are estimates.",
+        text,
         rows,
         [figure],
     )
@@ -264,11 +317,15 @@ def advice_section(advice: Advice) -> ReportSection:
     hm = advice.heatmap
     heat_p = leverage_heatmap_figure(hm.leverages, hm.entry_prices_usd, hm.p_liquidation,
                                      mark_price_usd=hm.mark_price_usd,
-                                     title=f"P(liquidation) in {hm.horizon_days:g} days holding")
+                                     equity_at_cost_usd=hm.equity_usd,
+                                     title=f"P(liquidation) in {hm.horizon_days:g} days holding, "
+                                           "by leverage and entry price")
     heat_loss = leverage_heatmap_figure(
         hm.leverages, hm.entry_prices_usd, hm.expected_loss_usd / hm.equity_usd,
-        mark_price_usd=hm.mark_price_usd, value_label="E[loss] / equity",
-        title=f"Expected loss over {hm.horizon_days:g} days, share of the equity at entry")
+        mark_price_usd=hm.mark_price_usd, value_label="E[loss] /<br>equity at entry",
+        equity_at_cost_usd=hm.equity_usd,
+        title=f"Expected loss over {hm.horizon_days:g} days as a share of the equity put in "
+              "at entry (negative: a gain)")
     mp = advice.max_position
     staged = advice.staged
     rows = [(f"largest position ({lim.strategy}, {mp.horizon_days:g} days)",
@@ -282,7 +339,7 @@ def advice_section(advice: Advice) -> ReportSection:
                                                   f"{b.hf_after:.3f}")
              for b in staged.batches[:10]]
     text = (f"{advice.n_paths:,} paths per evaluation, the market with the scenario's book and "
-            f"followers. Margin buffer: {mb.own_impact} After the unwind: "
+            f"followers. Margin buffer: {mb.own_impact.rstrip('.')}. After the unwind: "
             f"{au.horizon_days:g} days of daily steps on block-bootstrap paths of the shipped "
             "Binance daily returns and on GBM paths.")
     return ReportSection("Risk advice (delever advise)", text, rows,
@@ -293,7 +350,7 @@ def recommendation_section(items: Sequence[Recommendation]) -> ReportSection:
     """The recommendations as a table (topic, sentence)."""
     return ReportSection("Recommendation",
                          "Model estimates on the scenario's inputs; see each section above.",
-                         [(r.topic, r.text) for r in items])
+                         [(r.topic, r.text) for r in items], prose=True)
 
 
 def run_report_sections(
@@ -308,9 +365,15 @@ def run_report_sections(
     plan: PlanResult | None = None,
     advice: Advice | None = None,
     recommendation: Sequence[Recommendation] | None = None,
+    reported: Mapping[str, float] | None = None,
+    has_estimates: bool = True,
 ) -> Sequence[ReportSection]:
-    """Every section ``delever run`` has results for, in reading order."""
-    sections = [position_section(position)]
+    """Every section ``delever run`` has results for, in reading order.
+
+    ``reported``: the scenario's published figures by key, shown beside the model's;
+    ``has_estimates``: whether any input is marked as an estimate (the text says so only then).
+    """
+    sections = [position_section(position, reported, has_estimates=has_estimates)]
     if sale is not None:
         sections.append(market_section(sale))
     if simulation is not None:
@@ -320,7 +383,7 @@ def run_report_sections(
     if replay is not None:
         sections.append(replay_section(replay))
     if cascade is not None:
-        sections.append(cascade_section(cascade))
+        sections.append(cascade_section(cascade, has_estimates=has_estimates))
     if recommendation:
         sections.insert(1, recommendation_section(recommendation))
     if plan is not None:
@@ -333,6 +396,8 @@ def run_report_sections(
 __all__ = [
     "advice_section",
     "cascade_section",
+    "equity_at_cost_usd",
+    "equity_at_mark_usd",
     "market_section",
     "plan_section",
     "position_section",
