@@ -63,6 +63,10 @@ DEFAULT_STRESS_PRICE_USD = 1904.0404040404
 DEFAULT_WHALE_COLLATERAL_ETH = 396_000.0
 DEFAULT_WHALE_DEBT_USD = 526_000_000.0
 
+# Largest start price accepted: far above any ETH price, far below where USD sums over a book
+# of 1e6 ETH overflow a float (numpy would print RuntimeWarnings before the error).
+MAX_PRICE_USD = 1e12
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 BookOpt = Annotated[
     Path | None,
@@ -92,6 +96,14 @@ def _book(path: Path | None, price_usd: float) -> BorrowerBook:
                           seed=DEFAULT_BOOK_SEED)
 
 
+def _price(price_usd: float) -> float:
+    p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+    if p0 > MAX_PRICE_USD:
+        raise check_error("price_usd", price_usd,
+                          f"must be at most {MAX_PRICE_USD:.0e} USD per ETH; give a USD price.")
+    return p0
+
+
 def _impact(impact_y: float, sigma_daily: float, adv_eth: float) -> ImpactParams:
     return ImpactParams(
         check_non_negative("impact_y", impact_y),
@@ -114,7 +126,7 @@ def cascade_cmd(
 ) -> None:
     """The liquidation cascade after one price shock."""
     with user_errors():
-        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+        p0 = _price(price_usd)
         shock = check_finite("shock_pct", shock_pct)
         if not 0.0 <= shock < 100.0:
             raise check_error("shock_pct", shock_pct, "must be in [0, 100); e.g. 15 for -15%.")
@@ -205,7 +217,7 @@ def stress_cmd(
     """Monte Carlo stress: P(liquidation) of a large account, liquidations at risk, VaR."""
     with user_errors():
         chosen = _engine(engine)
-        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+        p0 = _price(price_usd)
         params = _impact(impact_y, sigma_daily, adv_eth)
         whale = LargeAccount(whale_collateral_eth, whale_debt_usd,
                              liquidation_threshold=whale_lt,
