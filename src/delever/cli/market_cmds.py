@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, user_errors
+from delever.cli._common import console, emit_json, err_console, user_errors
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
 from delever.market.impact import ImpactModel, ScheduleFills, SquareRootImpact, VenueModel
@@ -70,6 +70,22 @@ DEFAULT_PROPAGATOR_T0_DAYS = 1.0 / 24.0
 DEFAULT_PROPAGATOR_BETA = 0.25
 
 MODELS = ("sqrt", "ac", "ow", "propagator", "book", "univ3", "router")
+# Model options each model reads (the square-root-law options --sigma-daily, --adv-eth and
+# --impact-y are read only where they feed the model, see `uses_sqrt_params` in `impact`).
+SQRT_OPTIONS = ("--sigma-daily", "--adv-eth", "--impact-y")
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sqrt": (),
+    "ac": ("--sigma", "--eta", "--gamma", "--epsilon", "--risk-aversion"),
+    "ow": ("--impact-usd-per-eth", "--half-life-days"),
+    "propagator": ("--impact-usd-per-eth", "--decay-time-days", "--decay-exponent"),
+    "book": ("--book-file", "--book-time"),
+    "univ3": ("--pool-file",),
+    "router": ("--book-file", "--book-time", "--pool-file"),
+}
+# Sizes beyond these are refused before any arithmetic: squares of them stay far from float
+# overflow (numpy would otherwise print RuntimeWarnings), and all ETH in existence is ~1.2e8.
+MAX_QTY_ETH = 1e12
+MAX_PRICE_USD = 1e12
 BOOK_DEPTH_HEADER = "timestamp,percentage,depth,notional"
 LEVELS_HEADER = ("side", "price_usd", "size_eth")
 SYNTHETIC_BOOK_SOURCE = "synthetic illustrative book (built into delever), not market data"
@@ -186,6 +202,34 @@ def transient_impact_default(
     return impact_y * sigma_daily * math.sqrt(DEFAULT_TRANSIENT_PARTICIPATION) * price_usd / qty
 
 
+def unused_options(model: str, given: dict[str, object], uses_sqrt_params: bool) -> list[str]:
+    """Warnings for the model options given (not None) that ``model`` does not read."""
+    reads = set(MODEL_OPTIONS[model]) | (set(SQRT_OPTIONS) if uses_sqrt_params else set())
+    out = [
+        f"{flag} is not used by --model {model}"
+        + (" with these options" if flag in SQRT_OPTIONS and model != "sqrt" else "")
+        for flag, value in given.items()
+        if value is not None and flag not in reads
+    ]
+    if given.get("--book-time") is not None and given.get("--book-file") is None and (
+        "--book-time" in reads
+    ):
+        out.append("--book-time is not used without --book-file")
+    return out
+
+
+def fill_warning(schedule: ScheduleFills) -> str | None:
+    """A warning when the venue's liquidity ran out before the order was filled."""
+    if schedule.total_unfilled_eth <= 1e-9 * max(schedule.total_qty_eth, 1.0):
+        return None
+    return (
+        f"only {schedule.total_filled_eth:,.2f} of {schedule.total_qty_eth:,.2f} ETH filled "
+        f"({schedule.filled_pct:.1f}%); {schedule.total_unfilled_eth:,.2f} ETH unfilled: the "
+        f"venue's liquidity ran out at a mid of {schedule.final_mid_usd:,.2f} USD. Average "
+        "price and discount are over the ETH filled only."
+    )
+
+
 def _pick(value: float | None, default: float, name: str, used: list[str]) -> float:
     if value is None:
         used.append(name)
@@ -280,11 +324,17 @@ def impact(
         if model not in MODELS:
             raise unknown_name("model", model, MODELS)
         qty = check_non_negative("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
+        if qty > MAX_QTY_ETH:
+            raise InvalidArgument(f"qty_eth={qty_eth!r} must be at most {MAX_QTY_ETH:.0e} ETH.")
         if horizon_steps < 1:
             raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be >= 1.")
         check_positive("step_days", step_days)
         if price_usd is not None:
             check_positive("price_usd", price_usd)
+            if price_usd > MAX_PRICE_USD:
+                raise InvalidArgument(
+                    f"price_usd={price_usd!r} must be at most {MAX_PRICE_USD:.0e} USD per ETH."
+                )
         defaults_used: list[str] = []
         # sigma_daily, adv_eth and impact_y feed a model directly or through derived defaults.
         uses_sqrt_params = (
@@ -294,6 +344,14 @@ def impact(
             or (model == "router" and book_file is None)
         )
         used = defaults_used if uses_sqrt_params else []
+        warnings = unused_options(model, {
+            "--sigma-daily": sigma_daily, "--adv-eth": adv_eth, "--impact-y": impact_y,
+            "--sigma": sigma, "--eta": eta, "--gamma": gamma, "--epsilon": epsilon,
+            "--risk-aversion": risk_aversion, "--impact-usd-per-eth": impact_usd_per_eth,
+            "--half-life-days": half_life_days, "--decay-time-days": decay_time_days,
+            "--decay-exponent": decay_exponent, "--book-file": book_file,
+            "--book-time": book_time, "--pool-file": pool_file,
+        }, uses_sqrt_params)
         default_sigma = default_adv = math.nan
         if sigma_daily is None or adv_eth is None:
             default_sigma, default_adv = _calibrated_sigma_and_adv()
@@ -428,6 +486,12 @@ def impact(
         if model in ("sqrt", "router", "book", "univ3"):
             notes.append("Slices walk one impact curve with no recovery between them.")
         payload["notes"] = notes
+        unfilled = fill_warning(schedule)
+        if unfilled is not None:
+            warnings.append(unfilled)
+        payload["warnings"] = warnings
+        for warning in warnings:
+            err_console.print(f"warning: {warning}", markup=False)
 
         if json_output:
             emit_json(payload)
@@ -448,7 +512,9 @@ def _schedule_payload(
             "mid_before_usd": float(schedule.mid_before_usd[k]),
             "mid_after_usd": float(schedule.mid_after_usd[k]),
             "discount_usd": float(schedule.discount_usd[k]),
-            "discount_pct": float(schedule.discount_pct[k]),
+            # a slice that sold nothing has no fill price, so no discount
+            "discount_pct": float(schedule.discount_pct[k]) if schedule.filled_eth[k] > 0
+            else None,
         }
         for k in range(schedule.n_slices)
     ]
@@ -460,6 +526,7 @@ def _schedule_payload(
         "step_days": step_days,
         "filled_eth": schedule.total_filled_eth,
         "unfilled_eth": schedule.total_unfilled_eth,
+        "filled_pct": schedule.filled_pct,
         "proceeds_usd": schedule.total_proceeds_usd,
         "avg_price_usd": schedule.avg_fill_price_usd,
         "final_mid_usd": schedule.final_mid_usd,
