@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, err_console, user_errors
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
 from delever.market.impact import ImpactModel, ScheduleFills, SquareRootImpact, VenueModel
@@ -538,40 +539,46 @@ def _schedule_payload(
 
 
 def _fmt(value: float) -> str:
+    if value == 0.0:
+        return "0"
     return f"{value:,.6f}" if abs(value) < 100 else f"{value:,.2f}"
 
 
 def _print(payload: dict[str, Any], schedule: ScheduleFills) -> None:
-    table = Table(title=f"impact: {payload['model']}", title_justify="left")
-    for column in ("slice", "time_days", "qty_eth", "avg_price_usd", "mid_after_usd",
-                   "discount_usd", "discount_pct"):
+    table = Table(title=f"impact: {payload['model']}", title_justify="left",
+                  caption="day: days from the first slice; asked, sold: ETH; avg, mid after: "
+                          "USD/ETH; disc.: USD given up vs the mark, and in % of the mark",
+                  caption_justify="left")
+    for column in ("day", "asked", "sold", "avg", "mid after", "disc. USD", "disc. %"):
         table.add_column(column, justify="right")
     for row in payload["schedule"]:
+        pct = row["discount_pct"]
         table.add_row(
-            str(row["slice"]), _fmt(row["time_days"]), _fmt(row["qty_eth"]),
-            _fmt(row["avg_price_usd"]), _fmt(row["mid_after_usd"]), _fmt(row["discount_usd"]),
-            f"{row['discount_pct']:.4f}",
+            f"{row['time_days']:g}", _fmt(row["qty_eth"]), _fmt(row["filled_eth"]),
+            _fmt(row["avg_price_usd"]), _fmt(row["mid_after_usd"]),
+            f"{row['discount_usd']:,.0f}", "-" if pct is None else f"{pct:.4f}",
         )
-    console.print(table)
+    print_table(table)
     summary = Table(show_header=False, title="totals", title_justify="left")
     summary.add_column("quantity", style="bold")
     summary.add_column("value", justify="right")
-    keys = ["price_usd", "qty_eth", "filled_eth", "unfilled_eth", "avg_price_usd",
-            "final_mid_usd", "proceeds_usd", "discount_usd", "discount_usd_per_eth",
-            "discount_pct", "expected_cost_usd", "variance_usd2", "marginal_price_usd"]
+    keys = ["price_usd", "qty_eth", "filled_eth", "unfilled_eth", "filled_pct",
+            "avg_price_usd", "final_mid_usd", "proceeds_usd", "discount_usd",
+            "discount_usd_per_eth", "discount_pct", "expected_cost_usd", "variance_usd2",
+            "marginal_price_usd"]
     for key in keys:
         if key in payload:
             summary.add_row(key, _fmt(float(payload[key])))
     if "split_eth" in payload:
         for name, value in payload["split_eth"].items():
             summary.add_row(f"split_eth.{name}", _fmt(value))
-    console.print(summary)
+    print_table(summary)
     if payload.get("venue_source"):
-        console.print(f"venue: {payload['venue_source']}")
+        console.print(f"venue: {payload['venue_source']}", markup=False)
     if payload["estimates"]:
         console.print("defaults used (estimates): " + ", ".join(payload["estimates"]))
     for note in payload["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,7 @@ from delever.cli._common import (
     emit_json,
     user_errors,
 )
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_finite, check_positive, unknown_name
 from delever.market.calibration import (
     DEFAULT_CUTOFF,
@@ -359,7 +360,7 @@ def _print_summary(payload: dict[str, Any]) -> None:
     for label, key in (("final price", "final_price_usd"), ("path minimum", "min_price_usd")):
         stats = payload[key]
         table.add_row(label, *(f"{stats[k]:,.0f}" for k in shown))
-    console.print(table)
+    print_table(table)
     if payload["output"]:
         console.print(f"wrote {payload['output']}", markup=False)
 
