@@ -28,6 +28,37 @@ def _longest_word(text: str) -> int:
     return max((len(word) for word in text.split()), default=0)
 
 
+def _longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def _natural_widths(table: Table) -> list[int]:
+    widths = []
+    for column in table.columns:
+        lines = [_longest_line(_plain(column.header))] if table.show_header else []
+        lines += [_longest_line(_plain(cell)) for cell in column.cells]
+        widths.append(max(lines, default=1) or 1)
+    return widths
+
+
+def _fixed_widths(table: Table, indices: list[int], width: int) -> list[int] | None:
+    """Column widths for a part that does not fit at its natural widths: each column its
+    longest word, the room left given to the columns that need least to show whole lines.
+    None when the part fits as it is (rich then sizes it)."""
+    natural = _natural_widths(table)
+    minimum = _min_widths(table)
+    nat = [natural[k] for k in indices]
+    if _table_width(table, nat) <= width:
+        return None
+    out = [minimum[k] for k in indices]
+    room = width - _table_width(table, out)
+    for i in sorted(range(len(out)), key=lambda i: nat[i] - out[i]):
+        extra = min(max(room, 0), nat[i] - out[i])
+        out[i] += extra
+        room -= extra
+    return out
+
+
 def _min_widths(table: Table) -> list[int]:
     widths = []
     for column in table.columns:
@@ -46,7 +77,8 @@ def _table_width(table: Table, widths: list[int]) -> int:
 
 
 def _copy(
-    table: Table, indices: list[int], widths: list[int], title: str | None, *, caption: bool
+    table: Table, indices: list[int], widths: list[int], title: str | None, *, caption: bool,
+    width: int,
 ) -> Table:
     out = Table(
         title=title, caption=table.caption if caption else None, min_width=table.min_width,
@@ -55,11 +87,15 @@ def _copy(
         title_justify=table.title_justify, caption_justify=table.caption_justify,
         header_style=table.header_style, expand=False,
     )
-    for k in indices:
+    # rich shrinks a table wider than the terminal in ways that can still crop it, so a part
+    # that does not fit at its natural widths gets fixed widths that do
+    fixed = _fixed_widths(table, indices, width)
+    for n, k in enumerate(indices):
         column = table.columns[k]
         out.add_column(
             column.header, justify=column.justify, style=column.style,
             header_style=column.header_style, min_width=widths[k], overflow="fold",
+            width=None if fixed is None else fixed[n],
         )
     for row in zip(*(list(table.columns[k].cells) for k in indices), strict=True):
         out.add_row(*row)
@@ -72,7 +108,7 @@ def fit_tables(table: Table, width: int, key_columns: int = 1) -> list[Table]:
     n = len(widths)
     title = str(table.title) if table.title is not None else None
     if _table_width(table, widths) <= width or n <= key_columns + 1:
-        return [_copy(table, list(range(n)), widths, title, caption=True)]
+        return [_copy(table, list(range(n)), widths, title, caption=True, width=width)]
     keys = list(range(min(key_columns, n)))
     groups: list[list[int]] = []
     current = list(keys)
@@ -86,8 +122,9 @@ def fit_tables(table: Table, width: int, key_columns: int = 1) -> list[Table]:
     groups.append(current)
     parts = []
     for part, indices in enumerate(groups, start=1):
-        suffix = f" ({part}/{len(groups)})"
-        parts.append(_copy(table, indices, widths, (title or "") + suffix, caption=False))
+        # the full title once; the later parts say only which part they are
+        label = f"{title or ''} (1/{len(groups)})" if part == 1 else f"({part}/{len(groups)})"
+        parts.append(_copy(table, indices, widths, label.strip(), caption=False, width=width))
     return parts
 
 

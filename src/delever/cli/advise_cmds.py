@@ -202,7 +202,7 @@ def print_advice(name: str, advice: Advice) -> None:
                   _opt(r.recovery.quantiles[2], ",.0f"), f"{r.p_liquidation:.0%}",
                   _m(r.final_pnl.quantiles[0] or math.nan),
                   _m(r.final_pnl.quantiles[2] or math.nan), _m(r.final_pnl.mean or math.nan))
-    print_table(t)
+    print_table(t, key_columns=2)  # a row is a (paths, strategy) pair
 
     hm = advice.heatmap
     t = Table(title=f"P(liquidation) in {hm.horizon_days:g} days holding, by leverage x "
