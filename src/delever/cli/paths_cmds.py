@@ -28,6 +28,7 @@ from delever.cli._common import (
     atomic_write_text,
     console,
     emit_json,
+    err_console,
     user_errors,
 )
 from delever.cli._tables import print_table
@@ -135,7 +136,33 @@ def _stats(values: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, float]:
     return out
 
 
+# Options only some generators read (the others ignore them: a warning says so).
+MODEL_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "--sigma-daily": ("gbm", "merton"),
+    "--drift-daily": ("gbm", "merton"),
+    "--jump-intensity": ("merton",),
+    "--jump-mean": ("merton",),
+    "--jump-std": ("merton",),
+    "--block-days": ("bootstrap",),
+    "--bootstrap-method": ("bootstrap",),
+    "--replay-start": ("replay",),
+    "--stride-days": ("replay",),
+}
+
+
+def _unused_options(ctx: typer.Context, model: str) -> list[str]:
+    """Warnings for options given on the command line that ``model`` does not read."""
+    out = []
+    for flag, models in MODEL_ONLY_OPTIONS.items():
+        name = flag.lstrip("-").replace("-", "_")
+        source = ctx.get_parameter_source(name)
+        if model not in models and source is not None and source.name == "COMMANDLINE":
+            out.append(f"{flag} is not used by --model {model} (only by {', '.join(models)})")
+    return out
+
+
 def paths_cmd(
+    ctx: typer.Context,
     model: Annotated[
         str, typer.Option("--model", help="gbm | merton | garch | bootstrap | replay.")
     ] = "gbm",
@@ -208,6 +235,8 @@ def paths_cmd(
                 f"--step-days={step_days}: model={model!r} steps one day (its data are daily)."
             )
         step = check_positive("step_days", step_days)
+        for warning in _unused_options(ctx, model):
+            err_console.print(f"warning: {warning}", markup=False)
         suffix = _output_format(output)
         if s0_usd is not None:
             check_positive("s0_usd", s0_usd)
