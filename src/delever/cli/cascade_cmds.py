@@ -129,6 +129,8 @@ def _or(value: T | None, default: T) -> T:
 # Largest start price accepted: far above any ETH price, far below where USD sums over a book
 # of 1e6 ETH overflow a float (numpy would print RuntimeWarnings before the error).
 MAX_PRICE_USD = 1e12
+# Largest ETH or USD amount of the large account (all USD in existence is ~1e14).
+MAX_AMOUNT = 1e15
 
 T = TypeVar("T", int, float)
 
@@ -181,6 +183,13 @@ def _price(price_usd: float) -> float:
         raise check_error("price_usd", price_usd,
                           f"must be at most {MAX_PRICE_USD:.0e} USD per ETH; give a USD price.")
     return p0
+
+
+def _bounded(field: str, value: float) -> float:
+    """An amount (ETH or USD) up to MAX_AMOUNT: sums over paths stay finite."""
+    if math.isfinite(value) and abs(value) > MAX_AMOUNT:
+        raise check_error(field, value, f"must be at most {MAX_AMOUNT:.0e}.")
+    return value
 
 
 def _impact(
@@ -328,8 +337,10 @@ def stress_cmd(
         defaults = scenario_defaults(scenario)
         p0 = _price(_or(price_usd, defaults.price_usd))
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)
-        whale = LargeAccount(_or(whale_collateral_eth, defaults.whale_collateral_eth),
-                             _or(whale_debt_usd, defaults.whale_debt_usd),
+        whale = LargeAccount(_bounded("whale_collateral_eth",
+                                      _or(whale_collateral_eth, defaults.whale_collateral_eth)),
+                             _bounded("whale_debt_usd",
+                                      _or(whale_debt_usd, defaults.whale_debt_usd)),
                              liquidation_threshold=_or(whale_lt, defaults.whale_lt),
                              sell_eth_per_step=whale_sell_eth_per_step)
         actors: dict[str, Any] = {

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -321,7 +322,9 @@ def impact(
     json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
 ) -> None:
     """Sell --qty-eth ETH through an impact model: fills, average price, liquidity discount."""
-    with user_errors():
+    # extreme model parameters can overflow: the result is checked below and refused in one
+    # line, so numpy's RuntimeWarnings would only be noise before that line
+    with user_errors(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if model not in MODELS:
             raise unknown_name("model", model, MODELS)
         qty = check_non_negative("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
@@ -477,6 +480,12 @@ def impact(
             schedule = engine.execute_schedule(mark, slices, step_days)
 
         payload.update(_schedule_payload(model, mark, horizon_steps, step_days, schedule))
+        for key in ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct"):
+            if not math.isfinite(payload[key]):
+                raise InvalidArgument(
+                    f"{key}={payload[key]!r}: the model's parameters overflow a float; give "
+                    "smaller values (see `delever impact --help` for the defaults)."
+                )
         payload["parameters"] = parameters
         payload["estimates"] = sorted(set(defaults_used))
         synthetic = (model == "book" and book_file is None) or (

@@ -136,6 +136,7 @@ def _stats(values: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, float]:
     return out
 
 
+MAX_S0_USD = 1e12
 # Options only some generators read (the others ignore them: a warning says so).
 MODEL_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {
     "--sigma-daily": ("gbm", "merton"),
@@ -240,6 +241,8 @@ def paths_cmd(
         suffix = _output_format(output)
         if s0_usd is not None:
             check_positive("s0_usd", s0_usd)
+            if s0_usd > MAX_S0_USD:  # statistics over paths would overflow (RuntimeWarnings)
+                raise InvalidArgument(f"s0_usd={s0_usd!r} must be at most {MAX_S0_USD:.0e} USD.")
         drift = check_finite("drift_daily", drift_daily)
 
         cal = calibrate(as_date(cutoff), window_days)
