@@ -32,6 +32,7 @@ from delever.cli._common import (
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.cli._provenance import report_provenance
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.report import report_footer, write_report
 from delever.report.run_report import advice_section
@@ -162,7 +163,7 @@ def print_advice(name: str, advice: Advice) -> None:
                   f"{lim.at_limit.p_liquidation.value:.1%}",
                   "-" if cur is None else f"{cur.cost_frac.value:.2%}",
                   "-" if cur is None else f"{cur.share_unwound:.0%}")
-    console.print(t)
+    print_table(t)
 
     mb = advice.margin_buffer
     t = Table(title=f"HF that survives the {1 - mb.quantile:.0%} move (own sales "
@@ -177,7 +178,7 @@ def print_advice(name: str, advice: Advice) -> None:
                   f"{row.ratio.value:.3f} ({row.ratio.low:.2f}-{row.ratio.high:.2f})",
                   f"{row.required_hf.value:.3f}", f"{total.current_hf:.3f}",
                   f"{total.add_collateral_eth:,.0f}", f"{total.repay_debt_usd / 1e6:,.1f}M")
-    console.print(t)
+    print_table(t)
 
     plan = advice.staged
     t = Table(title=f"Staged deleveraging to HF {plan.target_hf:.3f}: "
@@ -189,7 +190,7 @@ def print_advice(name: str, advice: Advice) -> None:
     for b in plan.batches:
         t.add_row(f"{b.time_hours:g}", f"{b.eth:,.0f}", f"{b.fill_price_usd:,.2f}",
                   f"{b.discount_frac:.2%}", f"{b.hf_after:.3f} ({min(b.hf_after_by_account):.3f})")
-    console.print(t)
+    print_table(t)
 
     au = advice.after_unwind
     t = Table(title=f"After the unwind: {au.horizon_days:g} days, cost basis "
@@ -202,7 +203,7 @@ def print_advice(name: str, advice: Advice) -> None:
                   _opt(r.recovery.quantiles[2], ",.0f"), f"{r.p_liquidation:.0%}",
                   _m(r.final_pnl.quantiles[0] or math.nan),
                   _m(r.final_pnl.quantiles[2] or math.nan), _m(r.final_pnl.mean or math.nan))
-    console.print(t)
+    print_table(t, key_columns=2)  # a row is a (paths, strategy) pair
 
     hm = advice.heatmap
     t = Table(title=f"P(liquidation) in {hm.horizon_days:g} days holding, by leverage x "
@@ -213,7 +214,7 @@ def print_advice(name: str, advice: Advice) -> None:
         t.add_column(f"{p / 1e3:.2f}k", justify="right")
     for i, lev in enumerate(hm.leverages):
         t.add_row(f"{lev:g}x", *[f"{v:.2f}" for v in hm.p_liquidation[i]])
-    console.print(t)
+    print_table(t)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,8 +14,9 @@ Without ``--book`` both use the default synthetic book below (an ESTIMATE).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,6 +48,7 @@ from delever.errors import (
     check_positive,
     unknown_name,
 )
+from delever.scenario import load_scenario
 from delever.sim.stress import stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
@@ -62,7 +64,82 @@ DEFAULT_STRESS_PRICE_USD = 1904.0404040404
 # trend-2026 position: 396,000 ETH against $526M (press estimate), one account, LT 0.83.
 DEFAULT_WHALE_COLLATERAL_ETH = 396_000.0
 DEFAULT_WHALE_DEBT_USD = 526_000_000.0
+DEFAULT_WHALE_LT = 0.83
+DEFAULT_FOLLOWER_KAPPA = 0.0
+DEFAULT_FOLLOWER_LAG = 1
 
+
+@dataclass(frozen=True)
+class Defaults:
+    """The values options fall back to: a scenario's, or the built-in ones above."""
+
+    source: str
+    price_usd: float
+    impact_y: float
+    sigma_daily: float
+    adv_eth: float
+    book_accounts: int = DEFAULT_BOOK_ACCOUNTS
+    book_collateral_eth: float = DEFAULT_BOOK_COLLATERAL_ETH
+    book_seed: int = DEFAULT_BOOK_SEED
+    whale_collateral_eth: float = DEFAULT_WHALE_COLLATERAL_ETH
+    whale_debt_usd: float = DEFAULT_WHALE_DEBT_USD
+    whale_lt: float = DEFAULT_WHALE_LT
+    follower_kappa: float = DEFAULT_FOLLOWER_KAPPA
+    follower_lag: int = DEFAULT_FOLLOWER_LAG
+
+
+BUILTIN_DEFAULTS = Defaults("built-in defaults (trend-2026 estimates)",
+                            DEFAULT_STRESS_PRICE_USD, DEFAULT_IMPACT_Y, DEFAULT_SIGMA_DAILY,
+                            DEFAULT_ADV_ETH)
+
+
+def scenario_defaults(name: str | None) -> Defaults:
+    """The defaults of a built-in scenario or a scenario TOML file (the built-in ones for None):
+    its mark, [market] section, [book] section (book and followers) and its accounts with debt
+    as the large account (WETH collateral, debt, the WETH liquidation threshold)."""
+    if name is None:
+        return BUILTIN_DEFAULTS
+    scenario = load_scenario(name)  # unknown name -> one line with close matches
+    market = scenario.market_parameters()
+    book = scenario.spec.book
+    accounts = [a.account for a in scenario.accounts if a.account.has_debt]
+    whale: dict[str, Any] = {}
+    if accounts:
+        whale = {
+            "whale_collateral_eth": math.fsum(a.collateral.get("WETH", 0.0) for a in accounts),
+            "whale_debt_usd": math.fsum(v for a in accounts for v in a.debt.values()),
+        }
+        if "WETH" in scenario.reserves:
+            whale["whale_lt"] = scenario.reserves["WETH"].liquidation_threshold
+    book_values: dict[str, Any] = {}
+    if book is not None:
+        book_values = {
+            "book_accounts": book.n_accounts, "book_collateral_eth":
+            book.total_collateral_eth.value, "book_seed": book.seed,
+            "follower_kappa": book.followers_kappa.value,
+            "follower_lag": book.followers_lag_steps,
+        }
+    return Defaults(f"scenario {scenario.name}", scenario.mark_price_usd, market.impact_y,
+                    market.sigma_daily, market.adv_eth, **book_values, **whale)
+
+
+def _or(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+# Largest start price accepted: far above any ETH price, far below where USD sums over a book
+# of 1e6 ETH overflow a float (numpy would print RuntimeWarnings before the error).
+MAX_PRICE_USD = 1e12
+# Largest ETH or USD amount of the large account (all USD in existence is ~1e14).
+MAX_AMOUNT = 1e15
+
+T = TypeVar("T", int, float)
+
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(help="A built-in scenario name or a scenario TOML file: its mark, market, "
+                   "book and accounts are the defaults of the options (default: built-in "
+                   "estimates of trend-2026).", show_default=False),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 BookOpt = Annotated[
     Path | None,
@@ -70,12 +147,20 @@ BookOpt = Annotated[
                  "book of 2,000 borrowers, 1,000,000 ETH (estimates)."),
 ]
 EngineOpt = Annotated[str, typer.Option("--engine", help="exact or ladder.")]
-YOpt = Annotated[float, typer.Option("--impact-y", help="Square-root-law Y (estimate 1.0).")]
+YOpt = Annotated[
+    float | None,
+    typer.Option("--impact-y", help=f"Square-root-law Y (default: the scenario's, else "
+                 f"{DEFAULT_IMPACT_Y:g}, estimate).", show_default=False),
+]
 SigmaOpt = Annotated[
-    float, typer.Option("--sigma-daily", help="Daily volatility of ETH, fraction (estimate).")
+    float | None,
+    typer.Option("--sigma-daily", help="Daily volatility of ETH, fraction (default: the "
+                 f"scenario's, else {DEFAULT_SIGMA_DAILY:.4f}, estimate).", show_default=False),
 ]
 AdvOpt = Annotated[
-    float, typer.Option("--adv-eth", help="Average daily volume V in ETH (estimate).")
+    float | None,
+    typer.Option("--adv-eth", help="Average daily volume V in ETH (default: the scenario's, "
+                 f"else {DEFAULT_ADV_ETH:,.0f}, estimate).", show_default=False),
 ]
 
 
@@ -85,42 +170,69 @@ def _engine(engine: str) -> Engine:
     return "exact" if engine == "exact" else "ladder"
 
 
-def _book(path: Path | None, price_usd: float) -> BorrowerBook:
+def _book(path: Path | None, price_usd: float, defaults: Defaults) -> BorrowerBook:
     if path is not None:
         return read_book_csv(path, reference_price_usd=price_usd)
-    return synthetic_book(DEFAULT_BOOK_ACCOUNTS, DEFAULT_BOOK_COLLATERAL_ETH, price_usd,
-                          seed=DEFAULT_BOOK_SEED)
+    return synthetic_book(defaults.book_accounts, defaults.book_collateral_eth, price_usd,
+                          seed=defaults.book_seed)
 
 
-def _impact(impact_y: float, sigma_daily: float, adv_eth: float) -> ImpactParams:
+def _price(price_usd: float) -> float:
+    p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+    if p0 > MAX_PRICE_USD:
+        raise check_error("price_usd", price_usd,
+                          f"must be at most {MAX_PRICE_USD:.0e} USD per ETH; give a USD price.")
+    return p0
+
+
+def _bounded(field: str, value: float) -> float:
+    """An amount (ETH or USD) up to MAX_AMOUNT: sums over paths stay finite."""
+    if math.isfinite(value) and abs(value) > MAX_AMOUNT:
+        raise check_error(field, value, f"must be at most {MAX_AMOUNT:.0e}.")
+    return value
+
+
+def _impact(
+    impact_y: float | None, sigma_daily: float | None, adv_eth: float | None, defaults: Defaults
+) -> ImpactParams:
     return ImpactParams(
-        check_non_negative("impact_y", impact_y),
-        check_non_negative("sigma_daily", sigma_daily),
-        check_positive("adv_eth", adv_eth, "Give the average daily volume in ETH."),
+        check_non_negative("impact_y", _or(impact_y, defaults.impact_y)),
+        check_non_negative("sigma_daily", _or(sigma_daily, defaults.sigma_daily)),
+        check_positive("adv_eth", _or(adv_eth, defaults.adv_eth),
+                       "Give the average daily volume in ETH."),
     )
 
 
 def cascade_cmd(
-    price_usd: Annotated[float, typer.Option("--price-usd", help="Start price P0, USD.")],
     shock_pct: Annotated[
         float, typer.Option("--shock-pct", help="Immediate drop in percent, in [0, 100).")
     ],
+    scenario: ScenarioArg = None,
+    price_usd: Annotated[
+        float | None,
+        typer.Option("--price-usd", help="Start price P0, USD (default: the scenario's mark; "
+                     "required without a scenario).", show_default=False),
+    ] = None,
     book: BookOpt = None,
     engine: EngineOpt = "exact",
-    impact_y: YOpt = DEFAULT_IMPACT_Y,
-    sigma_daily: SigmaOpt = DEFAULT_SIGMA_DAILY,
-    adv_eth: AdvOpt = DEFAULT_ADV_ETH,
+    impact_y: YOpt = None,
+    sigma_daily: SigmaOpt = None,
+    adv_eth: AdvOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """The liquidation cascade after one price shock."""
     with user_errors():
-        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+        if price_usd is None and scenario is None:
+            raise InvalidArgument("--price-usd is missing; give the start price in USD or a "
+                                  "SCENARIO, e.g. delever cascade trend-2026 --shock-pct 15.")
+        defaults = scenario_defaults(scenario)
+        p0 = _price(_or(price_usd, defaults.price_usd))
         shock = check_finite("shock_pct", shock_pct)
         if not 0.0 <= shock < 100.0:
             raise check_error("shock_pct", shock_pct, "must be in [0, 100); e.g. 15 for -15%.")
         chosen = _engine(engine)
-        params = _impact(impact_y, sigma_daily, adv_eth)
-        the_book = _book(book, p0)
+        params = _impact(impact_y, sigma_daily, adv_eth, defaults)
+        the_book = _book(book, p0, defaults)
         result = cascade(the_book, price_usd=p0, shock_frac=shock / 100.0, engine=chosen,
                          impact=params)
         if json_output:
@@ -138,6 +250,7 @@ def cascade_cmd(
                 "liquidation_calls": result.liquidation_calls,
                 "protocol_fee_eth": result.protocol_fee_eth,
                 "engine": result.engine,
+                "defaults": defaults.source,
                 "book": {
                     "source": str(book) if book is not None else "synthetic (estimate)",
                     "accounts": len(the_book),
@@ -158,23 +271,33 @@ def check_error(field: str, value: float, rule: str) -> InvalidArgument:
 
 
 def stress_cmd(
+    scenario: ScenarioArg = None,
     paths: Annotated[int, typer.Option("--paths", help="Number of price paths.")] = 1_000,
     steps: Annotated[int, typer.Option("--steps", help="Hourly steps per path.")] = 720,
     engine: EngineOpt = "ladder",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     book: BookOpt = None,
     price_usd: Annotated[
-        float, typer.Option("--price-usd", help="Start price P0 (trend-2026 mark, estimate).")
-    ] = DEFAULT_STRESS_PRICE_USD,
+        float | None,
+        typer.Option("--price-usd", help="Start price P0 (default: the scenario's mark, else "
+                     f"${DEFAULT_STRESS_PRICE_USD:,.2f}, the trend-2026 mark, estimate).",
+                     show_default=False),
+    ] = None,
     whale_collateral_eth: Annotated[
-        float, typer.Option("--whale-collateral-eth",
-                            help="Large account's ETH (trend-2026: 396,000, estimate).")
-    ] = DEFAULT_WHALE_COLLATERAL_ETH,
+        float | None,
+        typer.Option("--whale-collateral-eth", help="Large account's ETH (default: the "
+                     "scenario's accounts, else 396,000, estimate).", show_default=False),
+    ] = None,
     whale_debt_usd: Annotated[
-        float, typer.Option("--whale-debt-usd",
-                            help="Large account's debt, USD (trend-2026: $526M, estimate).")
-    ] = DEFAULT_WHALE_DEBT_USD,
-    whale_lt: Annotated[float, typer.Option("--whale-lt", help="Large account's LT.")] = 0.83,
+        float | None,
+        typer.Option("--whale-debt-usd", help="Large account's debt, USD (default: the "
+                     "scenario's accounts, else $526M, estimate).", show_default=False),
+    ] = None,
+    whale_lt: Annotated[
+        float | None,
+        typer.Option("--whale-lt", help="Large account's LT (default: WETH's, 0.83).",
+                     show_default=False),
+    ] = None,
     whale_sell_eth_per_step: Annotated[
         float, typer.Option("--whale-sell-eth-per-step", help="Large account's sale per step.")
     ] = 0.0,
@@ -185,9 +308,15 @@ def stress_cmd(
         int, typer.Option("--liquidator-later-steps", help="Steps to sell the rest over.")
     ] = 0,
     follower_kappa: Annotated[
-        float, typer.Option("--follower-kappa", help="Followers sell kappa x the whale's sales.")
-    ] = 0.0,
-    follower_lag: Annotated[int, typer.Option("--follower-lag", help="Lag, steps.")] = 1,
+        float | None,
+        typer.Option("--follower-kappa", help="Followers sell kappa x the whale's sales "
+                     "(default: the scenario's [book], else 0).", show_default=False),
+    ] = None,
+    follower_lag: Annotated[
+        int | None,
+        typer.Option("--follower-lag", help="Lag, steps (default: the scenario's, else 1).",
+                     show_default=False),
+    ] = None,
     panic_drawdown: Annotated[
         float, typer.Option("--panic-drawdown", help="Drawdown fraction that triggers panic.")
     ] = 0.2,
@@ -197,26 +326,31 @@ def stress_cmd(
     cautious_share: Annotated[
         float, typer.Option("--cautious-share", help="Share of borrowers who act at an alert.")
     ] = 0.0,
-    impact_y: YOpt = DEFAULT_IMPACT_Y,
-    sigma_daily: SigmaOpt = DEFAULT_SIGMA_DAILY,
-    adv_eth: AdvOpt = DEFAULT_ADV_ETH,
+    impact_y: YOpt = None,
+    sigma_daily: SigmaOpt = None,
+    adv_eth: AdvOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Monte Carlo stress: P(liquidation) of a large account, liquidations at risk, VaR."""
     with user_errors():
         chosen = _engine(engine)
-        p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
-        params = _impact(impact_y, sigma_daily, adv_eth)
-        whale = LargeAccount(whale_collateral_eth, whale_debt_usd,
-                             liquidation_threshold=whale_lt,
+        defaults = scenario_defaults(scenario)
+        p0 = _price(_or(price_usd, defaults.price_usd))
+        params = _impact(impact_y, sigma_daily, adv_eth, defaults)
+        whale = LargeAccount(_bounded("whale_collateral_eth",
+                                      _or(whale_collateral_eth, defaults.whale_collateral_eth)),
+                             _bounded("whale_debt_usd",
+                                      _or(whale_debt_usd, defaults.whale_debt_usd)),
+                             liquidation_threshold=_or(whale_lt, defaults.whale_lt),
                              sell_eth_per_step=whale_sell_eth_per_step)
         actors: dict[str, Any] = {
             "liquidators": Liquidators(liquidator_immediate, liquidator_later_steps),
-            "followers": Followers(follower_kappa, follower_lag),
+            "followers": Followers(_or(follower_kappa, defaults.follower_kappa),
+                                   _or(follower_lag, defaults.follower_lag)),
             "panic": PanicSellers(panic_drawdown, panic_sell_eth),
             "cautious": CautiousBorrowers(cautious_share),
         }
-        the_book = _book(book, p0)
+        the_book = _book(book, p0, defaults)
         bar = Progress(TextColumn("stress"), BarColumn(),
                        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                        console=console, disable=json_output, transient=True)
@@ -237,6 +371,7 @@ def stress_cmd(
                 "liquidation_price_usd": whale.liquidation_price_usd(),
             }
             payload["price_usd"] = p0
+            payload["defaults"] = defaults.source
             emit_json(payload)
             return
         console.print(result.summary(), markup=False, highlight=False)

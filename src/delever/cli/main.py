@@ -20,9 +20,11 @@ from delever.cli import (
     scenario_cmds,
     simulate_cmds,
 )
+from delever.cli._usage import OneLineErrorGroup
 
 app = typer.Typer(
     name="delever",
+    cls=OneLineErrorGroup,  # usage errors: one line on stderr, exit 2
     help="delever: a risk lab for unwinding large leveraged positions on Aave v3.",
     no_args_is_help=True,
     add_completion=False,

@@ -14,10 +14,12 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, user_errors
+from delever.cli._common import console, emit_json, err_console, user_errors
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
 from delever.market.impact import ImpactModel, ScheduleFills, SquareRootImpact, VenueModel
@@ -68,6 +70,22 @@ DEFAULT_PROPAGATOR_T0_DAYS = 1.0 / 24.0
 DEFAULT_PROPAGATOR_BETA = 0.25
 
 MODELS = ("sqrt", "ac", "ow", "propagator", "book", "univ3", "router")
+# Model options each model reads (the square-root-law options --sigma-daily, --adv-eth and
+# --impact-y are read only where they feed the model, see `uses_sqrt_params` in `impact`).
+SQRT_OPTIONS = ("--sigma-daily", "--adv-eth", "--impact-y")
+MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "sqrt": (),
+    "ac": ("--sigma", "--eta", "--gamma", "--epsilon", "--risk-aversion"),
+    "ow": ("--impact-usd-per-eth", "--half-life-days"),
+    "propagator": ("--impact-usd-per-eth", "--decay-time-days", "--decay-exponent"),
+    "book": ("--book-file", "--book-time"),
+    "univ3": ("--pool-file",),
+    "router": ("--book-file", "--book-time", "--pool-file"),
+}
+# Sizes beyond these are refused before any arithmetic: squares of them stay far from float
+# overflow (numpy would otherwise print RuntimeWarnings), and all ETH in existence is ~1.2e8.
+MAX_QTY_ETH = 1e12
+MAX_PRICE_USD = 1e12
 BOOK_DEPTH_HEADER = "timestamp,percentage,depth,notional"
 LEVELS_HEADER = ("side", "price_usd", "size_eth")
 SYNTHETIC_BOOK_SOURCE = "synthetic illustrative book (built into delever), not market data"
@@ -185,6 +203,34 @@ def transient_impact_default(
     return impact_y * sigma_daily * math.sqrt(DEFAULT_TRANSIENT_PARTICIPATION) * price_usd / qty
 
 
+def unused_options(model: str, given: dict[str, object], uses_sqrt_params: bool) -> list[str]:
+    """Warnings for the model options given (not None) that ``model`` does not read."""
+    reads = set(MODEL_OPTIONS[model]) | (set(SQRT_OPTIONS) if uses_sqrt_params else set())
+    out = [
+        f"{flag} is not used by --model {model}"
+        + (" with these options" if flag in SQRT_OPTIONS and model != "sqrt" else "")
+        for flag, value in given.items()
+        if value is not None and flag not in reads
+    ]
+    if given.get("--book-time") is not None and given.get("--book-file") is None and (
+        "--book-time" in reads
+    ):
+        out.append("--book-time is not used without --book-file")
+    return out
+
+
+def fill_warning(schedule: ScheduleFills) -> str | None:
+    """A warning when the venue's liquidity ran out before the order was filled."""
+    if schedule.total_unfilled_eth <= 1e-9 * max(schedule.total_qty_eth, 1.0):
+        return None
+    return (
+        f"only {schedule.total_filled_eth:,.2f} of {schedule.total_qty_eth:,.2f} ETH filled "
+        f"({schedule.filled_pct:.1f}%); {schedule.total_unfilled_eth:,.2f} ETH unfilled: the "
+        f"venue's liquidity ran out at a mid of {schedule.final_mid_usd:,.2f} USD. Average "
+        "price and discount are over the ETH filled only."
+    )
+
+
 def _pick(value: float | None, default: float, name: str, used: list[str]) -> float:
     if value is None:
         used.append(name)
@@ -275,15 +321,23 @@ def impact(
     json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
 ) -> None:
     """Sell --qty-eth ETH through an impact model: fills, average price, liquidity discount."""
-    with user_errors():
+    # extreme model parameters can overflow: the result is checked below and refused in one
+    # line, so numpy's RuntimeWarnings would only be noise before that line
+    with user_errors(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if model not in MODELS:
             raise unknown_name("model", model, MODELS)
         qty = check_non_negative("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
+        if qty > MAX_QTY_ETH:
+            raise InvalidArgument(f"qty_eth={qty_eth!r} must be at most {MAX_QTY_ETH:.0e} ETH.")
         if horizon_steps < 1:
             raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be >= 1.")
         check_positive("step_days", step_days)
         if price_usd is not None:
             check_positive("price_usd", price_usd)
+            if price_usd > MAX_PRICE_USD:
+                raise InvalidArgument(
+                    f"price_usd={price_usd!r} must be at most {MAX_PRICE_USD:.0e} USD per ETH."
+                )
         defaults_used: list[str] = []
         # sigma_daily, adv_eth and impact_y feed a model directly or through derived defaults.
         uses_sqrt_params = (
@@ -293,6 +347,14 @@ def impact(
             or (model == "router" and book_file is None)
         )
         used = defaults_used if uses_sqrt_params else []
+        warnings = unused_options(model, {
+            "--sigma-daily": sigma_daily, "--adv-eth": adv_eth, "--impact-y": impact_y,
+            "--sigma": sigma, "--eta": eta, "--gamma": gamma, "--epsilon": epsilon,
+            "--risk-aversion": risk_aversion, "--impact-usd-per-eth": impact_usd_per_eth,
+            "--half-life-days": half_life_days, "--decay-time-days": decay_time_days,
+            "--decay-exponent": decay_exponent, "--book-file": book_file,
+            "--book-time": book_time, "--pool-file": pool_file,
+        }, uses_sqrt_params)
         default_sigma = default_adv = math.nan
         if sigma_daily is None or adv_eth is None:
             default_sigma, default_adv = _calibrated_sigma_and_adv()
@@ -417,6 +479,12 @@ def impact(
             schedule = engine.execute_schedule(mark, slices, step_days)
 
         payload.update(_schedule_payload(model, mark, horizon_steps, step_days, schedule))
+        for key in ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct"):
+            if not math.isfinite(payload[key]):
+                raise InvalidArgument(
+                    f"{key}={payload[key]!r}: the model's parameters overflow a float; give "
+                    "smaller values (see `delever impact --help` for the defaults)."
+                )
         payload["parameters"] = parameters
         payload["estimates"] = sorted(set(defaults_used))
         synthetic = (model == "book" and book_file is None) or (
@@ -427,6 +495,12 @@ def impact(
         if model in ("sqrt", "router", "book", "univ3"):
             notes.append("Slices walk one impact curve with no recovery between them.")
         payload["notes"] = notes
+        unfilled = fill_warning(schedule)
+        if unfilled is not None:
+            warnings.append(unfilled)
+        payload["warnings"] = warnings
+        for warning in warnings:
+            err_console.print(f"warning: {warning}", markup=False)
 
         if json_output:
             emit_json(payload)
@@ -447,7 +521,9 @@ def _schedule_payload(
             "mid_before_usd": float(schedule.mid_before_usd[k]),
             "mid_after_usd": float(schedule.mid_after_usd[k]),
             "discount_usd": float(schedule.discount_usd[k]),
-            "discount_pct": float(schedule.discount_pct[k]),
+            # a slice that sold nothing has no fill price, so no discount
+            "discount_pct": float(schedule.discount_pct[k]) if schedule.filled_eth[k] > 0
+            else None,
         }
         for k in range(schedule.n_slices)
     ]
@@ -459,6 +535,7 @@ def _schedule_payload(
         "step_days": step_days,
         "filled_eth": schedule.total_filled_eth,
         "unfilled_eth": schedule.total_unfilled_eth,
+        "filled_pct": schedule.filled_pct,
         "proceeds_usd": schedule.total_proceeds_usd,
         "avg_price_usd": schedule.avg_fill_price_usd,
         "final_mid_usd": schedule.final_mid_usd,
@@ -470,40 +547,46 @@ def _schedule_payload(
 
 
 def _fmt(value: float) -> str:
+    if value == 0.0:
+        return "0"
     return f"{value:,.6f}" if abs(value) < 100 else f"{value:,.2f}"
 
 
 def _print(payload: dict[str, Any], schedule: ScheduleFills) -> None:
-    table = Table(title=f"impact: {payload['model']}", title_justify="left")
-    for column in ("slice", "time_days", "qty_eth", "avg_price_usd", "mid_after_usd",
-                   "discount_usd", "discount_pct"):
+    table = Table(title=f"impact: {payload['model']}", title_justify="left",
+                  caption="day: days from the first slice; asked, sold: ETH; avg, mid after: "
+                          "USD/ETH; disc.: USD given up vs the mark, and in % of the mark",
+                  caption_justify="left")
+    for column in ("day", "asked", "sold", "avg", "mid after", "disc. USD", "disc. %"):
         table.add_column(column, justify="right")
     for row in payload["schedule"]:
+        pct = row["discount_pct"]
         table.add_row(
-            str(row["slice"]), _fmt(row["time_days"]), _fmt(row["qty_eth"]),
-            _fmt(row["avg_price_usd"]), _fmt(row["mid_after_usd"]), _fmt(row["discount_usd"]),
-            f"{row['discount_pct']:.4f}",
+            f"{row['time_days']:g}", _fmt(row["qty_eth"]), _fmt(row["filled_eth"]),
+            _fmt(row["avg_price_usd"]), _fmt(row["mid_after_usd"]),
+            f"{row['discount_usd']:,.0f}", "-" if pct is None else f"{pct:.4f}",
         )
-    console.print(table)
+    print_table(table)
     summary = Table(show_header=False, title="totals", title_justify="left")
     summary.add_column("quantity", style="bold")
     summary.add_column("value", justify="right")
-    keys = ["price_usd", "qty_eth", "filled_eth", "unfilled_eth", "avg_price_usd",
-            "final_mid_usd", "proceeds_usd", "discount_usd", "discount_usd_per_eth",
-            "discount_pct", "expected_cost_usd", "variance_usd2", "marginal_price_usd"]
+    keys = ["price_usd", "qty_eth", "filled_eth", "unfilled_eth", "filled_pct",
+            "avg_price_usd", "final_mid_usd", "proceeds_usd", "discount_usd",
+            "discount_usd_per_eth", "discount_pct", "expected_cost_usd", "variance_usd2",
+            "marginal_price_usd"]
     for key in keys:
         if key in payload:
             summary.add_row(key, _fmt(float(payload[key])))
     if "split_eth" in payload:
         for name, value in payload["split_eth"].items():
             summary.add_row(f"split_eth.{name}", _fmt(value))
-    console.print(summary)
+    print_table(summary)
     if payload.get("venue_source"):
-        console.print(f"venue: {payload['venue_source']}")
+        console.print(f"venue: {payload['venue_source']}", markup=False)
     if payload["estimates"]:
         console.print("defaults used (estimates): " + ", ".join(payload["estimates"]))
     for note in payload["notes"]:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

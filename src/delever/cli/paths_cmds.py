@@ -29,8 +29,10 @@ from delever.cli._common import (
     check_output_path,
     console,
     emit_json,
+    err_console,
     user_errors,
 )
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_finite, check_positive, unknown_name
 from delever.market.calibration import (
     DEFAULT_CUTOFF,
@@ -136,7 +138,34 @@ def _stats(values: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, float]:
     return out
 
 
+MAX_S0_USD = 1e12
+# Options only some generators read (the others ignore them: a warning says so).
+MODEL_ONLY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "--sigma-daily": ("gbm", "merton"),
+    "--drift-daily": ("gbm", "merton"),
+    "--jump-intensity": ("merton",),
+    "--jump-mean": ("merton",),
+    "--jump-std": ("merton",),
+    "--block-days": ("bootstrap",),
+    "--bootstrap-method": ("bootstrap",),
+    "--replay-start": ("replay",),
+    "--stride-days": ("replay",),
+}
+
+
+def _unused_options(ctx: typer.Context, model: str) -> list[str]:
+    """Warnings for options given on the command line that ``model`` does not read."""
+    out = []
+    for flag, models in MODEL_ONLY_OPTIONS.items():
+        name = flag.lstrip("-").replace("-", "_")
+        source = ctx.get_parameter_source(name)
+        if model not in models and source is not None and source.name == "COMMANDLINE":
+            out.append(f"{flag} is not used by --model {model} (only by {', '.join(models)})")
+    return out
+
+
 def paths_cmd(
+    ctx: typer.Context,
     model: Annotated[
         str, typer.Option("--model", help="gbm | merton | garch | bootstrap | replay.")
     ] = "gbm",
@@ -209,10 +238,14 @@ def paths_cmd(
                 f"--step-days={step_days}: model={model!r} steps one day (its data are daily)."
             )
         step = check_positive("step_days", step_days)
+        for warning in _unused_options(ctx, model):
+            err_console.print(f"warning: {warning}", markup=False)
         suffix = _output_format(output)
         check_output_path("--output", output)
         if s0_usd is not None:
             check_positive("s0_usd", s0_usd)
+            if s0_usd > MAX_S0_USD:  # statistics over paths would overflow (RuntimeWarnings)
+                raise InvalidArgument(f"s0_usd={s0_usd!r} must be at most {MAX_S0_USD:.0e} USD.")
         drift = check_finite("drift_daily", drift_daily)
 
         cal = calibrate(as_date(cutoff), window_days)
@@ -362,7 +395,7 @@ def _print_summary(payload: dict[str, Any]) -> None:
     for label, key in (("final price", "final_price_usd"), ("path minimum", "min_price_usd")):
         stats = payload[key]
         table.add_row(label, *(f"{stats[k]:,.0f}" for k in shown))
-    console.print(table)
+    print_table(table)
     if payload["output"]:
         console.print(f"wrote {payload['output']}", markup=False)
 

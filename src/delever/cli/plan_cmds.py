@@ -23,6 +23,7 @@ from delever.cli._common import (
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.cli._provenance import report_provenance
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.market.paths import (
     DEFAULT_JUMP_INTENSITY_PER_DAY,
@@ -101,7 +102,7 @@ def print_plan(name: str, result: PlanResult) -> None:
                       f"{e.value / 1e6:,.1f}M", f"{c.value / 1e6:,.1f}M",
                       f"{p.value:.2%} ({p.low:.2%}-{p.high:.2%})", f"{m.mean_sold_frac:.0%}",
                       gain)
-    console.print(table)
+    print_table(table)
     fresh = result.fresh_p_liquidation
     console.print(f"P(liquidation) of the plan on fresh paths: {fresh.value:.2%} "
                   f"({fresh.low:.2%}-{fresh.high:.2%})")

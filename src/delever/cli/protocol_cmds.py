@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, user_errors
+from delever.cli._common import emit_json, user_errors
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.protocol import (
     RESERVES,
@@ -113,7 +114,7 @@ def _print_table(title: str, rows: dict[str, Any]) -> None:
         else:
             shown = str(value)
         table.add_row(key, shown)
-    console.print(table)
+    print_table(table)
 
 
 def position(

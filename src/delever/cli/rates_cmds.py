@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.protocol import reserve_history as rh
 
@@ -76,11 +77,33 @@ def rates_payload(
     }
 
 
+def scenario_sold_eth(name: str) -> float:
+    """ETH the scenario sold (its sell trades, else its reported summary): the WETH withdrawn
+    from the supply to sell, as for the reported unwind (an assumption)."""
+    from delever.scenario import load_scenario
+
+    spec = load_scenario(name).spec  # unknown name -> one line with close matches
+    sells = [t.quantity_eth.value for t in spec.position.trades if t.side == "sell"]
+    if sells:
+        return math.fsum(sells)
+    summary = spec.position.summary
+    return summary.sold_eth.value if summary is not None else 0.0
+
+
 def rates(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(help="A built-in scenario name or a scenario TOML file: the ETH it "
+                       "sold is the default --withdrawn-eth.", show_default=False),
+    ] = None,
     day: Annotated[str, typer.Option(help="UTC day whose curve and recorded rate are shown "
                                      "(2026-02-07).")] = "2026-02-07",
-    withdrawn_eth: Annotated[float, typer.Option(help="WETH supply withdrawn since Feb 1, ETH "
-                                                 "(255500).")] = rh.REPORTED_WITHDRAWN_ETH,
+    withdrawn_eth: Annotated[
+        float | None,
+        typer.Option(help="WETH supply withdrawn since Feb 1, ETH (default: the ETH the "
+                     f"scenario sold, else {rh.REPORTED_WITHDRAWN_ETH:,.0f}).",
+                     show_default=False),
+    ] = None,
     total_supplied_eth: Annotated[
         float | None,
         typer.Option(help="WETH supply on Feb 1, ETH (default: external estimate 3.0M)."),
@@ -89,6 +112,9 @@ def rates(
 ) -> None:
     """WETH borrow rate after the unwind's withdrawal vs the rate recorded on chain."""
     with user_errors():
+        if withdrawn_eth is None:
+            withdrawn_eth = (rh.REPORTED_WITHDRAWN_ETH if scenario is None
+                             else scenario_sold_eth(scenario))
         payload = rates_payload(_parse_day(day), withdrawn_eth, total_supplied_eth)
     if json_out:
         emit_json(payload)
@@ -116,7 +142,7 @@ def rates(
             _pct(row["modelled_borrow_rate"]), _pct(row["modelled_borrow_rate_low_supply"]),
             _pct(row["modelled_borrow_rate_high_supply"]),
         )
-    console.print(table)
+    print_table(table)
     console.print("S low / S high: modelled rate at a Feb 1 supply of "
                   f"{rh.WETH_TOTAL_SUPPLIED_RANGE[0]:,.0f} / {rh.WETH_TOTAL_SUPPLIED_RANGE[1]:,.0f}"
                   " ETH. From 2026-02-08 the curve is Uopt 94%, slope1 2.45% (Chaos Labs, "

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._tables import print_table
 from delever.report.format import format_usd
 from delever.scenario import DEFAULT_SCENARIO, load_scenario
 from delever.scenario.replay import replay_inputs
@@ -54,7 +55,7 @@ def print_replay(result: ReplayResult) -> None:
         "  the rest (market, other sellers, liquidations)", f"{dec['rest_log_pct']:.1f} log-pts"
     )
     head.add_row("low without the fund's selling", format_usd(dec["no_fund_low_usd"]))
-    console.print(head)
+    print_table(head)
     table = Table(
         title="Counterfactuals on the same days (own impact included)", title_justify="left"
     )
@@ -76,7 +77,7 @@ def print_replay(result: ReplayResult) -> None:
             f"{row['eth_left']:,.0f}",
             format_usd(row["total_pnl_usd"]),
         )
-    console.print(table)
+    print_table(table)
     for note in data["notes"]:
         console.print(f"- {note}", style="dim", markup=False, highlight=False)
 

@@ -25,6 +25,7 @@ from delever.cli._common import (
     user_errors,
 )
 from delever.cli._provenance import report_provenance
+from delever.cli._tables import print_table
 from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import plan_with_progress, print_plan
 from delever.cli.replay_cmds import counterfactual_strategies, print_replay
@@ -107,7 +108,7 @@ def _position_section(ctx: RunContext) -> None:
     ]
     for label, model, published in rows:
         summary.add_row(label, model, "" if published == "n/a" else published)
-    console.print(summary)
+    print_table(summary)
 
     if report.accounts:
         table = Table(title="Aave v3 accounts at the mark", title_justify="left")
@@ -122,7 +123,7 @@ def _position_section(ctx: RunContext) -> None:
                 format_usd(account.liquidation_price_usd),
                 f"{account.distance_to_liquidation_pct:.1f}%",
             )
-        console.print(table)
+        print_table(table)
     band = report.liquidation_band_usd
     if band is not None:
         console.print(
@@ -173,7 +174,7 @@ def _market_section(ctx: RunContext) -> None:
         table.add_row("market price on the sale days", format_usd(report.market_avg_price_usd))
         table.add_row("modelled average sale price", format_usd(report.modelled_avg_price_usd))
     table.add_row("reported average sale price", format_usd(report.reported_avg_price_usd))
-    console.print(table)
+    print_table(table)
     console.print(
         "[dim]The square-root law puts the sale's own discount at a few percent; the rest of "
         "the fall over the sale days is the market's own move.[/dim]"
@@ -237,7 +238,7 @@ def _cascade_section(ctx: RunContext) -> None:
             f"{case.liquidator_sold_eth:,.0f} ETH",
             f"{case.accounts_liquidated:,}",
         )
-    console.print(table)
+    print_table(table)
     console.print(
         f"Amplification of the sale's price drop: x{report.amplification_book:.2f} with the "
         f"book's liquidations, x{report.amplification_book_and_followers:.2f} with followers "
@@ -390,7 +391,7 @@ def scenarios(json_output: JsonOpt = False) -> None:
         table.add_column("title")
         for item in items:
             table.add_row(item["name"] + (" (default)" if item["default"] else ""), item["title"])
-        console.print(table)
+        print_table(table)
 
 
 def validate(

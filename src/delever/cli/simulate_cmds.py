@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.sim.api import simulate
@@ -118,7 +119,7 @@ def print_simulation_table(
             f"{s['eth_left']:,.0f}", f"{s['share_recovered']:.1%}",
             "-" if rec != rec else f"{rec:,.0f} h",
         )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -249,6 +249,12 @@ class ScheduleFills:
         return self.total_qty_eth - self.total_filled_eth
 
     @property
+    def filled_pct(self) -> float:
+        """ETH sold in percent of the ETH requested (100 when nothing was requested)."""
+        qty = self.total_qty_eth
+        return 100.0 * self.total_filled_eth / qty if qty > 0.0 else 100.0
+
+    @property
     def total_proceeds_usd(self) -> float:
         """USD received in all."""
         return float(self.proceeds_usd.sum())
@@ -271,7 +277,8 @@ class ScheduleFills:
 
     @property
     def total_discount_pct(self) -> float:
-        """Overall discount in percent of the mark."""
+        """Overall discount in percent of the mark, on the ETH actually sold (an unfilled rest
+        is not priced: see :attr:`total_unfilled_eth`)."""
         return 100.0 * self.total_discount_usd_per_eth / self.mark_price_usd
 
     @property
