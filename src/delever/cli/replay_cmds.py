@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +26,10 @@ def replay_scenario(scenario: str = DEFAULT_SCENARIO) -> ReplayResult:
     """Load ``scenario`` and replay its reported sales with the counterfactuals."""
     inputs = replay_inputs(load_scenario(scenario))
     return run_replay(inputs, counterfactual_strategies(inputs.n_steps))
+
+
+def _whole_usd(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"${value:,.0f}"
 
 
 def print_replay(result: ReplayResult) -> None:
@@ -55,6 +60,12 @@ def print_replay(result: ReplayResult) -> None:
         "  the rest (market, other sellers, liquidations)", f"{dec['rest_log_pct']:.1f} log-pts"
     )
     head.add_row("low without the fund's selling", format_usd(dec["no_fund_low_usd"]))
+    end = data["end_state"]
+    head.add_row("reported schedule ends at",
+                 f"{end['eth_left']:,.0f} ETH, {format_usd(end['debt_usd'])} debt"
+                 + (" (liquidated)" if end["liquidated"] else " (not liquidated)"))
+    band = sorted(end["liquidation_prices_usd"].values())
+    head.add_row("  its liquidation band", f"{format_usd(band[0])} - {format_usd(band[-1])}")
     print_table(head)
     table = Table(
         title="Counterfactuals on the same days (own impact included)", title_justify="left"
@@ -63,21 +74,28 @@ def print_replay(result: ReplayResult) -> None:
         "strategy",
         "sold ETH",
         "avg price",
-        "liquidated",
+        "liq.",
         "ETH left",
-        "P&L at end",
+        "min HF",
+        "P&L",
+        "held back",
     ):
         table.add_column(column, justify="left" if column == "strategy" else "right")
     for name, row in data["counterfactuals"].items():
         table.add_row(
             name,
             f"{row['sold_eth']:,.0f}",
-            format_usd(row["avg_sale_price_usd"]),
+            _whole_usd(row["avg_sale_price_usd"]),
             "yes" if row["liquidated"] else "no",
             f"{row['eth_left']:,.0f}",
+            f"{row['min_health_factor']:.3f}",
             format_usd(row["total_pnl_usd"]),
+            f"{row['held_back_eth']:,.0f}",
         )
     print_table(table)
+    console.print("liq.: liquidated; min HF: lowest health factor at the oracle (a liquidation's "
+                  "trigger included); held back: the most ETH wanted and not sold at one step; "
+                  "P&L at the end, against cost.", style="dim", markup=False, highlight=False)
     for note in data["notes"]:
         console.print(f"- {note}", style="dim", markup=False, highlight=False)
 

@@ -66,6 +66,13 @@ class RunContext:
 RunSection = Callable[[RunContext], None]
 
 
+def _distance(pct: float, driver: str) -> str:
+    """``12.3%`` for an ETH/USD fall; the driver named when it is another rate."""
+    if not math.isfinite(pct):
+        return "never"
+    return f"{pct:.1f}%" if driver == "ETH/USD" else f"{pct:.2f}% {driver}"
+
+
 def _position_section(ctx: RunContext) -> None:
     scenario, payload, show = ctx.scenario, ctx.payload, ctx.show
     report = scenario.position_report()
@@ -121,7 +128,7 @@ def _position_section(ctx: RunContext) -> None:
                 format_usd(account.debt_usd),
                 f"{account.health_factor:.4f}",
                 format_usd(account.liquidation_price_usd),
-                f"{account.distance_to_liquidation_pct:.1f}%",
+                _distance(account.distance_to_liquidation_pct, account.distance_driver),
             )
         print_table(table)
     band = report.liquidation_band_usd
