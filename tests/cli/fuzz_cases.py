@@ -316,6 +316,8 @@ def combined_cases(cmd: Command, rng: random.Random, n: int) -> Iterator[Case]:
             value = rng.choice(_bad_values(cmd, option, kind))
             argv = _replace(argv, option, value)
             tokens += option_tokens(option)
+            if kind == "in" and value.strip():
+                tokens.append(value)  # a message about the file's content names the file
             detail.append(f"{option}={value!r}")
         if "--model" in argv and argv.count("--model") > 1:
             continue  # two options of different models: not one bad input

@@ -13,6 +13,8 @@ change at a time to two valid scenario files. The oracle, for every case:
 On failure it prints the failing cases grouped by (command, failure) with one command line
 each to reproduce. ``DELEVER_FUZZ=report`` prints the same table and marks the test xfail
 instead of failing (for triage while fixes are pending); the default is strict.
+``DELEVER_FUZZ_BUDGET_S`` changes the wall-time budget (150 s) past which cases are skipped.
+The table is also written to ``fuzz-summary.txt`` in the test's temporary folder.
 """
 
 from __future__ import annotations
