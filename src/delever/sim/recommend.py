@@ -34,6 +34,11 @@ def _usd_m(usd: float) -> str:
     return f"{'-' if usd < 0 else ''}${abs(usd) / 1e6:,.1f}M"
 
 
+def _usd(usd: float) -> str:
+    """Millions from $1M up, whole dollars below (a small account's repayment is not 0.0M)."""
+    return _usd_m(usd) if abs(usd) >= 1e6 else f"{'-' if usd < 0 else ''}${abs(usd):,.0f}"
+
+
 def _sell_speed(plan: PlanResult) -> Recommendation:
     m = plan.plan_metrics
     daily = plan.daily_sold_eth()
@@ -73,16 +78,27 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
     worst = max(mb.rows, key=lambda r: r.required_hf.value)
     total = worst.accounts[-1]
     staged = advice.staged
-    if total.current_hf >= hf:
+    sells = (f"sell {staged.needed_eth:,.0f} ETH in {len(staged.batches)} batch(es) of at "
+             f"most {staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
+             f"<= {staged.max_batch_discount:.1%} discount), repaying debt")
+    if staged.unreachable:
+        sells = (f"selling cannot restore {', '.join(staged.unreachable)} (its collateral at "
+                 "the fill does not cover its debt)" + (
+                     f"; for the other accounts, {sells}" if staged.batches else ""))
+    insolvent = [a for a in worst.accounts[:-1] if a.liquidatable_now]  # [-1]: the total
+    if insolvent:
+        # An account below HF 1 is a real case: Aave lets anyone liquidate it now.
+        action = ("already below HF 1: liquidatable now ("
+                  + ", ".join(f"{a.name} at HF {a.current_hf:.3f}" for a in insolvent)
+                  + f"); add {total.add_collateral_eth:,.2f} ETH of collateral or repay "
+                  f"{_usd(total.repay_debt_usd)} of debt to restore HF {hf:.3f}, or {sells}.")
+    elif total.current_hf >= hf:
         action = (f"the position's HF {total.current_hf:.3f} already meets it; keep it there "
                   "as the price moves.")
     else:
         action = (f"the position's HF is {total.current_hf:.3f}: add "
                   f"{total.add_collateral_eth:,.0f} ETH of collateral, or repay "
-                  f"{_usd_m(total.repay_debt_usd)} of debt, or sell {staged.needed_eth:,.0f} "
-                  f"ETH in {len(staged.batches)} batch(es) of at most "
-                  f"{staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
-                  f"<= {staged.max_batch_discount:.1%} discount), repaying debt.")
+                  f"{_usd(total.repay_debt_usd)} of debt, or {sells}.")
     if mb.sell_eth_per_day > 0:
         how = (f"while selling {mb.sell_eth_per_day:,.0f} ETH a day and repaying debt with "
                f"it, own impact and the cascade included")
@@ -100,6 +116,8 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
         "source": worst.source, "worst_price_ratio": worst.ratio.value,
         "add_collateral_eth": total.add_collateral_eth, "repay_debt_usd": total.repay_debt_usd,
         "staged_needed_eth": staged.needed_eth, "staged_batches": len(staged.batches),
+        "liquidatable_now": [a.name for a in insolvent],
+        "unreachable_by_selling": list(staged.unreachable),
     })
 
 
