@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -134,3 +140,38 @@ def test_bad_input_exits_2_with_one_line(runner: CliRunner, flag: str, value: st
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
     assert result.stdout == ""
+
+
+def test_ctrl_c_during_a_plan_on_workers_is_one_line_and_leaves_no_process() -> None:
+    """SIGINT to the process group (what a terminal's Ctrl-C does) while `plan --workers 2`
+    runs: exit 130, "interrupted", no worker tracebacks (there were 68-143 lines), no child
+    process left."""
+    psutil = pytest.importorskip("psutil")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "delever.cli.main", "plan", "--workers", "2", "--paths",
+         "20000", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 240.0
+        kids: list[Any] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = [k for k in parent.children(recursive=True)
+                    if any("spawn_main" in part for part in k.cmdline())]
+            if len(kids) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(kids) >= 2, "the workers never started"
+        time.sleep(3.0)  # past the spawning window (a Ctrl-C inside it is dropped)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines and lines[-1] == "interrupted" and len(lines) <= 2, err
+    time.sleep(0.5)
+    alive = [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    assert not alive
