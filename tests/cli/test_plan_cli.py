@@ -122,7 +122,10 @@ def test_plan_table(runner: CliRunner) -> None:
 @pytest.mark.parametrize(("flag", "value", "needle"), [
     ("--alpha", "0", "alpha"),
     ("--alpha", "1.5", "alpha"),
-    ("--risk-aversion", "-1", "risk_aversion"),
+    ("--risk-aversion", "-1", "--risk-aversion=-1"),
+    ("--risk-aversion", "1e308", "[0, 1000]"),  # was a "plan" with a null objective, exit 0
+    ("--risk-aversion", "nan", "--risk-aversion=nan"),
+    ("--paths", "10000000", "GiB"),  # with --horizon-days 1: ~1.0 GiB a day's array, x 8
     ("--cvar-level", "1", "cvar_level"),
     ("--paths", "0", "--paths"),
     ("--horizon-days", "0", "--horizon-days"),
@@ -162,7 +165,9 @@ def test_ctrl_c_during_a_plan_on_workers_is_one_line_and_leaves_no_process() -> 
                 break
             time.sleep(0.1)
         assert len(kids) >= 2, "the workers never started"
-        time.sleep(3.0)  # past the spawning window (a Ctrl-C inside it is dropped)
+        # past the spawning window (a Ctrl-C inside it is dropped); one during the rest of
+        # the start-up is held until the cluster is whole
+        time.sleep(2.0)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:

@@ -47,6 +47,7 @@ from delever.errors import (
     check_positive,
     unknown_name,
 )
+from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
 from delever.sim.stress import stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
@@ -205,6 +206,7 @@ def stress_cmd(
     """Monte Carlo stress: P(liquidation) of a large account, liquidations at risk, VaR."""
     with user_errors():
         chosen = _engine(engine)
+        check_paths_memory(paths, steps, STRESS_ARRAYS)
         p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
         params = _impact(impact_y, sigma_daily, adv_eth)
         whale = LargeAccount(whale_collateral_eth, whale_debt_usd,

@@ -30,6 +30,7 @@ from delever.cli._common import (
     emit_json,
     user_errors,
 )
+from delever.cli._finite import check_finite_payload
 from delever.errors import InvalidArgument, check_finite, check_positive, unknown_name
 from delever.market.calibration import (
     DEFAULT_CUTOFF,
@@ -51,6 +52,7 @@ from delever.market.paths import (
     merton_paths,
     replay_paths,
 )
+from delever.sim.limits import PATHS_ARRAYS, check_paths_memory
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 CutoffOpt = Annotated[
@@ -198,6 +200,7 @@ def paths_cmd(
         for name, value in (("paths", n_paths), ("steps", n_steps)):
             if value < 1:
                 raise InvalidArgument(f"--{name}={value} must be at least 1.")
+        check_paths_memory(n_paths, n_steps, PATHS_ARRAYS)
         if seed < 0:
             raise InvalidArgument(f"--seed={seed} must not be negative.")
         if antithetic and model in ("bootstrap", "replay"):
@@ -211,6 +214,12 @@ def paths_cmd(
         if s0_usd is not None:
             check_positive("s0_usd", s0_usd)
         drift = check_finite("drift_daily", drift_daily)
+        if abs(drift) > MAX_DRIFT_DAILY or abs(drift) * step * n_steps > MAX_LOG_DRIFT:
+            raise InvalidArgument(
+                f"--drift-daily={drift_daily:g} must be in [-{MAX_DRIFT_DAILY:g}, "
+                f"{MAX_DRIFT_DAILY:g}] a day, and compound to at most exp({MAX_LOG_DRIFT:g}) "
+                f"over the {step * n_steps:g} days; it is a log drift (a fraction: 0.001 is "
+                "about +44% a year), not a percent.")
 
         cal = calibrate(as_date(cutoff), window_days)
         sigma = (
@@ -249,10 +258,15 @@ def paths_cmd(
             "output": None if written is None else str(written),
             "format": None if suffix is None else suffix.lstrip("."),
         }
+        check_finite_payload(payload, "paths")
         if json_output:
             emit_json(payload)
             return
         _print_summary(payload)
+
+
+MAX_DRIFT_DAILY = 1.0  # a log drift of 1 a day multiplies the price by e daily: already absurd
+MAX_LOG_DRIFT = 50.0  # over the whole horizon: exp(50) ~ 5e21; beyond, prices overflow
 
 
 def _draw(

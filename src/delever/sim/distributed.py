@@ -147,16 +147,18 @@ def open_client(
     # shutdown (Ctrl-C included) prints no worker warnings.
     n = max(1, (os.cpu_count() or 1) // threads) if workers is None else workers  # Dask's
     client: Client | None = None
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=0, threads_per_worker=threads, processes=True, host=LOCAL_HOST,
-        dashboard_address=f"{LOCAL_HOST}:0", silence_logs=logging.CRITICAL, env=env)
+    cluster: LocalCluster | None = None
     try:
-        before = _spawned_workers()
-        with _sigint_ignored():  # the worker processes are born ignoring Ctrl-C
-            cluster.scale(n)  # type: ignore[no-untyped-call]
-            _wait_spawned(before, n)
-        client = Client(cluster)  # type: ignore[no-untyped-call]
-        client.wait_for_workers(n)
+        with _sigint_deferred():  # a start-up cut short leaves workers mid-spawn: finish it
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=0, threads_per_worker=threads, processes=True, host=LOCAL_HOST,
+                dashboard_address=f"{LOCAL_HOST}:0", silence_logs=logging.CRITICAL, env=env)
+            before = _spawned_workers()
+            with _sigint_ignored():  # the worker processes are born ignoring Ctrl-C
+                cluster.scale(n)  # type: ignore[no-untyped-call]
+                _wait_spawned(before, n)
+            client = Client(cluster)  # type: ignore[no-untyped-call]
+            client.wait_for_workers(n)
     except BaseException:  # Ctrl-C in start-up included: close what was opened, quietly
         _silence_dask_logs()
         for opened in (client, cluster):
@@ -164,6 +166,7 @@ def open_client(
                 with suppress(Exception):  # Dask's sync() fails on a cancelled close
                     opened.close()
         raise
+    assert cluster is not None and client is not None
     with cluster, client, _quiet_if_interrupted():
         yield client
 
@@ -215,6 +218,34 @@ def _sigint_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """A first Ctrl-C is held until the block ends, then raised; a second one acts at once.
+
+    Interrupting the cluster's start-up half-way leaves workers that die reading their
+    start-up data from a closed pipe (``EOFError`` tracebacks) and a cluster whose atexit
+    close fails (``AssertionError: Status.init``); held, the Ctrl-C closes a whole cluster.
+    A second Ctrl-C still stops a start-up that hangs. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    old = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def _spawned_workers() -> set[int]:
