@@ -25,7 +25,7 @@ ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev
 TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
             "n_steps", "step_hours", "paths", "initial_eth", "plan", "binding", "binding_text",
             "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
-            "baselines", "plan_gain_usd", "evaluations", "report_path"}
+            "baselines", "plan_gain_usd", "evaluations", "near_optimal", "report_path"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
                "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
                "feasible"}

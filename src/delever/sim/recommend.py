@@ -57,7 +57,9 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
     caveat = (" The ladder reacts to the HF hour by hour: it relies on selling into a falling "
               "market at the modelled depth, and on moves without the gaps that GBM paths lack."
               if plan.plan.family == "hf-ladder" else "")
-    text = (f"Sell by the plan: {plan.plan.describe()}. Over "
+    near = plan.near_optimal
+    robust = "" if near is None else " " + near.text()
+    text = (f"Sell by the plan: {plan.plan.describe()}.{robust} Over "
             f"{plan.n_steps * plan.step_hours / 24:g} days it sells {sold_eth:,.0f} ETH on "
             f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
             f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
@@ -69,6 +71,7 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
         "daily_sold_eth": daily.tolist(), "p_liquidation": m.p_liquidation.value,
         "objective_usd": m.objective_usd.value, "binding": plan.binding,
         "best_baseline": best_base.label if best_base is not None else None,
+        "near_optimal": None if near is None else near.to_dict(),
     })
 
 
@@ -141,16 +144,21 @@ def _size(advice: Advice) -> Recommendation:
 def _after(advice: Advice) -> Recommendation:
     au = advice.after_unwind
     verdicts: dict[str, str] = {}
+    by_mean: dict[str, str] = {}
     medians: dict[str, dict[str, float]] = {}
+    means: dict[str, dict[str, float]] = {}
     parts: list[str] = []
     for source in sorted({r.source for r in au.rows}):
         rows: dict[str, AfterRow] = {r.strategy: r for r in au.rows if r.source == source}
         med = {k: float(r.final_pnl.quantiles[2] or math.nan) for k, r in rows.items()}
-        medians[source] = med
+        avg = {k: float(r.final_pnl.mean if r.final_pnl.mean is not None else math.nan)
+               for k, r in rows.items()}
+        medians[source], means[source] = med, avg
         verdicts[source] = max(med, key=lambda k: med[k])
+        by_mean[source] = max(avg, key=lambda k: avg[k])
         parts.append(f"{source}: " + ", ".join(
-            f"{k} median {_usd_m(med[k])}, P(liq) {r.p_liquidation:.0%}"
-            for k, r in rows.items()))
+            f"{k} median {_usd_m(med[k])}, mean {_usd_m(avg[k])}, P(liq) "
+            f"{r.p_liquidation:.0%}" for k, r in rows.items()))
     choices = set(verdicts.values())
     if len(choices) == 1:
         choice = choices.pop()
@@ -161,9 +169,18 @@ def _after(advice: Advice) -> Recommendation:
         choice = "depends on the paths"
         head = ("The paths disagree: "
                 + ", ".join(f"{s} paths favour {v}" for s, v in verdicts.items()))
+    # The median is the typical path, the mean counts the tails: say so when they disagree.
+    split = [s for s in verdicts if by_mean[s] != verdicts[s]]
+    if split:
+        head += ("; the means favour " + ", ".join(f"{by_mean[s]} on {s} paths"
+                                                    for s in split)
+                 + " (the median is the typical path, the mean weighs the tails)")
+    else:
+        head += "; the means agree"
     details = "; ".join(parts)
     return Recommendation("after the unwind", f"{head} ({details}).", {
-        "choice": choice, "by_source": verdicts, "median_final_pnl_usd": medians,
+        "choice": choice, "by_source": verdicts, "by_source_mean": by_mean,
+        "median_final_pnl_usd": medians, "mean_final_pnl_usd": means,
     })
 
 
