@@ -128,6 +128,7 @@ def test_plan_table(runner: CliRunner) -> None:
     ("--paths", "10000000", "GiB"),  # with --horizon-days 1: ~1.0 GiB a day's array, x 8
     ("--cvar-level", "1", "cvar_level"),
     ("--paths", "0", "--paths"),
+    ("--paths", "1", "two paths"),  # its intervals were NaN, written as null with exit 0
     ("--horizon-days", "0", "--horizon-days"),
     ("--horizon-days", "1.01", "--horizon-days"),
     ("--family", "twapp", "--family"),

@@ -162,8 +162,9 @@ def plan_cmd(
 ) -> None:
     """The optimal unwind: min mean loss + lambda CVaR s.t. P(liquidation) <= alpha."""
     with user_errors():
-        if not (1 <= paths <= 10_000_000):
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 10,000,000].")
+        if not (2 <= paths <= 10_000_000):  # a 95% interval needs two paths
+            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 10,000,000] "
+                                  "(the plan's 95% intervals need two paths).")
         if not (1.0 / 24.0 <= horizon_days <= 365.0):
             raise InvalidArgument(f"--horizon-days={horizon_days} must be in [1/24, 365].")
         if abs(horizon_days * 24.0 - round(horizon_days * 24.0)) > 1e-9:

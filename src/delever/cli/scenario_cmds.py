@@ -351,8 +351,9 @@ def run(
 ) -> None:
     """Run a scenario end to end (default: the February 2026 unwind) and write the report."""
     with user_errors():
-        if not 1 <= paths <= 1_000_000:
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 1,000,000].")
+        if not 2 <= paths <= 1_000_000:  # the plan's 95% intervals need two paths
+            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 1,000,000] "
+                                  "(the plan's 95% intervals need two paths).")
         check_paths_memory(paths, SIMULATION_STEPS, strategy_arrays(len(DEFAULT_STRATEGIES)),
                            steps_label=f"{SIMULATION_STEPS} hourly steps")
         if seed < 0:
