@@ -156,7 +156,7 @@ def open_client(
             before = _spawned_workers()
             with _sigint_ignored():  # the worker processes are born ignoring Ctrl-C
                 cluster.scale(n)  # type: ignore[no-untyped-call]
-                _wait_spawned(before, n)
+                _wait_spawned(cluster, before, n)
             client = Client(cluster)  # type: ignore[no-untyped-call]
             client.wait_for_workers(n)
     except BaseException:  # Ctrl-C in start-up included: close what was opened, quietly
@@ -262,16 +262,18 @@ def _spawned_workers() -> set[int]:
     return out
 
 
-def _wait_spawned(before: set[int], n: int, timeout_s: float = 60.0) -> None:
+def _wait_spawned(cluster: Any, before: set[int], n: int, timeout_s: float = 60.0) -> None:
     """Until ``n`` worker processes not in ``before`` exist (forked: their SIGINT is set).
 
     The cluster lists a worker only once it has registered, seconds later on a busy machine,
-    so the children are counted instead.
+    so the children are counted instead (or the cluster's list, whichever is first: with
+    another multiprocessing method the workers may not be this process's children).
     """
     import time
 
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and len(_spawned_workers() - before) < n:
+    while (time.monotonic() < deadline and len(_spawned_workers() - before) < n
+           and len(cluster.workers) < n):
         time.sleep(0.01)
 
 
