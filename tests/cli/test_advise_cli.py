@@ -99,3 +99,42 @@ def test_advise_report_has_the_advice_charts(runner: CliRunner, tmp_path: Path) 
     shipped = resources.files("delever.scenario.builtin").joinpath("trend-2026.toml")
     assert hashlib.sha256(shipped.read_bytes()).hexdigest() in text
     assert "equity at cost" in text
+
+
+INSOLVENT = """
+name = "insolvent"
+[mark]
+price_usd = 2000
+[position]
+[[position.trades]]
+time = 2026-01-01T00:00:00Z
+side = "buy"
+quantity_eth = 100
+price_usd = 3000
+[[accounts]]
+name = "under"
+collateral = { WETH = 100 }
+debt = { USDC = %d }
+"""
+
+
+@pytest.mark.parametrize("debt_usd", [184_444, 207_500], ids=["hf-0.9", "hf-0.8-underwater"])
+def test_an_account_below_hf_1_is_reported_not_refused(
+        runner: CliRunner, tmp_path: Path, debt_usd: int) -> None:
+    # WETH 100 at 2,000 (LT 0.83) against USDC debt: HF 0.9 (selling restores it) and HF 0.8
+    # (the debt exceeds the collateral's value: no sale does). Both used to stop at
+    # "target_hf=1.2... cannot be reached" (exit 2) for HF 0.8.
+    path = tmp_path / "insolvent.toml"
+    path.write_text(INSOLVENT % debt_usd)
+    result = runner.invoke(app, ["advise", str(path), "--paths", "16", "--horizon-days", "1",
+                                 "--workers", "0", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    accounts = out["margin_buffer"]["rows"][0]["accounts"]
+    assert accounts[0]["name"] == "under" and accounts[0]["liquidatable_now"] is True
+    assert accounts[0]["current_hf"] < 1.0 and accounts[0]["add_collateral_eth"] > 0
+    staged = out["staged_deleveraging"]
+    if debt_usd > 200_000:
+        assert staged["unreachable_accounts"] == ["under"] and not staged["reached"]
+    else:
+        assert staged["unreachable_accounts"] == [] and staged["reached"]

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -21,7 +27,7 @@ ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev
 TOP_KEYS = {"scenario", "seed", "book", "workers", "scheduler", "objective", "n_paths",
             "n_steps", "step_hours", "paths", "initial_eth", "plan", "binding", "binding_text",
             "constraint_cost_usd", "withdrawal_shortfall_eth", "unconstrained", "families",
-            "baselines", "plan_gain_usd", "evaluations", "report_path"}
+            "baselines", "plan_gain_usd", "evaluations", "near_optimal", "report_path"}
 METRIC_KEYS = {"label", "family", "params", "n_paths", "mean_loss_usd", "cvar_loss_usd",
                "std_loss_usd", "objective_usd", "p_liquidation", "mean_sold_frac",
                "feasible"}
@@ -121,9 +127,13 @@ def test_plan_table(runner: CliRunner) -> None:
 @pytest.mark.parametrize(("flag", "value", "needle"), [
     ("--alpha", "0", "alpha"),
     ("--alpha", "1.5", "alpha"),
-    ("--risk-aversion", "-1", "risk_aversion"),
+    ("--risk-aversion", "-1", "--risk-aversion=-1"),
+    ("--risk-aversion", "1e308", "[0, 1000]"),  # was a "plan" with a null objective, exit 0
+    ("--risk-aversion", "nan", "--risk-aversion=nan"),
+    ("--paths", "10000000", "GiB"),  # with --horizon-days 1: ~1.0 GiB a day's array, x 8
     ("--cvar-level", "1", "cvar_level"),
     ("--paths", "0", "--paths"),
+    ("--paths", "1", "two paths"),  # its intervals were NaN, written as null with exit 0
     ("--horizon-days", "0", "--horizon-days"),
     ("--horizon-days", "1.01", "--horizon-days"),
     ("--family", "twapp", "--family"),
@@ -139,3 +149,40 @@ def test_bad_input_exits_2_with_one_line(runner: CliRunner, flag: str, value: st
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
     assert result.stdout == ""
+
+
+def test_ctrl_c_during_a_plan_on_workers_is_one_line_and_leaves_no_process() -> None:
+    """SIGINT to the process group (what a terminal's Ctrl-C does) while `plan --workers 2`
+    runs: exit 130, "interrupted", no worker tracebacks (there were 68-143 lines), no child
+    process left."""
+    psutil = pytest.importorskip("psutil")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "delever.cli.main", "plan", "--workers", "2", "--paths",
+         "20000", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 240.0
+        kids: list[Any] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            kids = [k for k in parent.children(recursive=True)
+                    if any("spawn_main" in part for part in k.cmdline())]
+            if len(kids) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(kids) >= 2, "the workers never started"
+        # past the spawning window (a Ctrl-C inside it is dropped); one during the rest of
+        # the start-up is held until the cluster is whole
+        time.sleep(2.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines and lines[-1] == "interrupted" and len(lines) <= 2, err
+    time.sleep(0.5)
+    alive = [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    assert not alive

@@ -200,6 +200,28 @@ def test_staged_nothing_to_do_and_bad_target() -> None:
                               target_hf=0.5)
 
 
+def test_staged_leaves_out_an_insolvent_account_and_serves_the_others() -> None:
+    # "a": 100 ETH, debt 207,500 at 2,000 and LT 0.83: HF 0.8; its collateral (200,000 USD at
+    # the mark) does not cover its debt, so no sale restores any HF: it used to raise
+    # "target_hf=... cannot be reached". "b": HF 1.0667 as in the closed-form test above.
+    market = UnwindMarket(SquareRootImpact(0.04, 1_000.0, impact_y=0.0))
+    pos = UnwindPosition(("a", "b"), np.array([100.0, 100.0]), np.array([207_500.0, 150_000.0]),
+                         np.array([0.83, 0.8]), np.array([0.05, 0.05]), np.array([0.1, 0.1]),
+                         3_000.0)
+    plan = sa.staged_deleveraging(pos, market, mark_price_usd=2_000.0, target_hf=1.5)
+    assert plan.unreachable == ("a",) and not plan.reached
+    assert len(plan.batches) == 1  # b alone, as in the closed form
+    assert plan.batches[0].eth == pytest.approx(65_000.0 / 1_400.0, rel=1e-12)
+    assert plan.needed_eth_no_impact == pytest.approx(65_000.0 / 1_400.0, rel=1e-12)
+    assert plan.to_dict()["unreachable_accounts"] == ["a"]
+    buffers = sa.account_buffers(pos, 2_000.0, 1.5)
+    # the total's HF is (83 + 80) x 2,000 / 357,500 = 0.912: below 1 too
+    assert [b.liquidatable_now for b in buffers] == [True, False, True]
+    # add 1.5 x 207,500 / (2,000 x 0.83) - 100 = 87.5 ETH to restore HF 1.5
+    assert buffers[0].add_collateral_eth == pytest.approx(87.5, rel=1e-12)
+    assert buffers[0].to_dict()["liquidatable_now"] is True
+
+
 # --- max position -------------------------------------------------------------------------
 
 N_SIZE = 120

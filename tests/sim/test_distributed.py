@@ -136,6 +136,30 @@ def test_chunks_are_prefix_stable(scenario, local_result):  # type: ignore[no-un
         assert np.array_equal(rs.total_pnl_usd, rl.total_pnl_usd[:2 * CHUNK])
 
 
+def test_local_cluster_listens_on_loopback_only(client2: Client) -> None:
+    # The dashboard used to listen on 0.0.0.0 (dashboard_address=":0").
+    import psutil
+
+    info = client2.scheduler_info()
+    assert info["address"].startswith("tcp://127.0.0.1:")
+    assert info["workers"] and all(w.startswith("tcp://127.0.0.1:") for w in info["workers"])
+    assert "127.0.0.1" in (client2.dashboard_link or "127.0.0.1")
+    me = psutil.Process()
+    listening = [c.laddr.ip for p in (me, *me.children(recursive=True))
+                 for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert listening and set(listening) <= {"127.0.0.1"}
+
+
+def test_local_workers_ignore_sigint(client2: Client) -> None:
+    # A terminal's Ctrl-C reaches the whole process group; the workers are born ignoring it,
+    # so only this process is interrupted (no traceback from every worker).
+    import signal
+
+    handlers = client2.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    assert handlers and all(handlers.values())
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # restored here
+
+
 def test_map_tasks_keeps_order(client2: Client) -> None:
     items = list(range(37))
     expected = [x * x for x in items]

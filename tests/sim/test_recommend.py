@@ -53,3 +53,41 @@ def test_recommendations_carry_the_figures_they_are_built_on(
     for r in items:
         assert "$-" not in r.text  # signs before the dollar
         assert set(r.to_dict()) == {"topic", "text", "figures"}
+    # both statistics, and which each favours (issue 11: "chosen on medians while the
+    # bootstrap means favour hold: state both")
+    for source, choice in after.figures["by_source_mean"].items():
+        mean = after.figures["mean_final_pnl_usd"][source]
+        assert choice == max(mean, key=lambda k: mean[k])
+    assert "mean " in after.text and "median " in after.text
+    assert ("the means agree" in after.text) or ("the means favour" in after.text)
+    # the plan says how wide the near-optimal set is, and is its centre
+    near = plan.near_optimal
+    assert near is not None and speed.figures["near_optimal"] == near.to_dict()
+    assert near.text() in speed.text
+
+
+def test_after_states_medians_and_means_when_they_disagree() -> None:
+    """Rebounds win on medians, hold on means (the tails): the sentence says both."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from delever.sim.advise import AfterRow, AfterUnwindResult, Distribution
+    from delever.sim.recommend import _after
+
+    def row(source: str, strategy: str, pnl: list[float]) -> AfterRow:
+        x = np.array(pnl)
+        return AfterRow(source, strategy, 0.5, 0.0, Distribution.of(np.zeros(3)),
+                        Distribution.of(x), np.zeros(3), x)
+
+    rows = (row("bootstrap", "hold", [-3e6, -2e6, 9e6]),      # median -2M, mean +1.33M
+            row("bootstrap", "rebound", [-1e6, -1e6, -1e6]),  # median -1M, mean -1M
+            row("model", "hold", [-3e6, -2e6, -1e6]),
+            row("model", "rebound", [-1e6, -1e6, -1e6]))
+    advice = SimpleNamespace(after_unwind=AfterUnwindResult(730.0, 24.0, 3, 3000.0, True, rows))
+    rec = _after(advice)  # type: ignore[arg-type]
+    assert rec.figures["by_source"] == {"bootstrap": "rebound", "model": "rebound"}
+    assert rec.figures["by_source_mean"] == {"bootstrap": "hold", "model": "rebound"}
+    assert rec.text.startswith("Sell into rebounds: its median final P&L")
+    assert "the means favour hold on bootstrap paths" in rec.text
+    assert "hold median -$2.0M, mean $1.3M" in rec.text

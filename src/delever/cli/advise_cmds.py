@@ -31,6 +31,7 @@ from delever.cli._common import (
     user_errors,
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
+from delever.cli._finite import check_finite_payload
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
@@ -99,6 +100,7 @@ def advise_cmd(
                                           max_cost_frac=max_cost, horizon_days=horizon_days,
                                           sell_eth_per_day=sell_eth_per_day, client=client,
                                           show=not json_output)
+        check_finite_payload(result.to_dict(), "advise")
         written = None if report is None else write_report(
             report, f"delever advise: {loaded.spec.title or loaded.name}",
             [advice_section(result)], footer=report_footer(loaded.estimates()),

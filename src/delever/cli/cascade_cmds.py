@@ -49,6 +49,7 @@ from delever.errors import (
     unknown_name,
 )
 from delever.scenario import load_scenario
+from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
 from delever.sim.stress import stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
@@ -334,6 +335,7 @@ def stress_cmd(
     """Monte Carlo stress: P(liquidation) of a large account, liquidations at risk, VaR."""
     with user_errors():
         chosen = _engine(engine)
+        check_paths_memory(paths, steps, STRESS_ARRAYS)
         defaults = scenario_defaults(scenario)
         p0 = _price(_or(price_usd, defaults.price_usd))
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)

@@ -32,6 +32,7 @@ from delever.cli._common import (
     err_console,
     user_errors,
 )
+from delever.cli._finite import check_finite_payload
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_finite, check_positive, unknown_name
 from delever.market.calibration import (
@@ -54,6 +55,7 @@ from delever.market.paths import (
     merton_paths,
     replay_paths,
 )
+from delever.sim.limits import PATHS_ARRAYS, check_paths_memory
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 CutoffOpt = Annotated[
@@ -229,6 +231,7 @@ def paths_cmd(
         for name, value in (("paths", n_paths), ("steps", n_steps)):
             if value < 1:
                 raise InvalidArgument(f"--{name}={value} must be at least 1.")
+        check_paths_memory(n_paths, n_steps, PATHS_ARRAYS)
         if seed < 0:
             raise InvalidArgument(f"--seed={seed} must not be negative.")
         if antithetic and model in ("bootstrap", "replay"):
@@ -247,6 +250,12 @@ def paths_cmd(
             if s0_usd > MAX_S0_USD:  # statistics over paths would overflow (RuntimeWarnings)
                 raise InvalidArgument(f"s0_usd={s0_usd!r} must be at most {MAX_S0_USD:.0e} USD.")
         drift = check_finite("drift_daily", drift_daily)
+        if abs(drift) > MAX_DRIFT_DAILY or abs(drift) * step * n_steps > MAX_LOG_DRIFT:
+            raise InvalidArgument(
+                f"--drift-daily={drift_daily:g} must be in [-{MAX_DRIFT_DAILY:g}, "
+                f"{MAX_DRIFT_DAILY:g}] a day, and compound to at most exp({MAX_LOG_DRIFT:g}) "
+                f"over the {step * n_steps:g} days; it is a log drift (a fraction: 0.001 is "
+                "about +44% a year), not a percent.")
 
         cal = calibrate(as_date(cutoff), window_days)
         sigma = (
@@ -285,10 +294,15 @@ def paths_cmd(
             "output": None if written is None else str(written),
             "format": None if suffix is None else suffix.lstrip("."),
         }
+        check_finite_payload(payload, "paths")
         if json_output:
             emit_json(payload)
             return
         _print_summary(payload)
+
+
+MAX_DRIFT_DAILY = 1.0  # a log drift of 1 a day multiplies the price by e daily: already absurd
+MAX_LOG_DRIFT = 50.0  # over the whole horizon: exp(50) ~ 5e21; beyond, prices overflow
 
 
 def _draw(

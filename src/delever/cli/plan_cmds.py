@@ -8,6 +8,7 @@ JSON keys: see :meth:`delever.sim.plan.PlanResult.to_dict` and the README.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from delever.cli._common import (
     user_errors,
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
+from delever.cli._finite import check_finite_payload
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
@@ -34,6 +36,7 @@ from delever.report import report_footer, write_report
 from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.scenario.advice import plan
+from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import (
     DEFAULT_ALPHA,
     DEFAULT_CVAR_LEVEL,
@@ -45,6 +48,8 @@ from delever.sim.plan import (
     PlanObjective,
     PlanResult,
 )
+
+MAX_RISK_AVERSION = 1_000.0
 
 
 def _families(values: list[str] | None) -> list[str]:
@@ -158,15 +163,23 @@ def plan_cmd(
 ) -> None:
     """The optimal unwind: min mean loss + lambda CVaR s.t. P(liquidation) <= alpha."""
     with user_errors():
-        if not (1 <= paths <= 10_000_000):
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 10,000,000].")
+        if not (2 <= paths <= 10_000_000):  # a 95% interval needs two paths
+            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 10,000,000] "
+                                  "(the plan's 95% intervals need two paths).")
         if not (1.0 / 24.0 <= horizon_days <= 365.0):
             raise InvalidArgument(f"--horizon-days={horizon_days} must be in [1/24, 365].")
         if abs(horizon_days * 24.0 - round(horizon_days * 24.0)) > 1e-9:
             raise InvalidArgument(f"--horizon-days={horizon_days} must be a whole number of "
                                   "hours (e.g. 7 or 2.5).")
+        check_paths_memory(paths, round(horizon_days * 24.0), strategy_arrays(1),
+                           steps_label=f"--horizon-days={horizon_days:g} (hourly steps)")
         if seed < 0:
             raise InvalidArgument(f"--seed={seed} must not be negative.")
+        if not (math.isfinite(risk_aversion) and 0.0 <= risk_aversion <= MAX_RISK_AVERSION):
+            raise InvalidArgument(
+                f"--risk-aversion={risk_aversion:g} must be in [0, {MAX_RISK_AVERSION:g}]: the "
+                "weight of the CVaR against the mean loss (beyond 1000 the mean no longer "
+                "counts, and the objective overflows); e.g. 0.1.")
         if pieces < 1 or pieces > 64:
             raise InvalidArgument(f"--pieces={pieces} must be in [1, 64].")
         if maxfev < 0:
@@ -184,6 +197,7 @@ def plan_cmd(
                                     seed=seed, families=names, pieces=pieces, maxfev=maxfev,
                                     book=not no_book, workers=workers, scheduler=scheduler,
                                     show=not json_output, jumps=merton)
+        check_finite_payload(result.to_dict(), "plan")
         written = None if report is None else write_report(
             report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
             footer=report_footer(loaded.estimates()),

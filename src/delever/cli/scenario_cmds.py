@@ -42,6 +42,7 @@ from delever.scenario import (
     read_scenario_spec,
 )
 from delever.scenario.replay import amplification_report, replay_inputs
+from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
 from delever.sim.recommend import recommend
 from delever.sim.replay import run_replay
@@ -188,12 +189,15 @@ def _market_section(ctx: RunContext) -> None:
     )
 
 
+SIMULATION_STEPS = 720  # run's strategy comparison: 30 days of hourly steps
+
+
 def _simulation_section(ctx: RunContext) -> None:
     if not any(a.account.has_debt for a in ctx.scenario.accounts):
         ctx.payload["simulation"] = None
         return
     names = list(DEFAULT_STRATEGIES)
-    steps, step_hours = 720, 1.0
+    steps, step_hours = SIMULATION_STEPS, 1.0
     result = simulate_with_progress(
         ctx.scenario, names, ctx.n_paths, steps, step_hours, ctx.seed, show=ctx.show
     )
@@ -359,8 +363,11 @@ def run(
 ) -> None:
     """Run a scenario end to end (default: the February 2026 unwind) and write the report."""
     with user_errors():
-        if not 1 <= paths <= 1_000_000:
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [1, 1,000,000].")
+        if not 2 <= paths <= 1_000_000:  # the plan's 95% intervals need two paths
+            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 1,000,000] "
+                                  "(the plan's 95% intervals need two paths).")
+        check_paths_memory(paths, SIMULATION_STEPS, strategy_arrays(len(DEFAULT_STRATEGIES)),
+                           steps_label=f"{SIMULATION_STEPS} hourly steps")
         if seed < 0:
             raise InvalidArgument(f"--seed={seed} must not be negative.")
         if not no_report:

@@ -22,6 +22,7 @@ from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
 from delever.sim.api import simulate
+from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.unwind import SimulationResult
 from delever.strategy import DEFAULT_STRATEGIES, strategy_by_name
 
@@ -66,6 +67,7 @@ def simulate_cmd(
         names = _strategy_names(strategy)
         _check_count("--paths", paths, 10_000_000)
         _check_count("--steps", steps, 100_000)
+        check_paths_memory(paths, steps, strategy_arrays(len(names)))
         if not (0.0 < step_hours <= 24.0 * 30):
             raise InvalidArgument(f"--step-hours={step_hours} must be in (0, 720].")
         if seed < 0:

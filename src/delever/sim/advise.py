@@ -507,11 +507,17 @@ class AccountBuffer:
     repay_debt_usd: float
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields by name."""
+        """The fields by name, and ``liquidatable_now`` (HF below 1 at the mark)."""
         return {"name": self.name, "collateral_eth": self.collateral_eth,
                 "debt_usd": self.debt_usd, "current_hf": self.current_hf,
                 "required_hf": self.required_hf, "add_collateral_eth": self.add_collateral_eth,
-                "repay_debt_usd": self.repay_debt_usd}
+                "repay_debt_usd": self.repay_debt_usd,
+                "liquidatable_now": self.liquidatable_now}
+
+    @property
+    def liquidatable_now(self) -> bool:
+        """HF below 1 at the mark: Aave lets anyone liquidate it now."""
+        return self.current_hf < 1.0
 
 
 def account_buffers(position: UnwindPosition, price_usd: float,
@@ -724,7 +730,11 @@ class StagedPlan:
     ``needed_eth`` is the ETH the batches sell in all (their sum); ``needed_eth_no_impact``
     the closed form at the mark with no discount, ``sum_i (H d_i - c_i p LT_i) / (p (H -
     LT_i))`` over accounts below ``H``. ``reached`` says whether every account ends at
-    ``target_hf`` or above (False when ``max_batches`` ran out).
+    ``target_hf`` or above (False when ``max_batches`` ran out, or when an account is in
+    ``unreachable``: selling its collateral cannot bring it to ``target_hf`` because what the
+    collateral fetches does not cover its debt (``c f <= d``: an insolvent account, already
+    liquidatable); the batches then serve the other accounts, and that account needs
+    collateral added or debt repaid from outside).
     """
 
     target_hf: float
@@ -736,6 +746,7 @@ class StagedPlan:
     proceeds_usd: float
     reached: bool
     batches: tuple[Batch, ...]
+    unreachable: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The fields, ``batches`` a list of :meth:`Batch.to_dict`."""
@@ -744,6 +755,7 @@ class StagedPlan:
                 "needed_eth": self.needed_eth,
                 "needed_eth_no_impact": self.needed_eth_no_impact,
                 "proceeds_usd": self.proceeds_usd, "reached": self.reached,
+                "unreachable_accounts": list(self.unreachable),
                 "n_batches": len(self.batches),
                 "batches": [b.to_dict() for b in self.batches]}
 
@@ -794,7 +806,10 @@ def staged_deleveraging(
     ``f``, repay, reach ``H``; the HF ladder's rule); each batch is
     ``min(cap, sum x_i)`` split in proportion to ``x_i``, ``f`` found by fixed-point
     iteration. The discount of a batch against its pre-trade mid is at most the fresh-market
-    ``(2/3) Y sigma sqrt(q / V)`` (``F`` is concave), so the cap holds.
+    ``(2/3) Y sigma sqrt(q / V)`` (``F`` is concave), so the cap holds. An account whose
+    ``x_i`` is negative, above ``c_i`` or not finite (its collateral at the fill does not
+    cover its debt) cannot reach ``H`` by selling: it is listed in ``unreachable`` and left
+    out of the batches.
     """
     p = check_positive("mark_price_usd", mark_price_usd)
     h = check_positive("target_hf", target_hf)
@@ -811,11 +826,14 @@ def staged_deleveraging(
     d = position.debt_usd.astype(np.float64).copy()
     lt = position.liquidation_threshold
     below = _hf(c, d, p, lt) < h
+    below = below & (c * p > d)  # an insolvent account cannot get there by selling
     no_impact = float(np.sum(np.where(below, (h * d - c * p * lt) / (p * (h - lt)), 0.0)))
     q_all = q_mem = 0.0
     mid = p
     batches: list[Batch] = []
     proceeds_total = 0.0
+    # Accounts that selling cannot bring to h (insolvent at the fill): left out of the batches.
+    stuck = np.zeros(c.shape, dtype=bool)
 
     def fill(q: float) -> float:
         if q <= 0:
@@ -832,7 +850,7 @@ def staged_deleveraging(
         q_mem *= decay * decay  # the transient memory decays between batches
         mid = p * (1.0 - ys * (perm * math.sqrt(q_all / adv)
                                + (1.0 - perm) * math.sqrt(q_mem / adv)))
-        if np.all(_hf(c, d, mid, lt) >= h * (1.0 - 1e-12)):
+        if np.all((_hf(c, d, mid, lt) >= h * (1.0 - 1e-12)) | stuck):
             break
         need = np.zeros_like(c)
         q = 0.0
@@ -841,15 +859,15 @@ def staged_deleveraging(
             with np.errstate(divide="ignore", invalid="ignore"):
                 need = np.where(_hf(c, d, m_after, lt) < h,
                                 (h * d - c * m_after * lt) / (h * f - m_after * lt), 0.0)
-            if np.any(need < 0) or np.any(need > c) or not np.all(np.isfinite(need)):
-                raise InvalidArgument(
-                    f"target_hf={h!r} cannot be reached by selling: the fill {f:,.2f} USD is "
-                    "too low against the liquidation threshold; lower target_hf.")
+            stuck |= (need < 0) | (need > c) | ~np.isfinite(need)
+            need = np.where(stuck, 0.0, need)
             q_new = min(q_cap, float(need.sum()))
             if abs(q_new - q) <= 1e-13 * max(q_new, 1.0):
                 q = q_new
                 break
             q = q_new
+        if q <= 0.0:
+            break  # nothing left that selling can fix
         f, m_after = fill(q), settled(q)
         x = q * need / need.sum()
         c -= x
@@ -868,7 +886,8 @@ def staged_deleveraging(
                                  + (1.0 - perm) * math.sqrt(q_mem * decay * decay / adv)))
     reached = bool(np.all(_hf(c, d, final_mid, lt) >= h * (1.0 - 1e-9)))
     return StagedPlan(h, cap, interval, q_cap, math.fsum(b.eth for b in batches), no_impact,
-                      proceeds_total, reached, tuple(batches))
+                      proceeds_total, reached, tuple(batches),
+                      tuple(name for name, s in zip(position.names, stuck, strict=True) if s))
 
 
 # ---------------------------------------------------------------------------------------------

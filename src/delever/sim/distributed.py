@@ -14,11 +14,15 @@ Dask is imported inside the functions that need it, so ``import delever`` does n
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
+import signal
+import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -127,8 +131,8 @@ def open_client(
         if n_workers is not None:
             raise InvalidArgument(f"n_workers={n_workers!r} applies to a local cluster only; "
                                   "leave it out when giving a scheduler address.")
-        with Client(_check_address(scheduler)) as client:  # type: ignore[no-untyped-call]
-            yield client
+        with Client(_check_address(scheduler)) as remote:  # type: ignore[no-untyped-call]
+            yield remote
         return
     workers = None if n_workers is None else check_whole("n_workers", n_workers)
     # NUMBA_NUM_THREADS alone is not enough: the worker process has imported numba before the
@@ -138,12 +142,139 @@ def open_client(
     # The worker processes inherit the JIT switch so tests with DELEVER_DISABLE_JIT agree.
     if "DELEVER_DISABLE_JIT" in os.environ:
         env["DELEVER_DISABLE_JIT"] = os.environ["DELEVER_DISABLE_JIT"]
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=":0",
-        env=env)
-    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-        client.wait_for_workers(len(cluster.workers))
+    # Loopback only: the scheduler, the workers, their nannies and the dashboard (which, on
+    # ":0", listened on every interface). Logs below CRITICAL are silenced, so a
+    # shutdown (Ctrl-C included) prints no worker warnings.
+    n = max(1, (os.cpu_count() or 1) // threads) if workers is None else workers  # Dask's
+    client: Client | None = None
+    cluster: LocalCluster | None = None
+    try:
+        with _sigint_deferred():  # a start-up cut short leaves workers mid-spawn: finish it
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=0, threads_per_worker=threads, processes=True, host=LOCAL_HOST,
+                dashboard_address=f"{LOCAL_HOST}:0", silence_logs=logging.CRITICAL, env=env)
+            before = _spawned_workers()
+            with _sigint_ignored():  # the worker processes are born ignoring Ctrl-C
+                cluster.scale(n)  # type: ignore[no-untyped-call]
+                _wait_spawned(cluster, before, n)
+            client = Client(cluster)  # type: ignore[no-untyped-call]
+            client.wait_for_workers(n)
+    except BaseException:  # Ctrl-C in start-up included: close what was opened, quietly
+        _silence_dask_logs()
+        for opened in (client, cluster):
+            if opened is not None:
+                with suppress(Exception):  # Dask's sync() fails on a cancelled close
+                    opened.close()
+        raise
+    assert cluster is not None and client is not None
+    with cluster, client, _quiet_if_interrupted():
         yield client
+
+
+LOCAL_HOST = "127.0.0.1"
+
+
+@contextmanager
+def _quiet_if_interrupted() -> Iterator[None]:
+    """On Ctrl-C, silence Dask's shutdown logs.
+
+    Closing the client under a KeyboardInterrupt leaves Dask's pending gathers failed
+    (``AllExit``), which asyncio logs as "Task exception was never retrieved" when they are
+    collected, after the close, and the nannies warn as they kill busy workers: the levels
+    stay raised for the rest of this (ending) process.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        _silence_dask_logs()
+        raise
+
+
+def _silence_dask_logs() -> None:
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    # an interrupted close leaves Dask coroutines that warn when collected
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited",
+                            category=RuntimeWarning)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while the local workers are spawned, so they ignore it for life.
+
+    A terminal's Ctrl-C goes to the whole process group. Worker processes forked while SIGINT
+    is ignored inherit that (an ignored signal stays ignored across exec, and Python keeps
+    it), so only this process is interrupted, and it closes the cluster: no KeyboardInterrupt
+    traceback from every worker. The window is the spawning alone (the scheduler is up
+    before it, the workers register after it); a Ctrl-C inside it is dropped. (Blocking
+    SIGINT instead does not reach the workers: Dask's threads spawn them, with their own
+    signal masks.) Outside the main thread (no signal handlers there) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """A first Ctrl-C is held until the block ends, then raised; a second one acts at once.
+
+    Interrupting the cluster's start-up half-way leaves workers that die reading their
+    start-up data from a closed pipe (``EOFError`` tracebacks) and a cluster whose atexit
+    close fails (``AssertionError: Status.init``); held, the Ctrl-C closes a whole cluster.
+    A second Ctrl-C still stops a start-up that hangs. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    old = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if pending:
+        raise KeyboardInterrupt
+
+
+def _spawned_workers() -> set[int]:
+    """Pids of this process's multiprocessing children (Dask's workers are spawned)."""
+    import psutil  # type: ignore[import-untyped]  # a dependency of distributed
+
+    out = set()
+    for child in psutil.Process().children():
+        try:
+            if any("spawn_main" in part for part in child.cmdline()):
+                out.add(child.pid)
+        except psutil.Error:
+            continue
+    return out
+
+
+def _wait_spawned(cluster: Any, before: set[int], n: int, timeout_s: float = 60.0) -> None:
+    """Until ``n`` worker processes not in ``before`` exist (forked: their SIGINT is set).
+
+    The cluster lists a worker only once it has registered, seconds later on a busy machine,
+    so the children are counted instead (or the cluster's list, whichever is first: with
+    another multiprocessing method the workers may not be this process's children).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while (time.monotonic() < deadline and len(_spawned_workers() - before) < n
+           and len(cluster.workers) < n):
+        time.sleep(0.01)
 
 
 def spawn_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
@@ -217,6 +348,9 @@ def map_tasks(
             for done, _ in enumerate(as_completed(futures), 1):  # type: ignore[no-untyped-call]
                 progress(done, total)
         results: list[R] = client.gather(futures)  # type: ignore[no-untyped-call]  # one request
+    except KeyboardInterrupt:
+        _silence_dask_logs()  # before the cancel below fails the pending gather
+        raise
     finally:
         client.cancel(futures)  # type: ignore[no-untyped-call]
     return results

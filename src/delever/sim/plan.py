@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import scipy.optimize as sco
+from scipy.stats import norm
 
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
 from delever.errors import (
@@ -742,6 +743,108 @@ class FamilyBest:
         }
 
 
+def param_names(family: str, n_params: int) -> tuple[str, ...]:
+    """Names of a family's parameters (units in the names)."""
+    if family == "almgren-chriss":
+        return ("urgency", "window_hours")
+    if family == "hf-ladder":
+        return ("trigger_hf", "gap_hf")
+    return tuple(f"piece_{i + 1}_frac" for i in range(n_params))
+
+
+@dataclass(frozen=True)
+class NearOptimal:
+    """The schedules of the plan's family that Monte Carlo cannot tell from the best.
+
+    A feasible candidate is in the set when the paired interval of its objective minus the
+    best one's (same paths; 95% simultaneous over the candidates compared, Bonferroni)
+    includes 0. ``best`` is the raw argmin (a noisy point when the
+    objective is flat); the plan is ``centre``'s nearest member: the candidate closest to
+    the median of the set's parameters, each scaled by its search bounds.
+    ``objective_tolerance_usd`` is the largest objective gap to the best inside the set.
+    """
+
+    family: str
+    n_candidates: int
+    objective_tolerance_usd: float
+    parameter_ranges: dict[str, tuple[float, float]]
+    centre: dict[str, float]
+    best: Candidate
+    best_objective_usd: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """``family, n_candidates, objective_tolerance_usd, parameter_ranges{name: [lo, hi]},
+        centre{name: value}, best_params, best_objective_usd``."""
+        return {"family": self.family, "n_candidates": self.n_candidates,
+                "objective_tolerance_usd": self.objective_tolerance_usd,
+                "parameter_ranges": {k: list(v) for k, v in self.parameter_ranges.items()},
+                "centre": dict(self.centre), "best_params": list(self.best.params),
+                "best_objective_usd": self.best_objective_usd}
+
+    def ranges_text(self) -> str:
+        """``trigger_hf 1.15-1.25, target_hf 1.30-1.49`` (the ranges over the set)."""
+        return ", ".join(f"{k} {lo:.3g}-{hi:.3g}" for k, (lo, hi)
+                         in self.parameter_ranges.items())
+
+    def text(self) -> str:
+        """One sentence: how wide the near-optimal set is, and that the plan is its centre."""
+        if self.n_candidates <= 1:
+            return ("No other schedule evaluated in this family is within Monte Carlo error "
+                    "of the best.")
+        return (f"{self.n_candidates} schedules of the {self.family} family are within Monte "
+                f"Carlo error of the best (objective within "
+                f"${self.objective_tolerance_usd:,.0f}, paired simultaneous 95% intervals): "
+                f"{self.ranges_text()}; the plan is the centre of that set, not its noisiest "
+                "point.")
+
+
+def _near_optimal(search: _Search, best: Candidate, pieces: int
+                  ) -> tuple[NearOptimal, Candidate]:
+    """The near-optimal set around ``best`` (see :class:`NearOptimal`) and its centre."""
+    ev, objective = search.evaluator, search.objective
+    best_key = (best.family, best.params)
+    value_best, psi_best, _, _ = objective_influence(search.outcomes[best_key].loss_usd,
+                                                     objective)
+    members = [key for key, m in search.seen.items()
+               if key[0] == best.family and m.feasible and key != best_key]
+    # Simultaneous 95% intervals (Bonferroni over the comparisons): the best of many noisy
+    # candidates is itself biased low, so one-at-a-time intervals would exclude ties.
+    z = float(norm.ppf(1.0 - 0.025 / max(1, len(members))))
+    keys = [best_key]
+    gaps = [0.0]
+    for key in members:
+        value, psi, _, _ = objective_influence(search.outcomes[key].loss_usd, objective)
+        gap = value - value_best
+        diff = psi - psi_best
+        half = z * float(diff.std(ddof=1)) / math.sqrt(diff.shape[0]) if diff.shape[0] > 1 \
+            else math.nan
+        if gap - half <= 0.0:  # the interval of the difference holds 0
+            keys.append(key)
+            gaps.append(gap)
+    params = np.array([k[1] for k in keys], dtype=np.float64)
+    names = list(param_names(best.family, params.shape[1]))
+    if best.family == "hf-ladder":  # the level the ladder sells back to
+        params = np.column_stack([params, params[:, 0] + params[:, 1]])
+        names.append("target_hf")
+    lo, hi = _bounds(best.family, ev.n_steps, ev.step_hours, pieces)
+    if best.family == "hf-ladder":
+        lo, hi = np.append(lo, lo[0] + lo[1]), np.append(hi, hi[0] + hi[1])
+    scaled = (params - lo) / np.where(hi > lo, hi - lo, 1.0)
+    centre = np.median(scaled, axis=0)
+    dist = np.sqrt(((scaled - centre) ** 2).sum(axis=1))
+    i = min(range(len(keys)), key=lambda j: (dist[j], gaps[j], keys[j][1]))
+    chosen = Candidate(best.family, keys[i][1])
+    centre_raw = np.median(params, axis=0)
+    near = NearOptimal(
+        family=best.family, n_candidates=len(keys),
+        objective_tolerance_usd=float(max(gaps)),
+        parameter_ranges={n: (float(params[:, j].min()), float(params[:, j].max()))
+                          for j, n in enumerate(names)},
+        centre={n: float(centre_raw[j]) for j, n in enumerate(names)},
+        best=best, best_objective_usd=float(value_best))
+    return near, chosen
+
+
 @dataclass(frozen=True, eq=False)
 class PlanResult:
     """The optimum, the families' bests, the baselines, and which constraint binds.
@@ -777,6 +880,7 @@ class PlanResult:
     baseline_mean_sold_eth: dict[str, FloatArray1D] = field(repr=False)
     plan_gain_usd: dict[str, Estimate] = field(default_factory=dict)
     paths: dict[str, Any] = field(default_factory=dict)
+    near_optimal: NearOptimal | None = None
 
     def binding_text(self) -> str:
         """One sentence saying which constraint binds."""
@@ -816,13 +920,16 @@ class PlanResult:
                      "daily_sold_eth": self.daily_sold_eth().tolist()},
             "binding": self.binding,
             "binding_text": self.binding_text(),
-            "constraint_cost_usd": self.constraint_cost_usd,
+            # NaN when infeasible (no constrained plan to compare): null by design
+            "constraint_cost_usd": (None if math.isnan(self.constraint_cost_usd)
+                                    else self.constraint_cost_usd),
             "withdrawal_shortfall_eth": self.withdrawal_shortfall_eth,
             "unconstrained": self.unconstrained.to_dict(),
             "families": [f.to_dict() for f in self.families],
             "baselines": [b.to_dict() for b in self.baselines],
             "plan_gain_usd": {k: v.to_dict() for k, v in self.plan_gain_usd.items()},
             "evaluations": self.evaluations,
+            "near_optimal": None if self.near_optimal is None else self.near_optimal.to_dict(),
         }
 
     def paths_label(self) -> str:
@@ -857,6 +964,8 @@ class PlanResult:
             f"(fresh paths {self.fresh_p_liquidation.value:.2%})",
             "  " + self.binding_text(),
         ]
+        if self.near_optimal is not None:
+            lines.append("  " + self.near_optimal.text())
         for b in self.baselines:
             lines.append(f"  {b.label:>15}: objective ${b.objective_usd.value:,.0f}, "
                          f"P(liq) {b.p_liquidation.value:.2%}")
@@ -1027,11 +1136,15 @@ def optimize_schedule(
         top = min(feasible, key=lambda b: (b.metrics.objective_usd.value  # type: ignore[union-attr]
                                            , fams.index(b.family)))
         assert top.candidate is not None and top.metrics is not None
-        plan, plan_m = top.candidate, top.metrics
+        # The argmin is one noisy point of a flat objective: recommend the centre of the
+        # schedules Monte Carlo cannot tell from it.
+        near, plan = _near_optimal(search, top.candidate, int(pieces))
+        plan_m = _relabel(search.seen[(plan.family, plan.params)], "plan: " + plan.family)
     else:
         k = min(keys, key=lambda key: (search.seen[key].p_liquidation.value,
                                        search.seen[key].objective_usd.value))
         plan, plan_m = Candidate(k[0], k[1]), _relabel(search.seen[k], "plan: " + k[0])
+        near = None
     k_free = min(keys, key=lambda key: (search.seen[key].objective_usd.value, key[1]))
     free = _relabel(search.seen[k_free], "unconstrained: " + k_free[0])
     if not feasible:
@@ -1071,6 +1184,7 @@ def optimize_schedule(
                                 for name, o in zip(base, base_out, strict=True)},
         plan_gain_usd=dict(gains),
         paths=evaluator.paths_description,
+        near_optimal=near,
     )
 
 
@@ -1140,6 +1254,7 @@ __all__ = [
     "FamilyBest",
     "Jumps",
     "LinearImpactEvaluator",
+    "NearOptimal",
     "Outcomes",
     "PlanMetrics",
     "PlanObjective",
@@ -1151,6 +1266,7 @@ __all__ = [
     "objective_influence",
     "optimize_family",
     "optimize_schedule",
+    "param_names",
     "piecewise_sale_fractions",
     "plan_for_scenario",
     "run_unwind_task",

@@ -34,6 +34,11 @@ def _usd_m(usd: float) -> str:
     return f"{'-' if usd < 0 else ''}${abs(usd) / 1e6:,.1f}M"
 
 
+def _usd(usd: float) -> str:
+    """Millions from $1M up, whole dollars below (a small account's repayment is not 0.0M)."""
+    return _usd_m(usd) if abs(usd) >= 1e6 else f"{'-' if usd < 0 else ''}${abs(usd):,.0f}"
+
+
 def _sell_speed(plan: PlanResult) -> Recommendation:
     m = plan.plan_metrics
     daily = plan.daily_sold_eth()
@@ -52,7 +57,9 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
     caveat = (" The ladder reacts to the HF hour by hour: it relies on selling into a falling "
               "market at the modelled depth, and on moves without the gaps that GBM paths lack."
               if plan.plan.family == "hf-ladder" else "")
-    text = (f"Sell by the plan: {plan.plan.describe()}. Over "
+    near = plan.near_optimal
+    robust = "" if near is None else " " + near.text()
+    text = (f"Sell by the plan: {plan.plan.describe()}.{robust} Over "
             f"{plan.n_steps * plan.step_hours / 24:g} days it sells {sold_eth:,.0f} ETH on "
             f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
             f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
@@ -64,6 +71,7 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
         "daily_sold_eth": daily.tolist(), "p_liquidation": m.p_liquidation.value,
         "objective_usd": m.objective_usd.value, "binding": plan.binding,
         "best_baseline": best_base.label if best_base is not None else None,
+        "near_optimal": None if near is None else near.to_dict(),
     })
 
 
@@ -73,16 +81,27 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
     worst = max(mb.rows, key=lambda r: r.required_hf.value)
     total = worst.accounts[-1]
     staged = advice.staged
-    if total.current_hf >= hf:
+    sells = (f"sell {staged.needed_eth:,.0f} ETH in {len(staged.batches)} batch(es) of at "
+             f"most {staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
+             f"<= {staged.max_batch_discount:.1%} discount), repaying debt")
+    if staged.unreachable:
+        sells = (f"selling cannot restore {', '.join(staged.unreachable)} (its collateral at "
+                 "the fill does not cover its debt)" + (
+                     f"; for the other accounts, {sells}" if staged.batches else ""))
+    insolvent = [a for a in worst.accounts[:-1] if a.liquidatable_now]  # [-1]: the total
+    if insolvent:
+        # An account below HF 1 is a real case: Aave lets anyone liquidate it now.
+        action = ("already below HF 1: liquidatable now ("
+                  + ", ".join(f"{a.name} at HF {a.current_hf:.3f}" for a in insolvent)
+                  + f"); add {total.add_collateral_eth:,.2f} ETH of collateral or repay "
+                  f"{_usd(total.repay_debt_usd)} of debt to restore HF {hf:.3f}, or {sells}.")
+    elif total.current_hf >= hf:
         action = (f"the position's HF {total.current_hf:.3f} already meets it; keep it there "
                   "as the price moves.")
     else:
         action = (f"the position's HF is {total.current_hf:.3f}: add "
                   f"{total.add_collateral_eth:,.0f} ETH of collateral, or repay "
-                  f"{_usd_m(total.repay_debt_usd)} of debt, or sell {staged.needed_eth:,.0f} "
-                  f"ETH in {len(staged.batches)} batch(es) of at most "
-                  f"{staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
-                  f"<= {staged.max_batch_discount:.1%} discount), repaying debt.")
+                  f"{_usd(total.repay_debt_usd)} of debt, or {sells}.")
     if mb.sell_eth_per_day > 0:
         how = (f"while selling {mb.sell_eth_per_day:,.0f} ETH a day and repaying debt with "
                f"it, own impact and the cascade included")
@@ -100,6 +119,8 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
         "source": worst.source, "worst_price_ratio": worst.ratio.value,
         "add_collateral_eth": total.add_collateral_eth, "repay_debt_usd": total.repay_debt_usd,
         "staged_needed_eth": staged.needed_eth, "staged_batches": len(staged.batches),
+        "liquidatable_now": [a.name for a in insolvent],
+        "unreachable_by_selling": list(staged.unreachable),
     })
 
 
@@ -123,16 +144,21 @@ def _size(advice: Advice) -> Recommendation:
 def _after(advice: Advice) -> Recommendation:
     au = advice.after_unwind
     verdicts: dict[str, str] = {}
+    by_mean: dict[str, str] = {}
     medians: dict[str, dict[str, float]] = {}
+    means: dict[str, dict[str, float]] = {}
     parts: list[str] = []
     for source in sorted({r.source for r in au.rows}):
         rows: dict[str, AfterRow] = {r.strategy: r for r in au.rows if r.source == source}
         med = {k: float(r.final_pnl.quantiles[2] or math.nan) for k, r in rows.items()}
-        medians[source] = med
+        avg = {k: float(r.final_pnl.mean if r.final_pnl.mean is not None else math.nan)
+               for k, r in rows.items()}
+        medians[source], means[source] = med, avg
         verdicts[source] = max(med, key=lambda k: med[k])
+        by_mean[source] = max(avg, key=lambda k: avg[k])
         parts.append(f"{source}: " + ", ".join(
-            f"{k} median {_usd_m(med[k])}, P(liq) {r.p_liquidation:.0%}"
-            for k, r in rows.items()))
+            f"{k} median {_usd_m(med[k])}, mean {_usd_m(avg[k])}, P(liq) "
+            f"{r.p_liquidation:.0%}" for k, r in rows.items()))
     choices = set(verdicts.values())
     if len(choices) == 1:
         choice = choices.pop()
@@ -143,9 +169,18 @@ def _after(advice: Advice) -> Recommendation:
         choice = "depends on the paths"
         head = ("The paths disagree: "
                 + ", ".join(f"{s} paths favour {v}" for s, v in verdicts.items()))
+    # The median is the typical path, the mean counts the tails: say so when they disagree.
+    split = [s for s in verdicts if by_mean[s] != verdicts[s]]
+    if split:
+        head += ("; the means favour " + ", ".join(f"{by_mean[s]} on {s} paths"
+                                                    for s in split)
+                 + " (the median is the typical path, the mean weighs the tails)")
+    else:
+        head += "; the means agree"
     details = "; ".join(parts)
     return Recommendation("after the unwind", f"{head} ({details}).", {
-        "choice": choice, "by_source": verdicts, "median_final_pnl_usd": medians,
+        "choice": choice, "by_source": verdicts, "by_source_mean": by_mean,
+        "median_final_pnl_usd": medians, "mean_final_pnl_usd": means,
     })
 
 
