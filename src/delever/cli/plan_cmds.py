@@ -112,6 +112,8 @@ def print_plan(name: str, result: PlanResult) -> None:
     console.print(f"P(liquidation) of the plan on fresh paths: {fresh.value:.2%} "
                   f"({fresh.low:.2%}-{fresh.high:.2%})")
     console.print(result.binding_text(), markup=False, highlight=False)
+    if result.near_optimal is not None:
+        console.print(result.near_optimal.text(), markup=False, highlight=False)
     daily = result.daily_sold_eth()
     console.print("Batches (mean ETH sold per day): "
                   + ", ".join(f"day {i + 1}: {x:,.0f}" for i, x in enumerate(daily) if x > 0.5))
