@@ -25,10 +25,11 @@ ENTRY_POINTS: dict[str, tuple[object, str]] = {
     "calibrate": (paths_cmds, "calibrate"),
 }
 COMMANDS: dict[str, list[str]] = {
-    "run": ["run", "--paths", "1000000", "--report"],
-    "plan": ["plan", "--paths", "10000000", "--report"],
+    # large runs (minutes of work) that fit the memory limit; the tripwire proves none starts
+    "run": ["run", "--paths", "20000", "--report"],
+    "plan": ["plan", "--paths", "100000", "--report"],
     "advise": ["advise", "--paths", "1000000", "--report"],
-    "paths": ["paths", "--paths", "10000000", "--steps", "1000", "--output"],
+    "paths": ["paths", "--paths", "100000", "--steps", "1000", "--output"],
     "calibrate": ["calibrate", "--output"],
 }
 OPTION = {"run": "--report", "plan": "--report", "advise": "--report", "paths": "--output",
