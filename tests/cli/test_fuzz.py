@@ -170,6 +170,15 @@ def _reset(folder: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
+_EXTRA_ARGS = re.compile(r"^error: unexpected extra argument\(s\) '([^']+)'")
+
+
+def _quotes_extra(line: str, argv: list[str]) -> bool:
+    """An extra-argument error names its field by quoting the stray word(s) of argv."""
+    match = _EXTRA_ARGS.match(line)
+    return match is not None and all(word in argv for word in match.group(1).split())
+
+
 def judge(case: Case, exit_code: int, stdout: str, stderr: str, exception: BaseException | None,
           tokens: tuple[str, ...]) -> tuple[str | None, str]:
     """The failure (None: fine) and the line to show for it."""
@@ -190,7 +199,8 @@ def judge(case: Case, exit_code: int, stdout: str, stderr: str, exception: BaseE
             return "exit 2 without 'error:'", lines[0][:160]
         low = lines[0].lower()
         tokens = (*tokens, *EXTRA_TOKENS.get(case.command, ()))
-        if not any(t.lower() in low for t in tokens if t.strip()):
+        if not any(t.lower() in low for t in tokens if t.strip()) and not _quotes_extra(
+                lines[0], case.argv):
             return "exit 2 names no field", lines[0][:160]
         if stdout.strip():
             return "exit 2 with stdout", stdout.strip()[:160]

@@ -34,8 +34,11 @@ def test_book_sweep_beyond_the_book_reports_the_fill_and_warns() -> None:
     assert payload["discount_usd"] == pytest.approx(
         payload["price_usd"] * payload["filled_eth"] - payload["proceeds_usd"]
     )
-    # slices that sold nothing have no discount
-    assert [row["discount_pct"] is None for row in payload["schedule"]] == [False] + [True] * 4
+    # slices that sold nothing gave nothing up: discount 0 (a number, never null)
+    rows = payload["schedule"]
+    assert [row["filled_eth"] == 0 for row in rows] == [False] + [True] * 4
+    assert rows[0]["discount_pct"] > 0
+    assert [row["discount_pct"] for row in rows[1:]] == [0.0] * 4
     assert len(stderr) == 1 and stderr[0].startswith("warning: only 8,600.00 of 255,500.00")
     assert payload["warnings"] and "unfilled" in payload["warnings"][0]
 

@@ -22,6 +22,10 @@ CASES = [
     pytest.param(["impact"], "missing option --qty-eth", id="missing-option"),
     pytest.param(["impact", "--qty-eth", "1", "extra"], "unexpected extra argument(s) 'extra'",
                  id="extra-argument"),
+    pytest.param(["impact", "--qty-eth", "1", "--model", "", "ac"],
+                 "unexpected extra argument(s) 'ac' (after --model)", id="extra-after-empty"),
+    pytest.param(["paths", "-output", "1"], "unexpected extra argument(s) '1' (after -output)",
+                 id="extra-after-single-dash"),
     pytest.param(["positon"], "no such command 'positon'; did you mean position?",
                  id="no-such-command"),
 ]

@@ -83,8 +83,20 @@ def one_line(error: click_errors.UsageError, args: Sequence[str]) -> str:
     message = error.format_message().rstrip(".")
     if message.startswith("Got unexpected extra argument"):
         extra = message.rpartition("(")[2].rstrip(")")
-        return f"unexpected extra argument(s) {extra!r}" + where
+        return f"unexpected extra argument(s) {extra!r}{_after_option(extra, args)}" + where
     return message[:1].lower() + message[1:] + where
+
+
+def _after_option(extra: str, args: Sequence[str]) -> str:
+    """`` (after --model)``: the option before the stray word, the usual culprit (a value
+    left empty, or ``-output`` read as ``-o utput``)."""
+    words = extra.split()
+    if not words or words[0] not in args:
+        return ""
+    given = list(args)
+    before = given[:len(given) - 1 - given[::-1].index(words[0])]  # its last occurrence
+    option = next((a for a in reversed(before) if a.startswith("-") and len(a) > 1), None)
+    return f" (after {option})" if option is not None else ""
 
 
 class OneLineErrorGroup(TyperGroup):

@@ -19,6 +19,7 @@ import typer
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, err_console, user_errors
+from delever.cli._finite import non_finite_paths
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
@@ -86,6 +87,10 @@ MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
 # overflow (numpy would otherwise print RuntimeWarnings), and all ETH in existence is ~1.2e8.
 MAX_QTY_ETH = 1e12
 MAX_PRICE_USD = 1e12
+# One table row per slice; 10,000 slices is already one every ~9 s over a day.
+MAX_HORIZON_STEPS = 10_000
+MAX_STEP_DAYS = 365.0  # a slice a year or slower is not a liquidation schedule
+MIN_HALF_LIFE_DAYS = 1e-6  # ~0.1 s: shorter, log(2)/half overflows to an instant recovery
 BOOK_DEPTH_HEADER = "timestamp,percentage,depth,notional"
 LEVELS_HEADER = ("side", "price_usd", "size_eth")
 SYNTHETIC_BOOK_SOURCE = "synthetic illustrative book (built into delever), not market data"
@@ -326,12 +331,31 @@ def impact(
     with user_errors(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if model not in MODELS:
             raise unknown_name("model", model, MODELS)
-        qty = check_non_negative("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
+        # a sale of 0 ETH has no fill price, hence no discount to report
+        qty = check_positive("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
         if qty > MAX_QTY_ETH:
             raise InvalidArgument(f"qty_eth={qty_eth!r} must be at most {MAX_QTY_ETH:.0e} ETH.")
-        if horizon_steps < 1:
-            raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be >= 1.")
+        if not 1 <= horizon_steps <= MAX_HORIZON_STEPS:
+            raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be in "
+                                  f"[1, {MAX_HORIZON_STEPS:,}] (one row per slice).")
         check_positive("step_days", step_days)
+        if step_days > MAX_STEP_DAYS:
+            raise InvalidArgument(f"step_days={step_days!r} must be at most {MAX_STEP_DAYS:g} "
+                                  "days between slices.")
+        given = {
+            "--sigma-daily": sigma_daily, "--adv-eth": adv_eth, "--impact-y": impact_y,
+            "--sigma": sigma, "--eta": eta, "--gamma": gamma, "--epsilon": epsilon,
+            "--risk-aversion": risk_aversion, "--impact-usd-per-eth": impact_usd_per_eth,
+            "--half-life-days": half_life_days, "--decay-time-days": decay_time_days,
+            "--decay-exponent": decay_exponent,
+        }
+        # before any default is derived from them: the message names the option given
+        for flag, value in given.items():
+            if value is not None and not math.isfinite(value):
+                raise InvalidArgument(f"{flag}={value!r} must be a finite number.")
+        if half_life_days is not None and half_life_days < MIN_HALF_LIFE_DAYS:
+            raise InvalidArgument(f"--half-life-days={half_life_days!r} must be at least "
+                                  f"{MIN_HALF_LIFE_DAYS:g} days (about 0.1 s).")
         if price_usd is not None:
             check_positive("price_usd", price_usd)
             if price_usd > MAX_PRICE_USD:
@@ -428,6 +452,11 @@ def impact(
                 transient_impact_default(mark, sigma_d, adv, y),
                 "impact_usd_per_eth", defaults_used,
             )
+            if impact_usd_per_eth is None and not k > 0:  # derived: name what it came from
+                raise InvalidArgument(
+                    f"impact_usd_per_eth={k!r} (from the square-root law with --sigma-daily="
+                    f"{sigma_d!r}, --impact-y={y!r}) must be greater than 0; give "
+                    "--impact-usd-per-eth, or a positive --sigma-daily and --impact-y.")
             if model == "ow":
                 half = _pick(half_life_days, DEFAULT_OW_HALF_LIFE_DAYS, "half_life_days",
                              defaults_used)
@@ -479,12 +508,20 @@ def impact(
             schedule = engine.execute_schedule(mark, slices, step_days)
 
         payload.update(_schedule_payload(model, mark, horizon_steps, step_days, schedule))
-        for key in ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct"):
-            if not math.isfinite(payload[key]):
-                raise InvalidArgument(
-                    f"{key}={payload[key]!r}: the model's parameters overflow a float; give "
-                    "smaller values (see `delever impact --help` for the defaults)."
-                )
+        headline = [f"{key}={payload[key]!r}" for key in
+                    ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct")
+                    if not math.isfinite(payload[key])]
+        overflow = next(iter(headline), None) or next(
+            (f"{path} is not finite" for path in non_finite_paths(payload, inf_ok=frozenset())),
+            None)
+        if overflow is not None:
+            named = " ".join(f"{flag}={value!r}" for flag, value in
+                             [*given.items(), ("--qty-eth", qty_eth), ("--price-usd", price_usd)]
+                             if value is not None)
+            raise InvalidArgument(
+                f"{overflow}: the model's parameters ({named}) overflow a float; give smaller "
+                "values (see `delever impact --help` for the defaults)."
+            )
         payload["parameters"] = parameters
         payload["estimates"] = sorted(set(defaults_used))
         synthetic = (model == "book" and book_file is None) or (
@@ -521,9 +558,9 @@ def _schedule_payload(
             "mid_before_usd": float(schedule.mid_before_usd[k]),
             "mid_after_usd": float(schedule.mid_after_usd[k]),
             "discount_usd": float(schedule.discount_usd[k]),
-            # a slice that sold nothing has no fill price, so no discount
+            # a slice that sold nothing gave nothing up (no fill price): 0, not null
             "discount_pct": float(schedule.discount_pct[k]) if schedule.filled_eth[k] > 0
-            else None,
+            else 0.0,
         }
         for k in range(schedule.n_slices)
     ]

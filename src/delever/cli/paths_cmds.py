@@ -241,8 +241,8 @@ def paths_cmd(
                 f"--step-days={step_days}: model={model!r} steps one day (its data are daily)."
             )
         step = check_positive("step_days", step_days)
-        for warning in _unused_options(ctx, model):
-            err_console.print(f"warning: {warning}", markup=False)
+        if model == "merton":
+            check_jump_options(jump_intensity, jump_mean, jump_std)
         suffix = _output_format(output)
         check_output_path("--output", output)
         if s0_usd is not None:
@@ -295,10 +295,31 @@ def paths_cmd(
             "format": None if suffix is None else suffix.lstrip("."),
         }
         check_finite_payload(payload, "paths")
+        # after every check: the stderr of a refused command is its one error line
+        for warning in _unused_options(ctx, model):
+            err_console.print(f"warning: {warning}", markup=False)
         if json_output:
             emit_json(payload)
             return
         _print_summary(payload)
+
+
+# Merton jump options: a log jump beyond +-10 (a factor e^10 ~ 22,000) is no market move,
+# and 24 jumps a day is one an hour; past these, intensity x (mean² + std²) can overflow.
+MAX_JUMP_INTENSITY_PER_DAY = 24.0
+MAX_JUMP_LOG = 10.0
+
+
+def check_jump_options(intensity_per_day: float, mean_log: float, std_log: float) -> None:
+    """Refuse a --jump-* option that is not finite or out of range, naming the option."""
+    for flag, value, low, high in (
+        ("--jump-intensity", intensity_per_day, 0.0, MAX_JUMP_INTENSITY_PER_DAY),
+        ("--jump-mean", mean_log, -MAX_JUMP_LOG, MAX_JUMP_LOG),
+        ("--jump-std", std_log, 0.0, MAX_JUMP_LOG),
+    ):
+        if not (low <= value <= high):  # also NaN
+            raise InvalidArgument(f"{flag}={value!r} must be a number in [{low:g}, {high:g}] "
+                                  "(a log jump size, or jumps per day).")
 
 
 MAX_DRIFT_DAILY = 1.0  # a log drift of 1 a day multiplies the price by e daily: already absurd

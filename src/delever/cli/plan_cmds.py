@@ -26,6 +26,7 @@ from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_wor
 from delever.cli._finite import check_finite_payload
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
+from delever.cli.paths_cmds import check_jump_options
 from delever.errors import InvalidArgument
 from delever.market.paths import (
     DEFAULT_JUMP_INTENSITY_PER_DAY,
@@ -191,6 +192,8 @@ def plan_cmd(
         objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
                                   alpha=alpha)
         names = _families(family)
+        if jumps:
+            check_jump_options(jump_intensity, jump_mean, jump_std)
         merton = Jumps(jump_intensity, jump_mean, jump_std) if jumps else None
         loaded = load_scenario(scenario)
         if merton is not None:

@@ -43,6 +43,7 @@ IMPACT_Y_SOURCE = (
 )
 
 MIN_WINDOW_DAYS = 30
+MAX_WINDOW_DAYS = 36_500
 MIN_DAILY_RETURNS = 30
 MIN_VOLUME_DAYS = 30
 MIN_INTRADAY_DAYS = 20
@@ -547,6 +548,9 @@ def calibrate(
     window_days = int(window_days)
     if window_days < MIN_WINDOW_DAYS:
         raise InvalidArgument(f"window_days={window_days} must be at least {MIN_WINDOW_DAYS} days.")
+    if window_days > MAX_WINDOW_DAYS:  # past this, date arithmetic overflows (no data anyway)
+        raise InvalidArgument(f"window_days={window_days} must be at most {MAX_WINDOW_DAYS} days "
+                              "(100 years; the data start in 2017).")
     y = check_positive("impact_y", impact_y)
     low, high = (float(v) for v in impact_y_range)
     if not (0 < low <= y <= high) or not math.isfinite(high):
