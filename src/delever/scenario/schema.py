@@ -147,7 +147,7 @@ def _not_a_number(value: Any) -> Any:
     # pydantic reads a number as seconds since 1970; in a scenario it is always a mistake
     if isinstance(value, bool | int | float):
         raise ValueError(
-            f"{value!r} is a number; give a TOML date-time such as 2026-02-01T12:00:00Z"
+            "is a number; give a TOML date-time such as 2026-02-01T12:00:00Z"
         )
     return value
 
@@ -157,16 +157,14 @@ def _utc_in_span(value: date) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(
-                f"{value.isoformat()} has no time zone; add Z or +00:00, e.g. "
-                f"{value.isoformat()}Z"
+                f"has no time zone; add Z or +00:00, e.g. {value.isoformat()}Z"
             )
         moment = value
     else:
         moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
     if not EARLIEST_TIME <= moment < LATEST_TIME:
         raise ValueError(
-            f"{value.isoformat()} must be between {EARLIEST_TIME.date()} (ETH's genesis) and "
-            f"{LATEST_TIME.date()}"
+            f"must be between {EARLIEST_TIME.date()} (ETH's genesis) and {LATEST_TIME.date()}"
         )
     return value
 
@@ -379,8 +377,8 @@ class MarketSpec(_Strict):
         latest = date.fromordinal(SHIPPED_DATA_LAST_DAY.toordinal() + 1)
         if not EARLIEST_TIME.date() <= value <= latest:
             raise ValueError(
-                f"cutoff={value} is outside the data: the shipped data end on "
-                f"{SHIPPED_DATA_LAST_DAY}; give a cut-off from {EARLIEST_TIME.date()} to {latest}"
+                f"must be from {EARLIEST_TIME.date()} (ETH's genesis) to {latest}: the shipped "
+                f"data end on {SHIPPED_DATA_LAST_DAY}, so a later cut-off holds no data"
             )
         return value
 
@@ -392,8 +390,8 @@ class MarketSpec(_Strict):
         low, high = value
         if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high <= MAX_IMPACT_Y):
             raise ValueError(
-                f"impact_y_range={value!r} must be [low, high], finite, with 0 < low <= high "
-                f"<= {MAX_IMPACT_Y:g}, e.g. [0.5, 1.5]"
+                f"must be [low, high], finite, with 0 < low <= high <= {MAX_IMPACT_Y:g}, "
+                "e.g. [0.5, 1.5]"
             )
         return value
 
