@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -233,14 +234,55 @@ def _ledger(spec: ScenarioSpec) -> Ledger | None:
         raise InvalidArgument(f"position.trades: {exc}") from None
 
 
+# The position's ETH (trades or summary) and the ETH its accounts hold as collateral describe
+# the same holding; press figures disagree by a few percent, so 10% is allowed, and a gap larger
+# than that is a typo (an extra zero) or accounts that belong to another position.
+POSITION_VS_ACCOUNTS_REL_TOL = 0.10
+
+
+def _check_position_matches_accounts(
+    spec: ScenarioSpec,
+    accounts: Sequence[NamedAccount],
+    reserves: Mapping[str, ReserveParams],
+    ledger: Ledger | None,
+) -> None:
+    """Refuse a position far larger (or smaller) than the ETH its accounts hold."""
+    if not accounts:
+        return  # no Aave accounts: the holding is not on the protocol (e.g. a closed cycle)
+    if ledger is not None:
+        position_eth, where = ledger.position_eth, "position.trades (net ETH bought)"
+    else:
+        summary = spec.position.summary
+        assert summary is not None  # the schema guarantees one of the two
+        position_eth, where = summary.held_eth.value, "position.summary.held_eth"
+    prices = Prices.from_eth(spec.mark.price_usd.value)
+    collateral_eth = math.fsum(
+        amount * prices.price(symbol) / prices.price("WETH")
+        for named in accounts
+        for symbol, amount in named.account.collateral.items()
+        if reserves[symbol].eth_correlated
+    )
+    gap_eth = abs(position_eth - collateral_eth)
+    if gap_eth > POSITION_VS_ACCOUNTS_REL_TOL * max(position_eth, collateral_eth):
+        raise InvalidArgument(
+            f"{where}={position_eth:,.6g} ETH disagrees with the {collateral_eth:,.6g} ETH the "
+            f"accounts hold as collateral by more than {POSITION_VS_ACCOUNTS_REL_TOL:.0%}; the "
+            "accounts must hold the position (check for a missing or extra zero)."
+        )
+
+
 def build_scenario(spec: ScenarioSpec) -> Scenario:
     """Model objects from a validated scenario; bad combinations raise InvalidArgument."""
+    accounts = _accounts(spec)
+    reserves = _reserves(spec)
+    ledger = _ledger(spec)
+    _check_position_matches_accounts(spec, accounts, reserves, ledger)
     return Scenario(
         spec=spec,
-        accounts=_accounts(spec),
-        reserves=_reserves(spec),
+        accounts=accounts,
+        reserves=reserves,
         mark_price_usd=spec.mark.price_usd.value,
-        ledger=_ledger(spec),
+        ledger=ledger,
     )
 
 

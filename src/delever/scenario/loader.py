@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,12 @@ class ScenarioValidationError(InvalidArgument):
         for entry in error.errors():
             loc = ".".join(str(part) for part in entry["loc"]) or "(root)"
             value = entry.get("input")
-            shown = "{...}" if isinstance(value, dict) else repr(value)
+            if isinstance(value, dict):
+                shown = "{...}"
+            elif isinstance(value, date):  # datetime too: ISO reads better than the repr
+                shown = value.isoformat()
+            else:
+                shown = repr(value)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
             message = str(entry["msg"]).removeprefix("Value error, ")

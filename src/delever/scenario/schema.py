@@ -9,13 +9,34 @@ A bare number is accepted too and means "the user's own input" (``source = "user
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 USER_INPUT = "user input"
+
+# Bounds on what a scenario may say, each with its reason. They keep every figure inside what
+# has been or could be observed, and keep the engines' products finite (a trade price of 1e30
+# times an amount overflows nothing by itself, but its P&L and impact figures are meaningless).
+MAX_PRICE_USD = 1e7
+"""Largest ETH price in USD: ETH has never traded above $5,000; 1e7 leaves room."""
+MAX_ETH = 1.2e8
+"""Largest ETH amount: about all the ETH in existence (~1.2e8 ETH in 2026)."""
+MAX_TOKENS = 1e12
+"""Largest token amount (debt): above the whole supply of any Aave reserve (USDT ~2e11)."""
+MAX_IMPACT_Y = 10.0
+"""Largest square-root-law Y: every study finds Y of order 1 (Toth et al. 2011: 0.5-1.5)."""
+MAX_FOLLOWERS_KAPPA = 10.0
+"""Largest followers' multiple: copy-sellers selling more than 10x the seller have never been
+observed, and beyond it their sales alone exhaust the market's depth (the price reaches 0)."""
+EARLIEST_TIME = datetime(2015, 7, 30, tzinfo=UTC)
+"""No ETH trade or mark before the Ethereum genesis block (2015-07-30)."""
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+"""No time after 2100: far enough ahead, and inside what the engines' clocks can hold."""
+SHIPPED_DATA_LAST_DAY = date(2026, 5, 1)
+"""Last day of the shipped Binance daily data (tests/scenario/test_schema_rules.py checks it)."""
 
 
 class Sourced(BaseModel):
@@ -23,7 +44,10 @@ class Sourced(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    value: float = Field(description="The number itself, in the unit the field's name gives.")
+    # strict: a boolean or a quoted number is a mistake, not 1.0 (pydantic's lax mode)
+    value: float = Field(
+        strict=True, description="The number itself, in the unit the field's name gives."
+    )
     source: str = Field(
         default=USER_INPUT, min_length=1, description="Where the number comes from."
     )
@@ -39,6 +63,13 @@ class Sourced(BaseModel):
         if isinstance(data, int | float):
             return {"value": data}
         return data
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected a number, not a boolean")
+        return value
 
     @model_validator(mode="after")
     def _finite(self) -> Sourced:
@@ -65,9 +96,77 @@ def _fraction(item: Sourced) -> Sourced:
     return item
 
 
+def _at_most(limit: float, why: str) -> Any:
+    def check(item: Sourced) -> Sourced:
+        if item.value > limit:
+            raise ValueError(f"must be at most {limit:g} ({why})")
+        return item
+
+    return AfterValidator(check)
+
+
+def _sigma_fraction(item: Sourced) -> Sourced:
+    if item.value > 1:
+        raise ValueError(
+            "looks like a percent; give a fraction, e.g. "
+            f"{item.value / 100:g} for {item.value:g}%"
+        )
+    return item
+
+
 PositiveSourced = Annotated[Sourced, AfterValidator(_positive)]
 NonNegativeSourced = Annotated[Sourced, AfterValidator(_non_negative)]
 FractionSourced = Annotated[Sourced, AfterValidator(_fraction)]
+PriceSourced = Annotated[
+    Sourced, AfterValidator(_positive), _at_most(MAX_PRICE_USD, "ETH has never traded above $5,000")
+]
+EthSourced = Annotated[
+    Sourced, AfterValidator(_positive), _at_most(MAX_ETH, "about all the ETH in existence")
+]
+EthOrZeroSourced = Annotated[
+    Sourced, AfterValidator(_non_negative), _at_most(MAX_ETH, "about all the ETH in existence")
+]
+TokensSourced = Annotated[
+    Sourced,
+    AfterValidator(_non_negative),
+    _at_most(MAX_TOKENS, "above the supply of any Aave reserve"),
+]
+
+SigmaSourced = Annotated[Sourced, AfterValidator(_positive), AfterValidator(_sigma_fraction)]
+ImpactYSourced = Annotated[
+    Sourced, AfterValidator(_positive), _at_most(MAX_IMPACT_Y, "Y is of order 1")
+]
+KappaSourced = Annotated[
+    Sourced,
+    AfterValidator(_non_negative),
+    _at_most(MAX_FOLLOWERS_KAPPA, "followers selling over 10x the seller were never seen"),
+]
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as seconds since 1970; in a scenario it is always a mistake
+    if isinstance(value, bool | int | float):
+        raise ValueError(
+            "is a number; give a TOML date-time such as 2026-02-01T12:00:00Z"
+        )
+    return value
+
+
+def _utc_in_span(value: date) -> date:
+    """A timezone-aware datetime (or a date) between ETH's genesis and 2100."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"has no time zone; add Z or +00:00, e.g. {value.isoformat()}Z"
+            )
+        moment = value
+    else:
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not EARLIEST_TIME <= moment < LATEST_TIME:
+        raise ValueError(
+            f"must be between {EARLIEST_TIME.date()} (ETH's genesis) and {LATEST_TIME.date()}"
+        )
+    return value
 
 
 class _Strict(BaseModel):
@@ -77,34 +176,75 @@ class _Strict(BaseModel):
 class MarkSpec(_Strict):
     """The price at which open holdings are valued."""
 
-    price_usd: PositiveSourced = Field(description="ETH mark price in USD; must be > 0.")
-    time: datetime | date | None = Field(
-        default=None, description="When the mark applies (UTC); optional."
+    price_usd: PriceSourced = Field(
+        description="ETH mark price in USD; in (0, 1e7] (ETH has never traded above $5,000)."
     )
+    time: datetime | date | None = Field(
+        default=None,
+        description="When the mark applies: a date, or a date-time with its zone (Z); "
+        "2015-07-30 (ETH's genesis) to 2100; optional.",
+    )
+
+    _time_not_a_number = field_validator("time", mode="before")(_not_a_number)
+
+    @field_validator("time")
+    @classmethod
+    def _time_in_span(cls, value: date | None) -> date | None:
+        return None if value is None else _utc_in_span(value)
 
 
 class TradeSpec(_Strict):
     """One trade of the position's history (ETH against USD)."""
 
-    time: datetime = Field(description="Trade time (UTC).")
+    time: datetime = Field(
+        description="Trade time with its zone (e.g. 2026-02-01T12:00:00Z), 2015-07-30 (ETH's "
+        "genesis) to 2100."
+    )
     side: Literal["buy", "sell"] = Field(description="'buy' or 'sell'.")
-    quantity_eth: PositiveSourced = Field(description="ETH bought or sold; must be > 0.")
-    price_usd: PositiveSourced = Field(description="Price in USD per ETH; must be > 0.")
+    quantity_eth: EthSourced = Field(
+        description="ETH bought or sold; in (0, 1.2e8] (all the ETH in existence)."
+    )
+    price_usd: PriceSourced = Field(
+        description="Price in USD per ETH; in (0, 1e7] (ETH has never traded above $5,000)."
+    )
     fee_usd: NonNegativeSourced = Field(
-        default_factory=lambda: Sourced(value=0.0), description="Fees paid in USD; >= 0."
+        default_factory=lambda: Sourced(value=0.0),
+        description="Fees paid in USD; >= 0 and at most the trade's value (quantity x price).",
     )
     note: str = Field(default="", description="Free text.")
+
+    _time_not_a_number = field_validator("time", mode="before")(_not_a_number)
+
+    @field_validator("time")
+    @classmethod
+    def _time_in_span(cls, value: datetime) -> datetime:
+        _utc_in_span(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fee_within_value(self) -> TradeSpec:
+        value_usd = self.quantity_eth.value * self.price_usd.value
+        if self.fee_usd.value > value_usd:
+            raise ValueError(
+                f"fee_usd={self.fee_usd.value:g} is more than the trade's value "
+                f"{value_usd:g} USD (quantity x price); give the fee in USD"
+            )
+        return self
 
 
 class AccountSpec(_Strict):
     """One Aave v3 account: collateral and debt by asset, in token units."""
 
     name: str = Field(min_length=1, description="A label for the account.")
-    collateral: dict[str, NonNegativeSourced] = Field(
-        default_factory=dict, description="Collateral by asset symbol, in tokens; >= 0."
+    collateral: dict[str, EthOrZeroSourced] = Field(
+        default_factory=dict,
+        description="Collateral by asset symbol, in tokens; in [0, 1.2e8] (every collateral "
+        "asset is ETH or an ETH derivative, and all the ETH in existence is ~1.2e8).",
     )
-    debt: dict[str, NonNegativeSourced] = Field(
-        default_factory=dict, description="Debt by asset symbol, in tokens; >= 0."
+    debt: dict[str, TokensSourced] = Field(
+        default_factory=dict,
+        description="Debt by asset symbol, in tokens; in [0, 1e12] (above the supply of any "
+        "Aave reserve).",
     )
     emode: bool = Field(
         default=False,
@@ -131,7 +271,7 @@ class ReserveOverride(_Strict):
         default=None, description="Liquidation threshold, in (0, 1]; must be >= ltv."
     )
     liquidation_bonus: NonNegativeSourced | None = Field(
-        default=None, description="Bonus above 1 paid to liquidators, e.g. 0.05; >= 0."
+        default=None, description="Bonus above 1 paid to liquidators, e.g. 0.05; in [0, 1)."
     )
     liquidation_protocol_fee: NonNegativeSourced | None = Field(
         default=None, description="Share of the bonus taken by the protocol, in [0, 1]."
@@ -151,16 +291,26 @@ class ReserveOverride(_Strict):
         fee = self.liquidation_protocol_fee
         if fee is not None and fee.value > 1:
             raise ValueError(f"liquidation_protocol_fee={fee.value} must be in [0, 1]")
+        bonus = self.liquidation_bonus
+        if bonus is not None and bonus.value >= 1:
+            raise ValueError(
+                f"liquidation_bonus={bonus.value} must be below 1; give the bonus above 1 as a "
+                "fraction, e.g. 0.05 (not 1.05)"
+            )
         return self
 
 
 class SummarySpec(_Strict):
     """A position known only from reported totals (no trade list)."""
 
-    cost_basis_usd_per_eth: PositiveSourced = Field(description="Average cost in USD per ETH.")
-    sold_eth: NonNegativeSourced = Field(description="ETH sold so far; >= 0.")
-    avg_sale_price_usd: PositiveSourced = Field(description="Average sale price in USD per ETH.")
-    held_eth: NonNegativeSourced = Field(description="ETH still held; >= 0.")
+    cost_basis_usd_per_eth: PriceSourced = Field(
+        description="Average cost in USD per ETH; in (0, 1e7]."
+    )
+    sold_eth: EthOrZeroSourced = Field(description="ETH sold so far; in [0, 1.2e8].")
+    avg_sale_price_usd: PriceSourced = Field(
+        description="Average sale price in USD per ETH; in (0, 1e7]."
+    )
+    held_eth: EthOrZeroSourced = Field(description="ETH still held; in [0, 1.2e8].")
 
 
 class PositionSpec(_Strict):
@@ -189,34 +339,86 @@ class PositionSpec(_Strict):
 class MarketSpec(_Strict):
     """Market parameters (the market layer reads these; see `delever calibrate`)."""
 
-    sigma_daily: PositiveSourced | None = Field(
-        default=None, description="Daily volatility of ETH log returns, as a fraction."
+    sigma_daily: SigmaSourced | None = Field(
+        default=None,
+        description="Daily volatility of ETH log returns, a fraction in (0, 1] (ETH's is "
+        "about 0.04); above 1 is a percent given by mistake.",
     )
-    adv_eth: PositiveSourced | None = Field(
-        default=None, description="Average daily volume in ETH."
+    adv_eth: EthSourced | None = Field(
+        default=None,
+        description="Average daily volume in ETH; in (0, 1.2e8] (all the ETH in existence).",
     )
-    impact_y: PositiveSourced | None = Field(
-        default=None, description="Square-root-law impact coefficient Y (dimensionless)."
+    impact_y: ImpactYSourced | None = Field(
+        default=None,
+        description="Square-root-law impact coefficient Y (dimensionless); in (0, 10] "
+        "(every study finds Y of order 1).",
     )
-    impact_y_range: list[float] | None = Field(
-        default=None, min_length=2, max_length=2, description="[low, high] range of Y."
+    impact_y_range: list[Annotated[float, Field(strict=True)]] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="[low, high] range of Y: finite, 0 < low <= high <= 10, and holding impact_y.",
     )
     cutoff: date | None = Field(
-        default=None, description="Calibration used only data before this date."
+        default=None,
+        description="Calibration used only data before this date: from 2015-07-30 (ETH's "
+        "genesis) to the day after the shipped data's last day.",
     )
+
+    _cutoff_not_a_number = field_validator("cutoff", mode="before")(_not_a_number)
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff_within_data(cls, value: date | None) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        latest = date.fromordinal(SHIPPED_DATA_LAST_DAY.toordinal() + 1)
+        if not EARLIEST_TIME.date() <= value <= latest:
+            raise ValueError(
+                f"must be from {EARLIEST_TIME.date()} (ETH's genesis) to {latest}: the shipped "
+                f"data end on {SHIPPED_DATA_LAST_DAY}, so a later cut-off holds no data"
+            )
+        return value
+
+    @field_validator("impact_y_range")
+    @classmethod
+    def _range_ordered(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
+        low, high = value
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high <= MAX_IMPACT_Y):
+            raise ValueError(
+                f"must be [low, high], finite, with 0 < low <= high <= {MAX_IMPACT_Y:g}, "
+                "e.g. [0.5, 1.5]"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _range_holds_y(self) -> MarketSpec:
+        if self.impact_y is not None and self.impact_y_range is not None:
+            low, high = self.impact_y_range
+            if not low <= self.impact_y.value <= high:
+                raise ValueError(
+                    f"impact_y={self.impact_y.value} must lie inside impact_y_range="
+                    f"{self.impact_y_range!r}"
+                )
+        return self
 
 
 class BookSpec(_Strict):
     """The other borrowers (a synthetic book fitted to a real Aave cohort) and followers."""
 
     n_accounts: int = Field(default=2_000, ge=1, le=1_000_000, description="Borrowers.")
-    total_collateral_eth: PositiveSourced = Field(
-        description="ETH collateral of the whole book; > 0."
+    total_collateral_eth: EthSourced = Field(
+        description="ETH collateral of the whole book; in (0, 1.2e8] (all the ETH in existence)."
     )
     seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of the book's draw.")
-    followers_kappa: NonNegativeSourced = Field(
+    followers_kappa: KappaSourced = Field(
         default_factory=lambda: Sourced(value=0.0),
-        description="Followers sell kappa times the large seller's sale; >= 0.",
+        description="Followers sell kappa times the large seller's sale; in [0, 10] (more has "
+        "never been observed, and the market's depth is exhausted before).",
     )
     followers_lag_steps: int = Field(
         default=1, ge=1, le=10_000, description="Steps between the sale and the copy."
