@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -30,3 +32,28 @@ def test_one_wei_and_zero_are_amounts() -> None:
     assert check_whole_units(account) is account
     with pytest.raises(InvalidArgument, match=r"account\.collateral\.WETH=1e-19"):
         check_whole_units(Account(collateral={"WETH": 1e-19}, debt={}))
+
+
+def test_a_scenario_account_below_one_wei_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: accounts[0].collateral.WETH=5e-324")
+
+
+TINY = """
+name = "tiny"
+[mark]
+price_usd = 2000
+[position]
+[[position.trades]]
+time = 2026-01-01T00:00:00Z
+side = "buy"
+quantity_eth = 1
+price_usd = 3000
+[[accounts]]
+name = "a"
+collateral = { WETH = 5e-324 }
+debt = { USDC = 0 }
+"""

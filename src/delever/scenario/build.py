@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from delever.errors import InvalidArgument, unknown_name
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
-from delever.protocol import RESERVES, Account, Prices, ReserveParams
+from delever.protocol import RESERVES, Account, Prices, ReserveParams, check_whole_units
 from delever.scenario.loader import DEFAULT_SCENARIO, read_scenario_spec
 from delever.scenario.schema import ScenarioSpec, Sourced
 from delever.sim.position import NamedAccount, PositionReport, analyze_position
@@ -210,6 +210,7 @@ def _accounts(spec: ScenarioSpec) -> tuple[NamedAccount, ...]:
             account = Account(collateral=collateral, debt=debt, emode=item.emode)
         except InvalidArgument as exc:
             raise InvalidArgument(f"{where}: {exc}") from None
+        check_whole_units(account, where=f"accounts[{index}]")
         built.append(NamedAccount(name=item.name, account=account))
     return tuple(built)
 
