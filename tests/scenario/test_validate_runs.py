@@ -73,10 +73,9 @@ class Draw:
         return "\n".join(lines) + "\n" + self.market + self.book
 
 
-# 0.01 is left out: a mark of $0.01 with 1e6 ETH passes validate but `run` dies in
-# kernels/unwind.py (ZeroDivisionError inside unwind_steps_py, the plan section); reported to
-# the lead, who owns that kernel. Restore it here once the kernel handles it.
-PRICES_USD = st.sampled_from([150.0, 2000.0, 3000.0, 1e7, 2e7, 1e30])
+# $0.01 marks with 1e6 ETH drive the mid to 0 at the impact law's capacity (the engine then
+# frees no collateral and calls no liquidation at a zero oracle price).
+PRICES_USD = st.sampled_from([0.01, 150.0, 2000.0, 3000.0, 1e7, 2e7, 1e30])
 TIMES = st.sampled_from([
     "2015-07-30T00:00:00Z",  # ETH's genesis, the earliest accepted
     "2026-01-01T00:00:00Z",

@@ -286,3 +286,15 @@ def test_eth_against_stablecoin_distance_is_the_eth_price_drop() -> None:
     assert row["distance_driver"] == "ETH/USD"
     assert row["distance_to_liquidation_pct"] == pytest.approx(
         100.0 * (1.0 - 100_000.0 / (100.0 * 0.83) / 2_000.0))
+
+
+def test_a_mid_driven_to_zero_frees_no_collateral_and_calls_no_liquidation() -> None:
+    """A sale past the square-root law's capacity (Y sigma sqrt(q / V) >= 1) leaves the mid,
+    and so the oracle, at 0: the withdrawal cap and the liquidation check must not divide by
+    that price (found by the validate-then-run property test: exit 1 before)."""
+    market = UnwindMarket(SquareRootImpact(0.5, 1_000.0, 10.0, 1.0), 0.0)
+    res = simulate_unwind(_one_account(), SellAll(), np.full((1, 4), 1_904.04), market=market,
+                          lending=LendingParams(ReserveState(5e9, 3.3e9), ZERO_CURVE))
+    assert res.mid_usd[0, -1] == 0.0
+    assert np.isfinite(res.eth_left[0]) and np.isfinite(res.final_debt_usd[0])
+    assert not res.liquidated[0]

@@ -447,7 +447,8 @@ def unwind_steps_py(
                 x = min(want[a], coll[i, a])
                 desired += max(x, 0.0)
                 if repay_with_collateral == 0 and debt[i, a] > 0.0:
-                    cap = coll[i, a] - floor * debt[i, a] / (p_o * lt[a])
+                    # worthless collateral (a mid driven to 0 at the law's capacity) frees none
+                    cap = coll[i, a] - floor * debt[i, a] / (p_o * lt[a]) if p_o > 0.0 else 0.0
                     x = min(x, max(cap, 0.0))
                 want[a] = max(x, 0.0)
                 tot += want[a]
@@ -505,7 +506,8 @@ def unwind_steps_py(
                 for a in range(n_acc):
                     d = debt[i, a]
                     c = coll[i, a]
-                    if not (d > 0.0 and c * p_o * lt[a] < d):
+                    # at an oracle price of 0 no call can value the collateral: skip it
+                    if not (d > 0.0 and p_o > 0.0 and c * p_o * lt[a] < d):
                         continue
                     _liq_call(c, d, p_o, lt[a], bonus[a], fee[a], math.inf, d_o, s_o, tl_o,
                               f_o, b_o, cf_o, h_o, stat)
