@@ -298,3 +298,38 @@ def test_a_mid_driven_to_zero_frees_no_collateral_and_calls_no_liquidation() -> 
     assert res.mid_usd[0, -1] == 0.0
     assert np.isfinite(res.eth_left[0]) and np.isfinite(res.final_debt_usd[0])
     assert not res.liquidated[0]
+
+
+LOOP = """
+name = "loop"
+[mark]
+price_usd = 2500
+[position]
+[[position.trades]]
+time = 2026-01-01T00:00:00Z
+side = "buy"
+quantity_eth = 78.557
+price_usd = 2500
+[[accounts]]
+name = "loop"
+emode = true
+collateral = { wstETH = 64.12836 }
+debt = { WETH = 68.5569 }
+"""
+
+
+def test_run_reports_a_loop_it_cannot_simulate_instead_of_refusing_it(tmp_path: Path) -> None:
+    """What validate accepts runs: a wstETH/WETH e-mode loop (aave-wsteth-risk's default
+    position, rounded) is reported at the mark with the rate that liquidates it; the unwind
+    engines, which take WETH against stablecoins, say they were skipped and why."""
+    path = tmp_path / "loop.toml"
+    path.write_text(LOOP)
+    result = CliRunner().invoke(app, ["run", str(path), "--paths", "2", "--no-report",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert "WETH collateral against USDC/USDT" in payload["engines_skipped"]
+    assert payload["simulation"] is None and payload["plan"] is None
+    account = payload["accounts"][0]
+    assert account["distance_driver"] == "wstETH/ETH"
+    assert account["distance_to_liquidation_pct"] == pytest.approx(8.14, abs=0.01)

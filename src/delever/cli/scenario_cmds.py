@@ -46,6 +46,7 @@ from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
 from delever.sim.recommend import recommend
 from delever.sim.replay import run_replay
+from delever.sim.unwind import UnwindPosition
 from delever.strategy import DEFAULT_STRATEGIES
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
@@ -192,8 +193,29 @@ def _market_section(ctx: RunContext) -> None:
 SIMULATION_STEPS = 720  # run's strategy comparison: 30 days of hourly steps
 
 
+def _engines_apply(ctx: RunContext) -> bool:
+    """Whether the unwind engines can run the scenario's position.
+
+    False with no debt, and for accounts they do not take yet (e-mode loops, other assets):
+    those are reported at the mark (above) and the skip is said once, not refused.
+    """
+    debtors = [(a.name, a.account) for a in ctx.scenario.accounts if a.account.has_debt]
+    if not debtors:
+        return False
+    if "engines_skipped" not in ctx.payload:
+        try:
+            UnwindPosition.from_accounts(debtors, 1.0, reserves=ctx.scenario.reserves)
+            ctx.payload["engines_skipped"] = None
+        except InvalidArgument as exc:
+            ctx.payload["engines_skipped"] = str(exc)
+            if ctx.show:
+                console.print(f"Simulation, plan and advice skipped: {exc}", markup=False,
+                              highlight=False)
+    return ctx.payload["engines_skipped"] is None
+
+
 def _simulation_section(ctx: RunContext) -> None:
-    if not any(a.account.has_debt for a in ctx.scenario.accounts):
+    if not _engines_apply(ctx):
         ctx.payload["simulation"] = None
         return
     names = list(DEFAULT_STRATEGIES)
@@ -262,7 +284,7 @@ def _cascade_section(ctx: RunContext) -> None:
 def _plan_section(ctx: RunContext) -> None:
     # In this process (no Dask cluster): on one machine the numba thread pool is the fastest
     # way (benchmarks/bench_plan.py); `delever plan` offers the cluster.
-    if not any(a.account.has_debt for a in ctx.scenario.accounts):
+    if not _engines_apply(ctx):
         ctx.payload["plan"] = None
         return
     result = plan_with_progress(
@@ -277,7 +299,7 @@ def _plan_section(ctx: RunContext) -> None:
 
 def _advice_section(ctx: RunContext) -> None:
     # In this process, as the plan; `delever advise` offers the cluster and more options.
-    if not any(a.account.has_debt for a in ctx.scenario.accounts):
+    if not _engines_apply(ctx):
         ctx.payload["advice"] = None
         return
     plan = ctx.artifacts.get("plan")
