@@ -72,7 +72,8 @@ NULL_OK = {
     "format": "a string: no --output given",
 }
 # position with no debt: the health factor is infinite, there is no liquidation price.
-NULL_OK_WITHOUT_DEBT = {"health_factor", "liquidation_price_usd", "distance_to_liquidation_pct"}
+NULL_OK_WITHOUT_DEBT = {"health_factor", "liquidation_price_usd", "distance_to_liquidation_pct",
+                        "health_factor_after"}  # liquidate that leaves no debt
 # A cross-field rule may name the rule instead of one option.
 EXTRA_TOKENS = {"liquidate": ("health factor",)}
 
@@ -137,7 +138,8 @@ def _runner() -> CliRunner:
 def _null_paths(value: Any, path: str = "") -> Iterator[str]:
     """Paths of nulls and non-finite numbers, skipping keys in ``NULL_OK``."""
     if isinstance(value, dict):
-        no_debt = value.get("debt_usd") == 0 and "health_factor" in value
+        no_debt = ((value.get("debt_usd") == 0 and "health_factor" in value)
+                   or (value.get("debt_left_usd") == 0 and "health_factor_after" in value))
         for key, item in value.items():
             if key in NULL_OK and item is None:
                 continue

@@ -155,4 +155,5 @@ def test_klines_with_nul_byte_is_one_error(tmp_path: Path) -> None:
     ids=["position-collateral", "position-debt", "liquidate"],
 )
 def test_exact_with_huge_amounts_is_exit_2(argv: list[str]) -> None:
-    _one_line_exit_2([*argv, "--exact", "--json"], "1e+300", "uint256", "--exact")
+    # Refused by the amount bounds (delever.cli._bounds) before Aave's uint256 math is reached.
+    _one_line_exit_2([*argv, "--exact", "--json"], "1e+300", "must be in [0, ")

@@ -40,6 +40,7 @@ from delever.book.cascade import (
 )
 from delever.book.loaders import read_book_csv
 from delever.book.synthetic import synthetic_book
+from delever.cli._bounds import MAX_ETH, MAX_USD, check_lt, check_price_usd
 from delever.cli._common import console, emit_json, user_errors
 from delever.errors import (
     InvalidArgument,
@@ -48,6 +49,7 @@ from delever.errors import (
     check_positive,
     unknown_name,
 )
+from delever.protocol import Account, check_whole_units
 from delever.scenario import load_scenario
 from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
 from delever.sim.stress import stress
@@ -127,11 +129,19 @@ def scenario_defaults(name: str | None) -> Defaults:
 def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
-# Largest start price accepted: far above any ETH price, far below where USD sums over a book
-# of 1e6 ETH overflow a float (numpy would print RuntimeWarnings before the error).
-MAX_PRICE_USD = 1e12
-# Largest ETH or USD amount of the large account (all USD in existence is ~1e14).
-MAX_AMOUNT = 1e15
+# The start price is in [MIN_PRICE_USD, MAX_PRICE_USD] and the large account's amounts are at
+# most MAX_ETH and MAX_USD (delever.cli._bounds, with their reasons): numpy would print
+# RuntimeWarnings before the error, and sums over paths must stay finite.
+# The smallest shock: the amplification divides by the first move (P0 − p1), which a shock of
+# 1e-300 % rounds to 0; below 1 basis point there is no first move to speak of.
+MIN_SHOCK_PCT = 0.01
+# The smallest daily volatility of `stress`: far below any traded asset's (ETH's is ~0.04); at 0
+# the Monte Carlo draws one flat path and its amplification divides by a zero move (use
+# `delever cascade` for one deterministic shock).
+MIN_SIGMA_DAILY = 1e-4
+# Lags and liquidators' selling steps beyond this many steps (10 years of hourly steps) are not
+# a model but a typo; the kernels hold them as 64-bit integers.
+MAX_LAG_STEPS = 100_000
 
 T = TypeVar("T", int, float)
 
@@ -179,17 +189,21 @@ def _book(path: Path | None, price_usd: float, defaults: Defaults) -> BorrowerBo
 
 
 def _price(price_usd: float) -> float:
-    p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
-    if p0 > MAX_PRICE_USD:
-        raise check_error("price_usd", price_usd,
-                          f"must be at most {MAX_PRICE_USD:.0e} USD per ETH; give a USD price.")
-    return p0
+    return check_price_usd("price_usd", price_usd)
 
 
-def _bounded(field: str, value: float) -> float:
-    """An amount (ETH or USD) up to MAX_AMOUNT: sums over paths stay finite."""
-    if math.isfinite(value) and abs(value) > MAX_AMOUNT:
-        raise check_error(field, value, f"must be at most {MAX_AMOUNT:.0e}.")
+def _bounded(field: str, value: float, maximum: float) -> float:
+    """An amount (ETH or USD) up to ``maximum``: sums over paths stay finite."""
+    if math.isfinite(value) and abs(value) > maximum:
+        raise check_error(field, value, f"must be at most {maximum:.0e}.")
+    return value
+
+
+def _steps(field: str, value: int) -> int:
+    """A lag or a number of steps up to MAX_LAG_STEPS (the kernels hold int64)."""
+    if value > MAX_LAG_STEPS:
+        raise check_error(field, value, f"must be at most {MAX_LAG_STEPS:,} steps (10 years "
+                          "of hourly steps).")
     return value
 
 
@@ -206,7 +220,7 @@ def _impact(
 
 def cascade_cmd(
     shock_pct: Annotated[
-        float, typer.Option("--shock-pct", help="Immediate drop in percent, in [0, 100).")
+        float, typer.Option("--shock-pct", help="Immediate drop in percent, in [0.01, 100).")
     ],
     scenario: ScenarioArg = None,
     price_usd: Annotated[
@@ -229,8 +243,10 @@ def cascade_cmd(
         defaults = scenario_defaults(scenario)
         p0 = _price(_or(price_usd, defaults.price_usd))
         shock = check_finite("shock_pct", shock_pct)
-        if not 0.0 <= shock < 100.0:
-            raise check_error("shock_pct", shock_pct, "must be in [0, 100); e.g. 15 for -15%.")
+        if not MIN_SHOCK_PCT <= shock < 100.0:
+            raise check_error("shock_pct", shock_pct,
+                              f"must be in [{MIN_SHOCK_PCT:g}, 100): a cascade needs a first "
+                              "move (the amplification divides by it); e.g. 15 for -15%.")
         chosen = _engine(engine)
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)
         the_book = _book(book, p0, defaults)
@@ -339,16 +355,27 @@ def stress_cmd(
         defaults = scenario_defaults(scenario)
         p0 = _price(_or(price_usd, defaults.price_usd))
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)
+        if params.sigma_daily < MIN_SIGMA_DAILY:
+            raise check_error("sigma_daily", params.sigma_daily,
+                              f"must be at least {MIN_SIGMA_DAILY:g} for stress: its paths "
+                              "need a volatility; for one deterministic shock use "
+                              "`delever cascade`.")
         whale = LargeAccount(_bounded("whale_collateral_eth",
-                                      _or(whale_collateral_eth, defaults.whale_collateral_eth)),
+                                      _or(whale_collateral_eth, defaults.whale_collateral_eth),
+                                      MAX_ETH),
                              _bounded("whale_debt_usd",
-                                      _or(whale_debt_usd, defaults.whale_debt_usd)),
-                             liquidation_threshold=_or(whale_lt, defaults.whale_lt),
+                                      _or(whale_debt_usd, defaults.whale_debt_usd), MAX_USD),
+                             liquidation_threshold=check_lt(
+                                 "whale_lt", _or(whale_lt, defaults.whale_lt)),
                              sell_eth_per_step=whale_sell_eth_per_step)
+        check_whole_units(Account(collateral={"WETH": whale.collateral_eth}, debt={}),
+                          labels={"collateral.WETH": "whale_collateral_eth"})
         actors: dict[str, Any] = {
-            "liquidators": Liquidators(liquidator_immediate, liquidator_later_steps),
+            "liquidators": Liquidators(liquidator_immediate,
+                                       _steps("liquidator_later_steps", liquidator_later_steps)),
             "followers": Followers(_or(follower_kappa, defaults.follower_kappa),
-                                   _or(follower_lag, defaults.follower_lag)),
+                                   _steps("follower_lag",
+                                          _or(follower_lag, defaults.follower_lag))),
             "panic": PanicSellers(panic_drawdown, panic_sell_eth),
             "cautious": CautiousBorrowers(cautious_share),
         }

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from delever.cli._bounds import MAX_ETH, MAX_USD, check_amount, check_lt, check_price_usd
 from delever.cli._common import emit_json, user_errors
 from delever.cli._tables import print_table
-from delever.errors import InvalidArgument, check_non_negative, check_positive
+from delever.errors import InvalidArgument
 from delever.protocol import (
     RESERVES,
     Account,
@@ -65,7 +66,7 @@ def _weth_reserves(
     """The reserve registry with WETH's parameters overridden by the flags (validated)."""
     changes: dict[str, Any] = {}
     if lt is not None:
-        changes["liquidation_threshold"] = lt
+        changes["liquidation_threshold"] = check_lt("--lt", lt)
     if ltv is not None:
         changes["ltv"] = ltv
     elif lt is not None and lt < RESERVES[COLLATERAL].ltv:
@@ -81,8 +82,9 @@ def _weth_reserves(
 
 
 def _account(collateral_eth: float, debt_usd: float) -> Account:
-    check_non_negative("collateral_eth", collateral_eth)
-    check_non_negative("debt_usd", debt_usd)
+    # Bounded so that USD sums, the health factor and the liquidation price stay finite.
+    check_amount("--collateral-eth", collateral_eth, MAX_ETH, "ETH")
+    check_amount("--debt-usd", debt_usd, MAX_USD, "USD")
     account = Account(collateral={COLLATERAL: collateral_eth}, debt={DEBT: debt_usd})
     return check_whole_units(account, labels={f"collateral.{COLLATERAL}": "--collateral-eth",
                                               f"debt.{DEBT}": "--debt-usd"})
@@ -109,7 +111,10 @@ def _print_table(title: str, rows: dict[str, Any]) -> None:
     table.add_column("quantity", style="bold")
     table.add_column("value", justify="right")
     for key, value in rows.items():
-        if isinstance(value, float):
+        if isinstance(value, float) and not math.isfinite(value):
+            # No debt: HF and distance are infinite, there is no liquidation price.
+            shown = "n/a" if math.isnan(value) else ("infinite" if value > 0 else "-infinite")
+        elif isinstance(value, float):
             shown = f"{value:,.6f}" if abs(value) < 100 else f"{value:,.2f}"
         else:
             shown = str(value)
@@ -129,7 +134,7 @@ def position(
 ) -> None:
     """Health factor, liquidation price and borrowing room of one WETH/USDC account."""
     with user_errors():
-        check_positive("price_usd", price_usd, "ETH must have a price.")
+        check_price_usd("price_usd", price_usd)
         reserves = _weth_reserves(lt, ltv, bonus)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)
@@ -181,7 +186,7 @@ def liquidate(
 ) -> None:
     """One Aave v3 liquidationCall on a WETH/USDC account, with the protocol's rules."""
     with user_errors():
-        check_positive("price_usd", price_usd, "ETH must have a price.")
+        check_price_usd("price_usd", price_usd)
         if math.isnan(debt_to_cover_usd) or debt_to_cover_usd <= 0:
             raise InvalidArgument(
                 f"debt_to_cover_usd={debt_to_cover_usd!r} must be greater than 0 "

@@ -118,10 +118,13 @@ class StressResult:
         95th percentile of bad debt, USD.
     amplification_median, amplification_p95 : Estimate
         Of (P0 − min market) / (P0 − min exogenous) over paths where the exogenous price
-        fell below P0.
+        fell below P0; 1 (nothing amplified) where no path's did, as can happen with a few
+        short paths: the ratio has no first move to divide by.
     mean_collateral_liquidated_eth, mean_bad_debt_usd : float
     paths : ndarray (n_paths, N_OUT)
         Per-path outcome columns (``delever.kernels.cascade.OUT_*``).
+    amplification_paths : int
+        Paths the amplification was measured on (exogenous price below P0); 0: reported as 1.
     """
 
     n_paths: int
@@ -136,6 +139,7 @@ class StressResult:
     mean_collateral_liquidated_eth: float
     mean_bad_debt_usd: float
     paths: FloatArray2D = field(repr=False)
+    amplification_paths: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-path arrays)."""
@@ -146,6 +150,7 @@ class StressResult:
             "engine": self.engine,
             "mean_collateral_liquidated_eth": self.mean_collateral_liquidated_eth,
             "mean_bad_debt_usd": self.mean_bad_debt_usd,
+            "amplification_paths": self.amplification_paths,
         }
         for name in ("p_large_liquidated", "liquidations_at_risk_eth", "bad_debt_var_usd",
                      "amplification_median", "amplification_p95"):
@@ -163,7 +168,9 @@ class StressResult:
             f"  liquidations at risk (p95): {fmt(self.liquidations_at_risk_eth, ',.0f')} ETH",
             f"  bad debt VaR (p95): ${fmt(self.bad_debt_var_usd, ',.0f')}",
             f"  amplification median {fmt(self.amplification_median, '.3f')}, "
-            f"p95 {fmt(self.amplification_p95, '.3f')}",
+            f"p95 {fmt(self.amplification_p95, '.3f')}"
+            + ("" if self.amplification_paths else
+               " (no path's exogenous price fell below P0: nothing amplified, reported as 1)"),
         ])
 
     def __str__(self) -> str:
@@ -262,6 +269,9 @@ def stress(
     values.setflags(write=False)
     liquidated = int(np.count_nonzero(values[:, k.OUT_WHALE_FIRST_STEP] >= 0))
     amp = _amplification(values, p0)
+    measured = int(np.count_nonzero(np.isfinite(amp)))
+    # No exogenous fall on any path: no first move to amplify, the ratio is 0/0; report 1.
+    no_move = Estimate(1.0, 1.0, 1.0)
     return StressResult(
         n_paths=n_paths,
         n_steps=n_steps,
@@ -270,11 +280,12 @@ def stress(
         p_large_liquidated=binomial_ci(liquidated, n_paths),
         liquidations_at_risk_eth=quantile_ci(values[:, k.OUT_SEIZED_ETH]),
         bad_debt_var_usd=quantile_ci(values[:, k.OUT_BAD_DEBT_USD]),
-        amplification_median=quantile_ci(amp, 0.5),
-        amplification_p95=quantile_ci(amp, QUANTILE),
+        amplification_median=quantile_ci(amp, 0.5) if measured else no_move,
+        amplification_p95=quantile_ci(amp, QUANTILE) if measured else no_move,
         mean_collateral_liquidated_eth=float(values[:, k.OUT_SEIZED_ETH].mean()),
         mean_bad_debt_usd=float(values[:, k.OUT_BAD_DEBT_USD].mean()),
         paths=values,
+        amplification_paths=measured,
     )
 
 
