@@ -70,6 +70,7 @@ NULL_OK = {
     "avg_sale_price_usd": "replay counterfactuals: a strategy that sold nothing (hold)",
     "output": "a string: no --output given",
     "format": "a string: no --output given",
+    "engines_skipped": "run: a string says why the engines did not run; null when they did",
 }
 # position with no debt: the health factor is infinite, there is no liquidation price.
 NULL_OK_WITHOUT_DEBT = {"health_factor", "liquidation_price_usd", "distance_to_liquidation_pct",
