@@ -26,7 +26,7 @@ CASCADE = ["cascade", "--price-usd", "2000", "--shock-pct", "10", "--json"]
 IMPACT = ["impact", "--model", "book", "--qty-eth", "10", "--json"]
 
 
-def _one_line_exit_2(argv: list[str], *fragments: str) -> str:
+def _expect_one_line_exit_2(argv: list[str], *fragments: str) -> str:
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -43,23 +43,23 @@ def _one_line_exit_2(argv: list[str], *fragments: str) -> str:
 
 def test_book_path_empty_string_is_exit_2() -> None:
     """`delever cascade --price-usd 2000 --shock-pct 10 --book ''` raised IsADirectoryError."""
-    _one_line_exit_2([*CASCADE, "--book", ""], "folder")
+    _expect_one_line_exit_2([*CASCADE, "--book", ""], "folder")
 
 
 def test_book_path_folder_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "books").mkdir()
-    _one_line_exit_2([*CASCADE, "--book", "books"], "'books' is a folder")
+    _expect_one_line_exit_2([*CASCADE, "--book", "books"], "'books' is a folder")
 
 
 def test_book_path_empty_file_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("")
-    _one_line_exit_2([*CASCADE, "--book", "empty.csv"], "empty.csv", "empty")
+    _expect_one_line_exit_2([*CASCADE, "--book", "empty.csv"], "empty.csv", "empty")
 
 
 def test_book_csv_with_nul_byte_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "book.csv"
     path.write_text(BOOK_HEADER + "a,10,1000,0.83,0.05\nb,1\x00,1000,0.83,0.05\n")
-    _one_line_exit_2([*CASCADE, "--book", str(path)], "row 3", "NUL")
+    _expect_one_line_exit_2([*CASCADE, "--book", str(path)], "row 3", "NUL")
 
 
 def test_book_csv_with_open_quote_is_one_error(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_book_csv_with_open_quote_is_one_error(tmp_path: Path) -> None:
 def test_book_depth_year_0226_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "depth.csv"
     path.write_text(DEPTH_HEADER + DEPTH_ROWS.replace("2026-02-05", "0226-02-05", 1))
-    _one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 2", "timestamp", "0226-02-05")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 2", "timestamp", "0226-02-05")
 
 
 def test_book_depth_epoch_past_2262_is_one_error(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_book_depth_epoch_past_2262_is_one_error(tmp_path: Path) -> None:
 def test_bad_book_time_is_exit_2_naming_the_option(tmp_path: Path, value: str) -> None:
     path = tmp_path / "depth.csv"
     path.write_text(DEPTH_HEADER + DEPTH_ROWS)
-    _one_line_exit_2([*IMPACT, "--book-file", str(path), "--book-time", value],
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path), "--book-time", value],
                      f"--book-time={value!r}")
 
 
@@ -107,31 +107,31 @@ def test_good_book_time_still_works(tmp_path: Path) -> None:
 def test_book_depth_with_nul_byte_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "depth.csv"
     path.write_text(DEPTH_HEADER + DEPTH_ROWS.replace(",100,", ",10\x000,", 1))
-    _one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 2", "NUL")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 2", "NUL")
 
 
 def test_book_depth_with_stray_cr_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "depth.csv"
     path.write_bytes((DEPTH_HEADER + DEPTH_ROWS.replace(",-2,", ",-2\r,", 1)).encode())
-    _one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 3", "not valid CSV")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path)], "row 3", "not valid CSV")
 
 
 def test_levels_file_with_stray_cr_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "levels.csv"
     path.write_bytes(b"side,price_usd,size_eth\nbid,1999,10\r,x\nask,2001,10\n")
-    _one_line_exit_2([*IMPACT, "--book-file", str(path)], "levels.csv", "row 2")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path)], "levels.csv", "row 2")
 
 
 def test_binary_book_file_is_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "levels.csv"
     path.write_bytes(b"\xff\xfe\x00\x01binary")
-    _one_line_exit_2([*IMPACT, "--book-file", str(path)], "not UTF-8")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", str(path)], "not UTF-8")
 
 
 @pytest.mark.parametrize("name", ["", "folder"])
 def test_book_file_folder_is_exit_2(tmp_path: Path, name: str) -> None:
     (tmp_path / "folder").mkdir()
-    _one_line_exit_2([*IMPACT, "--book-file", name], "--book-file=", "a folder")
+    _expect_one_line_exit_2([*IMPACT, "--book-file", name], "--book-file=", "a folder")
 
 
 def test_klines_with_nul_byte_is_one_error(tmp_path: Path) -> None:
@@ -156,4 +156,4 @@ def test_klines_with_nul_byte_is_one_error(tmp_path: Path) -> None:
 )
 def test_exact_with_huge_amounts_is_exit_2(argv: list[str]) -> None:
     # Refused by the amount bounds (delever.cli._bounds) before Aave's uint256 math is reached.
-    _one_line_exit_2([*argv, "--exact", "--json"], "1e+300", "must be in [0, ")
+    _expect_one_line_exit_2([*argv, "--exact", "--json"], "1e+300", "must be in [0, ")

@@ -25,7 +25,7 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def _one_line_exit_2(result: Any, *needles: str) -> str:
+def _expect_one_line_exit_2(result: Any, *needles: str) -> str:
     assert result.exit_code == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -44,7 +44,7 @@ def _one_line_exit_2(result: Any, *needles: str) -> str:
 ], ids=["simulate", "run", "stress", "paths", "plan"])
 def test_too_many_paths_are_refused_up_front_with_the_memory(
         runner: CliRunner, argv: list[str]) -> None:
-    line = _one_line_exit_2(runner.invoke(app, argv), "--paths=", "GiB", "the limit here is")
+    line = _expect_one_line_exit_2(runner.invoke(app, argv), "--paths=", "GiB", "the limit here is")
     limit = limits.memory_limit_bytes() / GIB
     assert f"the limit here is {limit:,.1f} GiB" in line  # the same limit for every command
 
@@ -65,7 +65,7 @@ def test_absurd_drift_is_refused(runner: CliRunner, drift: str, steps: str) -> N
     # --drift-daily 1e9 gave final-price statistics of null with exit 0.
     result = runner.invoke(app, ["paths", "--drift-daily", drift, "--paths", "10", "--steps",
                                  steps, "--json"])
-    _one_line_exit_2(result, "drift")
+    _expect_one_line_exit_2(result, "drift")
 
 
 def test_a_sane_drift_still_draws(runner: CliRunner) -> None:

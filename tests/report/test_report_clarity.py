@@ -51,7 +51,7 @@ def _with_outliers(seed: int, n: int = 2000) -> np.ndarray:
     return values
 
 
-def _within_percentiles(axis_range_: object, values: np.ndarray,
+def _check_within_percentiles(axis_range_: object, values: np.ndarray,
                         include: tuple[float, ...] = ()) -> None:
     low, high = np.percentile(values[np.isfinite(values)], AXIS_PERCENTILES)
     low, high = min([low, *include]), max([high, *include])  # a reference line stays in view
@@ -104,7 +104,7 @@ def test_axes_show_the_middle_99_percent_not_the_outliers(build: object) -> None
     fig, axis, values = build()  # type: ignore[operator]
     shown = fig.layout.xaxis.range if axis == "x" else fig.layout.yaxis.range
     # the HF chart's liquidation line at 1.0 stays on the axis
-    _within_percentiles(shown, values, (1.0,) if build is _lines else ())
+    _check_within_percentiles(shown, values, (1.0,) if build is _lines else ())
 
 
 def test_final_pnl_axis_no_longer_runs_to_the_extreme_path() -> None:
