@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from delever.cli.main import app
 from delever.errors import InvalidArgument
 from delever.protocol import Account, check_whole_units
+from scenario_text import one_account_scenario
 
 POS = ["position", "--price-usd", "2000"]
 
@@ -42,18 +43,5 @@ def test_a_scenario_account_below_one_wei_is_refused(tmp_path: Path) -> None:
     assert result.output.strip().startswith("error: accounts[0].collateral.WETH=5e-324")
 
 
-TINY = """
-name = "tiny"
-[mark]
-price_usd = 2000
-[position]
-[[position.trades]]
-time = 2026-01-01T00:00:00Z
-side = "buy"
-quantity_eth = 1
-price_usd = 3000
-[[accounts]]
-name = "a"
-collateral = { WETH = 5e-324 }
-debt = { USDC = 0 }
-"""
+TINY = one_account_scenario(name="tiny", bought_eth=1.0, collateral="{ WETH = 5e-324 }",
+                            debt="{ USDC = 0 }")

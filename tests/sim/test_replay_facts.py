@@ -41,6 +41,7 @@ from delever.sim.unwind import (
     simulate_unwind,
 )
 from delever.strategy import Hold, SellAll
+from scenario_text import one_account_scenario
 
 S1_SOLD_ETH = 255_500.0
 S1_AVG_PRICE_USD = 2_168.0
@@ -183,21 +184,7 @@ liquidation_bonus = { value = 0.02, source = "test override" }
 
 # HF at the mark $2,000: 100 x 2,000 x 0.83 / 170,000 = 0.976 (liquidatable) with Aave's
 # WETH LT, 1.118 with the override: every engine must see the override.
-TIGHT = """
-name = "tight"
-[mark]
-price_usd = 2000
-[position]
-[[position.trades]]
-time = 2026-01-01T00:00:00Z
-side = "buy"
-quantity_eth = 100
-price_usd = 3000
-[[accounts]]
-name = "a"
-collateral = { WETH = 100 }
-debt = { USDC = 170000 }
-"""
+TIGHT = one_account_scenario(name="tight", debt="{ USDC = 170000 }")
 
 
 @pytest.fixture()
@@ -300,22 +287,9 @@ def test_a_mid_driven_to_zero_frees_no_collateral_and_calls_no_liquidation() -> 
     assert not res.liquidated[0]
 
 
-LOOP = """
-name = "loop"
-[mark]
-price_usd = 2500
-[position]
-[[position.trades]]
-time = 2026-01-01T00:00:00Z
-side = "buy"
-quantity_eth = 78.557
-price_usd = 2500
-[[accounts]]
-name = "loop"
-emode = true
-collateral = { wstETH = 64.12836 }
-debt = { WETH = 68.5569 }
-"""
+LOOP = one_account_scenario(name="loop", mark_usd=2500.0, bought_eth=78.557, buy_usd=2500.0,
+                            collateral="{ wstETH = 64.12836 }",
+                            debt="{ WETH = 68.5569 }", emode=True)
 
 
 def test_run_reports_a_loop_it_cannot_simulate_instead_of_refusing_it(tmp_path: Path) -> None:
