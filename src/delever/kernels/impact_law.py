@@ -47,8 +47,9 @@ depth_eth = njit(cache=True, inline="always")(depth_eth_py)
 
 def _raw_py(law: ImpactLaw, q_perm: float, q_mem: float, depth: float) -> float:
     e = law.exponent
-    return law.scale * (law.permanent * (q_perm / depth) ** e
-                        + (1.0 - law.permanent) * (q_mem / depth) ** e)
+    out: float = law.scale * (law.permanent * (q_perm / depth) ** e
+                              + (1.0 - law.permanent) * (q_mem / depth) ** e)
+    return out
 
 
 _raw = njit(cache=True, inline="always")(_raw_py)
@@ -67,7 +68,8 @@ impact_fraction = njit(cache=True, inline="always")(impact_fraction_py)
 
 def _area_py(a: float, q: float, e: float, depth: float) -> float:
     """``((a + q)^(e+1) - a^(e+1)) / ((e + 1) V^e)``: the integral of ``((a + x) / V)^e``."""
-    return ((a + q) ** (e + 1.0) - a ** (e + 1.0)) / ((e + 1.0) * depth ** e)
+    out: float = ((a + q) ** (e + 1.0) - a ** (e + 1.0)) / ((e + 1.0) * depth ** e)
+    return out
 
 
 _area = njit(cache=True, inline="always")(_area_py)
