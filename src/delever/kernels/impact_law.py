@@ -126,6 +126,21 @@ def decay_memory_py(law: ImpactLaw, q_mem: float, dt_s: float) -> float:
 
 decay_memory = njit(cache=True, inline="always")(decay_memory_py)
 
+
+
+def ewma_variance_py(law: ImpactLaw, var_per_day: float, log_return: float, dt_s: float) -> float:
+    """One EWMA update of the squared log return per day (half-life ``law.vol_halflife_s``).
+
+    ``realized_vol = sqrt(var_per_day)`` is what :func:`depth_eth` compares with ``vol_ref``.
+    """
+    if not law.vol_halflife_s < math.inf or dt_s <= 0.0:
+        return var_per_day
+    keep = math.exp(-math.log(2.0) * dt_s / law.vol_halflife_s)
+    return keep * var_per_day + (1.0 - keep) * log_return * log_return * (86_400.0 / dt_s)
+
+
+ewma_variance = njit(cache=True, inline="always")(ewma_variance_py)
+
 __all__ = [
     "add_volume",
     "add_volume_py",
@@ -133,6 +148,8 @@ __all__ = [
     "decay_memory_py",
     "depth_eth",
     "depth_eth_py",
+    "ewma_variance",
+    "ewma_variance_py",
     "fill",
     "fill_py",
     "impact_fraction",

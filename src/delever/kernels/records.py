@@ -40,7 +40,9 @@ class ImpactLaw(NamedTuple):
     ``exponent=1``; Obizhaeva-Wang is linear with a transient part; a propagator is the
     square-root law with a transient part. ``V`` is thinned by state-dependent liquidity:
     ``V_eff = V * exp(-thin_vol * max(0, vol / vol_ref - 1)) * (1 - drawdown) ** thin_drawdown``
-    (``thin_vol = thin_drawdown = 0``: depth fixed).
+    (``thin_vol = thin_drawdown = 0``: depth fixed). The engines keep, per path, an EWMA of the
+    squared log returns of the mid (half-life ``vol_halflife_s``, scaled to one day) and the
+    running peak of the mid, and call :func:`delever.kernels.impact_law.depth_eth` each step.
     """
 
     scale: float  # impact of selling one day's depth V (fraction of the price)
@@ -51,13 +53,15 @@ class ImpactLaw(NamedTuple):
     thin_vol: float  # elasticity of depth to realized volatility above vol_ref
     thin_drawdown: float  # exponent on (1 - drawdown from the running peak)
     vol_ref: float  # realized volatility (per sqrt(day)) at which depth is V
+    vol_halflife_s: float  # half-life of the engines' EWMA of squared log returns, seconds
 
 
 def square_root_law(y_sigma: float, adv_eth: float, permanent: float = 1.0,
                     decay_per_s: float = 0.0) -> ImpactLaw:
     """The square-root law ``I = Y sigma sqrt(Q / V)`` as an :class:`ImpactLaw`, fixed depth."""
     return ImpactLaw(scale=y_sigma, exponent=0.5, adv_eth=adv_eth, permanent=permanent,
-                     decay_per_s=decay_per_s, thin_vol=0.0, thin_drawdown=0.0, vol_ref=math.inf)
+                     decay_per_s=decay_per_s, thin_vol=0.0, thin_drawdown=0.0, vol_ref=math.inf,
+                     vol_halflife_s=math.inf)
 
 
 __all__ = ["ImpactLaw", "LiquidationRules", "square_root_law"]
