@@ -8,6 +8,8 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from delever.protocol.morpho import irm
 from delever.protocol.morpho import market as mk
@@ -223,3 +225,47 @@ def test_shares_conversions_consistent_with_healthy_rounding() -> None:
     # borrowed assets round up (toAssetsUp), against the borrower
     assert mk.borrowed_assets(MARKET, POSITION) == to_assets_up(
         10**16, MARKET.total_borrow_assets, MARKET.total_borrow_shares) == 10_125_000_002
+
+
+@settings(max_examples=300)
+@given(total_borrow_assets=st.integers(10**6, 10**30),
+       share_price_ppm=st.integers(1, 10**7),  # shares per asset unit, relative to 1e6
+       position_part=st.floats(1e-6, 1.0),
+       collateral=st.integers(1, 10**28),
+       price=st.integers(10**20, 10**40),
+       by_shares=st.booleans(),
+       amount_part=st.floats(1e-6, 1.0))
+def test_liquidate_conserves_and_rounds_for_the_protocol(
+        total_borrow_assets: int, share_price_ppm: int, position_part: float, collateral: int,
+        price: int, by_shares: bool, amount_part: float) -> None:
+    total_borrow_shares = total_borrow_assets * share_price_ppm
+    shares = max(1, int(total_borrow_shares * position_part))
+    market = mk.MarketState(total_supply_assets=2 * total_borrow_assets, total_supply_shares=10**30,
+                            total_borrow_assets=total_borrow_assets,
+                            total_borrow_shares=total_borrow_shares)
+    pos = mk.Position(0, shares, collateral)
+    params = mk.MarketParams(LLTV_86)
+    assume(not mk.is_healthy(params, market, pos, price))
+    try:
+        if by_shares:
+            res = mk.liquidate(params, market, pos, price,
+                               repaid_shares=max(1, int(shares * amount_part)))
+        else:
+            res = mk.liquidate(params, market, pos, price,
+                               seized_assets=max(1, int(collateral * amount_part)))
+    except OverflowError:  # asked for more than the position holds: the contract reverts
+        assume(False)
+        return
+    m = res.market
+    # the liquidator never gets more than LIF times what it repays (rounding favours Morpho)
+    assert res.seized_assets * price * WAD <= res.repaid_assets * LIF_86 * ORACLE_PRICE_SCALE
+    # conservation of collateral, shares and assets (bad debt leaves supply and borrow alike)
+    assert pos.collateral - res.position.collateral == res.seized_assets
+    assert total_borrow_shares - m.total_borrow_shares == res.repaid_shares + res.bad_debt_shares
+    assert total_borrow_assets - m.total_borrow_assets == (
+        min(res.repaid_assets, total_borrow_assets) + res.bad_debt_assets)
+    assert market.total_supply_assets - m.total_supply_assets == res.bad_debt_assets
+    if res.position.collateral == 0:
+        assert res.position.borrow_shares == 0
+    else:
+        assert res.bad_debt_assets == res.bad_debt_shares == 0
