@@ -35,8 +35,10 @@ from delever.protocol.morpho.market import MarketParams, liquidation_incentive_f
 from delever.protocol.morpho.math import WAD
 
 NAME = "morpho-blue"
-# Morpho governance's enabled LLTVs on Ethereum (``enableLltv`` calls); any LLTV in (0, 1) works.
-ENABLED_LLTVS = (0.385, 0.625, 0.77, 0.86, 0.915, 0.945, 0.965, 0.98)
+# A default for callers with no market in mind: 86% is the LLTV of Morpho's large ETH /
+# stablecoin markets on Ethereum (e.g. WETH/USDC); give the market's own LLTV where known.
+# (Morpho.createMarket accepts only LLTVs governance enabled with `enableLltv`.)
+DEFAULT_LLTV = 0.86
 
 STATUS_LIQUIDATED = "liquidated"
 STATUS_HEALTHY = "HEALTHY_POSITION"  # ErrorsLib.HEALTHY_POSITION, "position is healthy"
@@ -216,7 +218,7 @@ def _outcome(c: float, d: float, p: float, risk: RiskParams, hf: float, seized: 
 
 
 __all__ = [
-    "ENABLED_LLTVS",
+    "DEFAULT_LLTV",
     "NAME",
     "STATUS_HEALTHY",
     "STATUS_INCONSISTENT",
