@@ -503,6 +503,11 @@ class SquareRootImpact:
         out: FloatArray = np.minimum(self.y_sigma * np.sqrt(qty / self.adv_eth), 1.0)
         return out
 
+    def average_discount_frac(self, qty_eth: ArrayLike) -> FloatArray:
+        """``2/3 I(Q)``: one sale of Q from a fresh market fills ``2/3`` of its peak below."""
+        out: FloatArray = (2.0 / 3.0) * self.peak_impact_frac(qty_eth)
+        return out
+
     def execute(self, mid_price_usd: ArrayLike, qty_eth: ArrayLike) -> Fills:
         """Independent sells; see the class Notes for the formulas."""
         mid, qty = as_orders(mid_price_usd, qty_eth)

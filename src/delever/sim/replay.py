@@ -22,7 +22,9 @@ from scipy.optimize import brentq
 
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument
-from delever.kernels.unwind import impact_fraction_py
+from delever.kernels.impact_law import add_volume_py, decay_memory_py, impact_fraction_py
+from delever.kernels.records import ImpactLaw
+from delever.market.impact import half_life_to_rate
 from delever.sim.unwind import (
     LendingParams,
     OracleLike,
@@ -191,24 +193,43 @@ class ReplayInputs:
         return int(self.schedule_eth.size)
 
 
+def market_law(market: UnwindMarket | ImpactLaw, step_hours: float) -> ImpactLaw:
+    """The ``ImpactLaw`` the unwind engine walks for ``market`` (a law is returned as is).
+
+    ``market.impact.kernel_law`` with the market's transient half-life as the decay rate
+    (``ln 2 / half-life``; none: the transient part is gone at once).
+    """
+    if isinstance(market, ImpactLaw):
+        return market
+    half_life_s = 3600.0 * market.transient_half_life_hours
+    return market.impact.kernel_law(3600.0 * step_hours)._replace(
+        decay_per_s=half_life_to_rate(half_life_s))
+
+
 def own_impact_fraction(
-    schedule_eth: FloatArray1D, market: UnwindMarket, step_hours: float
+    schedule_eth: FloatArray1D,
+    market: UnwindMarket | ImpactLaw,
+    step_hours: float,
+    *,
+    depth_eth: FloatArray1D | None = None,
 ) -> FloatArray1D:
     """``I_own`` at the end of each step: the engine's impact of the schedule alone.
 
-    Same law as the kernel (:mod:`delever.kernels.unwind`): permanent ``Q_all`` and a memory
-    ``Q_mem`` that shrinks by ``decay**2`` a step. Entry 0 (the start) is 0.
+    The kernels' law (:mod:`delever.kernels.impact_law`): every step the memory decays
+    (``decay_memory``), the step's sale is added (``add_volume``) and ``impact_fraction`` is
+    read at that step's depth: ``depth_eth[k]`` (``(n_steps + 1,)``, e.g. thinned by
+    :func:`delever.market.liquidity.path_depth_eth`), or the law's fixed ``adv_eth``. Entry 0
+    (the start) is 0.
     """
-    impact = market.impact
-    decay = market.decay_per_step(step_hours)
-    y_sigma = impact.impact_y * impact.sigma_daily
+    law = market_law(market, step_hours)
+    step_s = 3600.0 * step_hours
     out = np.zeros(schedule_eth.size + 1)
-    q_all = q_mem = 0.0
+    q_perm = q_mem = 0.0
     for k, q in enumerate(schedule_eth, start=1):
-        q_mem *= decay * decay
-        q_all += q
-        q_mem = q_mem + q if decay > 0.0 else 0.0
-        out[k] = impact_fraction_py(q_all, q_mem, y_sigma, impact.adv_eth, impact.permanent_frac)
+        q_mem = decay_memory_py(law, q_mem, step_s)
+        q_perm, q_mem = add_volume_py(law, q_perm, q_mem, float(q))
+        depth = law.adv_eth if depth_eth is None else float(depth_eth[k])
+        out[k] = impact_fraction_py(law, q_perm, q_mem, depth)
     return out
 
 
@@ -414,6 +435,7 @@ __all__ = [
     "ReplayResult",
     "StartRebuild",
     "equal_start_split",
+    "market_law",
     "own_impact_fraction",
     "rebuild_start",
     "run_replay",
