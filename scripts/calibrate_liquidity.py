@@ -31,8 +31,8 @@ def main(argv: list[str]) -> int:
     print(f"FITTED_VOL_REF = {fit.vol_ref!r}")
     print(f"FITTED_R_SQUARED = {fit.r_squared!r}")
     print(f"FITTED_N_DAYS = {fit.n_days!r}")
-    print(f"FITTED_FIRST_DAY = date({fit.first_day.year}, {fit.first_day.month}, {fit.first_day.day})")
-    print(f"FITTED_LAST_DAY = date({fit.last_day.year}, {fit.last_day.month}, {fit.last_day.day})")
+    for label, day in (("FIRST", fit.first_day), ("LAST", fit.last_day)):
+        print(f"FITTED_{label}_DAY = date({day.year}, {day.month}, {day.day})")
     print()
     usd = fit_state_liquidity(volume="usd")
     print("Sensitivity: dollar volume instead of ETH volume (the price level enters b):")

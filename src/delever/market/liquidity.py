@@ -202,7 +202,8 @@ def fit_state_liquidity(
 
     frame = load_binance_daily() if daily is None else daily
     day = DEFAULT_CUTOFF if cutoff is None else cutoff
-    frame = frame[frame.index.date < day]
+    index = pd.DatetimeIndex(frame.index)
+    frame = frame[index.date < day]
     if volume not in ("eth", "usd"):
         raise InvalidArgument(f"volume={volume!r} must be 'eth' or 'usd'.")
     close = frame["close_usd"].to_numpy(dtype=np.float64)
@@ -227,7 +228,7 @@ def fit_state_liquidity(
     coef = np.linalg.lstsq(x, y, rcond=None)[0]
     resid = y - x @ coef
     n = int(keep.sum())
-    lags = int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+    lags = math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))
     se = _newey_west_se(x, resid, lags)
     days = frame.index[1:][keep]
     return LiquidityFit(

@@ -235,7 +235,8 @@ def power_law_integral(horizon_s: float, decay_time_s: float, decay_exponent: fl
     h, t0, beta = horizon_s, decay_time_s, decay_exponent
     if abs(beta - 1.0) < 1e-12:
         return t0 * math.log1p(h / t0)
-    return t0 / (1.0 - beta) * ((1.0 + h / t0) ** (1.0 - beta) - 1.0)
+    out: float = t0 / (1.0 - beta) * ((1.0 + h / t0) ** (1.0 - beta) - 1.0)
+    return out
 
 
 def matched_decay_rate(horizon_s: float, decay_time_s: float, decay_exponent: float) -> float:
@@ -255,7 +256,8 @@ def matched_decay_rate(horizon_s: float, decay_time_s: float, decay_exponent: fl
     high = 1.0
     while gap(high) > 0.0:
         high *= 2.0
-    return float(brentq(gap, 1e-12, high, xtol=1e-14, rtol=1e-14)) / h
+    root: float = brentq(gap, 1e-12, high, xtol=1e-14, rtol=1e-14)
+    return root / h
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ interprets. Illustrative defaults (not fitted to anything) are labelled as such.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
