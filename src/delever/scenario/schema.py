@@ -388,6 +388,7 @@ class MarketSpec(_Strict):
 
     model: str = Field(
         default="sqrt",
+        strict=True,
         description="Impact model the engines walk: sqrt (default), linear, ow, propagator.",
     )
     permanent_frac: Annotated[Sourced, AfterValidator(_permanent_share)] | None = Field(
@@ -416,6 +417,7 @@ class MarketSpec(_Strict):
     )
     state_liquidity: bool = Field(
         default=False,
+        strict=True,
         description="Thin the depth as realized volatility and drawdown rise (the fitted "
         "estimates of delever.market.liquidity); default false.",
     )
