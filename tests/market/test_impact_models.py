@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from scenario_text import one_account_scenario
 
 from delever.errors import InvalidArgument
 from delever.kernels.impact_law import (
@@ -17,6 +16,7 @@ from delever.kernels.impact_law import (
     fill_py,
     impact_fraction_py,
 )
+from delever.kernels.records import ImpactLaw
 from delever.market import IMPACT_MODELS, impact_model, kernel_law_of
 from delever.market.impact import SquareRootImpact
 from delever.market.models import (
@@ -30,18 +30,19 @@ from delever.market.models import (
 from delever.market.orderbook import OrderBook, OrderBookImpact
 from delever.market.transient import ObizhaevaWangImpact
 from delever.market.univ3 import UniswapV3Impact, illustrative_pool
-from delever.scenario.build import build_scenario
+from delever.scenario.build import Scenario, build_scenario
 from delever.scenario.loader import ScenarioValidationError, parse_scenario_text
 from delever.scenario.market import impact_model as scenario_impact_model
 from delever.scenario.market import kernel_law as scenario_kernel_law
 from delever.scenario.market import scenario_market
 from delever.scenario.schema import IMPACT_MODEL_NAMES
+from scenario_text import one_account_scenario
 
 SIGMA, ADV, Y = 0.04, 500_000.0, 1.0
 MID = 2000.0
 
 
-def _law_sale(law, qty: float, mid: float = MID) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _law_sale(law: ImpactLaw, qty: float, mid: float = MID) -> tuple[float, float]:
     """(average fill, mid right after) of one sale from a fresh market along ``law``."""
     filled, proceeds = fill_py(law, 0.0, 0.0, law.adv_eth, mid, qty)
     q_perm, q_mem = add_volume_py(law, 0.0, 0.0, filled)
@@ -186,7 +187,7 @@ def test_registry_errors_name_the_problem() -> None:
         impact_model("sqr")
     with pytest.raises(InvalidArgument, match="needs impact_per_adv"):
         impact_model("linear", adv_eth=ADV)
-    with pytest.raises(InvalidArgument, match="impact_y_.*Did you mean 'impact_y'"):
+    with pytest.raises(InvalidArgument, match=r"impact_y_.*Did you mean 'impact_y'"):
         impact_model("sqrt", sigma_daily=SIGMA, adv_eth=ADV, impact_y_=1.0)
     with pytest.raises(InvalidArgument, match="adv_eth"):
         impact_model("sqrt", sigma_daily=SIGMA, adv_eth=-1.0)
@@ -198,9 +199,9 @@ def test_registry_errors_name_the_problem() -> None:
 def test_venue_models_have_no_kernel_law() -> None:
     book = OrderBookImpact(OrderBook.from_levels([(1999.0, 10.0), (1990.0, 100.0)],
                                               mid_price_usd=MID))
-    with pytest.raises(InvalidArgument, match="'book'.*no ImpactLaw"):
+    with pytest.raises(InvalidArgument, match=r"'book'.*no ImpactLaw"):
         kernel_law_of(book)
-    with pytest.raises(InvalidArgument, match="'univ3'.*no ImpactLaw"):
+    with pytest.raises(InvalidArgument, match=r"'univ3'.*no ImpactLaw"):
         kernel_law_of(UniswapV3Impact(illustrative_pool()))
     with pytest.raises(InvalidArgument, match="ow_from_usd"):
         kernel_law_of(ObizhaevaWangImpact(1e-4, 1.0))
@@ -213,7 +214,7 @@ _MARKET = "[market]\nsigma_daily = 0.04\nadv_eth = 500000\nimpact_y = 1.0\n" \
           "impact_y_range = [0.5, 1.5]\n"
 
 
-def _scenario(extra: str):  # type: ignore[no-untyped-def]
+def _scenario(extra: str) -> Scenario:
     return build_scenario(parse_scenario_text(one_account_scenario(extra=_MARKET + extra)))
 
 
