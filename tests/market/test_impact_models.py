@@ -83,6 +83,18 @@ def test_sqrt_kernel_law_walks_slices_like_execute_schedule() -> None:
         assert after == pytest.approx(schedule.mid_after_usd[k], rel=1e-13)
 
 
+def test_sqrt_marginal_price_is_the_kernel_law_s() -> None:
+    model = SquareRootImpact(SIGMA, ADV, Y, permanent_frac=2.0 / 3.0)
+    law = model.kernel_law()
+    qty = np.array([0.0, 1.0, 3e4, 4e5, 1e9])
+    # walking a sale, both of the law's volumes stand at q: the marginal impact
+    by_law = [impact_fraction_py(law, q, q, ADV) for q in qty]
+    assert model.peak_impact_frac(qty) == pytest.approx(by_law, rel=1e-15)
+    assert model.marginal_price_usd(MID, qty) == pytest.approx(
+        MID * (1 - np.array(by_law)), rel=1e-15)
+    assert float(model.peak_impact_frac(1e9)) == 1.0  # capped: the price reaches 0
+
+
 def test_sqrt_kernel_law_fields() -> None:
     law = SquareRootImpact(SIGMA, ADV, 1.5, 0.5, transient_half_life_s=7200.0).kernel_law()
     assert law.scale == pytest.approx(1.5 * SIGMA)

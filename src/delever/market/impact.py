@@ -500,7 +500,12 @@ class SquareRootImpact:
     def peak_impact_frac(self, qty_eth: ArrayLike) -> FloatArray:
         """``Y * sigma_daily * sqrt(Q / V)``, a fraction of the mid (capped at 1)."""
         qty = as_qty_array("qty_eth", qty_eth)
-        out: FloatArray = np.minimum(self.y_sigma * np.sqrt(qty / self.adv_eth), 1.0)
+        # The marginal impact of the walk, where both of the law's volumes stand at Q:
+        # kernels.impact_law.impact_fraction vectorised (numpy's ``** 0.5`` is its sqrt, so
+        # the figures are those of ``Y sigma sqrt(Q / V)``; tests check it against the kernel).
+        law = self.kernel_law()
+        ratio = np.atleast_1d(qty / law.adv_eth)  # an array: a 0-d one would take pow()
+        out: FloatArray = np.minimum(law.scale * ratio ** law.exponent, 1.0).reshape(qty.shape)
         return out
 
     def average_discount_frac(self, qty_eth: ArrayLike) -> FloatArray:
@@ -539,7 +544,7 @@ class SquareRootImpact:
     def marginal_price_usd(self, mid_price_usd: ArrayLike, qty_eth: ArrayLike) -> FloatArray:
         """``mid * max(0, 1 - Y sigma sqrt(q / V))``."""
         mid, qty = as_orders(mid_price_usd, qty_eth)
-        out: FloatArray = mid * np.maximum(0.0, 1.0 - self.y_sigma * np.sqrt(qty / self.adv_eth))
+        out: FloatArray = mid * (1.0 - self.peak_impact_frac(qty))
         return out
 
     def qty_at_marginal_price_eth(
