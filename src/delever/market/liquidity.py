@@ -23,7 +23,7 @@ scenario's ``[market]`` section; the volume data end before it). For each day ``
   calibrate``'s ADV). Illiquidity ~ 1 / depth, so ``ln A_t = c + a x_t - b ln(1 - dd_t)``.
   ETH volume, not dollar volume: the law's depth is in ETH, and a dollar measure at fixed
   ETH depth falls with the price itself, which would read the price level as thinning
-  (the script prints the dollar variant: ``b`` near 1 from that mechanical effect);
+  (the script prints the dollar variant: ``b`` about 0.85, mostly that mechanical effect);
 - ``x_t = max(0, vol_t / vol_ref - 1)``: ``vol_t`` the EWMA of squared daily log returns up
   to day ``t - 1`` (half-life 10 days: the centre of mass of a 30-day window; seeded with
   the variance of the first 30 returns; first 60 days dropped as burn-in), ``vol_ref`` its
