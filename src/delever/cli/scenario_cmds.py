@@ -27,7 +27,7 @@ from delever.cli._common import (
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.cli.advise_cmds import advise_with_progress, print_advice
-from delever.cli.plan_cmds import plan_with_progress, print_plan
+from delever.cli.plan_cmds import PlanRequest, plan_with_progress, print_plan
 from delever.cli.replay_cmds import counterfactual_strategies, print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
 from delever.errors import InvalidArgument
@@ -43,7 +43,7 @@ from delever.scenario import (
 )
 from delever.scenario.replay import amplification_report, replay_inputs
 from delever.sim.limits import check_paths_memory, strategy_arrays
-from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
+from delever.sim.plan import PlanObjective
 from delever.sim.recommend import recommend
 from delever.sim.replay import run_replay
 from delever.sim.unwind import UnwindPosition
@@ -288,8 +288,7 @@ def _plan_section(ctx: RunContext) -> None:
         ctx.payload["plan"] = None
         return
     result = plan_with_progress(
-        ctx.scenario, PlanObjective(), paths=ctx.n_paths, horizon_days=7.0, seed=ctx.seed,
-        families=list(FAMILIES), pieces=DEFAULT_PIECES, maxfev=DEFAULT_MAXFEV, book=True,
+        ctx.scenario, PlanObjective(), PlanRequest(ctx.n_paths, 7.0, ctx.seed),
         workers=0, scheduler=None, show=ctx.show)
     ctx.artifacts["plan"] = result
     ctx.payload["plan"] = result.to_dict()
