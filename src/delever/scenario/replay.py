@@ -32,8 +32,15 @@ from delever.sim.replay import (
     rebuild_start,
 )
 from delever.sim.unwind import CHAINLINK_ETH_USD, UnwindMarket, UnwindPosition
+from delever.strategy import AlmgrenChriss, HFLadder, Hold, SellAll, Strategy
 
 STEP_HOURS = 1.0
+
+
+def counterfactual_strategies(n_steps: int) -> list[Strategy]:
+    """What the replay sets beside the reported sales: hold, sell everything at once,
+    Almgren-Chriss over the window, the HF ladder."""
+    return [Hold(), SellAll(), AlmgrenChriss(n_steps=n_steps), HFLadder()]
 
 
 def _hourly_path(start: datetime, n_steps: int) -> tuple[np.ndarray, int]:
@@ -202,4 +209,4 @@ def amplification_report(
     )
 
 
-__all__ = ["amplification_report", "replay_inputs"]
+__all__ = ["amplification_report", "counterfactual_strategies", "replay_inputs"]
