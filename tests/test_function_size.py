@@ -81,7 +81,7 @@ def _is_command_call(node: ast.expr) -> bool:
 
 def _registered_commands(tree: ast.Module) -> set[str]:
     """Names passed to ``app.command("name")(func)`` anywhere in the module."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _is_command_call(node.func):
             names.update(arg.id for arg in node.args if isinstance(arg, ast.Name))

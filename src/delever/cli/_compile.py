@@ -89,11 +89,11 @@ def compile_notice(*, out: Console | None = None,
     """Within the block, show numba compiles on ``out`` (default: stderr)."""
     notice = CompileNotice(out or err_console, live_console or console)
     listener = _Listener(notice)
-    event.register("numba:compile", listener)
+    event.register("numba:compile", listener)  # type: ignore[no-untyped-call]
     try:
         yield notice
     finally:
-        event.unregister("numba:compile", listener)
+        event.unregister("numba:compile", listener)  # type: ignore[no-untyped-call]
         notice.close()
 
 
