@@ -1,8 +1,8 @@
 """delever CLI commands on scenarios: ``run``, ``scenarios`` and ``validate``.
 
-``run`` is built from sections, so later engines (market, simulation, cascade, advice) add a
-section without reshaping the command: each section adds its keys to the JSON object and
-prints its own tables.
+``run`` formats :func:`delever.run` (:mod:`delever.scenario.runner`, which computes the
+sections and the JSON object): it prints each section's tables as the section completes,
+shows the engines' progress bars and numba's compiles (stderr), and writes the HTML report.
 """
 
 from __future__ import annotations
