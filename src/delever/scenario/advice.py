@@ -8,7 +8,7 @@ and the followers (:func:`delever.scenario.market.scenario_market`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from delever.scenario.build import Scenario
 from delever.scenario.market import scenario_market
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
+class PlanProgress(NamedTuple):
+    """Callbacks of a long plan: ``stage`` with the stage's name, ``evaluations`` with the
+    candidates evaluated since the last call."""
+
+    stage: Callable[[str], None] | None = None
+    evaluations: Callable[[int], None] | None = None
+
+
 def plan(
     scenario: Scenario,
     objective: PlanObjective | None = None,
@@ -43,21 +51,22 @@ def plan(
     maxfev: int = DEFAULT_MAXFEV,
     jumps: Jumps | None = None,
     client: Client | None = None,
-    progress: Callable[[str], None] | None = None,
-    on_evaluations: Callable[[int], None] | None = None,
+    progress: PlanProgress | Callable[[str], None] | None = None,
 ) -> PlanResult:
     """The liquidation-aware optimal unwind of the scenario's position.
 
     ``objective`` default ``PlanObjective()`` (lambda 0.1, CVaR 95%, alpha 5%);
     ``book=False`` leaves out the other borrowers and the followers; ``jumps`` adds Merton
     jumps to the GBM paths (same total variance). The rest as
-    :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``).
+    :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``);
+    ``progress``: a :class:`PlanProgress`, or one callable for the stage names.
     """
+    hooks = progress if isinstance(progress, PlanProgress) else PlanProgress(progress)
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
         scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
         seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
-        jumps=jumps, client=client, progress=progress, on_evaluations=on_evaluations)
+        jumps=jumps, client=client, progress=hooks.stage, on_evaluations=hooks.evaluations)
 
 
 def advise(
@@ -76,4 +85,4 @@ def advise(
                            client=client, **kwargs)
 
 
-__all__ = ["advise", "plan"]
+__all__ = ["PlanProgress", "advise", "plan"]
