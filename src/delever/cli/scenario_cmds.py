@@ -223,7 +223,7 @@ def _simulation_section(ctx: RunContext) -> None:
     result = simulate_with_progress(
         ctx.scenario, names, ctx.n_paths, steps, step_hours, ctx.seed, show=ctx.show
     )
-    ctx.artifacts["simulation"] = result
+    ctx.artifacts["simulation"] = result.sample  # the figures' paths (the first 1,000)
     ctx.payload["simulation"] = {
         "n_paths": ctx.n_paths,
         "n_steps": steps,

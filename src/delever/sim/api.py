@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
 from delever.protocol.reserve_history import reserve_state_on
+from delever.sim.montecarlo import MonteCarlo, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -31,6 +32,7 @@ from delever.sim.unwind import (
     SimulationResult,
     UnwindMarket,
     UnwindPosition,
+    UnwindResult,
     simulate_strategies,
 )
 from delever.strategy import DEFAULT_STRATEGIES, Strategy, strategy_by_name
@@ -151,6 +153,21 @@ def resolve_strategies(strategies: Sequence[Strategy | str] | None) -> list[Stra
     return out
 
 
+def gbm_chunk(mc: MonteCarlo, stream: Stream, index: int, s0_usd: float, n_steps: int,
+              sigma_per_step: float) -> FloatArray2D:
+    """Chunk ``index`` of ``stream``: zero-drift GBM from ``s0_usd`` (n_chunk, n_steps + 1)."""
+    draw = mc.chunk(stream, index)
+    n = draw.paths.stop - draw.paths.start
+    return gbm_paths(s0_usd, n, n_steps, sigma_per_step=sigma_per_step, seed=draw.rng)
+
+
+def gbm_chunk_paths(mc: MonteCarlo, stream: Stream, s0_usd: float, n_steps: int,
+                    sigma_per_step: float) -> FloatArray2D:
+    """Every chunk of ``stream`` (:func:`gbm_chunk`), stacked in chunk order."""
+    return np.concatenate([gbm_chunk(mc, stream, k, s0_usd, n_steps, sigma_per_step)
+                           for k in range(mc.n_chunks)])
+
+
 def build_inputs(
     scenario: ScenarioLike,
     *,
@@ -165,7 +182,7 @@ def build_inputs(
     """The position, market, reserves and GBM paths :func:`simulate` uses by default.
 
     Paths: GBM with the scenario's daily sigma scaled to the step, zero drift, from the mark
-    (:func:`delever.market.gbm_paths`, seeded by ``seed``).
+    (:func:`gbm_chunk_paths`: the :data:`Stream.SIMULATE` chunks of ``seed``).
     """
     check_positive("step_hours", step_hours)
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
@@ -183,10 +200,10 @@ def build_inputs(
     if lending is None:
         lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves)
     if paths is None:
-        paths = gbm_paths(scenario.mark_price_usd, _count("n_paths", n_paths),
-                          _count("n_steps", n_steps),
-                          sigma_per_step=params.sigma_daily * math.sqrt(step_hours / 24.0),
-                          seed=int(seed))
+        mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
+        paths = gbm_chunk_paths(mc, Stream.SIMULATE, scenario.mark_price_usd,
+                                _count("n_steps", n_steps),
+                                params.sigma_daily * math.sqrt(step_hours / 24.0))
     return SimulationInputs(position, market, lending, np.asarray(paths, dtype=np.float64))
 
 
@@ -226,26 +243,156 @@ def simulate(
     """
     inputs = build_inputs(scenario, n_paths=n_paths, n_steps=n_steps, step_hours=step_hours,
                           seed=seed, paths=paths, market=market, lending=lending)
-    base = config if config is not None else SimConfig()
-    cfg = SimConfig(step_hours=float(step_hours),
-                    liquidator_sell_frac=base.liquidator_sell_frac,
-                    repay_with_collateral=base.repay_with_collateral,
-                    max_liquidation_rounds=base.max_liquidation_rounds,
-                    chunk_paths=base.chunk_paths)
+    cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     return simulate_strategies(inputs.position, resolve_strategies(strategies), inputs.paths,
                                market=inputs.market, lending=inputs.lending, oracle=oracle,
                                config=cfg, progress=progress)
+
+
+SAMPLE_PATHS = 1_000  # paths a streamed run keeps whole, for figures (the first chunks)
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyOutcomes:
+    """One strategy's per-path outcomes over every path (no per-step arrays).
+
+    ``arrays``: the per-path arrays of :class:`delever.sim.unwind.UnwindResult` (the names
+    in its ``to_frame()``), each ``(n_paths,)``, in chunk order.
+    """
+
+    strategy: str
+    step_hours: float
+    arrays: Mapping[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def n_paths(self) -> int:
+        """Number of paths."""
+        return int(next(iter(self.arrays.values())).shape[0])
+
+    def summary_dict(self) -> dict[str, float]:
+        """:meth:`UnwindResult.summary_dict` over every path (the one definition of it)."""
+        # duck-typed: summary_dict reads only the per-path arrays and step_hours
+        return UnwindResult.summary_dict(self)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class StreamedSimulation:
+    """Strategies over ``n_paths`` paths run chunk by chunk, memory bounded by a chunk.
+
+    ``outcomes``: every path's per-path outcomes (exact summaries: means, the 5th percentile
+    of the P&L and the median recovery come from all ``n_paths`` values, as
+    :class:`SimulationResult`). ``sample``: the first ``sample.results[0].n_paths`` paths
+    (:data:`SAMPLE_PATHS`, or all when fewer) with every per-step array, for figures: per-step
+    bands drawn from it are estimates from that sample.
+    """
+
+    n_paths: int
+    outcomes: tuple[StrategyOutcomes, ...]
+    sample: SimulationResult
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The strategies' names, in run order."""
+        return tuple(o.strategy for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Per-strategy summaries over every path (as :meth:`SimulationResult.to_dict`)."""
+        return {o.strategy: o.summary_dict() for o in self.outcomes}
+
+
+def _path_arrays(result: UnwindResult) -> dict[str, np.ndarray]:
+    return {name: getattr(result, name) for name in result.to_frame().columns
+            if name != "strategy"}
+
+
+def simulate_streamed(
+    scenario: ScenarioLike,
+    strategies: Sequence[Strategy | str] | None = None,
+    *,
+    n_paths: int = 1_000,
+    n_steps: int = 720,
+    step_hours: float = 1.0,
+    seed: int = 0,
+    sample_paths: int = SAMPLE_PATHS,
+    oracle: OracleLike = CHAINLINK_ETH_USD,
+    config: SimConfig | None = None,
+    progress: ProgressCallback | None = None,
+) -> StreamedSimulation:
+    """:func:`simulate` (same paths, same per-path numbers) one chunk at a time.
+
+    Each chunk of the :data:`Stream.SIMULATE` stream is drawn, run through every strategy,
+    reduced to its per-path outcomes and dropped; only the first ``sample_paths`` paths keep
+    their per-step arrays. Peak memory: one chunk's per-step arrays plus the sample, whatever
+    ``n_paths``.
+    """
+    strats = resolve_strategies(strategies)
+    mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
+    steps = _count("n_steps", n_steps)
+    placeholder = np.full((1, steps + 1), float(scenario.mark_price_usd))
+    inputs = build_inputs(scenario, n_steps=steps, step_hours=step_hours, paths=placeholder)
+    sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
+    cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours),
+                  chunk_paths=mc.chunk_paths)
+    per_path: list[list[dict[str, np.ndarray]]] = [[] for _ in strats]
+    sample: list[SimulationResult] = []
+    for k in range(mc.n_chunks):
+        exo = gbm_chunk(mc, Stream.SIMULATE, k, float(scenario.mark_price_usd), steps, sigma)
+        part = simulate_strategies(inputs.position, strats, exo, market=inputs.market,
+                                   lending=inputs.lending, oracle=oracle, config=cfg)
+        for j, r in enumerate(part.results):
+            per_path[j].append(_path_arrays(r))
+        if mc.chunk_slice(k).start < sample_paths:
+            sample.append(part)
+        del part, exo
+        if progress is not None:
+            progress(mc.chunk_slice(k).stop * len(strats), mc.n_paths * len(strats))
+    outcomes = tuple(
+        StrategyOutcomes(s.name, float(step_hours),
+                         {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]})
+        for s, chunks in zip(strats, per_path, strict=True))
+    return StreamedSimulation(mc.n_paths, outcomes, _join_sample(sample, sample_paths))
+
+
+def _join_sample(parts: Sequence[SimulationResult], sample_paths: int) -> SimulationResult:
+    # imported here: distributed imports this module
+    from delever.sim.distributed import concat_results
+
+    joined = concat_results(parts)
+    return joined if joined.results[0].n_paths <= sample_paths else _head(joined, sample_paths)
+
+
+def _head(result: SimulationResult, n: int) -> SimulationResult:
+    """The first ``n`` paths of every array."""
+    out = []
+    for r in result.results:
+        kwargs = {f.name: (getattr(r, f.name)[:n].copy()
+                           if isinstance(getattr(r, f.name), np.ndarray) else getattr(r, f.name))
+                  for f in fields(UnwindResult)}
+        out.append(UnwindResult(**kwargs))
+    return SimulationResult(tuple(out))
 
 
 __all__ = [
     "DEFAULT_PERMANENT_FRAC",
     "DEFAULT_RESERVE_DAY",
     "DEFAULT_TRANSIENT_HALF_LIFE_HOURS",
+    "SAMPLE_PATHS",
     "ScenarioLike",
     "SimulationInputs",
+    "StrategyOutcomes",
+    "StreamedSimulation",
     "build_inputs",
     "debt_symbol_of",
     "default_lending",
+    "gbm_chunk",
+    "gbm_chunk_paths",
     "resolve_strategies",
     "simulate",
+    "simulate_streamed",
 ]
