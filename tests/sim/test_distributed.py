@@ -1,7 +1,8 @@
 """Dask scale-out: same seed, same bytes on 1 worker, 2 workers and no Dask.
 
 The references are independent of the Dask code: ``simulate_strategies`` on the stacked
-chunk paths drawn here from ``SeedSequence(seed).spawn(n)``, and plain list comprehensions.
+chunk paths drawn here from ``SeedSequence(seed).spawn(N_STREAMS)[SIMULATE].spawn(n)``, and
+plain list comprehensions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from distributed import Client
 from delever.errors import InvalidArgument
 from delever.market.paths import gbm_paths
 from delever.scenario import load_scenario
-from delever.sim.api import build_inputs, resolve_strategies
+from delever.sim.api import build_inputs, resolve_strategies, simulate, simulate_streamed
 from delever.sim.distributed import (
     chunk_sizes,
     chunked_gbm_paths,
@@ -34,6 +35,7 @@ from delever.sim.distributed import (
     simulate_distributed,
     spawn_seeds,
 )
+from delever.sim.montecarlo import CHUNK_PATHS, N_STREAMS, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     SimConfig,
@@ -92,7 +94,7 @@ def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, loc
     # and run the engine once (its own chunking set to the same size).
     mark = scenario.mark_price_usd
     sigma = scenario.market_parameters().sigma_daily * np.sqrt(1.0 / 24.0)
-    seeds = np.random.SeedSequence(7).spawn(4)
+    seeds = np.random.SeedSequence(7).spawn(N_STREAMS)[Stream.SIMULATE].spawn(4)
     sizes = [64, 64, 64, 8]
     paths = np.concatenate([gbm_paths(mark, n, N_STEPS, sigma_per_step=sigma,
                                       seed=np.random.default_rng(ss))
@@ -134,6 +136,22 @@ def test_chunks_are_prefix_stable(scenario, local_result):  # type: ignore[no-un
     for rs, rl in zip(short.results, local_result.results, strict=True):
         assert np.array_equal(rs.mid_usd, rl.mid_usd[:2 * CHUNK])
         assert np.array_equal(rs.total_pnl_usd, rl.total_pnl_usd[:2 * CHUNK])
+
+
+def test_simulate_is_the_default_chunking_on_any_worker_count(scenario, client2):  # type: ignore[no-untyped-def]
+    # One service: simulate() draws the same SIMULATE chunks as simulate_distributed at the
+    # default chunk size, so a run is the same bytes here and on 2 workers; the streamed run
+    # (one chunk in memory) has the same per-path outcomes and the same summaries.
+    n = CHUNK_PATHS + 20  # two chunks, the second short
+    here = simulate(scenario, ["hold"], n_paths=n, n_steps=12, seed=5)
+    on_dask = simulate_distributed(scenario, ["hold"], n_paths=n, n_steps=12, seed=5,
+                                   client=client2)
+    _assert_identical(here, on_dask)
+    streamed = simulate_streamed(scenario, ["hold"], n_paths=n, n_steps=12, seed=5,
+                                 sample_paths=10)
+    assert streamed.to_dict() == here.to_dict()
+    assert streamed.outcomes[0].total_pnl_usd.tobytes() == here.results[0].total_pnl_usd.tobytes()
+    assert streamed.sample.results[0].mid_usd.tobytes() == here.results[0].mid_usd[:10].tobytes()
 
 
 def test_local_cluster_listens_on_loopback_only(client2: Client) -> None:
