@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from delever.scenario.build import Scenario
 from delever.scenario.market import scenario_market
-from delever.sim.advise import Advice
+from delever.sim.advise import Advice, AdviceRun, AdviceSettings
 from delever.sim.advise import advise as advise_position
 from delever.sim.api import build_inputs
 from delever.sim.plan import (
@@ -71,9 +71,11 @@ def advise(
     """The risk advice on the scenario's position (:func:`delever.sim.advise.advise`), its
     market with the book and the followers; ``kwargs`` go to that function."""
     inputs = build_inputs(scenario, n_paths=1, n_steps=1)
-    return advise_position(inputs.position, scenario_market(scenario), inputs.lending,
-                           mark_price_usd=scenario.mark_price_usd, n_paths=n_paths, seed=seed,
-                           client=client, **kwargs)
+    progress = kwargs.pop("progress", None)
+    run = AdviceRun(scenario_market(scenario), inputs.lending, scenario.mark_price_usd,
+                    n_paths=n_paths, seed=seed, client=client,
+                    **{k: kwargs.pop(k) for k in ("oracle", "sigma_daily") if k in kwargs})
+    return advise_position(inputs.position, run, AdviceSettings(**kwargs), progress=progress)
 
 
 __all__ = ["advise", "plan"]

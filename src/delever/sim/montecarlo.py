@@ -54,9 +54,8 @@ class Stream(IntEnum):
     AFTER_BOOTSTRAP = 4    # advise: after the unwind, bootstrap paths
     HEATMAP = 5            # advise: leverage x entry heat map
     SIMULATE = 6           # delever.simulate and simulate_distributed (the same paths)
-    PLAN = 7               # the plan's search
-    PLAN_CHECK = 8         # the plan's fresh paths (out-of-sample P(liquidation))
-    STRESS = 9             # the book stress
+    PLAN = 7               # the plan (its fresh paths: the same stream of seed + offset)
+    STRESS = 8             # the book stress
 
 
 N_STREAMS = len(Stream)

@@ -30,8 +30,9 @@ noisy candidates favours those whose in-sample estimate is low.
 
 Evaluations run as Dask tasks (one per chunk of paths, every candidate of a batch in the same
 task) through :func:`delever.sim.distributed.map_tasks`; chunk ``k`` draws its paths from
-``SeedSequence(seed).spawn(n_chunks)[k]`` and the per-path results are joined in chunk order,
-so the plan is the same, byte for byte, with no Dask, 1 worker or 2.
+chunk ``k`` of the ``Stream.PLAN`` stream of :class:`delever.sim.montecarlo.MonteCarlo` and the
+per-path results are joined in chunk order, so the plan is the same, byte for byte, with no
+Dask, 1 worker or 2. Estimators: :mod:`delever.sim.estimators`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import scipy.optimize as sco
-from scipy.stats import norm
 
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
 from delever.errors import (
@@ -62,8 +62,17 @@ from delever.market.paths import (
     merton_paths,
 )
 from delever.sim.api import ScenarioLike, build_inputs
-from delever.sim.distributed import chunk_sizes, map_tasks, share, spawn_seeds
-from delever.sim.stress import Z95, Estimate, binomial_ci
+from delever.sim.distributed import map_tasks, share
+from delever.sim.estimators import (
+    Estimate,
+    binomial_ci,
+    cvar_influence,
+    half_width,
+    mean_ci,
+    var_cvar,
+    z_value,
+)
+from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream, chunk_sizes
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -151,13 +160,8 @@ class Outcomes:
 
 
 def _cvar(loss: FloatArray1D, level: float) -> tuple[float, float]:
-    """(VaR, CVaR) at ``level``: the ``level`` quantile and the mean of the losses above it.
-
-    CVaR = VaR + E[(L - VaR)+] / (1 - level) (Rockafellar & Uryasev 2000), with the sample
-    quantile as VaR.
-    """
-    var = float(np.quantile(loss, level))
-    return var, var + float(np.mean(np.maximum(loss - var, 0.0))) / (1.0 - level)
+    """(VaR, CVaR) at ``level`` (:func:`delever.sim.estimators.var_cvar`)."""
+    return var_cvar(loss, level)
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,7 @@ class PlanMetrics:
 
 
 def _estimate(values: FloatArray1D) -> Estimate:
-    n = values.shape[0]
-    mean = float(values.mean())
-    half = Z95 * float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    return Estimate(mean, mean - half, mean + half)
+    return mean_ci(values)
 
 
 def objective_influence(loss: FloatArray1D, objective: PlanObjective
@@ -216,8 +217,7 @@ def objective_influence(loss: FloatArray1D, objective: PlanObjective
     """
     n = loss.shape[0]
     lam = objective.risk_aversion
-    var, cvar = _cvar(loss, objective.cvar_level)
-    cvar_infl = var + np.maximum(loss - var, 0.0) / (1.0 - objective.cvar_level)
+    cvar, cvar_infl = cvar_influence(loss, objective.cvar_level)
     if objective.risk_measure == "cvar":
         return float(loss.mean()) + lam * cvar, loss + lam * cvar_infl, cvar, cvar_infl
     centred = loss - loss.mean()
@@ -226,8 +226,7 @@ def objective_influence(loss: FloatArray1D, objective: PlanObjective
 
 
 def _half(psi: FloatArray1D) -> float:
-    n = psi.shape[0]
-    return Z95 * float(psi.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return half_width(psi)
 
 
 def metrics(out: Outcomes, objective: PlanObjective, *, label: str, family: str,
@@ -547,7 +546,7 @@ def _join(parts: list[list[Outcomes]], n_total: int) -> list[Outcomes]:
 class UnwindEvaluator:
     """Candidates through the unwind engine on zero-drift GBM paths drawn chunk by chunk.
 
-    Chunk ``k`` of ``chunk_paths`` paths is drawn from ``spawn_seeds(seed, n_chunks)[k]`` on
+    Chunk ``k`` of ``chunk_paths`` paths is drawn from chunk ``k`` of ``Stream.PLAN`` on
     whichever worker runs it; every candidate of a batch sees the same paths (common random
     numbers) and every batch the same paths as the others.
     """
@@ -561,7 +560,7 @@ class UnwindEvaluator:
     n_steps: int = DEFAULT_HORIZON_HOURS
     step_hours: float = 1.0
     seed: int = 0
-    chunk_paths: int = 1_000
+    chunk_paths: int = CHUNK_PATHS
     oracle: OracleLike = CHAINLINK_ETH_USD
     config: SimConfig = field(default_factory=SimConfig)
     jumps: Jumps | None = None  # None: GBM
@@ -597,12 +596,7 @@ class UnwindEvaluator:
                 "seed": self.seed, "chunk_paths": self.chunk_paths}
 
     def _config(self) -> SimConfig:
-        c = self.config
-        return SimConfig(step_hours=float(self.step_hours),
-                         liquidator_sell_frac=c.liquidator_sell_frac,
-                         repay_with_collateral=c.repay_with_collateral,
-                         max_liquidation_rounds=c.max_liquidation_rounds,
-                         chunk_paths=c.chunk_paths)
+        return dataclasses.replace(self.config, step_hours=float(self.step_hours))
 
     def _shared(self) -> Any:
         """The static inputs; with a client, scattered to the workers once per evaluator."""
@@ -619,8 +613,9 @@ class UnwindEvaluator:
         items = tuple(candidates)
         if not items:
             return []
-        sizes = chunk_sizes(self.n_paths, self.chunk_paths)
-        seeds = spawn_seeds(self.seed, len(sizes))
+        mc = MonteCarlo(self.seed, self.n_paths, self.chunk_paths)
+        sizes = mc.sizes
+        seeds = mc.chunk_seeds(Stream.PLAN)
         tasks = [_UnwindTask(size, ss, items) for size, ss in zip(sizes, seeds, strict=True)]
         parts = map_tasks(self.client, run_unwind_task, tasks, shared=self._shared())
         if self.progress is not None:
@@ -673,8 +668,9 @@ class LinearImpactEvaluator:
                 "whiten": self.whiten}
 
     def _normals(self) -> FloatArray2D:
-        rng = np.random.default_rng(self.seed)
-        z = rng.standard_normal((self.n_paths, self.n_steps))
+        mc = MonteCarlo(self.seed, self.n_paths)
+        z = np.concatenate([d.rng.standard_normal((d.paths.stop - d.paths.start, self.n_steps))
+                            for d in mc.chunks(Stream.PLAN)])
         if self.whiten:
             z = z - z.mean(axis=0)
             cov = np.cov(z, rowvar=False, ddof=1).reshape(self.n_steps, self.n_steps)
@@ -809,7 +805,7 @@ def _near_optimal(search: _Search, best: Candidate, pieces: int
                if key[0] == best.family and m.feasible and key != best_key]
     # Simultaneous 95% intervals (Bonferroni over the comparisons): the best of many noisy
     # candidates is itself biased low, so one-at-a-time intervals would exclude ties.
-    z = float(norm.ppf(1.0 - 0.025 / max(1, len(members))))
+    z = z_value(1.0 - 0.05 / max(1, len(members)))
     keys = [best_key]
     gaps = [0.0]
     for key in members:
@@ -1196,7 +1192,7 @@ def plan_for_scenario(
     horizon_hours: float = float(DEFAULT_HORIZON_HOURS),
     step_hours: float = 1.0,
     seed: int = 0,
-    chunk_paths: int = 1_000,
+    chunk_paths: int = CHUNK_PATHS,
     market: UnwindMarket | None = None,
     lending: LendingParams | None = None,
     families: Sequence[str] = FAMILIES,

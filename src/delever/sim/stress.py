@@ -1,8 +1,8 @@
 """Monte Carlo stress of a borrower book and a large account under GBM price paths.
 
 :func:`stress` draws GBM paths (the ``Stream.STRESS`` chunks of
-:class:`delever.sim.montecarlo.MonteCarlo`, a fixed size), runs the cascade engine of :mod:`delever.book.cascade` on each
-chunk (numba-parallel over paths) and summarises:
+:class:`delever.sim.montecarlo.MonteCarlo`, a fixed size), runs the cascade engine of
+:mod:`delever.book.cascade` on each chunk (numba-parallel over paths) and summarises:
 
 - P(liquidation) of the large account, with a Clopper-Pearson 95% interval;
 - liquidations at risk: the 95th percentile of collateral liquidated (ETH);
@@ -11,8 +11,9 @@ chunk (numba-parallel over paths) and summarises:
 
 each percentile with a distribution-free order-statistic 95% interval (the ranks whose
 binomial probabilities bracket the quantile; Conover 1999, Practical Nonparametric
-Statistics, §3.2); the estimators are those of :mod:`delever.sim.estimators`. Results depend only on the seed: the chunk size is fixed and the kernel's
-scratch blocks do not depend on the number of threads.
+Statistics, §3.2); the estimators are those of :mod:`delever.sim.estimators`. Results depend
+only on the seed: the chunk size is fixed and the kernel's scratch blocks do not depend on
+the number of threads.
 """
 
 from __future__ import annotations
