@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -68,12 +68,19 @@ def chunk_sizes(n_paths: int, chunk_paths: int = CHUNK_PATHS) -> list[int]:
     return [min(c, n - start) for start in range(0, n, c)]
 
 
-class ChunkDraw(NamedTuple):
-    """One chunk: its index, the slice of the paths it covers, and its generator."""
+@dataclass(frozen=True)
+class ChunkDraw:
+    """One chunk: its index, the slice of the paths it covers, and its generator.
+
+    Unpacks as ``index, paths, rng = draw``.
+    """
 
     index: int
     paths: slice
     rng: np.random.Generator
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.index, self.paths, self.rng))
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ class MarginBufferResult:
     rows: tuple[BufferRow, ...]
 
     @property
-    def recommendedhealth_factor(self) -> float:
+    def recommended_hf(self) -> float:
         """The largest required HF over the rows."""
         return max(r.required_hf.value for r in self.rows)
 

@@ -1,6 +1,23 @@
 """3. Staged deleveraging: the sales (proceeds repaying debt) that bring every account to a
 target HF, cut into batches of bounded square-root discount, one per interval. Deterministic
-(no paths)."""
+(no paths).
+
+Fills follow the engine's metaorder rule (:mod:`delever.kernels.unwind`): with ``Q_all``
+sold before (permanent) and ``Q_mem`` its decayed memory (transient), a batch ``q`` at
+exogenous price ``P`` fetches ``P (q - Y sigma (perm F(Q_all, q) + (1 - perm)
+F(Q_mem, q)))``, ``F(a, q) = 2/3 ((a + q)^1.5 - a^1.5) / sqrt(V)``; the pre-trade mid is
+``P (1 - Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V)))`` and the HF is
+taken at the mid one interval after the batch (its permanent part and what is left of
+its transient part), so the HF holds until the next batch. Account ``i`` needs
+``x_i = (H d_i - c_i m LT_i) / (H f - m LT_i)`` at that mid ``m`` (sell ``x_i`` at fill
+``f``, repay, reach ``H``; the HF ladder's rule); each batch is
+``min(cap, sum x_i)`` split in proportion to ``x_i``, ``f`` found by fixed-point
+iteration. The discount of a batch against its pre-trade mid is at most the fresh-market
+``(2/3) Y sigma sqrt(q / V)`` (``F`` is concave), so the cap holds. An account whose
+``x_i`` is negative, above ``c_i`` or not finite (its collateral at the fill does not
+cover its debt) cannot reach ``H`` by selling: it is listed in ``unreachable`` and left
+out of the batches.
+"""
 
 from __future__ import annotations
 
@@ -116,23 +133,7 @@ def staged_deleveraging(
     -------
     StagedPlan
 
-    Notes
-    -----
-    Fills follow the engine's metaorder rule (:mod:`delever.kernels.unwind`): with ``Q_all``
-    sold before (permanent) and ``Q_mem`` its decayed memory (transient), a batch ``q`` at
-    exogenous price ``P`` fetches ``P (q - Y sigma (perm F(Q_all, q) + (1 - perm)
-    F(Q_mem, q)))``, ``F(a, q) = 2/3 ((a + q)^1.5 - a^1.5) / sqrt(V)``; the pre-trade mid is
-    ``P (1 - Y sigma (perm sqrt(Q_all / V) + (1 - perm) sqrt(Q_mem / V)))`` and the HF is
-    taken at the mid one interval after the batch (its permanent part and what is left of
-    its transient part), so the HF holds until the next batch. Account ``i`` needs
-    ``x_i = (H d_i - c_i m LT_i) / (H f - m LT_i)`` at that mid ``m`` (sell ``x_i`` at fill
-    ``f``, repay, reach ``H``; the HF ladder's rule); each batch is
-    ``min(cap, sum x_i)`` split in proportion to ``x_i``, ``f`` found by fixed-point
-    iteration. The discount of a batch against its pre-trade mid is at most the fresh-market
-    ``(2/3) Y sigma sqrt(q / V)`` (``F`` is concave), so the cap holds. An account whose
-    ``x_i`` is negative, above ``c_i`` or not finite (its collateral at the fill does not
-    cover its debt) cannot reach ``H`` by selling: it is listed in ``unreachable`` and left
-    out of the batches.
+    Notes: the method is the module's docstring.
     """
     p = check_positive("mark_price_usd", mark_price_usd)
     h = check_positive("target_hf", target_hf)
@@ -141,16 +142,12 @@ def staged_deleveraging(
     cap = open_fraction("max_batch_discount", max_batch_discount)
     interval = check_positive("interval_hours", interval_hours)
     check_whole("max_batches", max_batches)
-    imp = market.impact
-    law = _Law(p, imp.y_sigma, float(imp.adv_eth), float(imp.permanent_frac),
-               market.decay_per_step(interval))
+    law = _Law.of(market, p, interval)
     q_cap = law.adv * (1.5 * cap / law.ys) ** 2 if law.ys > 0 else math.inf
     c = position.collateral_eth.astype(np.float64).copy()
     d = position.debt_usd.astype(np.float64).copy()
     lt = position.liquidation_threshold
-    below = _hf(c, d, p, lt) < h
-    below = below & (c * p > d)  # an insolvent account cannot get there by selling
-    no_impact = float(np.sum(np.where(below, (h * d - c * p * lt) / (p * (h - lt)), 0.0)))
+    no_impact = _needed_no_impact(c, d, lt, p, h)
     q_all = q_mem = 0.0
     batches: list[Batch] = []
     proceeds_total = 0.0
@@ -194,6 +191,13 @@ class _Law:
     perm: float
     decay: float
 
+    @classmethod
+    def of(cls, market: UnwindMarket, p: float, interval_hours: float) -> _Law:
+        """The market's square-root law at price ``p``, decaying over ``interval_hours``."""
+        imp = market.impact
+        return cls(p, imp.y_sigma, float(imp.adv_eth), float(imp.permanent_frac),
+                   market.decay_per_step(interval_hours))
+
     def mid(self, q_all: float, q_mem: float) -> float:
         """The pre-trade mid after ``q_all`` sold (``q_mem`` its decayed memory)."""
         return self.p * (1.0 - self.ys * (self.perm * math.sqrt(q_all / self.adv)
@@ -212,6 +216,15 @@ class _Law:
         return self.p * (1.0 - self.ys * (self.perm * math.sqrt((q_all + q) / self.adv)
                                           + (1.0 - self.perm) * self.decay
                                           * math.sqrt((q_mem + q) / self.adv)))
+
+
+def _needed_no_impact(c: FloatArray1D, d: FloatArray1D, lt: FloatArray1D, p: float,
+                      h: float) -> float:
+    """``sum_i (H d_i - c_i p LT_i) / (p (H - LT_i))`` over the accounts below ``H`` that
+    selling can bring there (an insolvent account, ``c p <= d``, cannot)."""
+    below = _hf(c, d, p, lt) < h
+    below = below & (c * p > d)
+    return float(np.sum(np.where(below, (h * d - c * p * lt) / (p * (h - lt)), 0.0)))
 
 
 @dataclass(frozen=True)
