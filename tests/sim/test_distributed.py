@@ -35,7 +35,7 @@ from delever.sim.distributed import (
     simulate_distributed,
     spawn_seeds,
 )
-from delever.sim.montecarlo import CHUNK_PATHS, N_STREAMS, Stream
+from delever.sim.montecarlo import CHUNK_PATHS, N_STREAMS, MonteCarlo, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     SimConfig,
@@ -85,8 +85,8 @@ def client2() -> Iterator[Client]:
 
 @pytest.fixture(scope="module")
 def local_result(scenario) -> SimulationResult:  # type: ignore[no-untyped-def]
-    return simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
-                                seed=7, chunk_paths=CHUNK, client=None)
+    return simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, N_PATHS, CHUNK),
+                                n_steps=N_STEPS, client=None)
 
 
 def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, local_result):  # type: ignore[no-untyped-def]
@@ -114,16 +114,16 @@ def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, loc
 def test_same_seed_same_bytes_on_1_and_2_workers(scenario, local_result, which, request):  # type: ignore[no-untyped-def]
     client = request.getfixturevalue(which)
     seen: list[tuple[int, int]] = []
-    got = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS, seed=7,
-                               chunk_paths=CHUNK, client=client,
+    got = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, N_PATHS, CHUNK),
+                               n_steps=N_STEPS, client=client,
                                progress=lambda d, t: seen.append((d, t)))
     _assert_identical(got, local_result)
     assert len(seen) == 4 and seen[-1] == (N_PATHS, N_PATHS)
 
 
 def test_different_seeds_differ(scenario, local_result, client2):  # type: ignore[no-untyped-def]
-    other = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
-                                 seed=8, chunk_paths=CHUNK, client=client2)
+    other = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(8, N_PATHS, CHUNK),
+                                 n_steps=N_STEPS, client=client2)
     a, b = local_result.results[0].mid_usd, other.results[0].mid_usd
     assert np.array_equal(a[:, 0], b[:, 0])  # same start
     assert not np.any(a[:, 1:] == b[:, 1:])  # every later price differs
@@ -131,8 +131,8 @@ def test_different_seeds_differ(scenario, local_result, client2):  # type: ignor
 
 def test_chunks_are_prefix_stable(scenario, local_result):  # type: ignore[no-untyped-def]
     # Chunk k depends on (seed, k) only: fewer paths give the first rows of the longer run.
-    short = simulate_distributed(scenario, STRATEGIES, n_paths=2 * CHUNK, n_steps=N_STEPS,
-                                 seed=7, chunk_paths=CHUNK)
+    short = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, 2 * CHUNK, CHUNK),
+                                 n_steps=N_STEPS)
     for rs, rl in zip(short.results, local_result.results, strict=True):
         assert np.array_equal(rs.mid_usd, rl.mid_usd[:2 * CHUNK])
         assert np.array_equal(rs.total_pnl_usd, rl.total_pnl_usd[:2 * CHUNK])
@@ -144,7 +144,7 @@ def test_simulate_is_the_default_chunking_on_any_worker_count(scenario, client2)
     # (one chunk in memory) has the same per-path outcomes and the same summaries.
     n = CHUNK_PATHS + 20  # two chunks, the second short
     here = simulate(scenario, ["hold"], n_paths=n, n_steps=12, seed=5)
-    on_dask = simulate_distributed(scenario, ["hold"], n_paths=n, n_steps=12, seed=5,
+    on_dask = simulate_distributed(scenario, ["hold"], mc=MonteCarlo(5, n), n_steps=12,
                                    client=client2)
     _assert_identical(here, on_dask)
     streamed = simulate_streamed(scenario, ["hold"], n_paths=n, n_steps=12, seed=5,
@@ -280,13 +280,16 @@ def test_open_client_bad_input(kwargs, match) -> None:  # type: ignore[no-untype
 )
 def test_simulate_distributed_bad_input(scenario, kwargs, match) -> None:  # type: ignore[no-untyped-def]
     base = {"n_paths": 10, "n_steps": 4, "seed": 0, "chunk_paths": 5}
+    args = {**base, **kwargs}
+    mc_keys = ("seed", "n_paths", "chunk_paths")
     with pytest.raises(InvalidArgument, match=match):
-        simulate_distributed(scenario, ["hold"], **{**base, **kwargs})
+        mc = MonteCarlo(*(args.pop(k) for k in mc_keys))
+        simulate_distributed(scenario, ["hold"], mc=mc, **args)
 
 
 def test_simulate_chunks_bad_start_price(scenario) -> None:  # type: ignore[no-untyped-def]
     inputs = build_inputs(scenario, n_paths=1, n_steps=2)
     with pytest.raises(InvalidArgument, match="s0_usd"):
-        simulate_chunks(inputs.position, resolve_strategies(["hold"]), s0_usd=-1.0,
-                        sigma_per_step=0.01, market=inputs.market, lending=inputs.lending,
-                        n_paths=4, n_steps=2, seed=0)
+        simulate_chunks(inputs.position, resolve_strategies(["hold"]), mc=MonteCarlo(0, 4),
+                        s0_usd=-1.0, sigma_per_step=0.01, n_steps=2, market=inputs.market,
+                        lending=inputs.lending)

@@ -18,7 +18,7 @@ from delever.errors import InvalidArgument
 from delever.kernels import cascade as k
 from delever.market.paths import gbm_paths
 from delever.sim.montecarlo import N_STREAMS, Stream
-from delever.sim.stress import binomial_ci, quantile_ci, stress
+from delever.sim.stress import StressActors, binomial_ci, quantile_ci, stress
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_exact_and_ladder_stress_agree(book: BorrowerBook) -> None:
 
 def test_large_account_far_from_liquidation_is_never_liquidated(book: BorrowerBook) -> None:
     safe = LargeAccount(396_000.0, 100_000_000.0)  # liquidation price ~$304
-    res = stress(book, n_paths=50, n_steps=48, seed=3, large_account=safe)
+    res = stress(book, n_paths=50, n_steps=48, seed=3, actors=StressActors(large_account=safe))
     assert res.p_large_liquidated.value == 0.0
     assert res.p_large_liquidated.low == 0.0
     # Clopper-Pearson upper bound with 0 of 50: 1 - 0.025**(1/50)

@@ -450,14 +450,12 @@ def simulate_chunks(
     position: UnwindPosition,
     strategies: Sequence[Strategy],
     *,
+    mc: MonteCarlo,
     s0_usd: float,
     sigma_per_step: float,
+    n_steps: int,
     market: UnwindMarket,
     lending: LendingParams,
-    n_paths: int,
-    n_steps: int,
-    seed: int,
-    chunk_paths: int = DEFAULT_CHUNK_PATHS,
     oracle: OracleLike = CHAINLINK_ETH_USD,
     config: SimConfig | None = None,
     client: Client | None = None,
@@ -469,34 +467,29 @@ def simulate_chunks(
     ----------
     position, strategies, market, lending, oracle, config : as
         :func:`delever.sim.unwind.simulate_strategies` (``config.step_hours`` is the step).
+    mc : the paths (``n_paths``), the seed and the chunk size (fixed, whatever the number of
+        workers); chunk ``k`` is chunk ``k`` of ``Stream.SIMULATE``.
     s0_usd : start price (USD).
     sigma_per_step : volatility of the log return over one step (fraction).
-    n_paths, n_steps : paths in all and steps per path.
-    seed : whole number >= 0; chunk ``k`` uses ``MonteCarlo(seed, n_paths, chunk_paths)
-        .chunk_seed(Stream.SIMULATE, k)``.
-    chunk_paths : paths per task (fixed, whatever the number of workers).
-    client : ``distributed.Client``; None runs the chunks here.
+    n_steps : steps per path.
     progress : called with (paths done, n_paths) as chunks finish (each finished chunk
-        counted as ``chunk_paths``, capped at ``n_paths``).
+        counted as ``mc.chunk_paths``, capped at ``n_paths``).
 
     Returns
     -------
-    SimulationResult over all ``n_paths`` paths, in chunk order; equal byte for byte to
+    SimulationResult over all ``mc.n_paths`` paths, in chunk order; equal byte for byte to
     ``simulate_strategies(..., chunked_gbm_paths(...))`` with the same chunking.
     """
     check_positive("s0_usd", s0_usd)
     check_finite("sigma_per_step", sigma_per_step)
-    mc = MonteCarlo(check_whole("seed", seed, 0), n_paths, chunk_paths)
-    sizes = mc.sizes
     steps = check_whole("n_steps", n_steps)
-    seeds = mc.chunk_seeds(Stream.SIMULATE)
     strats = tuple(strategies)
     cfg = config if config is not None else SimConfig()
     tasks = [ChunkTask(position, strats, market, lending, oracle, cfg, float(s0_usd),
                        float(sigma_per_step), size, steps, ss)
-             for size, ss in zip(sizes, seeds, strict=True)]
-    total = int(n_paths)
-    step = int(chunk_paths)
+             for size, ss in zip(mc.sizes, mc.chunk_seeds(Stream.SIMULATE), strict=True)]
+    total = int(mc.n_paths)
+    step = int(mc.chunk_paths)
 
     def on_task(done: int, _tasks: int) -> None:
         # Chunks finish in any order; count each as full (the last may be short), capped.
@@ -511,11 +504,9 @@ def simulate_distributed(
     scenario: ScenarioLike,
     strategies: Sequence[Strategy | str] | None = None,
     *,
-    n_paths: int = 1_000,
+    mc: MonteCarlo,
     n_steps: int = 720,
     step_hours: float = 1.0,
-    seed: int = 0,
-    chunk_paths: int = DEFAULT_CHUNK_PATHS,
     client: Client | None = None,
     market: UnwindMarket | None = None,
     lending: LendingParams | None = None,
@@ -527,16 +518,16 @@ def simulate_distributed(
 
     The scenario is read here (it does not pickle); the workers get only the position,
     market, reserves, oracle, config and strategies. Paths: GBM from the scenario's mark with
-    its daily sigma scaled to the step, zero drift, the ``Stream.SIMULATE`` chunks of
-    :class:`delever.sim.montecarlo.MonteCarlo`: with the default ``chunk_paths`` the same
-    draws, and the same bytes, as ``simulate(seed=seed)``.
+    its daily sigma scaled to the step, zero drift, the ``Stream.SIMULATE`` chunks of ``mc``:
+    with the default chunk size (``MonteCarlo(seed, n_paths)``) the same draws, and the same
+    bytes, as ``simulate(n_paths=n_paths, seed=seed)``.
 
     Parameters
     ----------
     scenario : a :class:`delever.Scenario` (or any ``ScenarioLike``).
     strategies : Strategy objects or built-in names; default every built-in.
-    n_paths, n_steps, step_hours, seed : the GBM paths (hours per step).
-    chunk_paths : paths per task (default :data:`CHUNK_PATHS`), independent of the workers.
+    mc : paths, seed and chunk size (:class:`delever.sim.montecarlo.MonteCarlo`).
+    n_steps, step_hours : steps per path and hours per step.
     client : ``distributed.Client`` (see :func:`open_client`); None runs the chunks here.
     market, lending, oracle, config : as :func:`delever.simulate`.
     progress : called with (paths done, n_paths) as chunks finish.
@@ -544,11 +535,9 @@ def simulate_distributed(
     Returns
     -------
     SimulationResult, the same shape as :func:`delever.simulate`'s, equal byte for byte for
-    any number of workers (and ``client=None``) at the same ``seed`` and ``chunk_paths``.
+    any number of workers (and ``client=None``) at the same ``mc``.
     """
     check_positive("step_hours", step_hours)
-    check_whole("n_paths", n_paths)
-    check_whole("chunk_paths", chunk_paths)
     mark = float(scenario.mark_price_usd)
     # A one-path placeholder so build_inputs does not draw paths we would not use.
     inputs = build_inputs(scenario, n_steps=check_whole("n_steps", n_steps), step_hours=step_hours,
@@ -556,10 +545,9 @@ def simulate_distributed(
                           lending=lending)
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
-    return simulate_chunks(inputs.position, resolve_strategies(strategies), s0_usd=mark,
-                           sigma_per_step=sigma, market=inputs.market, lending=inputs.lending,
-                           n_paths=n_paths, n_steps=n_steps, seed=seed,
-                           chunk_paths=chunk_paths, oracle=oracle, config=cfg, client=client,
+    return simulate_chunks(inputs.position, resolve_strategies(strategies), mc=mc, s0_usd=mark,
+                           sigma_per_step=sigma, n_steps=n_steps, market=inputs.market,
+                           lending=inputs.lending, oracle=oracle, config=cfg, client=client,
                            progress=progress)
 
 

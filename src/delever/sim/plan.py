@@ -1074,6 +1074,61 @@ def _relabel(m: PlanMetrics, label: str) -> PlanMetrics:
     return dataclasses.replace(m, label=label)
 
 
+def _check_families(families: Sequence[str], pieces: int) -> list[str]:
+    """The families, each once, in order; InvalidArgument for none, an unknown one or bad
+    ``pieces``."""
+    fams = list(dict.fromkeys(families))
+    if not fams:
+        raise InvalidArgument("families is empty; give at least one of " + ", ".join(FAMILIES))
+    for fam in fams:
+        if fam not in FAMILIES:
+            raise unknown_name("family", fam, FAMILIES)
+    if isinstance(pieces, bool) or int(pieces) < 1:
+        raise InvalidArgument(f"pieces={pieces!r} must be a whole number >= 1.")
+    return fams
+
+
+def _choose(search: _Search, feasible: list[FamilyBest], fams: list[str], pieces: int
+            ) -> tuple[Candidate, PlanMetrics, NearOptimal | None]:
+    """The plan: the centre of the near-optimal set of the best feasible family; with none
+    feasible, the candidate least often liquidated."""
+    if feasible:
+        top = min(feasible, key=lambda b: (b.metrics.objective_usd.value  # type: ignore[union-attr]
+                                           , fams.index(b.family)))
+        assert top.candidate is not None and top.metrics is not None
+        # The argmin is one noisy point of a flat objective: recommend the centre of the
+        # schedules Monte Carlo cannot tell from it.
+        near, plan = _near_optimal(search, top.candidate, pieces)
+        return plan, _relabel(search.seen[(plan.family, plan.params)],
+                              "plan: " + plan.family), near
+    k = min(list(search.seen), key=lambda key: (search.seen[key].p_liquidation.value,
+                                                search.seen[key].objective_usd.value))
+    return Candidate(k[0], k[1]), _relabel(search.seen[k], "plan: " + k[0]), None
+
+
+def _binding(any_feasible: bool, free: PlanMetrics, plan_m: PlanMetrics
+             ) -> tuple[Literal["liquidation", "none", "infeasible"], float]:
+    """Which constraint binds, and what it costs (objective of the plan minus the free one)."""
+    if not any_feasible:
+        return "infeasible", math.nan
+    if free.objective_usd.value < plan_m.objective_usd.value and not free.feasible:
+        return "liquidation", plan_m.objective_usd.value - free.objective_usd.value
+    return "none", 0.0
+
+
+def _gains(plan_out: Outcomes, plan_m: PlanMetrics, base: dict[str, Outcomes],
+           objective: PlanObjective) -> list[tuple[str, Estimate]]:
+    """Each baseline's objective minus the plan's, with its paired interval (same paths)."""
+    _, psi_plan, _, _ = objective_influence(plan_out.loss_usd, objective)
+    gains = []
+    for name, o in base.items():
+        value_b, psi_b, _, _ = objective_influence(o.loss_usd, objective)
+        diff = psi_b - psi_plan
+        gain = value_b - plan_m.objective_usd.value
+        gains.append((name, Estimate(gain, gain - _half(diff), gain + _half(diff))))
+    return gains
+
+
 def optimize_schedule(
     evaluator: Evaluator,
     objective: PlanObjective = PlanObjective(),
@@ -1105,14 +1160,7 @@ def optimize_schedule(
     -------
     PlanResult
     """
-    fams = list(dict.fromkeys(families))
-    if not fams:
-        raise InvalidArgument("families is empty; give at least one of " + ", ".join(FAMILIES))
-    for fam in fams:
-        if fam not in FAMILIES:
-            raise unknown_name("family", fam, FAMILIES)
-    if isinstance(pieces, bool) or int(pieces) < 1:
-        raise InvalidArgument(f"pieces={pieces!r} must be a whole number >= 1.")
+    fams = _check_families(families, pieces)
     search = _Search(evaluator, objective)
     bests = []
     for fam in fams:
@@ -1127,43 +1175,17 @@ def optimize_schedule(
     base_metrics = tuple(metrics(o, objective, label=name, family="baseline")
                          for name, o in zip(base, base_out, strict=True))
     feasible = [b for b in bests if b.metrics is not None]
-    keys = list(search.seen)
-    if feasible:
-        top = min(feasible, key=lambda b: (b.metrics.objective_usd.value  # type: ignore[union-attr]
-                                           , fams.index(b.family)))
-        assert top.candidate is not None and top.metrics is not None
-        # The argmin is one noisy point of a flat objective: recommend the centre of the
-        # schedules Monte Carlo cannot tell from it.
-        near, plan = _near_optimal(search, top.candidate, int(pieces))
-        plan_m = _relabel(search.seen[(plan.family, plan.params)], "plan: " + plan.family)
-    else:
-        k = min(keys, key=lambda key: (search.seen[key].p_liquidation.value,
-                                       search.seen[key].objective_usd.value))
-        plan, plan_m = Candidate(k[0], k[1]), _relabel(search.seen[k], "plan: " + k[0])
-        near = None
+    keys = list(search.seen)  # the searched candidates (before the near-optimal centre)
+    plan, plan_m, near = _choose(search, feasible, fams, int(pieces))
     k_free = min(keys, key=lambda key: (search.seen[key].objective_usd.value, key[1]))
     free = _relabel(search.seen[k_free], "unconstrained: " + k_free[0])
-    if not feasible:
-        binding: Literal["liquidation", "none", "infeasible"] = "infeasible"
-        gap = math.nan
-    elif free.objective_usd.value < plan_m.objective_usd.value and not free.feasible:
-        binding = "liquidation"
-        gap = plan_m.objective_usd.value - free.objective_usd.value
-    else:
-        binding = "none"
-        gap = 0.0
+    binding, gap = _binding(bool(feasible), free, plan_m)
     if progress is not None:
         progress("fresh paths")
     fresh = evaluator.fresh(fresh_seed_offset).evaluate([plan])[0]
     fresh_p = binomial_ci(int(fresh.liquidated.sum()), fresh.liquidated.shape[0])
     plan_out = search.outcomes[(plan.family, plan.params)]
-    _, psi_plan, _, _ = objective_influence(plan_out.loss_usd, objective)
-    gains = []
-    for name, o in zip(base, base_out, strict=True):
-        value_b, psi_b, _, _ = objective_influence(o.loss_usd, objective)
-        diff = psi_b - psi_plan
-        gain = value_b - plan_m.objective_usd.value
-        gains.append((name, Estimate(gain, gain - _half(diff), gain + _half(diff))))
+    gains = _gains(plan_out, plan_m, dict(zip(base, base_out, strict=True)), objective)
     initial_eth = evaluator.initial_eth
     intended = plan.sale_fractions(int(evaluator.n_steps), float(evaluator.step_hours))
     shortfall = 0.0 if intended is None else max(

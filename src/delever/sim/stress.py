@@ -149,6 +149,21 @@ def _amplification(values: FloatArray2D, p0: float) -> FloatArray1D:
     return out
 
 
+@dataclass(frozen=True)
+class StressActors:
+    """Who acts in the stress besides the exogenous price: as
+    :func:`delever.book.cascade.run_cascade` (the large account defaults to the trend-2026
+    position, 396,000 ETH against $526M as one account, an estimate)."""
+
+    impact: ImpactParams = DEFAULT_IMPACT
+    large_account: LargeAccount = TREND_2026_LARGE_ACCOUNT
+    liquidators: Liquidators = DEFAULT_LIQUIDATORS
+    followers: Followers = NO_FOLLOWERS
+    panic: PanicSellers = NO_PANIC
+    cautious: CautiousBorrowers | None = None
+    protocol_fee: float = DEFAULT_PROTOCOL_FEE
+
+
 def stress(
     book: BorrowerBook,
     *,
@@ -159,16 +174,10 @@ def stress(
     price_usd: float | None = None,
     sigma_per_step: float | None = None,
     drift_per_step: float = 0.0,
-    impact: ImpactParams = DEFAULT_IMPACT,
-    large_account: LargeAccount = TREND_2026_LARGE_ACCOUNT,
-    liquidators: Liquidators = DEFAULT_LIQUIDATORS,
-    followers: Followers = NO_FOLLOWERS,
-    panic: PanicSellers = NO_PANIC,
-    cautious: CautiousBorrowers | None = None,
-    protocol_fee: float = DEFAULT_PROTOCOL_FEE,
+    actors: StressActors = StressActors(),
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
-    """Monte Carlo stress of ``book`` plus ``large_account`` on GBM paths.
+    """Monte Carlo stress of ``book`` plus ``actors.large_account`` on GBM paths.
 
     Parameters
     ----------
@@ -182,18 +191,14 @@ def stress(
     price_usd : float, optional
         Start price P0 (default: the book's reference price).
     sigma_per_step : float, optional
-        GBM volatility per step (default ``impact.sigma_daily / sqrt(24)``: hourly steps).
+        GBM volatility per step (default ``actors.impact.sigma_daily / sqrt(24)``: hourly).
     drift_per_step : float
         GBM drift per step (default 0).
-    impact, large_account, liquidators, followers, panic, cautious, protocol_fee
-        As :func:`delever.book.cascade.run_cascade`; the large account defaults to the
-        trend-2026 position (396,000 ETH against $526M as one account, an estimate).
+    actors : StressActors
+        Impact, the large account, liquidators, followers, panic sellers, cautious
+        borrowers, the protocol fee.
     progress : callable(done_paths, n_paths), optional
         Called after each chunk of paths.
-
-    Returns
-    -------
-    StressResult
     """
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise InvalidArgument(f"n_paths={n_paths!r} must be a whole number >= 1.")
@@ -206,27 +211,33 @@ def stress(
             raise InvalidArgument("price_usd=None and the book has no reference price.")
         price_usd = book.reference_price_usd
     p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
-    sigma = (impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
+    sigma = (actors.impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
              else check_non_negative("sigma_per_step", sigma_per_step))
     check_finite("drift_per_step", drift_per_step)
     ladder = None if engine == "exact" else build_ladder(
-        book, cautious=cautious, protocol_fee=protocol_fee)
+        book, cautious=actors.cautious, protocol_fee=actors.protocol_fee)
     chunks = []
-    mc = MonteCarlo(seed, n_paths, CHUNK_PATHS)
-    for draw in mc.chunks(Stream.STRESS):
+    for draw in MonteCarlo(seed, n_paths, CHUNK_PATHS).chunks(Stream.STRESS):
         m = draw.paths.stop - draw.paths.start
         exog = gbm_paths(p0, m, n_steps, sigma_per_step=sigma, drift_per_step=drift_per_step,
                          seed=draw.rng)
         result = run_cascade(
-            book, exog, engine=engine, impact=impact, liquidators=liquidators,
-            followers=followers, panic=panic, cautious=cautious, large_account=large_account,
-            protocol_fee=protocol_fee, ladder=ladder,
+            book, exog, engine=engine, impact=actors.impact, liquidators=actors.liquidators,
+            followers=actors.followers, panic=actors.panic, cautious=actors.cautious,
+            large_account=actors.large_account, protocol_fee=actors.protocol_fee,
+            ladder=ladder,
         )
         chunks.append(result.values)
         if progress is not None:
             progress(draw.paths.stop, n_paths)
     values = np.concatenate(chunks)
     values.setflags(write=False)
+    return _summary(values, n_paths, n_steps, seed, engine, p0)
+
+
+def _summary(values: FloatArray2D, n_paths: int, n_steps: int, seed: int, engine: Engine,
+             p0: float) -> StressResult:
+    """The stress's estimates from its per-path outcomes."""
     liquidated = int(np.count_nonzero(values[:, k.OUT_WHALE_FIRST_STEP] >= 0))
     amp = _amplification(values, p0)
     measured = int(np.count_nonzero(np.isfinite(amp)))
@@ -254,6 +265,7 @@ __all__ = [
     "CONFIDENCE",
     "Z95",
     "Estimate",
+    "StressActors",
     "StressResult",
     "binomial_ci",
     "quantile_ci",
