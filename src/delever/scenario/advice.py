@@ -15,6 +15,7 @@ from delever.scenario.market import scenario_market
 from delever.sim.advise import Advice, AdviceRun, AdviceSettings
 from delever.sim.advise import advise as advise_position
 from delever.sim.api import build_inputs
+from delever.sim.montecarlo import MonteCarlo
 from delever.sim.plan import (
     DEFAULT_HORIZON_HOURS,
     DEFAULT_MAXFEV,
@@ -23,6 +24,7 @@ from delever.sim.plan import (
     Jumps,
     PlanObjective,
     PlanResult,
+    PlanSearch,
     plan_for_scenario,
 )
 
@@ -55,9 +57,10 @@ def plan(
     """
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
-        scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
-        seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
-        jumps=jumps, client=client, progress=progress, on_evaluations=on_evaluations)
+        scenario, objective or PlanObjective(), mc=MonteCarlo(seed, n_paths),
+        horizon_hours=horizon_hours, market=market,
+        search=PlanSearch(families, pieces, maxfev), jumps=jumps, client=client,
+        progress=progress, on_evaluations=on_evaluations)
 
 
 def advise(

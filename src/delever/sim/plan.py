@@ -1206,20 +1206,29 @@ def optimize_schedule(
     )
 
 
+DEFAULT_PLAN_PATHS = MonteCarlo(0, 10_000)  # seed 0, 10,000 paths, the service's chunks
+
+
+@dataclass(frozen=True)
+class PlanSearch:
+    """How hard the plan searches: the families, K pieces of the piecewise family and the
+    Nelder–Mead evaluations per family after the grid (see :func:`optimize_schedule`)."""
+
+    families: Sequence[str] = FAMILIES
+    pieces: int = DEFAULT_PIECES
+    maxfev: int = DEFAULT_MAXFEV
+
+
 def plan_for_scenario(
     scenario: ScenarioLike,
     objective: PlanObjective = PlanObjective(),
     *,
-    n_paths: int = 10_000,
+    mc: MonteCarlo = DEFAULT_PLAN_PATHS,
     horizon_hours: float = float(DEFAULT_HORIZON_HOURS),
     step_hours: float = 1.0,
-    seed: int = 0,
-    chunk_paths: int = CHUNK_PATHS,
     market: UnwindMarket | None = None,
     lending: LendingParams | None = None,
-    families: Sequence[str] = FAMILIES,
-    pieces: int = DEFAULT_PIECES,
-    maxfev: int = DEFAULT_MAXFEV,
+    search: PlanSearch = PlanSearch(),
     jumps: Jumps | None = None,
     client: Client | None = None,
     progress: Callable[[str], None] | None = None,
@@ -1231,13 +1240,13 @@ def plan_for_scenario(
     ----------
     scenario : a :class:`delever.Scenario` (or any ``ScenarioLike``).
     objective : lambda, the CVaR level, alpha.
-    n_paths, horizon_hours, step_hours, seed, chunk_paths : the GBM paths (zero drift, the
-        scenario's daily sigma), ``horizon_hours / step_hours`` steps, in chunks of
-        ``chunk_paths`` (one Dask task each).
+    mc : the paths, the seed and the chunk size (one Dask task each); the GBM paths (zero
+        drift, the scenario's daily sigma) are its ``Stream.PLAN`` chunks.
+    horizon_hours, step_hours : ``horizon_hours / step_hours`` steps.
     market : default :func:`delever.sim.api.build_inputs`'s square-root market; pass
         ``delever.scenario.market.scenario_market(scenario)`` for the book and followers.
     lending : default the reserves on the scenario's day (``build_inputs``).
-    families, pieces, maxfev : the search (see :func:`optimize_schedule`).
+    search : families, pieces, maxfev (see :func:`optimize_schedule`).
     jumps : Merton jumps on the paths (:class:`Jumps`); None (default) plain GBM.
     client : ``distributed.Client``; None evaluates here.
     progress : called with the stage's name; ``on_evaluations`` with candidates evaluated.
@@ -1253,12 +1262,12 @@ def plan_for_scenario(
                           paths=np.full((1, n_steps + 1), mark), market=market,
                           lending=lending)
     evaluator = UnwindEvaluator(inputs.position, inputs.market, inputs.lending, mark,
-                                scenario.market_parameters().sigma_daily, n_paths=n_paths,
-                                n_steps=n_steps, step_hours=step_hours, seed=seed,
-                                chunk_paths=chunk_paths, jumps=jumps, client=client,
+                                scenario.market_parameters().sigma_daily, n_paths=mc.n_paths,
+                                n_steps=n_steps, step_hours=step_hours, seed=mc.seed,
+                                chunk_paths=mc.chunk_paths, jumps=jumps, client=client,
                                 progress=on_evaluations)
-    return optimize_schedule(evaluator, objective, families=families, pieces=pieces,
-                             maxfev=maxfev, progress=progress)
+    return optimize_schedule(evaluator, objective, families=search.families,
+                             pieces=search.pieces, maxfev=search.maxfev, progress=progress)
 
 
 __all__ = [
@@ -1277,6 +1286,7 @@ __all__ = [
     "PlanMetrics",
     "PlanObjective",
     "PlanResult",
+    "PlanSearch",
     "UnwindEvaluator",
     "ac_sale_fractions",
     "baseline_strategies",
