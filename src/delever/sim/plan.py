@@ -69,6 +69,7 @@ from delever.sim.estimators import (
     cvar_influence,
     half_width,
     mean_ci,
+    standard_error,
     var_cvar,
     z_value,
 )
@@ -812,8 +813,7 @@ def _near_optimal(search: _Search, best: Candidate, pieces: int
         value, psi, _, _ = objective_influence(search.outcomes[key].loss_usd, objective)
         gap = value - value_best
         diff = psi - psi_best
-        half = z * float(diff.std(ddof=1)) / math.sqrt(diff.shape[0]) if diff.shape[0] > 1 \
-            else math.nan
+        half = z * standard_error(diff)  # nan below two paths
         if gap - half <= 0.0:  # the interval of the difference holds 0
             keys.append(key)
             gaps.append(gap)
