@@ -154,6 +154,20 @@ def test_simulate_is_the_default_chunking_on_any_worker_count(scenario, client2)
     assert streamed.sample.results[0].mid_usd.tobytes() == here.results[0].mid_usd[:10].tobytes()
 
 
+def test_simulate_same_bytes_with_one_or_more_numba_threads(scenario):  # type: ignore[no-untyped-def]
+    import numba
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = simulate(scenario, STRATEGIES, n_paths=40, n_steps=12, seed=4)
+        numba.set_num_threads(int(numba.config.NUMBA_NUM_THREADS))
+        many = simulate(scenario, STRATEGIES, n_paths=40, n_steps=12, seed=4)
+    finally:
+        numba.set_num_threads(before)
+    _assert_identical(one, many)
+
+
 def test_local_cluster_listens_on_loopback_only(client2: Client) -> None:
     # The dashboard used to listen on 0.0.0.0 (dashboard_address=":0").
     import psutil
