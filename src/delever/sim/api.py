@@ -22,6 +22,7 @@ from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
 from delever.protocol.reserve_history import reserve_state_on
+from delever.sim.estimators import RunningMoments
 from delever.sim.montecarlo import MonteCarlo, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
@@ -252,63 +253,118 @@ def simulate(
 SAMPLE_PATHS = 1_000  # paths a streamed run keeps whole, for figures (the first chunks)
 
 
-@dataclass(frozen=True, eq=False)
-class StrategyOutcomes:
-    """One strategy's per-path outcomes over every path (no per-step arrays).
+# The means of UnwindResult.summary_dict: summary key -> per-path array.
+_MEAN_KEYS = {
+    "realized_pnl_usd": "realized_pnl_usd", "unrealized_pnl_usd": "unrealized_pnl_usd",
+    "total_pnl_usd": "total_pnl_usd", "liquidity_discount_usd": "liquidity_discount_usd",
+    "eth_left": "eth_left", "sold_eth": "sold_total_eth", "seized_eth": "seized_total_eth",
+    "bad_debt_usd": "bad_debt_usd", "interest_usd": "interest_usd",
+    "book_sold_eth": "book_sold_eth", "follower_sold_eth": "follower_sold_eth",
+}
 
-    ``arrays``: the per-path arrays of :class:`delever.sim.unwind.UnwindResult` (the names
-    in its ``to_frame()``), each ``(n_paths,)``, in chunk order.
+
+@dataclass(frozen=True, eq=False)
+class StrategyTally:
+    """One strategy's running estimators over the chunks merged so far.
+
+    What :meth:`delever.sim.unwind.UnwindResult.summary_dict` reports, kept without the
+    per-path arrays: the means as :class:`RunningMoments` (Chan's merge: exact up to
+    rounding, with their standard errors), counts of liquidated and recovered paths, the
+    histogram of the recovery step (an exact median) and, for the exact 5th percentile of
+    the P&L, the per-path total P&L (8 bytes a path).
     """
 
     strategy: str
     step_hours: float
-    arrays: Mapping[str, np.ndarray]
+    n_paths: int
+    moments: Mapping[str, RunningMoments]
+    liquidated: int
+    recovery_counts: np.ndarray  # paths recovered at step k, k = 0..n_steps
+    total_pnl_usd: np.ndarray
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["arrays"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @classmethod
+    def of(cls, r: UnwindResult) -> StrategyTally:
+        """The tally of one chunk's result."""
+        rec = r.recovery_step
+        return cls(r.strategy, r.step_hours, r.n_paths,
+                   {k: RunningMoments.of(getattr(r, a)) for k, a in _MEAN_KEYS.items()},
+                   int(r.liquidated.sum()),
+                   np.bincount(rec[rec >= 0], minlength=r.n_steps + 1),
+                   np.asarray(r.total_pnl_usd, dtype=np.float64).copy())
 
-    @property
-    def n_paths(self) -> int:
-        """Number of paths."""
-        return int(next(iter(self.arrays.values())).shape[0])
+    def merge(self, other: StrategyTally) -> StrategyTally:
+        """Both chunks' tally (``other`` after this one, in path order)."""
+        return StrategyTally(
+            self.strategy, self.step_hours, self.n_paths + other.n_paths,
+            {k: m.merge(other.moments[k]) for k, m in self.moments.items()},
+            self.liquidated + other.liquidated, self.recovery_counts + other.recovery_counts,
+            np.concatenate([self.total_pnl_usd, other.total_pnl_usd]))
+
+    def _median_recovery_hours(self) -> float:
+        counts = self.recovery_counts
+        m = int(counts.sum())
+        if m == 0:
+            return math.nan
+        cum = np.cumsum(counts)
+        lo, hi = (int(np.searchsorted(cum, i, side="right")) for i in ((m - 1) // 2, m // 2))
+        return (lo * self.step_hours + hi * self.step_hours) / 2.0
 
     def summary_dict(self) -> dict[str, float]:
-        """:meth:`UnwindResult.summary_dict` over every path (the one definition of it)."""
-        # duck-typed: summary_dict reads only the per-path arrays and step_hours
-        return UnwindResult.summary_dict(self)  # type: ignore[arg-type]
+        """The keys and definitions of :meth:`UnwindResult.summary_dict`, over every path."""
+        mean = {k: m.mean for k, m in self.moments.items()}
+        n = self.n_paths
+        return {
+            "p_liquidation": self.liquidated / n,
+            "realized_pnl_usd": mean["realized_pnl_usd"],
+            "unrealized_pnl_usd": mean["unrealized_pnl_usd"],
+            "total_pnl_usd": mean["total_pnl_usd"],
+            "total_pnl_usd_p05": float(np.quantile(self.total_pnl_usd, 0.05)),
+            "liquidity_discount_usd": mean["liquidity_discount_usd"],
+            "eth_left": mean["eth_left"],
+            "sold_eth": mean["sold_eth"],
+            "seized_eth": mean["seized_eth"],
+            "bad_debt_usd": mean["bad_debt_usd"],
+            "interest_usd": mean["interest_usd"],
+            "share_recovered": int(self.recovery_counts.sum()) / n,
+            "median_recovery_hours": self._median_recovery_hours(),
+            "book_sold_eth": mean["book_sold_eth"],
+            "follower_sold_eth": mean["follower_sold_eth"],
+        }
+
+    def standard_errors(self) -> dict[str, float]:
+        """The standard error of each mean of :meth:`summary_dict` (and of the proportions)."""
+        n = self.n_paths
+        out = {k: m.standard_error for k, m in self.moments.items()}
+        for key, k in (("p_liquidation", self.liquidated),
+                       ("share_recovered", int(self.recovery_counts.sum()))):
+            p = k / n
+            out[key] = math.sqrt(p * (1.0 - p) / n)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
 class StreamedSimulation:
     """Strategies over ``n_paths`` paths run chunk by chunk, memory bounded by a chunk.
 
-    ``outcomes``: every path's per-path outcomes (exact summaries: means, the 5th percentile
-    of the P&L and the median recovery come from all ``n_paths`` values, as
-    :class:`SimulationResult`). ``sample``: the first ``sample.results[0].n_paths`` paths
-    (:data:`SAMPLE_PATHS`, or all when fewer) with every per-step array, for figures: per-step
-    bands drawn from it are estimates from that sample.
+    ``tallies``: each strategy's running estimators over every path (:class:`StrategyTally`).
+    ``sample``: the first ``sample.results[0].n_paths`` paths (:data:`SAMPLE_PATHS`, or all
+    when fewer) with every per-step array, for figures: per-step bands drawn from it are
+    estimates from that sample.
     """
 
     n_paths: int
-    outcomes: tuple[StrategyOutcomes, ...]
+    tallies: tuple[StrategyTally, ...]
     sample: SimulationResult
 
     @property
     def strategies(self) -> tuple[str, ...]:
         """The strategies' names, in run order."""
-        return tuple(o.strategy for o in self.outcomes)
+        return tuple(t.strategy for t in self.tallies)
 
     def to_dict(self) -> dict[str, Any]:
-        """Per-strategy summaries over every path (as :meth:`SimulationResult.to_dict`)."""
-        return {o.strategy: o.summary_dict() for o in self.outcomes}
-
-
-def _path_arrays(result: UnwindResult) -> dict[str, np.ndarray]:
-    return {name: getattr(result, name) for name in result.to_frame().columns
-            if name != "strategy"}
+        """Per-strategy summaries over every path (the keys of
+        :meth:`SimulationResult.to_dict`)."""
+        return {t.strategy: t.summary_dict() for t in self.tallies}
 
 
 def simulate_streamed(
@@ -327,9 +383,9 @@ def simulate_streamed(
     """:func:`simulate` (same paths, same per-path numbers) one chunk at a time.
 
     Each chunk of the :data:`Stream.SIMULATE` stream is drawn, run through every strategy,
-    reduced to its per-path outcomes and dropped; only the first ``sample_paths`` paths keep
-    their per-step arrays. Peak memory: one chunk's per-step arrays plus the sample, whatever
-    ``n_paths``.
+    folded into each strategy's :class:`StrategyTally` and dropped; only the first
+    ``sample_paths`` paths keep their per-step arrays. Peak memory: one chunk's per-step
+    arrays plus the sample, whatever ``n_paths`` (and 8 bytes a path for the P&L quantile).
     """
     strats = resolve_strategies(strategies)
     mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
@@ -339,24 +395,21 @@ def simulate_streamed(
     sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours),
                   chunk_paths=mc.chunk_paths)
-    per_path: list[list[dict[str, np.ndarray]]] = [[] for _ in strats]
+    tallies: list[StrategyTally] = []
     sample: list[SimulationResult] = []
     for k in range(mc.n_chunks):
         exo = gbm_chunk(mc, Stream.SIMULATE, k, float(scenario.mark_price_usd), steps, sigma)
         part = simulate_strategies(inputs.position, strats, exo, market=inputs.market,
                                    lending=inputs.lending, oracle=oracle, config=cfg)
-        for j, r in enumerate(part.results):
-            per_path[j].append(_path_arrays(r))
+        chunk = [StrategyTally.of(r) for r in part.results]
+        tallies = chunk if not tallies else [t.merge(c) for t, c in zip(tallies, chunk,
+                                                                       strict=True)]
         if mc.chunk_slice(k).start < sample_paths:
             sample.append(part)
         del part, exo
         if progress is not None:
             progress(mc.chunk_slice(k).stop * len(strats), mc.n_paths * len(strats))
-    outcomes = tuple(
-        StrategyOutcomes(s.name, float(step_hours),
-                         {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]})
-        for s, chunks in zip(strats, per_path, strict=True))
-    return StreamedSimulation(mc.n_paths, outcomes, _join_sample(sample, sample_paths))
+    return StreamedSimulation(mc.n_paths, tuple(tallies), _join_sample(sample, sample_paths))
 
 
 def _join_sample(parts: Sequence[SimulationResult], sample_paths: int) -> SimulationResult:
@@ -385,7 +438,7 @@ __all__ = [
     "SAMPLE_PATHS",
     "ScenarioLike",
     "SimulationInputs",
-    "StrategyOutcomes",
+    "StrategyTally",
     "StreamedSimulation",
     "build_inputs",
     "debt_symbol_of",
