@@ -280,7 +280,12 @@ class StrategyTally:
     moments: Mapping[str, RunningMoments]
     liquidated: int
     recovery_counts: np.ndarray  # paths recovered at step k, k = 0..n_steps
-    total_pnl_usd: np.ndarray
+    pnl_parts: tuple[np.ndarray, ...]  # each chunk's per-path total P&L, in order
+
+    @property
+    def total_pnl_usd(self) -> np.ndarray:
+        """Every path's total P&L (USD), in path order."""
+        return np.concatenate(self.pnl_parts)
 
     @classmethod
     def of(cls, r: UnwindResult) -> StrategyTally:
@@ -290,7 +295,7 @@ class StrategyTally:
                    {k: RunningMoments.of(getattr(r, a)) for k, a in _MEAN_KEYS.items()},
                    int(r.liquidated.sum()),
                    np.bincount(rec[rec >= 0], minlength=r.n_steps + 1),
-                   np.asarray(r.total_pnl_usd, dtype=np.float64).copy())
+                   (np.asarray(r.total_pnl_usd, dtype=np.float64).copy(),))
 
     def merge(self, other: StrategyTally) -> StrategyTally:
         """Both chunks' tally (``other`` after this one, in path order)."""
@@ -298,7 +303,7 @@ class StrategyTally:
             self.strategy, self.step_hours, self.n_paths + other.n_paths,
             {k: m.merge(other.moments[k]) for k, m in self.moments.items()},
             self.liquidated + other.liquidated, self.recovery_counts + other.recovery_counts,
-            np.concatenate([self.total_pnl_usd, other.total_pnl_usd]))
+            self.pnl_parts + other.pnl_parts)
 
     def _median_recovery_hours(self) -> float:
         counts = self.recovery_counts
@@ -390,6 +395,7 @@ def simulate_streamed(
     strats = resolve_strategies(strategies)
     mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
     steps = _count("n_steps", n_steps)
+    _count("sample_paths", sample_paths)
     placeholder = np.full((1, steps + 1), float(scenario.mark_price_usd))
     inputs = build_inputs(scenario, n_steps=steps, step_hours=step_hours, paths=placeholder)
     sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
