@@ -52,7 +52,7 @@ from delever.errors import (
 from delever.protocol import Account, check_whole_units
 from delever.scenario import load_scenario
 from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
-from delever.sim.stress import StressResult, stress
+from delever.sim.stress import StressActors, StressResult, stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
 # drawn from the distributions fitted to the Aave v3 stablecoin-debt cohort
@@ -400,7 +400,8 @@ def stress_cmd(
 
             result = stress(the_book, n_paths=paths, n_steps=steps, engine=chosen, seed=seed,
                             price_usd=p0, sigma_per_step=params.sigma_daily / math.sqrt(24.0),
-                            impact=params, large_account=whale, progress=advance, **actors)
+                            actors=StressActors(impact=params, large_account=whale, **actors),
+                            progress=advance)
         if json_output:
             emit_json(_stress_payload(result, whale, p0, defaults))
             return

@@ -50,9 +50,9 @@ from delever.scenario.runner import (
 )
 from delever.scenario.runner import run as run_scenario
 from delever.sim.advise import Advice
+from delever.sim.api import StreamedSimulation
 from delever.sim.plan import PlanObjective, PlanResult
 from delever.sim.position import PositionReport
-from delever.sim.unwind import SimulationResult
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 
@@ -251,7 +251,7 @@ def progress_engines(show: bool) -> RunEngines:
     """The run's long stages with the progress bars of `simulate`, `plan` and `advise`."""
 
     def simulate_shown(scenario: Scenario, names: list[str], n_paths: int, n_steps: int,
-                       step_hours: float, seed: int) -> SimulationResult:
+                       step_hours: float, seed: int) -> StreamedSimulation:
         return simulate_with_progress(scenario, names, n_paths, n_steps, step_hours, seed,
                                       show=show)
 
@@ -274,7 +274,7 @@ def _write_report(result: RunResult, path: Path, source: str) -> Path:
     sections = run_report_sections(
         result.position,
         sale=result.sale,
-        simulation=result.simulation,
+        simulation=result.simulation_sample,
         n_paths=result.n_paths,
         seed=result.seed,
         replay=result.replay,

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from delever.scenario.build import Scenario
 from delever.scenario.market import scenario_market
-from delever.sim.advise import Advice
+from delever.sim.advise import Advice, AdviceRun, AdviceSettings
 from delever.sim.advise import advise as advise_position
 from delever.sim.api import build_inputs
+from delever.sim.montecarlo import MonteCarlo
 from delever.sim.plan import (
     DEFAULT_HORIZON_HOURS,
     DEFAULT_MAXFEV,
@@ -23,6 +24,7 @@ from delever.sim.plan import (
     Jumps,
     PlanObjective,
     PlanResult,
+    PlanSearch,
     plan_for_scenario,
 )
 
@@ -64,9 +66,10 @@ def plan(
     hooks = progress if isinstance(progress, PlanProgress) else PlanProgress(progress)
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
-        scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
-        seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
-        jumps=jumps, client=client, progress=hooks.stage, on_evaluations=hooks.evaluations)
+        scenario, objective or PlanObjective(), mc=MonteCarlo(seed, n_paths),
+        horizon_hours=horizon_hours, market=market,
+        search=PlanSearch(families, pieces, maxfev), jumps=jumps, client=client,
+        progress=hooks.stage, on_evaluations=hooks.evaluations)
 
 
 def advise(
@@ -80,9 +83,11 @@ def advise(
     """The risk advice on the scenario's position (:func:`delever.sim.advise.advise`), its
     market with the book and the followers; ``kwargs`` go to that function."""
     inputs = build_inputs(scenario, n_paths=1, n_steps=1)
-    return advise_position(inputs.position, scenario_market(scenario), inputs.lending,
-                           mark_price_usd=scenario.mark_price_usd, n_paths=n_paths, seed=seed,
-                           client=client, **kwargs)
+    progress = kwargs.pop("progress", None)
+    run = AdviceRun(scenario_market(scenario), inputs.lending, scenario.mark_price_usd,
+                    n_paths=n_paths, seed=seed, client=client,
+                    **{k: kwargs.pop(k) for k in ("oracle", "sigma_daily") if k in kwargs})
+    return advise_position(inputs.position, run, AdviceSettings(**kwargs), progress=progress)
 
 
 __all__ = ["PlanProgress", "advise", "plan"]

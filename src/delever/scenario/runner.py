@@ -33,7 +33,7 @@ from delever.scenario.replay import (
 )
 from delever.sim.advise import Advice
 from delever.sim.amplification import AmplificationReport
-from delever.sim.api import simulate
+from delever.sim.api import StreamedSimulation, simulate_streamed
 from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective, PlanResult
 from delever.sim.position import PositionReport
@@ -54,9 +54,10 @@ MAX_PATHS = 1_000_000
 
 
 def _simulate(scenario: Scenario, names: list[str], n_paths: int, n_steps: int,
-              step_hours: float, seed: int) -> SimulationResult:
-    return simulate(scenario, names, n_paths=n_paths, n_steps=n_steps, step_hours=step_hours,
-                    seed=seed)
+              step_hours: float, seed: int) -> StreamedSimulation:
+    # streamed: memory bounded by a chunk of paths, whatever --paths is
+    return simulate_streamed(scenario, names, n_paths=n_paths, n_steps=n_steps,
+                             step_hours=step_hours, seed=seed)
 
 
 def _plan(scenario: Scenario, n_paths: int, seed: int) -> PlanResult:
@@ -80,7 +81,8 @@ class RunEngines(NamedTuple):
     family, the book), ``advise(scenario, n_paths, seed, sell_eth_per_day)`` (the
     ``ADVICE_*`` settings)."""
 
-    simulate: Callable[[Scenario, list[str], int, int, float, int], SimulationResult] = _simulate
+    simulate: Callable[[Scenario, list[str], int, int, float, int],
+                       StreamedSimulation] = _simulate
     plan: Callable[[Scenario, int, int], PlanResult] = _plan
     advise: Callable[[Scenario, int, int, float], Advice] = _advise
 
@@ -111,8 +113,14 @@ class RunResult:
         return self.artifacts.get("sale")
 
     @property
-    def simulation(self) -> SimulationResult | None:
+    def simulation(self) -> StreamedSimulation | None:
         return self.artifacts.get("simulation")
+
+    @property
+    def simulation_sample(self) -> SimulationResult | None:
+        """The first paths of the simulation with every per-step array (the figures')."""
+        streamed = self.simulation
+        return None if streamed is None else streamed.sample
 
     @property
     def replay(self) -> ReplayResult | None:
