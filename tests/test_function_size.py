@@ -35,17 +35,6 @@ ALLOWED: dict[str, str] = {
     "delever.kernels.unwind:unwind_steps_py": _SPLIT,
     "delever.protocol.account:_liquidate_float": _SPLIT,
     "delever.protocol.account:_liquidate_exact": _SPLIT,
-    "delever.sim.advise:max_position": _SPLIT,
-    "delever.sim.advise:margin_buffer": _SPLIT,
-    "delever.sim.advise:staged_deleveraging": _SPLIT,
-    "delever.sim.advise:after_unwind": _SPLIT,
-    "delever.sim.advise:leverage_heatmap": _SPLIT,
-    "delever.sim.advise:advise": _SPLIT,
-    "delever.sim.distributed:simulate_chunks": _SPLIT,
-    "delever.sim.distributed:simulate_distributed": _SPLIT,
-    "delever.sim.plan:optimize_schedule": _SPLIT,
-    "delever.sim.plan:plan_for_scenario": _SPLIT,
-    "delever.sim.stress:stress": _SPLIT,
 }
 
 
