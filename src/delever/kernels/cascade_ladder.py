@@ -1,0 +1,652 @@
+"""The ladder cascade engine: only the borrowers whose trigger price the market crosses.
+
+Stages (the step model is in :mod:`delever.kernels.cascade`):
+
+1. The ladder, once per book (:func:`delever.kernels.cascade.build_ladder_py`, sorted by the
+   book layer): each borrower's alert rung and first liquidation rung, highest trigger
+   first. Borrowers are numbered in the order of their first rung, so a path walking the
+   schedule touches their state in memory order.
+2. A path walks a pointer down that schedule: a step that reaches no new trigger costs O(1).
+   At a visited rung the borrower's actual state on this path gets the protocol's call at
+   the execution price (debt covered in USD, converted to ETH at that price, the full close
+   when HF is below ``full_close_hf`` there: gaps are handled as the protocol does), and its
+   next trigger, ``D' / (C' LT)`` from the state the call left, goes on a per-path queue read
+   from the next round: singly linked lists in buckets of log-price (exponent and top
+   ``Q_BITS`` mantissa bits, ~0.2% wide), so a push costs O(1) and a round takes out every
+   entry above ``p`` walking down from the highest non-empty bucket.
+3. The step's fixed point (:func:`_settle_py`): rounds at the current price until a round
+   liquidates nobody, as the exact engine does; every borrower with HF < 1 is reached in
+   each round, so the two engines agree to rounding. The common call (a partial or full
+   close with no collateral cap nor dust) is done inline with no division
+   (:func:`_ladder_call_py`), the rest by :func:`~delever.kernels.liquidation.liquidate_one`.
+
+The borrowers' state is one row of 8 floats each (one cache line): collateral, debt, LT,
+bonus, alert HF, flags, the round of its last call.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from delever._typing import FloatArray1D, FloatArray2D, IntArray, IntArray1D
+from delever.kernels._numba import njit, prange
+from delever.kernels.cascade import (
+    OUT_ACCOUNTS_LIQUIDATED,
+    OUT_BAD_DEBT_USD,
+    OUT_CALLS,
+    OUT_CAPPED_STEPS,
+    OUT_CAUTIOUS_ADDED_ETH,
+    OUT_CAUTIOUS_SOLD_ETH,
+    OUT_COLLATERAL_LEFT_ETH,
+    OUT_DEBT_LEFT_USD,
+    OUT_DEBT_REPAID_USD,
+    OUT_FINAL_PRICE,
+    OUT_HELD_ETH,
+    OUT_LIQUIDATOR_SOLD_ETH,
+    OUT_MIN_EXOGENOUS,
+    OUT_MIN_PRICE,
+    OUT_OTHER_SOLD_ETH,
+    OUT_PROTOCOL_FEE_ETH,
+    OUT_ROUNDS,
+    OUT_SEIZED_ETH,
+    OUT_TO_LIQUIDATOR_ETH,
+    OUT_WHALE_BAD_DEBT_USD,
+    OUT_WHALE_FIRST_STEP,
+    OUT_WHALE_SEIZED_ETH,
+    RUNG_ALERT,
+    RUNG_LIQUIDATION,
+    CascadeActors,
+    CascadeBook,
+    CascadeRun,
+    LargeAccountRecord,
+)
+from delever.kernels.impact_law import (
+    add_volume,
+    decay_memory,
+    depth_eth,
+    ewma_variance,
+    impact_fraction,
+)
+from delever.kernels.liquidation import STATUS_LIQUIDATED, liquidate_one
+from delever.kernels.records import ImpactLaw, LiquidationRules
+
+Q_BITS = 9
+Q_BUCKETS = 17 << Q_BITS
+
+# Columns of a borrower's row.
+A_C = 0  # collateral, ETH (NaN: untouched on this path)
+A_D = 1  # debt, USD
+A_LT = 2
+A_BONUS = 3
+A_WATCH = 4  # alert HF
+A_FLAGS = 5  # bit 0: liquidated once, bit 1: cautious borrower has acted
+A_STAMP = 6  # round of its last call or action
+A_WIDTH = 8
+
+# Counters of a path (int64 array).
+C_Q_TOP = 0  # no bucket above this one holds entries
+C_ALLOC = 1
+C_FREE = 2
+C_TOUCHED = 3
+C_ROUND = 4
+C_PTR = 5
+C_STAGE = 6
+N_C = 7
+
+# Market state of a path (float array).
+M_Q_PERM = 0
+M_Q_MEM = 1
+M_VAR = 2
+M_PEAK = 3
+M_DEPTH = 4
+M_P = 5
+M_P0 = 6
+M_PANIC_DONE = 7
+M_WHALE_C = 8
+M_WHALE_D = 9
+M_Q_SCALE = 10
+N_M = 11
+
+
+class LadderSchedule(NamedTuple):
+    """The rungs a path walks (each borrower's alert and first liquidation rung), highest
+    trigger first; ``borrower`` numbers rows of the (renumbered) book."""
+
+    trigger_usd: FloatArray1D
+    borrower: IntArray1D
+    kind: IntArray1D
+
+
+class LadderScratch(NamedTuple):
+    """One block of paths' working memory (reused path after path)."""
+
+    acct: FloatArray2D  # (n, A_WIDTH)
+    touched: IntArray1D
+    q_head: IntArray1D
+    q_next: IntArray1D
+    q_key: FloatArray1D
+    q_id: IntArray1D
+    q_free: IntArray1D
+    popped: IntArray1D
+    stage_key: FloatArray1D
+    stage_id: IntArray1D
+    bits_f: FloatArray1D  # one float and its int64 view (the bucket of a price)
+    bits_i: IntArray1D
+    counters: IntArray1D
+    pending_eth: FloatArray1D
+    follow_eth: FloatArray1D
+    market: FloatArray1D
+
+
+def _scratch_py(run: CascadeRun, n: int) -> LadderScratch:
+    cap = 3 * n + 8
+    acct = np.empty((n, A_WIDTH))
+    book = run.book
+    for i in range(n):
+        acct[i, A_C] = math.nan
+        acct[i, A_LT] = book.liquidation_threshold[i]
+        acct[i, A_BONUS] = book.liquidation_bonus[i]
+        acct[i, A_WATCH] = book.watch_hf[i]
+    bits = np.empty(1)
+    return LadderScratch(
+        acct, np.empty(n, np.int64), np.full(Q_BUCKETS, -1, np.int64), np.empty(cap, np.int64),
+        np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64),
+        np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), bits,
+        bits.view(np.int64), np.zeros(N_C, np.int64), np.zeros(max(run.actors.k_defer, 1)),
+        np.zeros(max(run.actors.follower_lag, 1)), np.zeros(N_M))
+
+
+_scratch = njit(cache=True)(_scratch_py)
+
+
+def _bucket_py(sc: LadderScratch, key: float) -> int:
+    """Bucket of a positive price: exponent and top ``Q_BITS`` mantissa bits of key * scale.
+
+    Monotone non-decreasing in ``key`` (clamped to the ends), which is all the queue needs.
+    """
+    sc.bits_f[0] = key * sc.market[M_Q_SCALE]
+    b = (sc.bits_i[0] >> (52 - Q_BITS)) - (1023 << Q_BITS)
+    return int(min(max(b, 0), Q_BUCKETS - 1))
+
+
+_bucket = njit(cache=True, inline="always")(_bucket_py)
+
+
+def _pop_due_py(sc: LadderScratch, p: float) -> int:
+    """Take every queued entry with key > ``p`` into ``popped``; returns how many."""
+    cnt = sc.counters
+    bp = _bucket(sc, p)
+    q_top = cnt[C_Q_TOP]
+    n_pop = 0
+    n_free = cnt[C_FREE]
+    while q_top >= bp:
+        e = sc.q_head[q_top]
+        keep = -1
+        while e >= 0:
+            nx = sc.q_next[e]
+            if q_top > bp or sc.q_key[e] > p:
+                sc.popped[n_pop] = sc.q_id[e]
+                n_pop += 1
+                sc.q_free[n_free] = e
+                n_free += 1
+            else:
+                sc.q_next[e] = keep
+                keep = e
+            e = nx
+        sc.q_head[q_top] = keep
+        if q_top == bp:
+            break
+        q_top -= 1
+    cnt[C_Q_TOP] = q_top
+    cnt[C_FREE] = n_free
+    return n_pop
+
+
+_pop_due = njit(cache=True)(_pop_due_py)
+
+
+def _push_staged_py(sc: LadderScratch) -> None:
+    """Queue the triggers staged in this round (read from the next round on)."""
+    cnt = sc.counters
+    for s in range(cnt[C_STAGE]):
+        if cnt[C_FREE] > 0:
+            cnt[C_FREE] -= 1
+            e = sc.q_free[cnt[C_FREE]]
+        else:
+            e = cnt[C_ALLOC]
+            cnt[C_ALLOC] += 1
+        b = _bucket(sc, sc.stage_key[s])
+        sc.q_key[e] = sc.stage_key[s]
+        sc.q_id[e] = sc.stage_id[s]
+        sc.q_next[e] = sc.q_head[b]
+        sc.q_head[b] = e
+        if b > cnt[C_Q_TOP]:
+            cnt[C_Q_TOP] = b
+    cnt[C_STAGE] = 0
+
+
+_push_staged = njit(cache=True)(_push_staged_py)
+
+
+def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p: float,
+                    o: FloatArray1D) -> float:
+    """One call on borrower ``i`` (HF < 1) at ``p``; ETH to the liquidator, -1 if none.
+
+    The common case (no collateral cap, no dust) inline and without a division
+    (``inv_p = 1 / p``: results differ from ``liquidate_one`` only by rounding); the rest
+    by ``liquidate_one``.
+    """
+    rules = run.rules
+    c = acct[i, A_C]
+    d = acct[i, A_D]
+    lt = acct[i, A_LT]
+    bonus = acct[i, A_BONUS]
+    fee_share = run.actors.protocol_fee
+    cp = c * p
+    # HF > full_close_hf without a division (the boundary differs only by rounding)
+    if (rules.close_factor < 1.0 and cp * lt > rules.full_close_hf * d
+            and cp >= rules.min_base_usd and d >= rules.min_base_usd):
+        actual = d * rules.close_factor
+    else:
+        actual = d
+    base = actual * inv_p  # ETH worth the debt covered
+    seized = base * (1.0 + bonus)
+    if seized < c and not (actual < d and (d - actual < rules.min_leftover_usd
+                                           or cp - seized * p < rules.min_leftover_usd)):
+        fee = base * bonus * fee_share  # the protocol's share of the bonus part
+        acct[i, A_C] = c - seized
+        acct[i, A_D] = d - actual
+        o[OUT_SEIZED_ETH] += seized
+        o[OUT_TO_LIQUIDATOR_ETH] += seized - fee
+        o[OUT_PROTOCOL_FEE_ETH] += fee
+        o[OUT_DEBT_REPAID_USD] += actual
+        return seized - fee
+    status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
+        rules, c, d, p, lt, bonus, fee_share, math.inf)
+    if status != STATUS_LIQUIDATED:
+        return -1.0
+    acct[i, A_C] = max(c - seized, 0.0)
+    if bad > 0.0 and rules.write_off_bad_debt:
+        acct[i, A_D] = 0.0
+        o[OUT_BAD_DEBT_USD] += bad
+    else:
+        acct[i, A_D] = max(d - repaid, 0.0) if acct[i, A_C] > 0.0 or bad > 0.0 else 0.0
+    o[OUT_SEIZED_ETH] += seized
+    o[OUT_TO_LIQUIDATOR_ETH] += to_liq
+    o[OUT_PROTOCOL_FEE_ETH] += fee
+    o[OUT_DEBT_REPAID_USD] += repaid
+    return to_liq
+
+
+_ladder_call = njit(cache=True)(_ladder_call_py)
+
+
+def _cautious_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, o: FloatArray1D
+                 ) -> float:
+    """Borrower ``i`` restores its HF to ``target_hf`` at ``p``; returns the ETH it sold."""
+    c = acct[i, A_C]
+    d = acct[i, A_D]
+    lt = acct[i, A_LT]
+    target = run.actors.target_hf
+    if run.actors.add_collateral:
+        extra = target * d / (p * lt) - c
+        if extra > 0.0:
+            acct[i, A_C] = c + extra
+            o[OUT_CAUTIOUS_ADDED_ETH] += extra
+        return 0.0
+    sold = (target * d - c * p * lt) / (p * (target - lt))
+    if sold <= 0.0:
+        return 0.0
+    if sold * p >= d:
+        sold = d / p
+        acct[i, A_D] = 0.0
+    else:
+        acct[i, A_D] = d - sold * p
+    sold = min(sold, c)
+    acct[i, A_C] = c - sold
+    o[OUT_CAUTIOUS_SOLD_ETH] += sold
+    return sold
+
+
+_cautious = njit(cache=True)(_cautious_py)
+
+
+def _visit_py(run: CascadeRun, sc: LadderScratch, i: int, kind: int, p: float, inv_p: float,
+              o: FloatArray1D) -> tuple[bool, float, float]:
+    """Borrower ``i`` reached in this round: ``(acted, ETH to liquidators, ETH sold)``."""
+    acct = sc.acct
+    cnt = sc.counters
+    if math.isnan(acct[i, A_C]):  # first visit on this path
+        acct[i, A_C] = run.book.collateral_eth[i]
+        acct[i, A_D] = run.book.debt_usd[i]
+        acct[i, A_FLAGS] = 0.0
+        acct[i, A_STAMP] = -1.0
+        sc.touched[cnt[C_TOUCHED]] = i
+        cnt[C_TOUCHED] += 1
+    if not acct[i, A_D] > 0.0:
+        return False, 0.0, 0.0
+    round_id = float(cnt[C_ROUND])
+    acted = False
+    received = 0.0
+    sold = 0.0
+    lt = acct[i, A_LT]
+    if acct[i, A_STAMP] != round_id:
+        flags = int(acct[i, A_FLAGS])
+        value = acct[i, A_C] * p * lt
+        if kind == RUNG_ALERT and flags & 2 == 0:
+            flags |= 2
+            acct[i, A_FLAGS] = flags
+            if not value < acct[i, A_D] and value < acct[i, A_WATCH] * acct[i, A_D]:
+                sold = _cautious(run, acct, i, p, o)
+                acted = True
+        if not acted and value < acct[i, A_D]:
+            got = _ladder_call(run, acct, i, p, inv_p, o)
+            if got >= 0.0:
+                acted = True
+                received = got
+                o[OUT_CALLS] += 1.0
+                if flags & 1 == 0:
+                    acct[i, A_FLAGS] = flags | 3
+                    o[OUT_ACCOUNTS_LIQUIDATED] += 1.0
+        if acted:
+            acct[i, A_STAMP] = round_id
+    if acct[i, A_D] > 0.0 and acct[i, A_C] > 0.0:
+        # where its HF crosses 1 from its actual state: looked at again from the next round
+        s = cnt[C_STAGE]
+        sc.stage_key[s] = acct[i, A_D] / (acct[i, A_C] * lt)
+        sc.stage_id[s] = i
+        cnt[C_STAGE] = s + 1
+    return acted, received, sold
+
+
+_visit = njit(cache=True)(_visit_py)
+
+
+def _round_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, p: float,
+              o: FloatArray1D) -> tuple[bool, float, float]:
+    """Every borrower whose trigger is above ``p``: ``(anything happened, ETH to
+    liquidators, ETH sold by cautious borrowers)``."""
+    cnt = sc.counters
+    n_pop = _pop_due(sc, p)
+    ptr = cnt[C_PTR]
+    n_rungs = sched.trigger_usd.shape[0]
+    if n_pop == 0 and not (ptr < n_rungs and sched.trigger_usd[ptr] > p):
+        return False, 0.0, 0.0  # the common quiet round: nobody to look at
+    cnt[C_ROUND] += 1
+    inv_p = 1.0 / p
+    active = False
+    received = 0.0
+    sold = 0.0
+    k_pop = 0
+    while True:
+        if ptr < n_rungs and sched.trigger_usd[ptr] > p:
+            i = sched.borrower[ptr]
+            kind = sched.kind[ptr]
+            ptr += 1
+        elif k_pop < n_pop:
+            i = sc.popped[k_pop]
+            k_pop += 1
+            kind = RUNG_LIQUIDATION
+        else:
+            break
+        acted, got, sale = _visit(run, sc, i, kind, p, inv_p, o)
+        active |= acted
+        received += got
+        sold += sale
+    cnt[C_PTR] = ptr
+    _push_staged(sc)
+    return active, received, sold
+
+
+_round = njit(cache=True)(_round_py)
+
+
+def _whale_round_py(run: CascadeRun, sc: LadderScratch, t: int, p: float, o: FloatArray1D
+                    ) -> float:
+    """The large account's call of this round; ETH to the liquidator (-1: none)."""
+    m = sc.market
+    lt = run.whale.liquidation_threshold
+    c = m[M_WHALE_C]
+    d = m[M_WHALE_D]
+    if not (d > 0.0 and c * p * lt < d):
+        return -1.0
+    status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
+        run.rules, c, d, p, lt, run.whale.liquidation_bonus, run.actors.protocol_fee,
+        math.inf)
+    if status != STATUS_LIQUIDATED:
+        return -1.0
+    m[M_WHALE_C] = max(c - seized, 0.0)
+    if bad > 0.0 and run.rules.write_off_bad_debt:
+        m[M_WHALE_D] = 0.0
+        o[OUT_BAD_DEBT_USD] += bad
+        o[OUT_WHALE_BAD_DEBT_USD] += bad
+    else:
+        m[M_WHALE_D] = max(d - repaid, 0.0) if m[M_WHALE_C] > 0.0 or bad > 0.0 else 0.0
+    o[OUT_SEIZED_ETH] += seized
+    o[OUT_TO_LIQUIDATOR_ETH] += to_liq
+    o[OUT_PROTOCOL_FEE_ETH] += fee
+    o[OUT_DEBT_REPAID_USD] += repaid
+    o[OUT_WHALE_SEIZED_ETH] += seized
+    o[OUT_CALLS] += 1.0
+    if o[OUT_WHALE_FIRST_STEP] < 0.0:
+        o[OUT_WHALE_FIRST_STEP] = float(t)
+    return to_liq
+
+
+_whale_round = njit(cache=True)(_whale_round_py)
+
+
+def _mid_py(run: CascadeRun, e_t: float, m: FloatArray1D) -> float:
+    return e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+
+
+_mid = njit(cache=True)(_mid_py)
+
+
+def _open_step_py(run: CascadeRun, sc: LadderScratch, t: int, e_t: float, o: FloatArray1D
+                  ) -> float:
+    """Sales decided at the end of the last step; returns the large account's sale."""
+    a = run.actors
+    law = run.law
+    m = sc.market
+    m[M_Q_MEM] = decay_memory(law, m[M_Q_MEM], a.step_s)
+    if law.thin_vol > 0.0 or law.thin_drawdown > 0.0:
+        drawdown = 1.0 - m[M_P] / m[M_PEAK] if m[M_PEAK] > 0.0 else 0.0
+        m[M_DEPTH] = depth_eth(law, math.sqrt(m[M_VAR]), drawdown)
+    slot = t % sc.pending_eth.shape[0]
+    q_liq = sc.pending_eth[slot]
+    sc.pending_eth[slot] = 0.0
+    fslot = t % sc.follow_eth.shape[0]
+    q_other = a.follower_kappa * sc.follow_eth[fslot]
+    sc.follow_eth[fslot] = 0.0
+    if m[M_PANIC_DONE] == 0.0 and m[M_P] <= m[M_P0] * (1.0 - a.panic_drawdown):
+        q_other += a.panic_eth
+        m[M_PANIC_DONE] = 1.0
+    whale_sold = 0.0
+    rate = run.whale.sell_eth_per_step
+    if rate > 0.0 and m[M_WHALE_C] > 0.0:
+        p_open = _mid(run, e_t, m)
+        sale = min(rate, m[M_WHALE_C])
+        if m[M_WHALE_D] > 0.0 and p_open > 0.0:
+            sale = min(sale, m[M_WHALE_D] / p_open)
+            m[M_WHALE_C] -= sale
+            m[M_WHALE_D] = max(m[M_WHALE_D] - sale * p_open, 0.0)
+            whale_sold = sale
+            q_other += sale
+    o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
+    o[OUT_OTHER_SOLD_ETH] += q_other
+    m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], q_liq + q_other)
+    return whale_sold
+
+
+_open_step = njit(cache=True)(_open_step_py)
+
+
+def _settle_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, t: int, e_t: float,
+               o: FloatArray1D) -> float:
+    """The step's fixed point: rounds at the current price until nobody is liquidated;
+    returns the mid it stops at."""
+    a = run.actors
+    m = sc.market
+    k_slots = sc.pending_eth.shape[0]
+    phi_now = a.phi if a.k_defer > 0 else 1.0
+    whale_sold = _open_step(run, sc, t, e_t, o)
+    p = _mid(run, e_t, m)
+    rounds = 0
+    while p > 0.0:
+        if rounds >= a.max_rounds:
+            o[OUT_CAPPED_STEPS] += 1.0
+            break
+        whale_got = _whale_round(run, sc, t, p, o)
+        active, received, sold = _round(run, sched, sc, p, o)
+        if whale_got >= 0.0:
+            active = True
+            received += whale_got
+            whale_sold += whale_got
+        if not active:
+            break
+        rounds += 1
+        now = received * phi_now
+        later = (received - now) / k_slots
+        if later > 0.0:
+            for s in range(k_slots):
+                sc.pending_eth[s] += later
+        o[OUT_LIQUIDATOR_SOLD_ETH] += now
+        o[OUT_OTHER_SOLD_ETH] += sold
+        m[M_Q_PERM], m[M_Q_MEM] = add_volume(run.law, m[M_Q_PERM], m[M_Q_MEM], now + sold)
+        p = _mid(run, e_t, m)
+    o[OUT_ROUNDS] += rounds
+    sc.follow_eth[t % sc.follow_eth.shape[0]] = whale_sold
+    return p
+
+
+_settle = njit(cache=True)(_settle_py)
+
+
+def _start_path_py(run: CascadeRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
+    sc.q_head[:] = -1
+    sc.counters[:] = 0
+    sc.counters[C_Q_TOP] = -1
+    sc.pending_eth[:] = 0.0
+    sc.follow_eth[:] = 0.0
+    m = sc.market
+    scale = m[M_Q_SCALE]
+    m[:] = 0.0
+    m[M_Q_SCALE] = scale
+    m[M_DEPTH] = depth_eth(run.law, 0.0, 0.0)
+    m[M_P] = p0
+    m[M_P0] = p0
+    m[M_PEAK] = p0
+    m[M_PANIC_DONE] = 1.0 if run.actors.panic_eth <= 0.0 else 0.0
+    m[M_WHALE_C] = run.whale.collateral_eth
+    m[M_WHALE_D] = run.whale.debt_usd
+    o[:] = 0.0
+    o[OUT_WHALE_FIRST_STEP] = -1.0
+    o[OUT_MIN_PRICE] = p0
+    o[OUT_MIN_EXOGENOUS] = p0
+
+
+_start_path = njit(cache=True)(_start_path_py)
+
+
+def _end_path_py(run: CascadeRun, sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D
+                 ) -> None:
+    """What is left; the touched borrowers go back to untouched for the next path."""
+    book = run.book
+    debt_left = totals[0]
+    coll_left = totals[1]
+    for k in range(sc.counters[C_TOUCHED]):
+        i = sc.touched[k]
+        debt_left += sc.acct[i, A_D] - book.debt_usd[i]
+        coll_left += sc.acct[i, A_C] - book.collateral_eth[i]
+        sc.acct[i, A_C] = math.nan
+    o[OUT_HELD_ETH] = np.sum(sc.pending_eth)
+    o[OUT_DEBT_LEFT_USD] = debt_left + sc.market[M_WHALE_D]
+    o[OUT_COLLATERAL_LEFT_ETH] = coll_left + sc.market[M_WHALE_C]
+
+
+_end_path = njit(cache=True)(_end_path_py)
+
+
+def _path_py(run: CascadeRun, sched: LadderSchedule, exo: FloatArray1D, sc: LadderScratch,
+             totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> None:
+    """One path from the book's start; ``prices`` empty or one per step."""
+    p = exo[0]
+    _start_path(run, sc, p, o)
+    m = sc.market
+    record = prices.shape[0] == exo.shape[0]
+    if record:
+        prices[0] = p
+    vol_state = run.law.thin_vol > 0.0 and run.law.vol_halflife_s < math.inf
+    for t in range(1, exo.shape[0]):
+        e_t = exo[t]
+        if e_t < o[OUT_MIN_EXOGENOUS]:
+            o[OUT_MIN_EXOGENOUS] = e_t
+        p_last = m[M_P]
+        p = _settle(run, sched, sc, t, e_t, o)
+        m[M_P] = p
+        if vol_state and p > 0.0 and p_last > 0.0:
+            m[M_VAR] = ewma_variance(run.law, m[M_VAR], math.log(p / p_last),
+                                     run.actors.step_s)
+        if p > m[M_PEAK]:
+            m[M_PEAK] = p
+        if p < o[OUT_MIN_PRICE]:
+            o[OUT_MIN_PRICE] = p
+        if record:
+            prices[t] = p
+    o[OUT_FINAL_PRICE] = p
+    _end_path(run, sc, totals, o)
+
+
+_path = njit(cache=True)(_path_py)
+
+
+def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, columns: FloatArray2D,
+              rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
+              whale: LargeAccountRecord, trigger_usd: FloatArray1D, who_kind: IntArray,
+              out: FloatArray2D, prices_out: FloatArray2D) -> None:
+    """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``columns`` (see
+    :func:`book_columns`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
+    sched = LadderSchedule(trigger_usd, who_kind[0], who_kind[1])
+    n = columns.shape[1]
+    book = CascadeBook(columns[0], columns[1], columns[2], columns[3], columns[4])
+    run = CascadeRun(book, rules, law, actors, whale)
+    n_paths = exogenous_usd.shape[0]
+    record = prices_out.shape[0] == n_paths
+    totals = np.array([np.sum(book.debt_usd), np.sum(book.collateral_eth)])
+    sc = _scratch(run, n)
+    # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
+    sc.market[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
+    for path in range(blk, n_paths, n_blocks):
+        prices = prices_out[path] if record else np.empty(0)
+        _path(run, sched, exogenous_usd[path], sc, totals, out[path], prices)
+
+
+_block = njit(cache=True)(_block_py)
+
+
+def simulate_ladder_py(exogenous_usd: FloatArray2D, columns: FloatArray2D,
+                       rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
+                       whale: LargeAccountRecord, trigger_usd: FloatArray1D,
+                       who_kind: IntArray, n_blocks: int, out: FloatArray2D,
+                       prices_out: FloatArray2D) -> None:
+    """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
+    one row per path, the mid at the end of each step (column 0: the start price).
+
+    ``columns``: the (renumbered) book as :func:`~delever.kernels.cascade.book_columns`
+    gives it; ``trigger_usd`` and ``who_kind`` (rows: borrower, kind): the schedule (a
+    parallel loop cannot take a record of arrays; the records of numbers are arguments).
+    Paths are split into ``n_blocks`` interleaved blocks, each with its own scratch; the
+    results depend neither on it nor on the number of threads.
+    """
+    for blk in prange(n_blocks):
+        _block(blk, n_blocks, exogenous_usd, columns, rules, law, actors, whale, trigger_usd,
+               who_kind, out, prices_out)
+
+
+simulate_ladder = njit(cache=True, parallel=True, error_model="numpy")(simulate_ladder_py)
+
+__all__ = ["LadderSchedule", "LadderScratch", "simulate_ladder", "simulate_ladder_py"]
