@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from cascade_reference_cases import CASES
 
 from delever.book import run_cascade
 from delever.book.actors import ImpactParams
-
-from cascade_reference_cases import CASES  # noqa: E402  (same folder)
 
 
 def main(path: str) -> None:

@@ -81,7 +81,8 @@ class ExactScratch(NamedTuple):
 
 
 def _mid_py(run: CascadeRun, e_t: float, m: FloatArray1D) -> float:
-    return e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+    out: float = e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+    return out
 
 
 _mid = njit(cache=True)(_mid_py)
@@ -112,7 +113,7 @@ def _call_py(run: CascadeRun, c_s: FloatArray1D, d_s: FloatArray1D, i: int, p: f
     o[OUT_TO_LIQUIDATOR_ETH] += to_liq
     o[OUT_PROTOCOL_FEE_ETH] += fee
     o[OUT_DEBT_REPAID_USD] += repaid
-    return to_liq
+    return float(to_liq)
 
 
 _call = njit(cache=True)(_call_py)
@@ -141,7 +142,7 @@ def _cautious_py(run: CascadeRun, sc: ExactScratch, i: int, p: float, lt: float,
     sold = min(sold, c)
     sc.collateral_eth[i] = c - sold
     o[OUT_CAUTIOUS_SOLD_ETH] += sold
-    return sold
+    return float(sold)
 
 
 _cautious = njit(cache=True)(_cautious_py)
@@ -163,7 +164,7 @@ def _whale_round_py(run: CascadeRun, sc: ExactScratch, t: int, p: float, o: Floa
             o[OUT_WHALE_FIRST_STEP] = float(t)
         o[OUT_WHALE_SEIZED_ETH] += o[OUT_SEIZED_ETH] - seized_before
         o[OUT_WHALE_BAD_DEBT_USD] += o[OUT_BAD_DEBT_USD] - bad_before
-    return got
+    return float(got)
 
 
 _whale_round = njit(cache=True)(_whale_round_py)
@@ -274,7 +275,7 @@ def _step_py(run: CascadeRun, sc: ExactScratch, t: int, e_t: float, o: FloatArra
         p = _mid(run, e_t, m)
     o[OUT_ROUNDS] += rounds
     sc.follow_eth[t % sc.follow_eth.shape[0]] = whale_sold
-    return p
+    return float(p)
 
 
 _step = njit(cache=True)(_step_py)

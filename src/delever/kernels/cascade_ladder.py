@@ -263,7 +263,7 @@ def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p
         o[OUT_TO_LIQUIDATOR_ETH] += seized - fee
         o[OUT_PROTOCOL_FEE_ETH] += fee
         o[OUT_DEBT_REPAID_USD] += actual
-        return seized - fee
+        return float(seized - fee)
     status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
         rules, c, d, p, lt, bonus, fee_share, math.inf)
     if status != STATUS_LIQUIDATED:
@@ -278,7 +278,7 @@ def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p
     o[OUT_TO_LIQUIDATOR_ETH] += to_liq
     o[OUT_PROTOCOL_FEE_ETH] += fee
     o[OUT_DEBT_REPAID_USD] += repaid
-    return to_liq
+    return float(to_liq)
 
 
 _ladder_call = njit(cache=True)(_ladder_call_py)
@@ -308,7 +308,7 @@ def _cautious_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, o: Float
     sold = min(sold, c)
     acct[i, A_C] = c - sold
     o[OUT_CAUTIOUS_SOLD_ETH] += sold
-    return sold
+    return float(sold)
 
 
 _cautious = njit(cache=True)(_cautious_py)
@@ -433,14 +433,15 @@ def _whale_round_py(run: CascadeRun, sc: LadderScratch, t: int, p: float, o: Flo
     o[OUT_CALLS] += 1.0
     if o[OUT_WHALE_FIRST_STEP] < 0.0:
         o[OUT_WHALE_FIRST_STEP] = float(t)
-    return to_liq
+    return float(to_liq)
 
 
 _whale_round = njit(cache=True)(_whale_round_py)
 
 
 def _mid_py(run: CascadeRun, e_t: float, m: FloatArray1D) -> float:
-    return e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+    out: float = e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+    return out
 
 
 _mid = njit(cache=True)(_mid_py)
@@ -520,7 +521,7 @@ def _settle_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, t: int
         p = _mid(run, e_t, m)
     o[OUT_ROUNDS] += rounds
     sc.follow_eth[t % sc.follow_eth.shape[0]] = whale_sold
-    return p
+    return float(p)
 
 
 _settle = njit(cache=True)(_settle_py)
