@@ -335,11 +335,8 @@ def test_inline_call_matches_liquidate_one(c: float, hf: float, p: float, lt: fl
     d = c * p * lt / hf
     acct = np.zeros((1, A_WIDTH))
     acct[0, [A_C, A_D, A_LT, A_BONUS]] = c, d, lt, bonus
-    run = k.CascadeRun(k.CascadeBook(*[np.empty(0)] * 5), rules, k.ImpactLaw(*[0.0] * 9),
-                       k.CascadeActors(FEE, 1.5, False, 1.0, 0, 0.0, 1, 0.2, 0.0, 10, 3600.0),
-                       k.LargeAccountRecord(0.0, 0.0, 0.8, 0.05, 0.0))
     out = np.zeros(k.N_OUT)
-    got = _ladder_call_py(run, acct, 0, p, 1.0 / p, out)
+    got = _ladder_call_py(rules, FEE, acct, 0, p, 1.0 / p, out)
     status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one_py(rules, c, d, p, lt, bonus,
                                                                       FEE, math.inf)
     if status != STATUS_LIQUIDATED:

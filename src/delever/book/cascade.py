@@ -37,7 +37,7 @@ from delever.book.book import BorrowerBook
 from delever.errors import InvalidArgument, check_fraction, check_positive, unknown_name
 from delever.kernels import cascade as k
 from delever.kernels.cascade_exact import simulate_exact
-from delever.kernels.cascade_ladder import LadderSchedule, simulate_ladder
+from delever.kernels.cascade_ladder import acct_template, simulate_ladder
 from delever.kernels.records import ImpactLaw, LiquidationRules
 
 Engine = Literal["exact", "ladder"]
@@ -113,6 +113,10 @@ class Ladder:
         Positions (in the sorted rungs) of each borrower's alert rung and first liquidation
         rung: what the path engine walks; later calls are re-triggered from each borrower's
         actual state after its previous call.
+    path_order, path_borrower : (n,) and (n_schedule,) int64
+        The path engine numbers borrowers in the order of their first scheduled rung (its
+        memory order): the book position of each number, and the number of each scheduled
+        rung's borrower.
     """
 
     trigger_usd: FloatArray1D
@@ -121,10 +125,12 @@ class Ladder:
     sold_eth: FloatArray1D
     cum_sold_eth: FloatArray1D = field(repr=False)
     schedule: IntArray1D = field(repr=False)
+    path_order: IntArray1D = field(repr=False)
+    path_borrower: IntArray1D = field(repr=False)
 
     def __post_init__(self) -> None:
         for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",
-                     "schedule"):
+                     "schedule", "path_order", "path_borrower"):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -192,13 +198,17 @@ def build_ladder(
     liq = np.flatnonzero(kind == k.RUNG_LIQUIDATION)
     _, first = np.unique(borrower[liq], return_index=True)  # highest trigger comes first
     schedule = np.sort(np.concatenate((liq[first], np.flatnonzero(kind == k.RUNG_ALERT))))
+    schedule = np.ascontiguousarray(schedule, dtype=np.int64)
+    path_order, path_borrower = _path_order(borrower, schedule, len(book))
     return Ladder(
         trigger_usd=np.ascontiguousarray(trigger[order]),
         borrower=borrower,
         kind=kind,
         sold_eth=sold,
         cum_sold_eth=np.concatenate(([0.0], np.cumsum(sold))),
-        schedule=np.ascontiguousarray(schedule, dtype=np.int64),
+        schedule=schedule,
+        path_order=path_order,
+        path_borrower=path_borrower,
     )
 
 
@@ -269,23 +279,19 @@ def _kernel_book(book: BorrowerBook, cautious: CautiousBorrowers) -> k.CascadeBo
                          book.liquidation_bonus, cautious.watch_hf(len(book)))
 
 
-def _schedule(ladder: Ladder, kbook: k.CascadeBook) -> tuple[k.CascadeBook, LadderSchedule]:
-    """The rungs a path walks, with the borrowers numbered in the order of their first rung
-    (so a path reads their state in memory order) and the book in that order."""
-    pick = ladder.schedule
-    who = ladder.borrower[pick]
-    n = kbook.collateral_eth.shape[0]
+def _path_order(borrower: IntArray1D, schedule: IntArray1D, n: int
+                ) -> tuple[IntArray1D, IntArray1D]:
+    """Borrowers numbered in the order of their first scheduled rung (so a path reads their
+    state in memory order): ``(book position of each number, number of each scheduled
+    rung's borrower)``."""
+    who = borrower[schedule]
     first, at = np.unique(who, return_index=True)
     order = first[np.argsort(at, kind="stable")]
     rest = np.setdiff1d(np.arange(n), order, assume_unique=True)
-    perm = np.concatenate((order, rest)).astype(np.int64)  # new number -> book position
+    perm = np.ascontiguousarray(np.concatenate((order, rest)), dtype=np.int64)
     renumber = np.empty(n, dtype=np.int64)
     renumber[perm] = np.arange(n)
-    book = k.CascadeBook(*(np.ascontiguousarray(column[perm]) for column in kbook))
-    sched = LadderSchedule(np.ascontiguousarray(ladder.trigger_usd[pick]),
-                           np.ascontiguousarray(renumber[who]),
-                           np.ascontiguousarray(ladder.kind[pick]))
-    return book, sched
+    return perm, np.ascontiguousarray(renumber[who])
 
 
 def _actors(liquidators: Liquidators, followers: Followers, panic: PanicSellers,
@@ -379,9 +385,12 @@ def run_cascade(
         if ladder is None:
             ladder = build_ladder(book, cautious=cautious, protocol_fee=protocol_fee,
                                   rules=rules)
-        ordered, sched = _schedule(ladder, kbook)
-        who_kind = np.stack((sched.borrower, sched.kind))
-        simulate_ladder(exog, k.book_columns(ordered), *records, sched.trigger_usd, who_kind,
+        if len(ladder.path_order) != len(book):
+            raise InvalidArgument("ladder was built for another book; build it for this one.")
+        template = acct_template(k.book_columns(kbook)[:, ladder.path_order])
+        who_kind = np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))
+        simulate_ladder(exog, template, *records,
+                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule]), who_kind,
                         min(N_BLOCKS, n_paths), out, prices)
     return CascadePaths(values=out, prices_usd=prices if record_prices else None, engine=engine)
 

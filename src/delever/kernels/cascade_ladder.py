@@ -21,18 +21,22 @@ Stages (the step model is in :mod:`delever.kernels.cascade`):
    (:func:`_ladder_call_py`), the rest by :func:`~delever.kernels.liquidation.liquidate_one`.
 
 The borrowers' state is one row of 8 floats each (one cache line): collateral, debt, LT,
-bonus, alert HF, flags, the round of its last call.
+bonus, alert HF, the round of its last call with its flags, and its starting collateral and
+debt. The hot functions take plain arrays rather than records of arrays: numba counts
+references to every array a record carries each time one is passed, which cost more than
+the calls themselves.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+import struct
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from delever._typing import FloatArray1D, FloatArray2D, IntArray, IntArray1D
-from delever.kernels._numba import njit, prange
+from delever.kernels._numba import JIT_DISABLED, njit, prange
 from delever.kernels.cascade import (
     OUT_ACCOUNTS_LIQUIDATED,
     OUT_BAD_DEBT_USD,
@@ -59,8 +63,6 @@ from delever.kernels.cascade import (
     RUNG_ALERT,
     RUNG_LIQUIDATION,
     CascadeActors,
-    CascadeBook,
-    CascadeRun,
     LargeAccountRecord,
 )
 from delever.kernels.impact_law import (
@@ -82,9 +84,18 @@ A_D = 1  # debt, USD
 A_LT = 2
 A_BONUS = 3
 A_WATCH = 4  # alert HF
-A_FLAGS = 5  # bit 0: liquidated once, bit 1: cautious borrower has acted
-A_STAMP = 6  # round of its last call or action
+A_MARK = 5  # 4 * (round of its last call or action) + flags (bit 0 liquidated, 1 cautious)
+A_C0 = 6
+A_D0 = 7
 A_WIDTH = 8
+
+# Rows of the queue's integer array.
+L_NEXT = 0  # next entry in the bucket's list
+L_ID = 1  # the entry's borrower
+L_FREE = 2  # stack of free entries
+L_POPPED = 3  # borrowers taken out in this round
+L_TOUCHED = 4  # borrowers visited on this path
+N_L = 5
 
 # Counters of a path (int64 array).
 C_Q_TOP = 0  # no bucket above this one holds entries
@@ -93,8 +104,7 @@ C_FREE = 2
 C_TOUCHED = 3
 C_ROUND = 4
 C_PTR = 5
-C_STAGE = 6
-N_C = 7
+N_C = 6
 
 # Market state of a path (float array).
 M_Q_PERM = 0
@@ -120,83 +130,116 @@ class LadderSchedule(NamedTuple):
     kind: IntArray1D
 
 
+class LadderRun(NamedTuple):
+    """The run's records of numbers (the book lives in the scratch's rows)."""
+
+    rules: LiquidationRules
+    law: ImpactLaw
+    actors: CascadeActors
+    whale: LargeAccountRecord
+
+
 class LadderScratch(NamedTuple):
     """One block of paths' working memory (reused path after path)."""
 
     acct: FloatArray2D  # (n, A_WIDTH)
-    touched: IntArray1D
-    q_head: IntArray1D
-    q_next: IntArray1D
-    q_key: FloatArray1D
-    q_id: IntArray1D
-    q_free: IntArray1D
-    popped: IntArray1D
-    stage_key: FloatArray1D
-    stage_id: IntArray1D
-    bits_f: FloatArray1D  # one float and its int64 view (the bucket of a price)
-    bits_i: IntArray1D
+    heads: IntArray1D  # first entry of each bucket's list (-1: empty)
+    links: IntArray  # (N_L, capacity)
+    keys: FloatArray1D  # each queue entry's trigger price
     counters: IntArray1D
     pending_eth: FloatArray1D
     follow_eth: FloatArray1D
     market: FloatArray1D
 
 
-def _scratch_py(run: CascadeRun, n: int) -> LadderScratch:
-    cap = 3 * n + 8
+def _acct_template_py(columns: FloatArray2D) -> FloatArray2D:
+    """Every borrower's row, untouched (built once per run, copied into each block)."""
+    n = columns.shape[1]
     acct = np.empty((n, A_WIDTH))
-    book = run.book
     for i in range(n):
         acct[i, A_C] = math.nan
-        acct[i, A_LT] = book.liquidation_threshold[i]
-        acct[i, A_BONUS] = book.liquidation_bonus[i]
-        acct[i, A_WATCH] = book.watch_hf[i]
-    bits = np.empty(1)
-    return LadderScratch(
-        acct, np.empty(n, np.int64), np.full(Q_BUCKETS, -1, np.int64), np.empty(cap, np.int64),
-        np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int64),
-        np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), bits,
-        bits.view(np.int64), np.zeros(N_C, np.int64), np.zeros(max(run.actors.k_defer, 1)),
-        np.zeros(max(run.actors.follower_lag, 1)), np.zeros(N_M))
+        acct[i, A_D] = 0.0
+        acct[i, A_LT] = columns[2, i]
+        acct[i, A_BONUS] = columns[3, i]
+        acct[i, A_WATCH] = columns[4, i]
+        acct[i, A_MARK] = -4.0
+        acct[i, A_C0] = columns[0, i]
+        acct[i, A_D0] = columns[1, i]
+    return acct
+
+
+acct_template = njit(cache=True)(_acct_template_py)
+
+
+def _scratch_py(template: FloatArray2D, actors: CascadeActors) -> LadderScratch:
+    cap = 3 * template.shape[0] + 8
+    return LadderScratch(template.copy(), np.full(Q_BUCKETS, -1, np.int64),
+                         np.empty((N_L, cap), np.int64), np.empty(cap),
+                         np.zeros(N_C, np.int64), np.zeros(max(actors.k_defer, 1)),
+                         np.zeros(max(actors.follower_lag, 1)), np.zeros(N_M))
 
 
 _scratch = njit(cache=True)(_scratch_py)
 
 
-def _bucket_py(sc: LadderScratch, key: float) -> int:
+def _float_bits_py(x: float) -> int:
+    """The IEEE-754 bits of a float64 as an int64 (plain Python: JIT turned off)."""
+    out: int = struct.unpack("<q", struct.pack("<d", x))[0]
+    return out
+
+
+if JIT_DISABLED:
+    _float_bits = _float_bits_py
+else:
+    from llvmlite import ir as _llvm_ir
+    from numba import types as _nb_types
+    from numba.extending import intrinsic
+
+    @intrinsic  # type: ignore[misc]
+    def _float_bits(typingctx: Any, x: Any) -> Any:
+        """The bits of a float64 as an int64: one register move, no call."""
+        if not (isinstance(x, _nb_types.Float) and x.bitwidth == 64):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], _llvm_ir.IntType(64))
+
+        return _nb_types.int64(_nb_types.float64), codegen
+
+
+def _bucket_py(key: float, scale: float) -> int:
     """Bucket of a positive price: exponent and top ``Q_BITS`` mantissa bits of key * scale.
 
     Monotone non-decreasing in ``key`` (clamped to the ends), which is all the queue needs.
     """
-    sc.bits_f[0] = key * sc.market[M_Q_SCALE]
-    b = (sc.bits_i[0] >> (52 - Q_BITS)) - (1023 << Q_BITS)
+    b = (_float_bits(key * scale) >> (52 - Q_BITS)) - (1023 << Q_BITS)
     return int(min(max(b, 0), Q_BUCKETS - 1))
 
 
 _bucket = njit(cache=True, inline="always")(_bucket_py)
 
 
-def _pop_due_py(sc: LadderScratch, p: float) -> int:
-    """Take every queued entry with key > ``p`` into ``popped``; returns how many."""
-    cnt = sc.counters
-    bp = _bucket(sc, p)
+def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
+                p: float, bp: int) -> int:
+    """Take every queued entry with key > ``p`` (bucket ``bp``) into ``links[L_POPPED]``."""
     q_top = cnt[C_Q_TOP]
     n_pop = 0
     n_free = cnt[C_FREE]
     while q_top >= bp:
-        e = sc.q_head[q_top]
+        e = heads[q_top]
         keep = -1
         while e >= 0:
-            nx = sc.q_next[e]
-            if q_top > bp or sc.q_key[e] > p:
-                sc.popped[n_pop] = sc.q_id[e]
+            nx = links[L_NEXT, e]
+            if q_top > bp or keys[e] > p:
+                links[L_POPPED, n_pop] = links[L_ID, e]
                 n_pop += 1
-                sc.q_free[n_free] = e
+                links[L_FREE, n_free] = e
                 n_free += 1
             else:
-                sc.q_next[e] = keep
+                links[L_NEXT, e] = keep
                 keep = e
             e = nx
-        sc.q_head[q_top] = keep
+        heads[q_top] = keep
         if q_top == bp:
             break
         q_top -= 1
@@ -205,49 +248,44 @@ def _pop_due_py(sc: LadderScratch, p: float) -> int:
     return n_pop
 
 
-_pop_due = njit(cache=True)(_pop_due_py)
+_pop_due = njit(cache=True, inline="always")(_pop_due_py)
 
 
-def _push_staged_py(sc: LadderScratch) -> None:
-    """Queue the triggers staged in this round (read from the next round on)."""
-    cnt = sc.counters
-    for s in range(cnt[C_STAGE]):
-        if cnt[C_FREE] > 0:
-            cnt[C_FREE] -= 1
-            e = sc.q_free[cnt[C_FREE]]
-        else:
-            e = cnt[C_ALLOC]
-            cnt[C_ALLOC] += 1
-        b = _bucket(sc, sc.stage_key[s])
-        sc.q_key[e] = sc.stage_key[s]
-        sc.q_id[e] = sc.stage_id[s]
-        sc.q_next[e] = sc.q_head[b]
-        sc.q_head[b] = e
-        if b > cnt[C_Q_TOP]:
-            cnt[C_Q_TOP] = b
-    cnt[C_STAGE] = 0
+def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
+             key: float, i: int, scale: float) -> None:
+    """Queue borrower ``i`` at trigger ``key`` (the round's entries were taken out before)."""
+    if cnt[C_FREE] > 0:
+        cnt[C_FREE] -= 1
+        e = links[L_FREE, cnt[C_FREE]]
+    else:
+        e = cnt[C_ALLOC]
+        cnt[C_ALLOC] += 1
+    b = _bucket(key, scale)
+    keys[e] = key
+    links[L_ID, e] = i
+    links[L_NEXT, e] = heads[b]
+    heads[b] = e
+    if b > cnt[C_Q_TOP]:
+        cnt[C_Q_TOP] = b
 
 
-_push_staged = njit(cache=True)(_push_staged_py)
+_push = njit(cache=True, inline="always")(_push_py)
 
 
-def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p: float,
-                    o: FloatArray1D) -> float:
+def _ladder_call_py(rules: LiquidationRules, fee_share: float, acct: FloatArray2D, i: int,
+                    p: float, inv_p: float, o: FloatArray1D) -> float:
     """One call on borrower ``i`` (HF < 1) at ``p``; ETH to the liquidator, -1 if none.
 
     The common case (no collateral cap, no dust) inline and without a division
     (``inv_p = 1 / p``: results differ from ``liquidate_one`` only by rounding); the rest
     by ``liquidate_one``.
     """
-    rules = run.rules
     c = acct[i, A_C]
     d = acct[i, A_D]
-    lt = acct[i, A_LT]
     bonus = acct[i, A_BONUS]
-    fee_share = run.actors.protocol_fee
     cp = c * p
     # HF > full_close_hf without a division (the boundary differs only by rounding)
-    if (rules.close_factor < 1.0 and cp * lt > rules.full_close_hf * d
+    if (rules.close_factor < 1.0 and cp * acct[i, A_LT] > rules.full_close_hf * d
             and cp >= rules.min_base_usd and d >= rules.min_base_usd):
         actual = d * rules.close_factor
     else:
@@ -265,7 +303,7 @@ def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p
         o[OUT_DEBT_REPAID_USD] += actual
         return float(seized - fee)
     status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
-        rules, c, d, p, lt, bonus, fee_share, math.inf)
+        rules, c, d, p, acct[i, A_LT], bonus, fee_share, math.inf)
     if status != STATUS_LIQUIDATED:
         return -1.0
     acct[i, A_C] = max(c - seized, 0.0)
@@ -281,17 +319,17 @@ def _ladder_call_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, inv_p
     return float(to_liq)
 
 
-_ladder_call = njit(cache=True)(_ladder_call_py)
+_ladder_call = njit(cache=True, inline="always", error_model="numpy")(_ladder_call_py)
 
 
-def _cautious_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, o: FloatArray1D
-                 ) -> float:
+def _cautious_py(actors: CascadeActors, acct: FloatArray2D, i: int, p: float,
+                 o: FloatArray1D) -> float:
     """Borrower ``i`` restores its HF to ``target_hf`` at ``p``; returns the ETH it sold."""
     c = acct[i, A_C]
     d = acct[i, A_D]
     lt = acct[i, A_LT]
-    target = run.actors.target_hf
-    if run.actors.add_collateral:
+    target = actors.target_hf
+    if actors.add_collateral:
         extra = target * d / (p * lt) - c
         if extra > 0.0:
             acct[i, A_C] = c + extra
@@ -311,115 +349,109 @@ def _cautious_py(run: CascadeRun, acct: FloatArray2D, i: int, p: float, o: Float
     return float(sold)
 
 
-_cautious = njit(cache=True)(_cautious_py)
+_cautious = njit(cache=True, inline="always", error_model="numpy")(_cautious_py)
 
 
-def _visit_py(run: CascadeRun, sc: LadderScratch, i: int, kind: int, p: float, inv_p: float,
-              o: FloatArray1D) -> tuple[bool, float, float]:
-    """Borrower ``i`` reached in this round: ``(acted, ETH to liquidators, ETH sold)``."""
-    acct = sc.acct
-    cnt = sc.counters
-    if math.isnan(acct[i, A_C]):  # first visit on this path
-        acct[i, A_C] = run.book.collateral_eth[i]
-        acct[i, A_D] = run.book.debt_usd[i]
-        acct[i, A_FLAGS] = 0.0
-        acct[i, A_STAMP] = -1.0
-        sc.touched[cnt[C_TOUCHED]] = i
-        cnt[C_TOUCHED] += 1
-    if not acct[i, A_D] > 0.0:
+def _visit_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D, i: int,
+              kind: int, p: float, inv_p: float, round_id: int, o: FloatArray1D
+              ) -> tuple[bool, float, float]:
+    """Borrower ``i`` (touched) reached in round ``round_id``: ``(acted, ETH to liquidators,
+    ETH sold)``; at most one call or action per round."""
+    mark = int(acct[i, A_MARK])
+    if mark >> 2 == round_id or not acct[i, A_D] > 0.0:
         return False, 0.0, 0.0
-    round_id = float(cnt[C_ROUND])
+    flags = mark & 3
+    value = acct[i, A_C] * p * acct[i, A_LT]
     acted = False
     received = 0.0
     sold = 0.0
-    lt = acct[i, A_LT]
-    if acct[i, A_STAMP] != round_id:
-        flags = int(acct[i, A_FLAGS])
-        value = acct[i, A_C] * p * lt
-        if kind == RUNG_ALERT and flags & 2 == 0:
-            flags |= 2
-            acct[i, A_FLAGS] = flags
-            if not value < acct[i, A_D] and value < acct[i, A_WATCH] * acct[i, A_D]:
-                sold = _cautious(run, acct, i, p, o)
-                acted = True
-        if not acted and value < acct[i, A_D]:
-            got = _ladder_call(run, acct, i, p, inv_p, o)
-            if got >= 0.0:
-                acted = True
-                received = got
-                o[OUT_CALLS] += 1.0
-                if flags & 1 == 0:
-                    acct[i, A_FLAGS] = flags | 3
-                    o[OUT_ACCOUNTS_LIQUIDATED] += 1.0
-        if acted:
-            acct[i, A_STAMP] = round_id
-    if acct[i, A_D] > 0.0 and acct[i, A_C] > 0.0:
-        # where its HF crosses 1 from its actual state: looked at again from the next round
-        s = cnt[C_STAGE]
-        sc.stage_key[s] = acct[i, A_D] / (acct[i, A_C] * lt)
-        sc.stage_id[s] = i
-        cnt[C_STAGE] = s + 1
+    if kind == RUNG_ALERT and flags & 2 == 0:
+        flags |= 2
+        if not value < acct[i, A_D] and value < acct[i, A_WATCH] * acct[i, A_D]:
+            sold = _cautious(actors, acct, i, p, o)
+            acted = True
+    if not acted and value < acct[i, A_D]:
+        got = _ladder_call(rules, actors.protocol_fee, acct, i, p, inv_p, o)
+        if got >= 0.0:
+            acted = True
+            received = got
+            o[OUT_CALLS] += 1.0
+            if flags & 1 == 0:
+                flags |= 3  # liquidated first: a cautious one missed its alert
+                o[OUT_ACCOUNTS_LIQUIDATED] += 1.0
+    acct[i, A_MARK] = float(4 * (round_id if acted else mark >> 2) + flags)
     return acted, received, sold
 
 
-_visit = njit(cache=True)(_visit_py)
+_visit = njit(cache=True, inline="always", error_model="numpy")(_visit_py)
 
 
-def _round_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, p: float,
-              o: FloatArray1D) -> tuple[bool, float, float]:
+def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D,
+              heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
+              sched: LadderSchedule, p: float, scale: float, o: FloatArray1D
+              ) -> tuple[bool, float, float]:
     """Every borrower whose trigger is above ``p``: ``(anything happened, ETH to
     liquidators, ETH sold by cautious borrowers)``."""
-    cnt = sc.counters
-    n_pop = _pop_due(sc, p)
     ptr = cnt[C_PTR]
-    n_rungs = sched.trigger_usd.shape[0]
-    if n_pop == 0 and not (ptr < n_rungs and sched.trigger_usd[ptr] > p):
+    trigger, borrower, kinds = sched  # once: a record's arrays are counted at each use
+    n_rungs = trigger.shape[0]
+    bp = _bucket(p, scale)
+    if cnt[C_Q_TOP] < bp and not (ptr < n_rungs and trigger[ptr] > p):
         return False, 0.0, 0.0  # the common quiet round: nobody to look at
+    n_pop = _pop_due(heads, links, keys, cnt, p, bp)
     cnt[C_ROUND] += 1
+    round_id = cnt[C_ROUND]
     inv_p = 1.0 / p
     active = False
     received = 0.0
     sold = 0.0
     k_pop = 0
     while True:
-        if ptr < n_rungs and sched.trigger_usd[ptr] > p:
-            i = sched.borrower[ptr]
-            kind = sched.kind[ptr]
+        if ptr < n_rungs and trigger[ptr] > p:
+            i = borrower[ptr]
+            kind = kinds[ptr]
             ptr += 1
         elif k_pop < n_pop:
-            i = sc.popped[k_pop]
+            i = links[L_POPPED, k_pop]
             k_pop += 1
             kind = RUNG_LIQUIDATION
         else:
             break
-        acted, got, sale = _visit(run, sc, i, kind, p, inv_p, o)
-        active |= acted
-        received += got
-        sold += sale
+        if math.isnan(acct[i, A_C]):  # first visit on this path
+            acct[i, A_C] = acct[i, A_C0]
+            acct[i, A_D] = acct[i, A_D0]
+            links[L_TOUCHED, cnt[C_TOUCHED]] = i
+            cnt[C_TOUCHED] += 1
+        acted, got, sale = _visit(rules, actors, acct, i, kind, p, inv_p, round_id, o)
+        if acted:
+            active = True
+            received += got
+            sold += sale
+        if acct[i, A_D] > 0.0 and acct[i, A_C] > 0.0:
+            # where its HF crosses 1 from its actual state: looked at from the next round
+            _push(heads, links, keys, cnt, acct[i, A_D] / (acct[i, A_C] * acct[i, A_LT]), i,
+                  scale)
     cnt[C_PTR] = ptr
-    _push_staged(sc)
     return active, received, sold
 
 
-_round = njit(cache=True)(_round_py)
+_round = njit(cache=True, inline="always", error_model="numpy")(_round_py)
 
 
-def _whale_round_py(run: CascadeRun, sc: LadderScratch, t: int, p: float, o: FloatArray1D
-                    ) -> float:
+def _whale_round_py(rules: LiquidationRules, actors: CascadeActors, whale: LargeAccountRecord,
+                    m: FloatArray1D, t: int, p: float, o: FloatArray1D) -> float:
     """The large account's call of this round; ETH to the liquidator (-1: none)."""
-    m = sc.market
-    lt = run.whale.liquidation_threshold
+    lt = whale.liquidation_threshold
     c = m[M_WHALE_C]
     d = m[M_WHALE_D]
     if not (d > 0.0 and c * p * lt < d):
         return -1.0
     status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
-        run.rules, c, d, p, lt, run.whale.liquidation_bonus, run.actors.protocol_fee,
-        math.inf)
+        rules, c, d, p, lt, whale.liquidation_bonus, actors.protocol_fee, math.inf)
     if status != STATUS_LIQUIDATED:
         return -1.0
     m[M_WHALE_C] = max(c - seized, 0.0)
-    if bad > 0.0 and run.rules.write_off_bad_debt:
+    if bad > 0.0 and rules.write_off_bad_debt:
         m[M_WHALE_D] = 0.0
         o[OUT_BAD_DEBT_USD] += bad
         o[OUT_WHALE_BAD_DEBT_USD] += bad
@@ -436,22 +468,26 @@ def _whale_round_py(run: CascadeRun, sc: LadderScratch, t: int, p: float, o: Flo
     return float(to_liq)
 
 
-_whale_round = njit(cache=True)(_whale_round_py)
+_whale_round = njit(cache=True, inline="always", error_model="numpy")(_whale_round_py)
 
 
-def _mid_py(run: CascadeRun, e_t: float, m: FloatArray1D) -> float:
-    out: float = e_t * (1.0 - impact_fraction(run.law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+def _mid_py(law: ImpactLaw, e_t: float, m: FloatArray1D) -> float:
+    if law.exponent == 0.5 and law.permanent == 1.0 and law.scale > 0.0:
+        # the permanent square-root law (the default), once or more per round: sqrt is
+        # several times cheaper than the general law's pow(x, 0.5) and equal to rounding
+        frac = law.scale * math.sqrt(m[M_Q_PERM] / m[M_DEPTH])
+        return e_t * (1.0 - (frac if frac < 1.0 else 1.0))
+    out: float = e_t * (1.0 - impact_fraction(law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
     return out
 
 
-_mid = njit(cache=True)(_mid_py)
+_mid = njit(cache=True, inline="always")(_mid_py)
 
 
-def _open_step_py(run: CascadeRun, sc: LadderScratch, t: int, e_t: float, o: FloatArray1D
-                  ) -> float:
+def _open_step_py(law: ImpactLaw, actors: CascadeActors, whale: LargeAccountRecord,
+                  sc: LadderScratch, t: int, e_t: float, o: FloatArray1D) -> float:
     """Sales decided at the end of the last step; returns the large account's sale."""
-    a = run.actors
-    law = run.law
+    a = actors
     m = sc.market
     m[M_Q_MEM] = decay_memory(law, m[M_Q_MEM], a.step_s)
     if law.thin_vol > 0.0 or law.thin_drawdown > 0.0:
@@ -467,9 +503,9 @@ def _open_step_py(run: CascadeRun, sc: LadderScratch, t: int, e_t: float, o: Flo
         q_other += a.panic_eth
         m[M_PANIC_DONE] = 1.0
     whale_sold = 0.0
-    rate = run.whale.sell_eth_per_step
+    rate = whale.sell_eth_per_step
     if rate > 0.0 and m[M_WHALE_C] > 0.0:
-        p_open = _mid(run, e_t, m)
+        p_open = _mid(law, e_t, m)
         sale = min(rate, m[M_WHALE_C])
         if m[M_WHALE_D] > 0.0 and p_open > 0.0:
             sale = min(sale, m[M_WHALE_D] / p_open)
@@ -480,29 +516,32 @@ def _open_step_py(run: CascadeRun, sc: LadderScratch, t: int, e_t: float, o: Flo
     o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
     o[OUT_OTHER_SOLD_ETH] += q_other
     m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], q_liq + q_other)
-    return whale_sold
+    return float(whale_sold)
 
 
 _open_step = njit(cache=True)(_open_step_py)
 
 
-def _settle_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, t: int, e_t: float,
+def _settle_py(run: LadderRun, sched: LadderSchedule, sc: LadderScratch, t: int, e_t: float,
                o: FloatArray1D) -> float:
     """The step's fixed point: rounds at the current price until nobody is liquidated;
     returns the mid it stops at."""
-    a = run.actors
-    m = sc.market
-    k_slots = sc.pending_eth.shape[0]
+    rules, law, a, whale = run.rules, run.law, run.actors, run.whale
+    acct, heads, links, keys, cnt, m = sc.acct, sc.heads, sc.links, sc.keys, sc.counters, sc.market
+    pending = sc.pending_eth
+    k_slots = pending.shape[0]
     phi_now = a.phi if a.k_defer > 0 else 1.0
-    whale_sold = _open_step(run, sc, t, e_t, o)
-    p = _mid(run, e_t, m)
+    scale = m[M_Q_SCALE]
+    whale_sold = _open_step(law, a, whale, sc, t, e_t, o)
+    p = _mid(law, e_t, m)
     rounds = 0
     while p > 0.0:
         if rounds >= a.max_rounds:
             o[OUT_CAPPED_STEPS] += 1.0
             break
-        whale_got = _whale_round(run, sc, t, p, o)
-        active, received, sold = _round(run, sched, sc, p, o)
+        whale_got = _whale_round(rules, a, whale, m, t, p, o)
+        active, received, sold = _round(rules, a, acct, heads, links, keys, cnt, sched, p,
+                                        scale, o)
         if whale_got >= 0.0:
             active = True
             received += whale_got
@@ -514,21 +553,21 @@ def _settle_py(run: CascadeRun, sched: LadderSchedule, sc: LadderScratch, t: int
         later = (received - now) / k_slots
         if later > 0.0:
             for s in range(k_slots):
-                sc.pending_eth[s] += later
+                pending[s] += later
         o[OUT_LIQUIDATOR_SOLD_ETH] += now
         o[OUT_OTHER_SOLD_ETH] += sold
-        m[M_Q_PERM], m[M_Q_MEM] = add_volume(run.law, m[M_Q_PERM], m[M_Q_MEM], now + sold)
-        p = _mid(run, e_t, m)
+        m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], now + sold)
+        p = _mid(law, e_t, m)
     o[OUT_ROUNDS] += rounds
     sc.follow_eth[t % sc.follow_eth.shape[0]] = whale_sold
-    return float(p)
+    return p
 
 
-_settle = njit(cache=True)(_settle_py)
+_settle = njit(cache=True, error_model="numpy")(_settle_py)
 
 
-def _start_path_py(run: CascadeRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
-    sc.q_head[:] = -1
+def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
+    sc.heads[:] = -1
     sc.counters[:] = 0
     sc.counters[C_Q_TOP] = -1
     sc.pending_eth[:] = 0.0
@@ -553,17 +592,17 @@ def _start_path_py(run: CascadeRun, sc: LadderScratch, p0: float, o: FloatArray1
 _start_path = njit(cache=True)(_start_path_py)
 
 
-def _end_path_py(run: CascadeRun, sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D
-                 ) -> None:
+def _end_path_py(sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D) -> None:
     """What is left; the touched borrowers go back to untouched for the next path."""
-    book = run.book
     debt_left = totals[0]
     coll_left = totals[1]
+    acct = sc.acct
     for k in range(sc.counters[C_TOUCHED]):
-        i = sc.touched[k]
-        debt_left += sc.acct[i, A_D] - book.debt_usd[i]
-        coll_left += sc.acct[i, A_C] - book.collateral_eth[i]
-        sc.acct[i, A_C] = math.nan
+        i = sc.links[L_TOUCHED, k]
+        debt_left += acct[i, A_D] - acct[i, A_D0]
+        coll_left += acct[i, A_C] - acct[i, A_C0]
+        acct[i, A_C] = math.nan
+        acct[i, A_MARK] = -4.0
     o[OUT_HELD_ETH] = np.sum(sc.pending_eth)
     o[OUT_DEBT_LEFT_USD] = debt_left + sc.market[M_WHALE_D]
     o[OUT_COLLATERAL_LEFT_ETH] = coll_left + sc.market[M_WHALE_C]
@@ -572,7 +611,7 @@ def _end_path_py(run: CascadeRun, sc: LadderScratch, totals: FloatArray1D, o: Fl
 _end_path = njit(cache=True)(_end_path_py)
 
 
-def _path_py(run: CascadeRun, sched: LadderSchedule, exo: FloatArray1D, sc: LadderScratch,
+def _path_py(run: LadderRun, sched: LadderSchedule, exo: FloatArray1D, sc: LadderScratch,
              totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> None:
     """One path from the book's start; ``prices`` empty or one per step."""
     p = exo[0]
@@ -599,26 +638,24 @@ def _path_py(run: CascadeRun, sched: LadderSchedule, exo: FloatArray1D, sc: Ladd
         if record:
             prices[t] = p
     o[OUT_FINAL_PRICE] = p
-    _end_path(run, sc, totals, o)
+    _end_path(sc, totals, o)
 
 
 _path = njit(cache=True)(_path_py)
 
 
-def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, columns: FloatArray2D,
+def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, template: FloatArray2D,
               rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
               whale: LargeAccountRecord, trigger_usd: FloatArray1D, who_kind: IntArray,
               out: FloatArray2D, prices_out: FloatArray2D) -> None:
-    """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``columns`` (see
-    :func:`book_columns`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
+    """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``template``
+    (:func:`acct_template`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
     sched = LadderSchedule(trigger_usd, who_kind[0], who_kind[1])
-    n = columns.shape[1]
-    book = CascadeBook(columns[0], columns[1], columns[2], columns[3], columns[4])
-    run = CascadeRun(book, rules, law, actors, whale)
+    run = LadderRun(rules, law, actors, whale)
     n_paths = exogenous_usd.shape[0]
     record = prices_out.shape[0] == n_paths
-    totals = np.array([np.sum(book.debt_usd), np.sum(book.collateral_eth)])
-    sc = _scratch(run, n)
+    totals = np.array([np.sum(template[:, A_D0]), np.sum(template[:, A_C0])])
+    sc = _scratch(template, actors)
     # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
     sc.market[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
     for path in range(blk, n_paths, n_blocks):
@@ -629,7 +666,7 @@ def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, columns: Flo
 _block = njit(cache=True)(_block_py)
 
 
-def simulate_ladder_py(exogenous_usd: FloatArray2D, columns: FloatArray2D,
+def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
                        rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
                        whale: LargeAccountRecord, trigger_usd: FloatArray1D,
                        who_kind: IntArray, n_blocks: int, out: FloatArray2D,
@@ -637,17 +674,24 @@ def simulate_ladder_py(exogenous_usd: FloatArray2D, columns: FloatArray2D,
     """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
     one row per path, the mid at the end of each step (column 0: the start price).
 
-    ``columns``: the (renumbered) book as :func:`~delever.kernels.cascade.book_columns`
-    gives it; ``trigger_usd`` and ``who_kind`` (rows: borrower, kind): the schedule (a
-    parallel loop cannot take a record of arrays; the records of numbers are arguments).
-    Paths are split into ``n_blocks`` interleaved blocks, each with its own scratch; the
-    results depend neither on it nor on the number of threads.
+    ``template``: the (renumbered) book's rows (:func:`acct_template`); ``trigger_usd`` and
+    ``who_kind`` (rows: borrower, kind): the schedule (a parallel loop cannot take a record
+    of arrays; the records of numbers are arguments). Paths are split into ``n_blocks``
+    interleaved blocks, each with its own scratch; the results depend neither on it nor on
+    the number of threads.
     """
     for blk in prange(n_blocks):
-        _block(blk, n_blocks, exogenous_usd, columns, rules, law, actors, whale, trigger_usd,
+        _block(blk, n_blocks, exogenous_usd, template, rules, law, actors, whale, trigger_usd,
                who_kind, out, prices_out)
 
 
 simulate_ladder = njit(cache=True, parallel=True, error_model="numpy")(simulate_ladder_py)
 
-__all__ = ["LadderSchedule", "LadderScratch", "simulate_ladder", "simulate_ladder_py"]
+__all__ = [
+    "LadderRun",
+    "LadderSchedule",
+    "LadderScratch",
+    "acct_template",
+    "simulate_ladder",
+    "simulate_ladder_py",
+]
