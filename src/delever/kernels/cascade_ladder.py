@@ -97,16 +97,17 @@ L_POPPED = 3  # borrowers taken out in this round
 L_TOUCHED = 4  # borrowers visited on this path
 N_L = 5
 
-# Counters of a path (int64 array).
-C_Q_TOP = 0  # no bucket above this one holds entries
-C_ALLOC = 1
-C_FREE = 2
-C_TOUCHED = 3
-C_ROUND = 4
-C_PTR = 5
-N_C = 6
+# A path's integers: the buckets' list heads (-1: empty), then these counters.
+C_Q_TOP = Q_BUCKETS  # no bucket above this one holds entries
+C_ALLOC = Q_BUCKETS + 1
+C_FREE = Q_BUCKETS + 2
+C_TOUCHED = Q_BUCKETS + 3
+C_ROUND = Q_BUCKETS + 4
+C_PTR = Q_BUCKETS + 5
+N_INTS = Q_BUCKETS + 6
 
-# Market state of a path (float array).
+# A path's market state, then the liquidators' deferred sales (one slot per later step),
+# then the large account's sales (one slot per step of the followers' lag).
 M_Q_PERM = 0
 M_Q_MEM = 1
 M_VAR = 2
@@ -123,11 +124,11 @@ N_M = 11
 
 class LadderSchedule(NamedTuple):
     """The rungs a path walks (each borrower's alert and first liquidation rung), highest
-    trigger first; ``borrower`` numbers rows of the (renumbered) book."""
+    trigger first; ``who_kind[0]`` numbers rows of the (renumbered) book, ``who_kind[1]``
+    is the rung's kind."""
 
     trigger_usd: FloatArray1D
-    borrower: IntArray1D
-    kind: IntArray1D
+    who_kind: IntArray
 
 
 class LadderRun(NamedTuple):
@@ -140,16 +141,14 @@ class LadderRun(NamedTuple):
 
 
 class LadderScratch(NamedTuple):
-    """One block of paths' working memory (reused path after path)."""
+    """One block of paths' working memory (reused path after path); few arrays, as each
+    one passed costs."""
 
     acct: FloatArray2D  # (n, A_WIDTH)
-    heads: IntArray1D  # first entry of each bucket's list (-1: empty)
+    ints: IntArray1D  # (N_INTS,) bucket heads and C_* counters
     links: IntArray  # (N_L, capacity)
     keys: FloatArray1D  # each queue entry's trigger price
-    counters: IntArray1D
-    pending_eth: FloatArray1D
-    follow_eth: FloatArray1D
-    market: FloatArray1D
+    state: FloatArray1D  # M_* slots, deferred sales, the large account's sales
 
 
 def _acct_template_py(columns: FloatArray2D) -> FloatArray2D:
@@ -173,10 +172,9 @@ acct_template = njit(cache=True)(_acct_template_py)
 
 def _scratch_py(template: FloatArray2D, actors: CascadeActors) -> LadderScratch:
     cap = 3 * template.shape[0] + 8
-    return LadderScratch(template.copy(), np.full(Q_BUCKETS, -1, np.int64),
-                         np.empty((N_L, cap), np.int64), np.empty(cap),
-                         np.zeros(N_C, np.int64), np.zeros(max(actors.k_defer, 1)),
-                         np.zeros(max(actors.follower_lag, 1)), np.zeros(N_M))
+    n_state = N_M + max(actors.k_defer, 1) + max(actors.follower_lag, 1)
+    return LadderScratch(template.copy(), np.empty(N_INTS, np.int64),
+                         np.empty((N_L, cap), np.int64), np.empty(cap), np.zeros(n_state))
 
 
 _scratch = njit(cache=True)(_scratch_py)
@@ -191,11 +189,11 @@ def _float_bits_py(x: float) -> int:
 if JIT_DISABLED:
     _float_bits = _float_bits_py
 else:
-    from llvmlite import ir as _llvm_ir
+    from llvmlite import ir as _llvm_ir  # type: ignore[import-untyped]
     from numba import types as _nb_types
     from numba.extending import intrinsic
 
-    @intrinsic  # type: ignore[misc]
+    @intrinsic
     def _float_bits(typingctx: Any, x: Any) -> Any:
         """The bits of a float64 as an int64: one register move, no call."""
         if not (isinstance(x, _nb_types.Float) and x.bitwidth == 64):
@@ -219,9 +217,10 @@ def _bucket_py(key: float, scale: float) -> int:
 _bucket = njit(cache=True, inline="always")(_bucket_py)
 
 
-def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
-                p: float, bp: int) -> int:
+def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, p: float, bp: int
+                ) -> int:
     """Take every queued entry with key > ``p`` (bucket ``bp``) into ``links[L_POPPED]``."""
+    cnt = heads  # the counters follow the heads
     q_top = cnt[C_Q_TOP]
     n_pop = 0
     n_free = cnt[C_FREE]
@@ -251,9 +250,10 @@ def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: Int
 _pop_due = njit(cache=True, inline="always")(_pop_due_py)
 
 
-def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
-             key: float, i: int, scale: float) -> None:
+def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, key: float, i: int,
+             scale: float) -> None:
     """Queue borrower ``i`` at trigger ``key`` (the round's entries were taken out before)."""
+    cnt = heads  # the counters follow the heads
     if cnt[C_FREE] > 0:
         cnt[C_FREE] -= 1
         e = links[L_FREE, cnt[C_FREE]]
@@ -387,18 +387,18 @@ _visit = njit(cache=True, inline="always", error_model="numpy")(_visit_py)
 
 
 def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D,
-              heads: IntArray1D, links: IntArray, keys: FloatArray1D, cnt: IntArray1D,
-              sched: LadderSchedule, p: float, scale: float, o: FloatArray1D
+              ints: IntArray1D, links: IntArray, keys: FloatArray1D, trigger: FloatArray1D,
+              who_kind: IntArray, p: float, scale: float, o: FloatArray1D
               ) -> tuple[bool, float, float]:
     """Every borrower whose trigger is above ``p``: ``(anything happened, ETH to
     liquidators, ETH sold by cautious borrowers)``."""
+    cnt = ints
     ptr = cnt[C_PTR]
-    trigger, borrower, kinds = sched  # once: a record's arrays are counted at each use
     n_rungs = trigger.shape[0]
     bp = _bucket(p, scale)
     if cnt[C_Q_TOP] < bp and not (ptr < n_rungs and trigger[ptr] > p):
         return False, 0.0, 0.0  # the common quiet round: nobody to look at
-    n_pop = _pop_due(heads, links, keys, cnt, p, bp)
+    n_pop = _pop_due(ints, links, keys, p, bp)
     cnt[C_ROUND] += 1
     round_id = cnt[C_ROUND]
     inv_p = 1.0 / p
@@ -408,8 +408,8 @@ def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D
     k_pop = 0
     while True:
         if ptr < n_rungs and trigger[ptr] > p:
-            i = borrower[ptr]
-            kind = kinds[ptr]
+            i = who_kind[0, ptr]
+            kind = who_kind[1, ptr]
             ptr += 1
         elif k_pop < n_pop:
             i = links[L_POPPED, k_pop]
@@ -429,8 +429,7 @@ def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D
             sold += sale
         if acct[i, A_D] > 0.0 and acct[i, A_C] > 0.0:
             # where its HF crosses 1 from its actual state: looked at from the next round
-            _push(heads, links, keys, cnt, acct[i, A_D] / (acct[i, A_C] * acct[i, A_LT]), i,
-                  scale)
+            _push(ints, links, keys, acct[i, A_D] / (acct[i, A_C] * acct[i, A_LT]), i, scale)
     cnt[C_PTR] = ptr
     return active, received, sold
 
@@ -471,41 +470,44 @@ def _whale_round_py(rules: LiquidationRules, actors: CascadeActors, whale: Large
 _whale_round = njit(cache=True, inline="always", error_model="numpy")(_whale_round_py)
 
 
-def _mid_py(law: ImpactLaw, e_t: float, m: FloatArray1D) -> float:
+def _price_py(law: ImpactLaw, e_t: float, m: FloatArray1D) -> float:
+    """The mid ``E_t (1 - I(q_perm, q_mem, V))`` from the path's state ``m``."""
+    q_perm = m[M_Q_PERM]
     if law.exponent == 0.5 and law.permanent == 1.0 and law.scale > 0.0:
-        # the permanent square-root law (the default), once or more per round: sqrt is
-        # several times cheaper than the general law's pow(x, 0.5) and equal to rounding
-        frac = law.scale * math.sqrt(m[M_Q_PERM] / m[M_DEPTH])
-        return e_t * (1.0 - (frac if frac < 1.0 else 1.0))
-    out: float = e_t * (1.0 - impact_fraction(law, m[M_Q_PERM], m[M_Q_MEM], m[M_DEPTH]))
+        # the permanent square-root law (the default): sqrt is several times cheaper than
+        # the general law's pow(x, 0.5) and equal to rounding
+        frac = law.scale * math.sqrt(q_perm / m[M_DEPTH])
+        return float(e_t * (1.0 - (frac if frac < 1.0 else 1.0)))
+    out: float = e_t * (1.0 - impact_fraction(law, q_perm, m[M_Q_MEM], m[M_DEPTH]))
     return out
 
 
-_mid = njit(cache=True, inline="always")(_mid_py)
+_price = njit(cache=True, inline="always")(_price_py)
 
 
 def _open_step_py(law: ImpactLaw, actors: CascadeActors, whale: LargeAccountRecord,
-                  sc: LadderScratch, t: int, e_t: float, o: FloatArray1D) -> float:
-    """Sales decided at the end of the last step; returns the large account's sale."""
+                  m: FloatArray1D, t: int, e_t: float) -> tuple[float, float, float]:
+    """Sales decided at the end of the last step (``m``: the path's state array):
+    ``(liquidators' deferred sale, others' sales, the large account's sale)``."""
     a = actors
-    m = sc.market
+    k_slots = max(a.k_defer, 1)
     m[M_Q_MEM] = decay_memory(law, m[M_Q_MEM], a.step_s)
     if law.thin_vol > 0.0 or law.thin_drawdown > 0.0:
         drawdown = 1.0 - m[M_P] / m[M_PEAK] if m[M_PEAK] > 0.0 else 0.0
         m[M_DEPTH] = depth_eth(law, math.sqrt(m[M_VAR]), drawdown)
-    slot = t % sc.pending_eth.shape[0]
-    q_liq = sc.pending_eth[slot]
-    sc.pending_eth[slot] = 0.0
-    fslot = t % sc.follow_eth.shape[0]
-    q_other = a.follower_kappa * sc.follow_eth[fslot]
-    sc.follow_eth[fslot] = 0.0
+    slot = N_M + t % k_slots
+    q_liq = m[slot]
+    m[slot] = 0.0
+    fslot = N_M + k_slots + t % max(a.follower_lag, 1)
+    q_other = a.follower_kappa * m[fslot]
+    m[fslot] = 0.0
     if m[M_PANIC_DONE] == 0.0 and m[M_P] <= m[M_P0] * (1.0 - a.panic_drawdown):
         q_other += a.panic_eth
         m[M_PANIC_DONE] = 1.0
     whale_sold = 0.0
     rate = whale.sell_eth_per_step
     if rate > 0.0 and m[M_WHALE_C] > 0.0:
-        p_open = _mid(law, e_t, m)
+        p_open = _price(law, e_t, m)
         sale = min(rate, m[M_WHALE_C])
         if m[M_WHALE_D] > 0.0 and p_open > 0.0:
             sale = min(sale, m[M_WHALE_D] / p_open)
@@ -513,34 +515,31 @@ def _open_step_py(law: ImpactLaw, actors: CascadeActors, whale: LargeAccountReco
             m[M_WHALE_D] = max(m[M_WHALE_D] - sale * p_open, 0.0)
             whale_sold = sale
             q_other += sale
-    o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
-    o[OUT_OTHER_SOLD_ETH] += q_other
     m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], q_liq + q_other)
-    return float(whale_sold)
+    return q_liq, q_other, whale_sold
 
 
-_open_step = njit(cache=True)(_open_step_py)
+_open_step = njit(cache=True, inline="always")(_open_step_py)
 
 
-def _settle_py(run: LadderRun, sched: LadderSchedule, sc: LadderScratch, t: int, e_t: float,
-               o: FloatArray1D) -> float:
-    """The step's fixed point: rounds at the current price until nobody is liquidated;
-    returns the mid it stops at."""
-    rules, law, a, whale = run.rules, run.law, run.actors, run.whale
-    acct, heads, links, keys, cnt, m = sc.acct, sc.heads, sc.links, sc.keys, sc.counters, sc.market
-    pending = sc.pending_eth
-    k_slots = pending.shape[0]
+def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
+               keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+               t: int, e_t: float, p: float, o: FloatArray1D) -> tuple[float, float]:
+    """The fixed point of step ``t`` from its opening mid ``p``: rounds at the current
+    price until nobody is liquidated. Returns ``(mid, ETH seized from the large account)``.
+    Arrays: the scratch's and the schedule's."""
+    rules, law, a, whale = run
+    k_slots = max(a.k_defer, 1)
     phi_now = a.phi if a.k_defer > 0 else 1.0
     scale = m[M_Q_SCALE]
-    whale_sold = _open_step(law, a, whale, sc, t, e_t, o)
-    p = _mid(law, e_t, m)
+    whale_sold = 0.0
     rounds = 0
     while p > 0.0:
         if rounds >= a.max_rounds:
             o[OUT_CAPPED_STEPS] += 1.0
             break
         whale_got = _whale_round(rules, a, whale, m, t, p, o)
-        active, received, sold = _round(rules, a, acct, heads, links, keys, cnt, sched, p,
+        active, received, sold = _round(rules, a, acct, ints, links, keys, trigger, who_kind, p,
                                         scale, o)
         if whale_got >= 0.0:
             active = True
@@ -552,27 +551,69 @@ def _settle_py(run: LadderRun, sched: LadderSchedule, sc: LadderScratch, t: int,
         now = received * phi_now
         later = (received - now) / k_slots
         if later > 0.0:
-            for s in range(k_slots):
-                pending[s] += later
+            for s in range(N_M, N_M + k_slots):
+                m[s] += later
         o[OUT_LIQUIDATOR_SOLD_ETH] += now
         o[OUT_OTHER_SOLD_ETH] += sold
         m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], now + sold)
-        p = _mid(law, e_t, m)
+        p = _price(law, e_t, m)
     o[OUT_ROUNDS] += rounds
-    sc.follow_eth[t % sc.follow_eth.shape[0]] = whale_sold
-    return p
+    return p, whale_sold
 
 
 _settle = njit(cache=True, error_model="numpy")(_settle_py)
 
 
+def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
+             keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+             exo: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> float:
+    """Every step of one path: the opening sales, then :func:`_settle` when a trigger is
+    above the opening mid (else the step is quiet and costs a few comparisons); returns
+    the last mid. ``prices``: empty, or one per step to record."""
+    law, a, whale = run.law, run.actors, run.whale
+    lag_at = N_M + max(a.k_defer, 1)
+    n_rungs = trigger.shape[0]
+    scale = m[M_Q_SCALE]
+    record = prices.shape[0] == exo.shape[0]
+    vol_state = law.thin_vol > 0.0 and law.vol_halflife_s < math.inf
+    p = exo[0]
+    for t in range(1, exo.shape[0]):
+        e_t = exo[t]
+        if e_t < o[OUT_MIN_EXOGENOUS]:
+            o[OUT_MIN_EXOGENOUS] = e_t
+        q_liq, q_other, whale_sold = _open_step(law, a, whale, m, t, e_t)
+        o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
+        o[OUT_OTHER_SOLD_ETH] += q_other
+        p = _price(law, e_t, m)
+        ptr = ints[C_PTR]
+        if p > 0.0 and ((m[M_WHALE_D] > 0.0
+                         and m[M_WHALE_C] * p * whale.liquidation_threshold < m[M_WHALE_D])
+                        or ints[C_Q_TOP] >= _bucket(p, scale)
+                        or (ptr < n_rungs and trigger[ptr] > p)):
+            p, whale_got = _settle(run, acct, ints, links, keys, m, trigger, who_kind, t, e_t,
+                                   p, o)
+            whale_sold += whale_got
+        m[lag_at + t % max(a.follower_lag, 1)] = whale_sold
+        if vol_state and p > 0.0 and m[M_P] > 0.0:
+            m[M_VAR] = ewma_variance(law, m[M_VAR], math.log(p / m[M_P]), a.step_s)
+        m[M_P] = p
+        if p > m[M_PEAK]:
+            m[M_PEAK] = p
+        if p < o[OUT_MIN_PRICE]:
+            o[OUT_MIN_PRICE] = p
+        if record:
+            prices[t] = p
+    return float(p)
+
+
+_walk = njit(cache=True, error_model="numpy")(_walk_py)
+
+
 def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
-    sc.heads[:] = -1
-    sc.counters[:] = 0
-    sc.counters[C_Q_TOP] = -1
-    sc.pending_eth[:] = 0.0
-    sc.follow_eth[:] = 0.0
-    m = sc.market
+    sc.ints[:Q_BUCKETS] = -1
+    sc.ints[Q_BUCKETS:] = 0
+    sc.ints[C_Q_TOP] = -1
+    m = sc.state
     scale = m[M_Q_SCALE]
     m[:] = 0.0
     m[M_Q_SCALE] = scale
@@ -592,20 +633,22 @@ def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D
 _start_path = njit(cache=True)(_start_path_py)
 
 
-def _end_path_py(sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D) -> None:
+def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
+                 o: FloatArray1D) -> None:
     """What is left; the touched borrowers go back to untouched for the next path."""
     debt_left = totals[0]
     coll_left = totals[1]
     acct = sc.acct
-    for k in range(sc.counters[C_TOUCHED]):
+    for k in range(sc.ints[C_TOUCHED]):
         i = sc.links[L_TOUCHED, k]
         debt_left += acct[i, A_D] - acct[i, A_D0]
         coll_left += acct[i, A_C] - acct[i, A_C0]
         acct[i, A_C] = math.nan
         acct[i, A_MARK] = -4.0
-    o[OUT_HELD_ETH] = np.sum(sc.pending_eth)
-    o[OUT_DEBT_LEFT_USD] = debt_left + sc.market[M_WHALE_D]
-    o[OUT_COLLATERAL_LEFT_ETH] = coll_left + sc.market[M_WHALE_C]
+    m = sc.state
+    o[OUT_HELD_ETH] = np.sum(m[N_M:N_M + max(actors.k_defer, 1)])
+    o[OUT_DEBT_LEFT_USD] = debt_left + m[M_WHALE_D]
+    o[OUT_COLLATERAL_LEFT_ETH] = coll_left + m[M_WHALE_C]
 
 
 _end_path = njit(cache=True)(_end_path_py)
@@ -616,29 +659,12 @@ def _path_py(run: LadderRun, sched: LadderSchedule, exo: FloatArray1D, sc: Ladde
     """One path from the book's start; ``prices`` empty or one per step."""
     p = exo[0]
     _start_path(run, sc, p, o)
-    m = sc.market
-    record = prices.shape[0] == exo.shape[0]
-    if record:
+    if prices.shape[0] == exo.shape[0]:
         prices[0] = p
-    vol_state = run.law.thin_vol > 0.0 and run.law.vol_halflife_s < math.inf
-    for t in range(1, exo.shape[0]):
-        e_t = exo[t]
-        if e_t < o[OUT_MIN_EXOGENOUS]:
-            o[OUT_MIN_EXOGENOUS] = e_t
-        p_last = m[M_P]
-        p = _settle(run, sched, sc, t, e_t, o)
-        m[M_P] = p
-        if vol_state and p > 0.0 and p_last > 0.0:
-            m[M_VAR] = ewma_variance(run.law, m[M_VAR], math.log(p / p_last),
-                                     run.actors.step_s)
-        if p > m[M_PEAK]:
-            m[M_PEAK] = p
-        if p < o[OUT_MIN_PRICE]:
-            o[OUT_MIN_PRICE] = p
-        if record:
-            prices[t] = p
-    o[OUT_FINAL_PRICE] = p
-    _end_path(sc, totals, o)
+    acct, ints, links, keys, m = sc  # once: each array a function takes is counted
+    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched.trigger_usd,
+                               sched.who_kind, exo, o, prices)
+    _end_path(run.actors, sc, totals, o)
 
 
 _path = njit(cache=True)(_path_py)
@@ -650,14 +676,14 @@ def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, template: Fl
               out: FloatArray2D, prices_out: FloatArray2D) -> None:
     """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``template``
     (:func:`acct_template`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
-    sched = LadderSchedule(trigger_usd, who_kind[0], who_kind[1])
+    sched = LadderSchedule(trigger_usd, who_kind)
     run = LadderRun(rules, law, actors, whale)
     n_paths = exogenous_usd.shape[0]
     record = prices_out.shape[0] == n_paths
     totals = np.array([np.sum(template[:, A_D0]), np.sum(template[:, A_C0])])
     sc = _scratch(template, actors)
     # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
-    sc.market[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
+    sc.state[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
     for path in range(blk, n_paths, n_blocks):
         prices = prices_out[path] if record else np.empty(0)
         _path(run, sched, exogenous_usd[path], sc, totals, out[path], prices)
