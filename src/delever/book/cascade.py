@@ -1,17 +1,20 @@
-"""Liquidation cascades of a borrower book: the ladder S(p), the path engine, one shock.
+"""Liquidation cascades of a borrower book: the ladder S(p), the path engines, one shock.
 
-- :class:`Ladder` / :func:`build_ladder`: each borrower's rungs of partial liquidations,
-  sorted once per book, and the continuous-fall curve S(p) (DESIGN.md, "The cascade, and
-  why it can be fast").
+- :class:`Ladder` / :func:`build_ladder`: each borrower's rungs of liquidations under a
+  protocol's :class:`~delever.kernels.records.LiquidationRules` (Aave: partial calls down
+  to the full close; Morpho Blue: one rung), sorted once per book, and the continuous-fall
+  curve S(p) (DESIGN.md, "The cascade, and why it can be fast").
 - :func:`run_cascade`: the book (and a large account, followers, panic sellers, cautious
   borrowers, liquidators who hold part of their ETH) on exogenous price paths, with the
-  ``"exact"`` engine (every borrower every round, Aave's rules) or the ``"ladder"`` engine
-  (only the borrowers whose trigger the price crosses: first rungs from the ladder, later
-  ones from a per-path heap of each borrower's actual trigger; same Aave call at the
-  execution price, so the two agree to rounding).
+  ``"exact"`` engine (every borrower every round, one ``liquidate_one`` call each) or the
+  ``"ladder"`` engine (only the borrowers whose trigger the price crosses: first rungs from
+  the ladder, later ones from a per-path queue of each borrower's actual trigger; the same
+  call at the execution price, so the two agree to rounding). The sales move the price by
+  an :class:`~delever.kernels.records.ImpactLaw` (``ImpactParams`` gives the square-root
+  one). Rules default to Aave v3.6 (:func:`_default_rules`).
 - :func:`cascade`: the deterministic cascade after one shock (``delever cascade``).
 
-The kernels and the step model are documented in :mod:`delever.kernels.cascade`.
+The engines and the step model are documented in :mod:`delever.kernels.cascade`.
 """
 
 from __future__ import annotations
