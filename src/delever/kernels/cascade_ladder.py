@@ -89,7 +89,7 @@ A_C0 = 6
 A_D0 = 7
 A_WIDTH = 8
 
-# Rows of the queue's integer array.
+# Columns of the queue's integer array.
 L_NEXT = 0  # next entry in the bucket's list
 L_ID = 1  # the entry's borrower
 L_FREE = 2  # stack of free entries
@@ -146,7 +146,7 @@ class LadderScratch(NamedTuple):
 
     acct: FloatArray2D  # (n, A_WIDTH)
     ints: IntArray1D  # (N_INTS,) bucket heads and C_* counters
-    links: IntArray  # (N_L, capacity)
+    links: IntArray  # (capacity, N_L): an entry's next and borrower share a cache line
     keys: FloatArray1D  # each queue entry's trigger price
     state: FloatArray1D  # M_* slots, deferred sales, the large account's sales
 
@@ -174,7 +174,7 @@ def _scratch_py(template: FloatArray2D, actors: CascadeActors) -> LadderScratch:
     cap = 3 * template.shape[0] + 8
     n_state = N_M + max(actors.k_defer, 1) + max(actors.follower_lag, 1)
     return LadderScratch(template.copy(), np.empty(N_INTS, np.int64),
-                         np.empty((N_L, cap), np.int64), np.empty(cap), np.zeros(n_state))
+                         np.empty((cap, N_L), np.int64), np.empty(cap), np.zeros(n_state))
 
 
 _scratch = njit(cache=True)(_scratch_py)
@@ -219,7 +219,7 @@ _bucket = njit(cache=True, inline="always")(_bucket_py)
 
 def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, p: float, bp: int
                 ) -> int:
-    """Take every queued entry with key > ``p`` (bucket ``bp``) into ``links[L_POPPED]``."""
+    """Take every queued entry with key > ``p`` (bucket ``bp``) into ``links[:, L_POPPED]``."""
     cnt = heads  # the counters follow the heads
     q_top = cnt[C_Q_TOP]
     n_pop = 0
@@ -228,14 +228,14 @@ def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, p: float
         e = heads[q_top]
         keep = -1
         while e >= 0:
-            nx = links[L_NEXT, e]
+            nx = links[e, L_NEXT]
             if q_top > bp or keys[e] > p:
-                links[L_POPPED, n_pop] = links[L_ID, e]
+                links[n_pop, L_POPPED] = links[e, L_ID]
                 n_pop += 1
-                links[L_FREE, n_free] = e
+                links[n_free, L_FREE] = e
                 n_free += 1
             else:
-                links[L_NEXT, e] = keep
+                links[e, L_NEXT] = keep
                 keep = e
             e = nx
         heads[q_top] = keep
@@ -256,14 +256,14 @@ def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, key: float,
     cnt = heads  # the counters follow the heads
     if cnt[C_FREE] > 0:
         cnt[C_FREE] -= 1
-        e = links[L_FREE, cnt[C_FREE]]
+        e = links[cnt[C_FREE], L_FREE]
     else:
         e = cnt[C_ALLOC]
         cnt[C_ALLOC] += 1
     b = _bucket(key, scale)
     keys[e] = key
-    links[L_ID, e] = i
-    links[L_NEXT, e] = heads[b]
+    links[e, L_ID] = i
+    links[e, L_NEXT] = heads[b]
     heads[b] = e
     if b > cnt[C_Q_TOP]:
         cnt[C_Q_TOP] = b
@@ -412,7 +412,7 @@ def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D
             kind = who_kind[1, ptr]
             ptr += 1
         elif k_pop < n_pop:
-            i = links[L_POPPED, k_pop]
+            i = links[k_pop, L_POPPED]
             k_pop += 1
             kind = RUNG_LIQUIDATION
         else:
@@ -420,7 +420,7 @@ def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D
         if math.isnan(acct[i, A_C]):  # first visit on this path
             acct[i, A_C] = acct[i, A_C0]
             acct[i, A_D] = acct[i, A_D0]
-            links[L_TOUCHED, cnt[C_TOUCHED]] = i
+            links[cnt[C_TOUCHED], L_TOUCHED] = i
             cnt[C_TOUCHED] += 1
         acted, got, sale = _visit(rules, actors, acct, i, kind, p, inv_p, round_id, o)
         if acted:
@@ -640,7 +640,7 @@ def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
     coll_left = totals[1]
     acct = sc.acct
     for k in range(sc.ints[C_TOUCHED]):
-        i = sc.links[L_TOUCHED, k]
+        i = sc.links[k, L_TOUCHED]
         debt_left += acct[i, A_D] - acct[i, A_D0]
         coll_left += acct[i, A_C] - acct[i, A_C0]
         acct[i, A_C] = math.nan
