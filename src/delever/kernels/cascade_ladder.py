@@ -72,7 +72,7 @@ from delever.kernels.impact_law import (
     ewma_variance,
     impact_fraction,
 )
-from delever.kernels.liquidation import STATUS_LIQUIDATED, liquidate_one
+from delever.kernels.liquidation import STATUS_LIQUIDATED, LiquidationOne, liquidate_one
 from delever.kernels.records import ImpactLaw, LiquidationRules
 
 Q_BITS = 9
@@ -272,6 +272,16 @@ def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, key: float,
 _push = njit(cache=True, inline="always")(_push_py)
 
 
+def _rare_call_py(rules: LiquidationRules, c: float, d: float, p: float, lt: float,
+                  bonus: float, fee_share: float) -> LiquidationOne:
+    """``liquidate_one`` kept out of line: the calls the inline case leaves (a collateral
+    cap, a dust refusal) are rare, and its code would crowd the hot loop."""
+    return liquidate_one(rules, c, d, p, lt, bonus, fee_share, math.inf)  # type: ignore[no-any-return]
+
+
+_rare_call = njit(cache=True, error_model="numpy")(_rare_call_py)
+
+
 def _ladder_call_py(rules: LiquidationRules, fee_share: float, acct: FloatArray2D, i: int,
                     p: float, inv_p: float, o: FloatArray1D) -> float:
     """One call on borrower ``i`` (HF < 1) at ``p``; ETH to the liquidator, -1 if none.
@@ -302,8 +312,8 @@ def _ladder_call_py(rules: LiquidationRules, fee_share: float, acct: FloatArray2
         o[OUT_PROTOCOL_FEE_ETH] += fee
         o[OUT_DEBT_REPAID_USD] += actual
         return float(seized - fee)
-    status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
-        rules, c, d, p, acct[i, A_LT], bonus, fee_share, math.inf)
+    status, repaid, seized, to_liq, fee, bad, _, _ = _rare_call(rules, c, d, p, acct[i, A_LT],
+                                                               bonus, fee_share)
     if status != STATUS_LIQUIDATED:
         return -1.0
     acct[i, A_C] = max(c - seized, 0.0)
