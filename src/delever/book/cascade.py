@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D, FloatArray2D, IntArray1D
 from delever.book.actors import (
     NO_LARGE_ACCOUNT,
@@ -399,7 +400,7 @@ def run_cascade(
 
 
 @dataclass(frozen=True)
-class CascadeResult:
+class CascadeResult(ResultContract):
     """The deterministic cascade after one shock (:func:`cascade`).
 
     Attributes

@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from delever._results import ResultContract
 from delever._typing import ArrayLike, FloatArray, FloatArray1D
 from delever.errors import InvalidArgument, check_fraction, check_non_negative, check_positive
 from delever.kernels.impact import sqrt_impact
@@ -88,7 +89,7 @@ def _readonly(*arrays: FloatArray) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class Fills:
+class Fills(ResultContract):
     """Independent sell orders executed from the same state (one entry per order).
 
     Attributes
@@ -176,7 +177,7 @@ class Fills:
 
 
 @dataclass(frozen=True, eq=False)
-class ScheduleFills:
+class ScheduleFills(ResultContract):
     """Slices of one sell order executed one after another.
 
     Attributes

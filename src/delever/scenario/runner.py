@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from delever._json import to_jsonable
+from delever._results import ResultContract
 from delever.errors import InvalidArgument
 from delever.scenario.advice import advise, plan
 from delever.scenario.build import Scenario, load_scenario
@@ -88,7 +89,7 @@ class RunEngines(NamedTuple):
 
 
 @dataclass(frozen=True, eq=False)
-class RunResult:
+class RunResult(ResultContract):
     """A scenario run end to end: the JSON payload and each section's result object.
 
     ``payload`` is filled section by section while the run goes (``on_section`` sees it

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_positive
 from delever.market.impact import SquareRootImpact
@@ -348,7 +349,7 @@ class StrategyTally:
 
 
 @dataclass(frozen=True, eq=False)
-class StreamedSimulation:
+class StreamedSimulation(ResultContract):
     """Strategies over ``n_paths`` paths run chunk by chunk, memory bounded by a chunk.
 
     ``tallies``: each strategy's running estimators over every path (:class:`StrategyTally`).

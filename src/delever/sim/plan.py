@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 import scipy.optimize as sco
 
+from delever._results import ResultContract
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
 from delever.errors import (
     InvalidArgument,
@@ -842,7 +843,7 @@ def _near_optimal(search: _Search, best: Candidate, pieces: int
 
 
 @dataclass(frozen=True, eq=False)
-class PlanResult:
+class PlanResult(ResultContract):
     """The optimum, the families' bests, the baselines, and which constraint binds.
 
     ``binding`` is ``'liquidation'`` when the best schedule ignoring the cap on P(liq) breaks

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument
 from delever.kernels.impact_law import add_volume_py, decay_memory_py, impact_fraction_py
@@ -235,7 +236,7 @@ def own_impact_fraction(
 
 
 @dataclass(frozen=True, eq=False)
-class ReplayResult:
+class ReplayResult(ResultContract):
     """The replay: paths with and without the fund, the reported schedule, counterfactuals."""
 
     inputs: ReplayInputs

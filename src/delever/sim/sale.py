@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever.errors import InvalidArgument
 from delever.market.impact import SquareRootImpact
 
 
 @dataclass(frozen=True)
-class SaleDiscountReport:
+class SaleDiscountReport(ResultContract):
     """The modelled liquidity discount of one metaorder sold in daily slices.
 
     ``discount_pct`` is against the mid at the start of the sale, with no exogenous move

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D, FloatArray2D
 from delever.book.actors import (
     TREND_2026_LARGE_ACCOUNT,
@@ -64,7 +65,7 @@ def quantile_ci(values: FloatArray1D, q: float = QUANTILE,
 
 
 @dataclass(frozen=True, eq=False)
-class StressResult:
+class StressResult(ResultContract):
     """Summary and per-path outcomes of :func:`stress`.
 
     Attributes

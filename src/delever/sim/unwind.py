@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from delever._results import ResultContract
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D, IntArray1D
 from delever.book.cascade import Ladder
 from delever.errors import InvalidArgument, check_non_negative, check_positive
@@ -319,7 +320,7 @@ _PATH_ARRAYS = ("liquidated", "first_liquidation_step", "bad_debt_usd", "eth_lef
 
 
 @dataclass(frozen=True, eq=False)
-class UnwindResult:
+class UnwindResult(ResultContract):
     """One strategy over ``n_paths`` paths of ``n_steps`` steps.
 
     Per-step arrays are ``(n_paths, n_steps + 1)``, column 0 the start; per-path arrays
@@ -448,7 +449,7 @@ class UnwindResult:
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(ResultContract):
     """Several strategies run on the same paths."""
 
     results: tuple[UnwindResult, ...]

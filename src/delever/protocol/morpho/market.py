@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from delever._results import ResultContract
 from delever.errors import InvalidArgument
 from delever.protocol.morpho import irm
 from delever.protocol.morpho.math import (
@@ -93,7 +94,7 @@ class Position:
 
 
 @dataclass(frozen=True)
-class LiquidationResult:
+class LiquidationResult(ResultContract):
     """What ``Morpho.liquidate`` did: the new state and its ``Liquidate`` event's numbers."""
 
     market: MarketState
@@ -106,7 +107,7 @@ class LiquidationResult:
 
 
 @dataclass(frozen=True)
-class AccrualResult:
+class AccrualResult(ResultContract):
     """What ``_accrueInterest`` did: the new market, the IRM's new rate at target, the numbers."""
 
     market: MarketState

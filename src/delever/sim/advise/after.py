@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.errors import check_positive
 from delever.sim.advise.common import (
@@ -95,7 +96,7 @@ class AfterRow:
 
 
 @dataclass(frozen=True)
-class AfterUnwindResult:
+class AfterUnwindResult(ResultContract):
     """:func:`after_unwind`'s answer: rows (source x strategy) and the inputs."""
 
     horizon_days: float

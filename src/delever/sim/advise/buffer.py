@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D, FloatArray2D
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.sim.advise.common import (
@@ -140,7 +141,7 @@ class BufferRow:
 
 
 @dataclass(frozen=True)
-class MarginBufferResult:
+class MarginBufferResult(ResultContract):
     """:func:`margin_buffer`'s answer. ``recommended_hf``: the largest required HF of all rows
     (the longest window, the worse source)."""
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from delever._results import ResultContract
 from delever.sim.advise.after import AfterUnwindResult, after_unwind
 from delever.sim.advise.buffer import MarginBufferResult, margin_buffer
 from delever.sim.advise.common import AdviceRun, Progress, StageProgress
@@ -16,7 +17,7 @@ from delever.sim.unwind import UnwindPosition
 
 
 @dataclass(frozen=True)
-class Advice:
+class Advice(ResultContract):
     """The five answers (:func:`advise`)."""
 
     max_position: MaxPositionResult

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D, FloatArray2D
 from delever.errors import InvalidArgument, check_positive
 from delever.protocol import RESERVES
@@ -70,7 +71,7 @@ def _heat_row_task(task: _HeatRowTask) -> FloatArray2D:
 
 
 @dataclass(frozen=True, eq=False)
-class HeatmapResult:
+class HeatmapResult(ResultContract):
     """:func:`leverage_heatmap`'s grid: rows = leverage, columns = entry price.
 
     ``hf_now``, ``p_liquidation``, ``expected_loss_usd``: (n_leverage, n_entry) arrays;

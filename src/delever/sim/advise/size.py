@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.errors import check_positive
 from delever.sim.advise.common import (
@@ -109,7 +110,7 @@ class PositionLimit:
 
 
 @dataclass(frozen=True)
-class MaxPositionResult:
+class MaxPositionResult(ResultContract):
     """:func:`max_position`'s answer: per strategy (TWAP first), and the inputs."""
 
     current_eth: float

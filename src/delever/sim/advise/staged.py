@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument, check_positive, check_whole
 from delever.sim.advise.common import health_factor as _hf
@@ -64,7 +65,7 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class StagedPlan:
+class StagedPlan(ResultContract):
     """:func:`staged_deleveraging`'s answer.
 
     ``needed_eth`` is the ETH the batches sell in all (their sum); ``needed_eth_no_impact``
