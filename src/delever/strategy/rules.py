@@ -268,6 +268,42 @@ class SellIntoRebounds(Strategy):
                         floor_hf=self.floor_hf)
 
 
+@dataclass(frozen=True, repr=False)
+class Participation(Strategy):
+    """Sell a fixed share of the market's daily volume every step until all ETH is sold (POV).
+
+    Each step sells ``rate * adv_eth * step_hours / 24`` ETH (the market's depth ``adv_eth``
+    from the context), so the pace follows the market's capacity instead of a deadline: a
+    deep market clears the position fast, a shallow one slowly. Default 10% of the daily
+    volume, an illustrative choice (a common participation cap for large orders).
+    """
+
+    rate: float = 0.10
+    floor_hf: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.rate <= 1.0):
+            raise InvalidArgument(f"rate={self.rate!r} must be in (0, 1]: a share of the "
+                                  "daily volume.")
+
+    @property
+    def name(self) -> str:
+        """``participation``."""
+        return "participation"
+
+    def rule_spec(self, context: StrategyContext) -> RuleSpec:
+        """Schedule: ``rate * ADV * step_days / initial ETH`` per step, the rest at the end."""
+        per_step_eth = self.rate * context.adv_eth * context.step_hours / 24.0
+        frac = np.zeros(context.n_steps)
+        if context.initial_eth > 0.0:
+            share = per_step_eth / context.initial_eth
+            full_steps = min(int(1.0 / share), context.n_steps) if share > 0.0 else 0
+            frac[:full_steps] = share
+            if full_steps < context.n_steps:
+                frac[full_steps] = max(0.0, 1.0 - share * full_steps)
+        return RuleSpec(RULE_SCHEDULE, schedule_frac=frac, floor_hf=self.floor_hf)
+
+
 STRATEGIES: Mapping[str, Callable[[], Strategy]] = MappingProxyType({
     "hold": Hold,
     "sell-all": SellAll,
@@ -276,9 +312,12 @@ STRATEGIES: Mapping[str, Callable[[], Strategy]] = MappingProxyType({
     "hf-ladder": HFLadder,
     "stop-loss": StopLoss,
     "rebound": SellIntoRebounds,
+    "participation": Participation,
 })
 
-DEFAULT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
+# The strategies `delever run` and `simulate` compare by default (the published run's seven).
+DEFAULT_STRATEGIES: tuple[str, ...] = (
+    "hold", "sell-all", "twap", "almgren-chriss", "hf-ladder", "stop-loss", "rebound")
 
 
 def strategy_by_name(name: str) -> Strategy:
@@ -295,6 +334,7 @@ __all__ = [
     "TWAP",
     "AlmgrenChriss",
     "HFLadder",
+    "Participation",
     "Schedule",
     "SellAll",
     "SellIntoRebounds",
