@@ -22,7 +22,7 @@ from scipy.optimize import brentq
 
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument
-from delever.kernels.unwind import impact_fraction_py
+from delever.kernels.impact_law import impact_fraction_py
 from delever.sim.unwind import (
     LendingParams,
     OracleLike,
@@ -201,14 +201,14 @@ def own_impact_fraction(
     """
     impact = market.impact
     decay = market.decay_per_step(step_hours)
-    y_sigma = impact.impact_y * impact.sigma_daily
+    law = market.kernel_law()
     out = np.zeros(schedule_eth.size + 1)
     q_all = q_mem = 0.0
     for k, q in enumerate(schedule_eth, start=1):
         q_mem *= decay * decay
         q_all += q
         q_mem = q_mem + q if decay > 0.0 else 0.0
-        out[k] = impact_fraction_py(q_all, q_mem, y_sigma, impact.adv_eth, impact.permanent_frac)
+        out[k] = impact_fraction_py(law, q_all, q_mem, impact.adv_eth)
     return out
 
 
