@@ -335,6 +335,8 @@ _hf_min = njit(cache=True)(_hf_min_py)
 
 def _oracle_py(market: MarketSpec, s: FloatArray1D, mid: float, dt_s: float) -> float:
     """Advance the path's oracle by ``dt_s`` to ``mid``; returns the answer."""
+    ans: float
+    since: float
     ans, since = oracle_step(s[S_ORACLE], s[S_SINCE], mid, dt_s, market.heartbeat_s,
                              market.deviation)
     s[S_ORACLE] = ans
@@ -376,7 +378,7 @@ def _move_market_py(law: ImpactLaw, step_s: float, s: FloatArray1D, exo: float,
                     prev_mid: float) -> float:
     """Stage 2: the exogenous move, the transient decay, volatility, peak and depth; the mid."""
     s[S_QMEM] = decay_memory(law, s[S_QMEM], step_s)
-    mid = _mid(law, s, exo)
+    mid: float = _mid(law, s, exo)
     if law.vol_halflife_s < math.inf and mid > 0.0 and prev_mid > 0.0:
         s[S_VAR] = ewma_variance(law, s[S_VAR], math.log(mid / prev_mid), step_s)
     if mid > s[S_PEAK]:
@@ -555,6 +557,7 @@ def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: 
             else:
                 want[a] = total_want * coll[a] / held
     tot, desired = _caps(rule, spec.accounts.liquidation_threshold, s, coll, debt, p_o, want)
+    filled: float
     filled, proceeds, mid_before = _sell(law, s, tot, exo)
     # a backlog is wanted again next step, so the largest one (not a sum) is what the caps
     # held back; it never exceeds the ETH held
