@@ -302,7 +302,7 @@ def _mid_py(law: ImpactLaw, s: FloatArray1D, exo: float) -> float:
     return exo * (1.0 - fraction)
 
 
-_mid = njit(cache=True)(_mid_py)
+_mid = njit(cache=True, inline="always")(_mid_py)
 
 
 def _sell_py(law: ImpactLaw, s: FloatArray1D, q: float, exo: float
@@ -317,7 +317,7 @@ def _sell_py(law: ImpactLaw, s: FloatArray1D, q: float, exo: float
     return filled, proceeds, m
 
 
-_sell = njit(cache=True)(_sell_py)
+_sell = njit(cache=True, inline="always")(_sell_py)
 
 
 def _hf_min_py(coll: FloatArray1D, debt: FloatArray1D, lt: FloatArray1D, p: float) -> float:
@@ -330,7 +330,7 @@ def _hf_min_py(coll: FloatArray1D, debt: FloatArray1D, lt: FloatArray1D, p: floa
     return out
 
 
-_hf_min = njit(cache=True)(_hf_min_py)
+_hf_min = njit(cache=True, inline="always")(_hf_min_py)
 
 
 def _oracle_py(market: MarketSpec, s: FloatArray1D, mid: float, dt_s: float) -> float:
@@ -344,7 +344,7 @@ def _oracle_py(market: MarketSpec, s: FloatArray1D, mid: float, dt_s: float) -> 
     return ans
 
 
-_oracle = njit(cache=True)(_oracle_py)
+_oracle = njit(cache=True, inline="always")(_oracle_py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def _accrue_py(curves: ReserveCurves, step_s: float, s: FloatArray1D, debt: Floa
         s[S_W_SUP] += w_int
 
 
-_accrue = njit(cache=True)(_accrue_py)
+_accrue = njit(cache=True, inline="always")(_accrue_py)
 
 
 def _move_market_py(law: ImpactLaw, step_s: float, s: FloatArray1D, exo: float,
@@ -392,7 +392,7 @@ def _move_market_py(law: ImpactLaw, step_s: float, s: FloatArray1D, exo: float,
     return mid
 
 
-_move_market = njit(cache=True)(_move_market_py)
+_move_market = njit(cache=True, inline="always")(_move_market_py)
 
 
 def _followers_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, out: UnwindOutputs,
@@ -412,7 +412,7 @@ def _followers_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, out: Unwi
     return mid
 
 
-_followers = njit(cache=True)(_followers_py)
+_followers = njit(cache=True, inline="always")(_followers_py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +441,7 @@ def _rule_total_py(rule: UnwindRule, s: FloatArray1D, k: int, mid: float, held_e
     return 0.0
 
 
-_rule_total = njit(cache=True)(_rule_total_py)
+_rule_total = njit(cache=True, inline="always")(_rule_total_py)
 
 
 def _ladder_want_py(rule: UnwindRule, law: ImpactLaw, depth_eth_now: float, lt: FloatArray1D,
@@ -470,7 +470,7 @@ def _ladder_want_py(rule: UnwindRule, law: ImpactLaw, depth_eth_now: float, lt: 
         delta = law.scale * (tot / depth_eth_now) ** law.exponent / (law.exponent + 1.0)
 
 
-_ladder_want = njit(cache=True)(_ladder_want_py)
+_ladder_want = njit(cache=True, inline="always")(_ladder_want_py)
 
 
 def _caps_py(rule: UnwindRule, lt: FloatArray1D, s: FloatArray1D, coll: FloatArray1D,
@@ -498,7 +498,7 @@ def _caps_py(rule: UnwindRule, lt: FloatArray1D, s: FloatArray1D, coll: FloatArr
     return tot, desired
 
 
-_caps = njit(cache=True)(_caps_py)
+_caps = njit(cache=True, inline="always")(_caps_py)
 
 
 def _settle_py(s: FloatArray1D, coll: FloatArray1D, debt: FloatArray1D, want: FloatArray1D,
@@ -533,7 +533,7 @@ def _settle_py(s: FloatArray1D, coll: FloatArray1D, debt: FloatArray1D, want: Fl
     s[S_D_BOR] = max(s[S_D_BOR] - repaid, 0.0)
 
 
-_settle = njit(cache=True)(_settle_py)
+_settle = njit(cache=True, inline="always")(_settle_py)
 
 
 def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: FloatArray1D,
@@ -569,7 +569,7 @@ def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: 
     return filled
 
 
-_owner_sale = njit(cache=True)(_owner_sale_py)
+_owner_sale = njit(cache=True, inline="always")(_owner_sale_py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,7 +622,7 @@ def _liquidate_owner_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D,
     return any_call, seized_step, hf_trigger
 
 
-_liquidate_owner = njit(cache=True)(_liquidate_owner_py)
+_liquidate_owner = njit(cache=True, inline="always")(_liquidate_owner_py)
 
 
 def _liquidator_sale_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, exo: float
@@ -635,7 +635,7 @@ def _liquidator_sale_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, exo
     _oracle(market, s, _mid(law, s, exo), 0.0)
 
 
-_liquidator_sale = njit(cache=True)(_liquidator_sale_py)
+_liquidator_sale = njit(cache=True, inline="always")(_liquidator_sale_py)
 
 
 def _book_round_py(market: MarketSpec, law: ImpactLaw, book: BookLadder, s: FloatArray1D,
@@ -664,7 +664,7 @@ def _book_round_py(market: MarketSpec, law: ImpactLaw, book: BookLadder, s: Floa
     return book_any
 
 
-_book_round = njit(cache=True)(_book_round_py)
+_book_round = njit(cache=True, inline="always")(_book_round_py)
 
 
 def _liquidation_rounds_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D,
@@ -687,7 +687,7 @@ def _liquidation_rounds_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D
     return seized_step, hf_trigger
 
 
-_liquidation_rounds = njit(cache=True)(_liquidation_rounds_py)
+_liquidation_rounds = njit(cache=True, inline="always")(_liquidation_rounds_py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,27 +713,44 @@ def _record_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: Floa
     out.cash_usd[i, k] = s[S_CASH]
 
 
-_record = njit(cache=True)(_record_py)
+_record = njit(cache=True, inline="always")(_record_py)
 
 
-def _step_py(spec: UnwindSpec, exo: float, i: int, k: int, state: UnwindState,
-             out: UnwindOutputs, want: FloatArray1D) -> None:
-    """Step ``k`` of path ``i`` (the stages of the module docstring)."""
-    s = state.st[i]
-    coll = state.coll[i]
-    debt = state.debt[i]
+def _step_py(spec: UnwindSpec, exo: float, i: int, k: int, s: FloatArray1D,
+             coll: FloatArray1D, debt: FloatArray1D, want_eth: float, out: UnwindOutputs,
+             want: FloatArray1D) -> None:
+    """Step ``k`` of path ``i`` (the stages of the module docstring); ``s``, ``coll`` and
+    ``debt`` are the path's rows of the state."""
     market = spec.market
     _accrue(spec.curves, market.step_s, s, debt)
     mid = _move_market(spec.law, market.step_s, s, exo, out.mid_usd[i, k - 1])
     mid = _followers(market, spec.law, s, out, i, k, exo, mid)
     p_o = _oracle(market, s, mid, market.step_s)
-    filled = _owner_sale(spec, s, coll, debt, k, exo, mid, p_o, state.want_eth[i], want)
+    filled = _owner_sale(spec, s, coll, debt, k, exo, mid, p_o, want_eth, want)
     _oracle(market, s, _mid(spec.law, s, exo), 0.0)  # deviation rule only
     seized, hf_trigger = _liquidation_rounds(spec, s, coll, debt, k, exo)
     _record(spec, s, coll, debt, out, i, k, exo, filled, seized, hf_trigger)
 
 
-_step = njit(cache=True)(_step_py)
+_step = njit(cache=True, inline="always")(_step_py)
+
+
+def _run_path_py(spec: UnwindSpec, exo: FloatArray2D, k_start: int, k_stop: int,
+                 state: UnwindState, out: UnwindOutputs, i: int, scratch: FloatArray2D) -> None:
+    """Steps ``k_start .. k_stop - 1`` of path ``i``; ``scratch[i]`` (n_accounts,) holds the
+    sale per account."""
+    want = scratch[i]
+    s = state.st[i]
+    coll = state.coll[i]
+    debt = state.debt[i]
+    for k in range(k_start, k_stop):
+        _step(spec, exo[i, k], i, k, s, coll, debt, state.want_eth[i], out, want)
+
+
+# No reference counting in the per-path loop: the stages pass the records' arrays around and
+# every hand-off would otherwise cost an atomic increment and decrement (4x the step's time).
+# Nothing in it allocates (the scratch comes from the caller).
+_run_path = njit(cache=True, _nrt=False)(_run_path_py)
 
 
 def _init_path_py(exo: FloatArray2D, spec: UnwindSpec, state: UnwindState,
@@ -784,6 +801,9 @@ _spec = njit(cache=True)(_spec_py)
 
 # The parallel loops take the spec's fields one by one and rebuild the spec inside the loop:
 # numba's parfor lowering cannot pass a record that holds records into the parallel region.
+# The stages are inlined (inline="always") into the per-path function, which the loop calls
+# uninlined: inlined into the prange body itself they gave wrong numbers (numba 0.6x), and
+# left as calls they cost ~4x the time (every call passes the records by value).
 
 
 def _init_loop_py(exo: FloatArray2D, accounts: UnwindAccounts, market: MarketSpec,
@@ -802,12 +822,10 @@ def _steps_loop_py(exo: FloatArray2D, k_start: int, k_stop: int, accounts: Unwin
                    market: MarketSpec, law: ImpactLaw, rules: LiquidationRules,
                    rule: UnwindRule, curves: ReserveCurves, book: BookLadder,
                    state: UnwindState, out: UnwindOutputs) -> None:
-    n_acc = state.coll.shape[1]
+    scratch = np.zeros((exo.shape[0], state.coll.shape[1]))
     for i in prange(exo.shape[0]):
-        spec = _spec(accounts, market, law, rules, rule, curves, book)
-        want = np.zeros(n_acc)
-        for k in range(k_start, k_stop):
-            _step(spec, exo[i, k], i, k, state, out, want)
+        _run_path(_spec(accounts, market, law, rules, rule, curves, book), exo, k_start, k_stop,
+                  state, out, i, scratch)
 
 
 _steps_loop = njit(cache=True, parallel=True)(_steps_loop_py)
