@@ -16,9 +16,9 @@ ladder (:class:`BookLadder`); the state and the per-step record live in
 :class:`UnwindState` and :class:`UnwindOutputs`.
 
 A strategy reaches the kernel as a rule: a rule code (``RULE_*``), a parameter vector and a
-per-step schedule. ``RULE_CUSTOM`` takes this step's desired sale from ``want_eth`` (one
-value per path), which is how a Python strategy drives the same step code one step at a
-time (see :mod:`delever.sim.unwind`).
+per-step schedule. ``RULE_CUSTOM`` takes this step's desired sale from
+``UnwindState.want_eth`` (one value per path), which is how a Python strategy drives the
+same step code one step at a time (see :mod:`delever.sim.unwind`).
 
 One step ``k`` of one path, in this order (each stage its own function):
 
