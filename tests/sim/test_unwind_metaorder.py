@@ -42,7 +42,7 @@ def _sell_in_slices(total_eth: float, n_slices: int, decay: float) -> tuple[floa
     proceeds = 0.0
     for _ in range(n_slices):
         K._move_market_py(law, STEP_S, row, MID, MID)  # what a step does before the sale
-        _filled, usd, _mid = K._sell_py(law, row, total_eth / n_slices, MID)
+        _filled, usd = K._sell_py(law, row, total_eth / n_slices, MID)
         proceeds += usd
     return proceeds, K._mid_py(law, row, MID)
 
@@ -82,6 +82,6 @@ def test_capacity_leaves_the_rest_unfilled() -> None:
     law = _law(1.0)
     row = _fresh_row()
     capacity = ADV / (Y * SIGMA) ** 2  # where I = 1 for a fresh market
-    filled, usd, _ = K._sell_py(law, row, 2 * capacity, MID)
+    filled, usd = K._sell_py(law, row, 2 * capacity, MID)
     assert filled == pytest.approx(capacity, rel=1e-9)
     assert usd == pytest.approx(MID * capacity / 3, rel=1e-9)  # average fill m (1 - 2/3)

@@ -305,16 +305,17 @@ def _mid_py(law: ImpactLaw, s: FloatArray1D, exo: float) -> float:
 _mid = njit(cache=True, inline="always")(_mid_py)
 
 
-def _sell_py(law: ImpactLaw, s: FloatArray1D, q: float, exo: float
-             ) -> tuple[float, float, float]:
-    """Sell ``q`` ETH along the metaorder curve; update the volumes. Returns filled, USD and
-    the mid before the sale."""
-    m = _mid(law, s, exo)
+def _sell_py(law: ImpactLaw, s: FloatArray1D, q: float, exo: float) -> tuple[float, float]:
+    """Sell ``q`` ETH along the metaorder curve; update the volumes. Returns filled and USD.
+
+    The callers carry the mid from stage to stage (each ``_mid`` costs two powers)."""
+    filled: float
+    proceeds: float
     filled, proceeds = fill(law, s[S_QALL], s[S_QMEM], s[S_DEPTH], exo, q)
     q_all, q_mem = add_volume(law, s[S_QALL], s[S_QMEM], filled)
     s[S_QALL] = q_all
     s[S_QMEM] = q_mem
-    return filled, proceeds, m
+    return filled, proceeds
 
 
 _sell = njit(cache=True, inline="always")(_sell_py)
@@ -404,7 +405,7 @@ def _followers_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, out: Unwi
     q_fol = market.follow_kappa * (out.sold_eth[i, k - lag] + out.seized_eth[i, k - lag])
     if q_fol <= 0.0:
         return mid
-    q_f, _usd, _m = _sell(law, s, q_fol, exo)
+    q_f, _usd = _sell(law, s, q_fol, exo)
     s[S_FOLLOW_SOLD] += q_f
     mid = _mid(law, s, exo)
     if mid < s[S_LOW]:
@@ -557,15 +558,14 @@ def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: 
             else:
                 want[a] = total_want * coll[a] / held
     tot, desired = _caps(rule, spec.accounts.liquidation_threshold, s, coll, debt, p_o, want)
-    filled: float
-    filled, proceeds, mid_before = _sell(law, s, tot, exo)
+    filled, proceeds = _sell(law, s, tot, exo)
     # a backlog is wanted again next step, so the largest one (not a sum) is what the caps
     # held back; it never exceeds the ETH held
     backlog = desired - filled
     if backlog > s[S_UNFILLED]:
         s[S_UNFILLED] = backlog
     if filled > 0.0:
-        _settle(s, coll, debt, want, tot, filled, proceeds, mid_before)
+        _settle(s, coll, debt, want, tot, filled, proceeds, mid)
     return filled
 
 
@@ -626,52 +626,56 @@ _liquidate_owner = njit(cache=True, inline="always")(_liquidate_owner_py)
 
 
 def _liquidator_sale_py(market: MarketSpec, law: ImpactLaw, s: FloatArray1D, exo: float
-                        ) -> None:
-    """The owner's liquidators sell ``liq_sell_frac`` of their inventory; the oracle checks."""
+                        ) -> float:
+    """The owner's liquidators sell ``liq_sell_frac`` of their inventory; the oracle checks.
+    Returns the mid after the sale."""
     inv = s[S_LIQ_INV]
-    q_f, _usd, _m = _sell(law, s, inv * market.liq_sell_frac, exo)
+    q_f, _usd = _sell(law, s, inv * market.liq_sell_frac, exo)
     s[S_LIQ_INV] = inv - q_f
     s[S_LIQ_SOLD] += q_f
-    _oracle(market, s, _mid(law, s, exo), 0.0)
+    mid: float = _mid(law, s, exo)
+    _oracle(market, s, mid, 0.0)
+    return mid
 
 
 _liquidator_sale = njit(cache=True, inline="always")(_liquidator_sale_py)
 
 
 def _book_round_py(market: MarketSpec, law: ImpactLaw, book: BookLadder, s: FloatArray1D,
-                   exo: float) -> bool:
+                   exo: float, mid: float) -> tuple[bool, float]:
     """The book: every rung the mid has reached, its ETH at ``value / mid``, until no new
-    rung is crossed; the oracle checks. Returns whether a rung was taken."""
+    rung is crossed; the oracle checks. Returns whether a rung was taken, and the mid."""
     trigger = book.trigger_usd
     n_rungs = trigger.shape[0]
     if n_rungs == 0:
-        return False
+        return False, mid
     j = int(s[S_BOOK_NEXT])
-    mid = _mid(law, s, exo)
     book_any = False
     while j < n_rungs and trigger[j] >= mid and mid > 0.0:
         usd = 0.0
         while j < n_rungs and trigger[j] >= mid:
             usd += book.value_usd[j]
             j += 1
-        q_f, _usd, _m = _sell(law, s, usd / mid, exo)
+        q_f, _usd = _sell(law, s, usd / mid, exo)
         s[S_BOOK_SOLD] += q_f
         book_any = True
         mid = _mid(law, s, exo)
     s[S_BOOK_NEXT] = float(j)
     if book_any:
         _oracle(market, s, mid, 0.0)
-    return book_any
+    return book_any, mid
 
 
 _book_round = njit(cache=True, inline="always")(_book_round_py)
 
 
 def _liquidation_rounds_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D,
-                           debt: FloatArray1D, k: int, exo: float) -> tuple[float, float]:
+                           debt: FloatArray1D, k: int, exo: float, mid: float
+                           ) -> tuple[float, float, float]:
     """Stage 7: owner calls, its liquidators' sale, the book; repeat while any executed.
 
-    Returns the ETH seized from the owner this step and the lowest HF that set off a call."""
+    Returns the ETH seized from the owner this step, the lowest HF that set off a call and
+    the mid after the rounds."""
     market = spec.market
     seized_step = 0.0
     hf_trigger = math.inf
@@ -679,12 +683,13 @@ def _liquidation_rounds_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D
         any_call, seized_step, hf_trigger = _liquidate_owner(spec, s, coll, debt, k,
                                                              seized_step, hf_trigger)
         if s[S_LIQ_INV] > 0.0 and market.liq_sell_frac > 0.0 and (any_call or rnd == 0):
-            _liquidator_sale(market, spec.law, s, exo)
-        if _book_round(market, spec.law, spec.book, s, exo):
+            mid = _liquidator_sale(market, spec.law, s, exo)
+        book_any, mid = _book_round(market, spec.law, spec.book, s, exo, mid)
+        if book_any:
             any_call = True
         if not any_call:
             break
-    return seized_step, hf_trigger
+    return seized_step, hf_trigger, mid
 
 
 _liquidation_rounds = njit(cache=True, inline="always")(_liquidation_rounds_py)
@@ -695,13 +700,13 @@ _liquidation_rounds = njit(cache=True, inline="always")(_liquidation_rounds_py)
 
 
 def _record_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: FloatArray1D,
-               out: UnwindOutputs, i: int, k: int, exo: float, filled: float,
+               out: UnwindOutputs, i: int, k: int, mid: float, filled: float,
                seized: float, hf_trigger: float) -> None:
     """Stage 8: write step ``k`` of path ``i``."""
     total_debt = 0.0
     for a in range(debt.shape[0]):
         total_debt += debt[a]
-    out.mid_usd[i, k] = _mid(spec.law, s, exo)
+    out.mid_usd[i, k] = mid
     out.oracle_usd[i, k] = s[S_ORACLE]
     # the record keeps the HF that triggered a liquidation (before the call), so a
     # liquidated path always shows a health factor below 1
@@ -727,9 +732,11 @@ def _step_py(spec: UnwindSpec, exo: float, i: int, k: int, s: FloatArray1D,
     mid = _followers(market, spec.law, s, out, i, k, exo, mid)
     p_o = _oracle(market, s, mid, market.step_s)
     filled = _owner_sale(spec, s, coll, debt, k, exo, mid, p_o, want_eth, want)
-    _oracle(market, s, _mid(spec.law, s, exo), 0.0)  # deviation rule only
-    seized, hf_trigger = _liquidation_rounds(spec, s, coll, debt, k, exo)
-    _record(spec, s, coll, debt, out, i, k, exo, filled, seized, hf_trigger)
+    if filled > 0.0:
+        mid = _mid(spec.law, s, exo)
+    _oracle(market, s, mid, 0.0)  # deviation rule only
+    seized, hf_trigger, mid = _liquidation_rounds(spec, s, coll, debt, k, exo, mid)
+    _record(spec, s, coll, debt, out, i, k, mid, filled, seized, hf_trigger)
 
 
 _step = njit(cache=True, inline="always")(_step_py)
