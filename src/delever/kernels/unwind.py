@@ -540,7 +540,8 @@ _settle = njit(cache=True, inline="always")(_settle_py)
 def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: FloatArray1D,
                    k: int, exo: float, mid: float, p_o: float, want_eth: float,
                    want: FloatArray1D) -> float:
-    """Stage 5: the rule's sale, capped, sold as one metaorder, settled. Returns ETH filled."""
+    """Stage 5: the rule's sale, capped, sold as one metaorder at the current ``mid``,
+    settled. Returns ETH filled."""
     rule = spec.rule
     law = spec.law
     held = 0.0
@@ -558,6 +559,7 @@ def _owner_sale_py(spec: UnwindSpec, s: FloatArray1D, coll: FloatArray1D, debt: 
             else:
                 want[a] = total_want * coll[a] / held
     tot, desired = _caps(rule, spec.accounts.liquidation_threshold, s, coll, debt, p_o, want)
+    filled: float
     filled, proceeds = _sell(law, s, tot, exo)
     # a backlog is wanted again next step, so the largest one (not a sum) is what the caps
     # held back; it never exceeds the ETH held
