@@ -85,3 +85,25 @@ def test_capacity_leaves_the_rest_unfilled() -> None:
     filled, usd = K._sell_py(law, row, 2 * capacity, MID)
     assert filled == pytest.approx(capacity, rel=1e-9)
     assert usd == pytest.approx(MID * capacity / 3, rel=1e-9)  # average fill m (1 - 2/3)
+
+
+def test_market_stage_thins_depth_by_drawdown_and_realized_volatility() -> None:
+    # depth V exp(-a max(0, vol / vol_ref - 1)) (1 - drawdown)^b, the state kept per path
+    law = ImpactLaw(scale=Y * SIGMA, exponent=0.5, adv_eth=ADV, permanent=1.0, decay_per_s=0.0,
+                    thin_vol=0.5, thin_drawdown=2.0, vol_ref=0.05, vol_halflife_s=86_400.0)
+    row = _fresh_row()
+    row[K.S_VAR] = 0.04**2  # realized 4% a day: below vol_ref, no thinning by volatility
+    row[K.S_QALL] = 10_000.0
+    exo, prev_mid = 1_500.0, 2_000.0
+    mid = K._move_market_py(law, STEP_S, row, exo, prev_mid)
+    r = math.log(exo * (1 - Y * SIGMA * math.sqrt(10_000.0 / ADV)) / prev_mid)
+    keep = 0.5 ** (STEP_S / 86_400.0)
+    var = keep * 0.04**2 + (1 - keep) * r * r * 24.0  # per day: dt is 1/24 day
+    assert row[K.S_VAR] == pytest.approx(var, rel=1e-12)
+    vol = math.sqrt(var)  # a 28% fall in an hour: far above vol_ref
+    first_mid = exo * (1 - Y * SIGMA * math.sqrt(10_000.0 / ADV))
+    drawdown = 1 - first_mid / MID
+    depth = ADV * math.exp(-0.5 * (vol / 0.05 - 1)) * (1 - drawdown) ** 2
+    assert row[K.S_DEPTH] == pytest.approx(depth, rel=1e-12)
+    assert mid == pytest.approx(exo * (1 - Y * SIGMA * math.sqrt(10_000.0 / depth)), rel=1e-12)
+    assert row[K.S_PEAK] == MID and row[K.S_LOW] == pytest.approx(mid, rel=1e-15)
