@@ -8,6 +8,10 @@ trend-2026 large account, 10^4 hourly GBM paths x 720 steps (30 days), 2 numba t
 - ``ladder_with_paths``: drawing the paths plus the ladder engine (what ``stress`` does);
 - ``exact``: the exact engine on as many paths as fit in about a minute (``--quick``: ~10 s).
 
+Besides path-steps per second, the mean cost of one liquidation call (run time / calls, per
+engine, all threads together) and every rate as a ratio against the bare paths of the same
+run (machines are shared: the ratios travel, the absolute rates less so).
+
 Fixed seed, warm-up calls (no JIT in the timings), a parity check (ladder vs exact on a few
 paths) before timing. Prints CSV rows, or one JSON object with ``--json``.
 
@@ -29,19 +33,22 @@ import numpy as np
 
 from delever.book import TREND_2026_LARGE_ACCOUNT, build_ladder, run_cascade, synthetic_book
 from delever.book.cascade import DEFAULT_SIGMA_DAILY
+from delever.kernels.cascade import OUT_CALLS
 from delever.market.paths import gbm_paths
 
 P0_USD = 1904.0404040404  # trend-2026 implied mark (press estimate)
 SEED = 20260206
 
 
-def best_of(repeats: int, func: Any) -> float:
+def best_of(repeats: int, func: Any) -> tuple[float, Any]:
+    """Best wall time of ``repeats`` calls, and the last call's result."""
     best = math.inf
+    result = None
     for _ in range(repeats):
         start = time.perf_counter()
-        func()
+        result = func()
         best = min(best, time.perf_counter() - start)
-    return best
+    return best, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,19 +88,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     n_ps = args.paths * args.steps
-    t_bare = best_of(args.repeats, draw)
-    t_ladder = best_of(args.repeats, lambda: run_cascade(book, exog, engine="ladder",
-                                                         ladder=ladder, large_account=whale))
-    t_both = best_of(args.repeats, lambda: run_cascade(book, draw(), engine="ladder",
-                                                       ladder=ladder, large_account=whale))
+    t_bare, _ = best_of(args.repeats, draw)
+    t_ladder, lad_all = best_of(args.repeats, lambda: run_cascade(
+        book, exog, engine="ladder", ladder=ladder, large_account=whale))
+    t_both, _ = best_of(args.repeats, lambda: run_cascade(book, draw(), engine="ladder",
+                                                          ladder=ladder, large_account=whale))
+    ladder_calls = float(lad_all.values[:, OUT_CALLS].sum())
     # exact: batches of paths until the time budget is spent
     done = 0
     spent = 0.0
+    exact_calls = 0.0
     batch = max(2, args.threads)
     while spent < args.exact_seconds and done + batch <= args.paths:
         start = time.perf_counter()
-        run_cascade(book, exog[done:done + batch], engine="exact", large_account=whale)
+        ex = run_cascade(book, exog[done:done + batch], engine="exact", large_account=whale)
         spent += time.perf_counter() - start
+        exact_calls += float(ex.values[:, OUT_CALLS].sum())
         done += batch
     rates = {
         "bare_paths_path_steps_per_s": n_ps / t_bare,
@@ -101,9 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         "ladder_with_paths_path_steps_per_s": n_ps / t_both,
         "exact_path_steps_per_s": done * args.steps / spent,
     }
-    calls = lad.values[:, 10].mean()
+    calls = lad.values[:, OUT_CALLS].mean()
+    bare = rates["bare_paths_path_steps_per_s"]
     result: dict[str, Any] = {
         **rates,
+        **{name.replace("_path_steps_per_s", "_rate_vs_bare_paths"): rate / bare
+           for name, rate in rates.items() if not name.startswith("bare")},
+        "exact_ns_per_liquidation_call": spent / max(exact_calls, 1.0) * 1e9,
+        "ladder_ns_per_liquidation_call": t_ladder / max(ladder_calls, 1.0) * 1e9,
+        "ladder_liquidation_calls_per_path": ladder_calls / args.paths,
         "ladder_cost_vs_bare_paths": rates["bare_paths_path_steps_per_s"]
         / rates["ladder_path_steps_per_s"],
         "ladder_with_paths_cost_vs_bare_paths": rates["bare_paths_path_steps_per_s"]
@@ -125,14 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, sort_keys=True))
         return 0
     print("name,path_steps_per_s,ratio_vs_bare_paths_rate")
-    bare = rates["bare_paths_path_steps_per_s"]
     for name, rate in rates.items():
         print(f"{name.removesuffix('_path_steps_per_s')},{rate:.6g},{rate / bare:.4g}")
     print(f"# ladder cost = {result['ladder_cost_vs_bare_paths']:.3g}x bare paths "
           f"(target <= 3); ladder = {result['ladder_speedup_vs_exact']:.4g}x exact "
           f"(target >= 1000); ladder {rates['ladder_path_steps_per_s']:.3g} path-steps/s "
           f"(target >= 2e7); {args.accounts:,} accounts, {len(ladder):,} rungs, "
-          f"{numba.get_num_threads()} threads, exact on {done} paths")
+          f"{numba.get_num_threads()} threads, exact on {done} paths; one call: exact "
+          f"{result['exact_ns_per_liquidation_call']:.4g} ns, ladder "
+          f"{result['ladder_ns_per_liquidation_call']:.4g} ns")
     return 0
 
 

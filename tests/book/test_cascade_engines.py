@@ -7,7 +7,7 @@ import math
 import numba
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from delever.book import (
@@ -315,27 +315,37 @@ def test_bad_actor_arguments(make: object, match: str) -> None:
 @settings(deadline=None, max_examples=300)
 @given(
     c=st.floats(0.01, 1e5),
-    hf=st.floats(0.5, 1.05),
+    hf=st.floats(0.5, 0.99999),
     p=st.floats(10.0, 5_000.0),
     lt=st.floats(0.5, 0.93),
     bonus=st.floats(0.0, 0.1),
+    morpho=st.booleans(),
 )
-def test_inline_call_matches_the_aave_kernel(c: float, hf: float, p: float, lt: float,
-                                             bonus: float) -> None:
-    # the ladder's inline call either declines or does what liquidation_call_py does
-    from delever.kernels.aave import STATUS_LIQUIDATED, liquidation_call_py
+def test_inline_call_matches_liquidate_one(c: float, hf: float, p: float, lt: float,
+                                           bonus: float, morpho: bool) -> None:
+    # the ladder's call (inline common case, liquidate_one for the rest) does what one
+    # liquidate_one call does, to rounding
+    from delever.kernels.cascade_ladder import A_BONUS, A_C, A_D, A_LT, A_WIDTH, _ladder_call_py
+    from delever.kernels.liquidation import STATUS_LIQUIDATED, liquidate_one_py
+    from delever.kernels.records import LiquidationRules
 
+    rules = (LiquidationRules(1.0, math.inf, 0.0, 0.0, True) if morpho
+             else LiquidationRules(0.5, 0.95, 2000.0, 1000.0, True))
+    assume(abs(hf - rules.full_close_hf) > 1e-9)  # the inline boundary differs by rounding
     d = c * p * lt / hf
-    cs, ds, acc = np.array([c]), np.array([d]), np.zeros(5)
-    took = k._partial_call(0, cs, ds, p, 1.0 / p, lt, bonus, FEE, acc)
-    outs = [np.zeros(1) for _ in range(7)]
-    status = np.zeros(1, dtype=np.int64)
-    liquidation_call_py(c, d, p, lt, bonus, FEE, math.inf, *outs, status)
-    repaid, seized, to_liq, fee, bad = (o[0] for o in outs[:5])
-    if not took:
-        assert cs[0] == c and ds[0] == d and not acc.any()
+    acct = np.zeros((1, A_WIDTH))
+    acct[0, [A_C, A_D, A_LT, A_BONUS]] = c, d, lt, bonus
+    out = np.zeros(k.N_OUT)
+    got = _ladder_call_py(rules, FEE, acct, 0, p, 1.0 / p, out)
+    status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one_py(rules, c, d, p, lt, bonus,
+                                                                      FEE, math.inf)
+    if status != STATUS_LIQUIDATED:
+        assert got == -1.0 and acct[0, A_C] == c and acct[0, A_D] == d and not out.any()
         return
-    assert status[0] == STATUS_LIQUIDATED and bad == 0.0
-    np.testing.assert_allclose(acc, [seized, to_liq, fee, repaid, 0.0], rtol=1e-12, atol=1e-12)
-    assert cs[0] == pytest.approx(c - seized, rel=1e-12, abs=1e-9)
-    assert ds[0] == pytest.approx(d - repaid, rel=1e-12, abs=1e-6)
+    assert got == pytest.approx(to_liq, rel=1e-12, abs=1e-12)
+    took = out[[k.OUT_SEIZED_ETH, k.OUT_TO_LIQUIDATOR_ETH, k.OUT_PROTOCOL_FEE_ETH,
+                k.OUT_DEBT_REPAID_USD, k.OUT_BAD_DEBT_USD]]
+    np.testing.assert_allclose(took, [seized, to_liq, fee, repaid, bad], rtol=1e-12,
+                               atol=1e-12)
+    assert acct[0, A_C] == pytest.approx(c - seized, rel=1e-12, abs=1e-9)
+    assert acct[0, A_D] == pytest.approx(0.0 if bad > 0 else d - repaid, rel=1e-12, abs=1e-6)

@@ -17,6 +17,7 @@ import numpy as np
 
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument, check_fraction, check_non_negative, check_positive
+from delever.kernels.records import ImpactLaw, square_root_law
 
 CautiousAction = Literal["deleverage", "add"]
 
@@ -198,7 +199,9 @@ NO_LARGE_ACCOUNT = LargeAccount(collateral_eth=0.0, debt_usd=0.0)
 class ImpactParams:
     """Square-root law ``I(Q) = Y · σ_daily · sqrt(Q / V)`` of the cascade's sales.
 
-    ``impact_y`` Y (dimensionless), ``sigma_daily`` σ (fraction per day), ``adv_eth`` V
+    The kernels take it as an :class:`~delever.kernels.records.ImpactLaw` (:meth:`law`);
+    ``run_cascade`` also takes any ``ImpactLaw`` directly. ``impact_y`` Y (dimensionless),
+    ``sigma_daily`` σ (fraction per day), ``adv_eth`` V
     (ETH per day). Defaults: :data:`delever.book.cascade.DEFAULT_IMPACT`.
     """
 
@@ -215,6 +218,10 @@ class ImpactParams:
     def y_sigma(self) -> float:
         """Y·σ_daily."""
         return self.impact_y * self.sigma_daily
+
+    def law(self) -> ImpactLaw:
+        """The same law as the kernels' record: permanent, fixed depth (the cascade's)."""
+        return square_root_law(self.y_sigma, self.adv_eth)
 
 
 __all__ = [

@@ -1,17 +1,20 @@
-"""Liquidation cascades of a borrower book: the ladder S(p), the path engine, one shock.
+"""Liquidation cascades of a borrower book: the ladder S(p), the path engines, one shock.
 
-- :class:`Ladder` / :func:`build_ladder`: each borrower's rungs of partial liquidations,
-  sorted once per book, and the continuous-fall curve S(p) (DESIGN.md, "The cascade, and
-  why it can be fast").
+- :class:`Ladder` / :func:`build_ladder`: each borrower's rungs of liquidations under a
+  protocol's :class:`~delever.kernels.records.LiquidationRules` (Aave: partial calls down
+  to the full close; Morpho Blue: one rung), sorted once per book, and the continuous-fall
+  curve S(p) (DESIGN.md, "The cascade, and why it can be fast").
 - :func:`run_cascade`: the book (and a large account, followers, panic sellers, cautious
   borrowers, liquidators who hold part of their ETH) on exogenous price paths, with the
-  ``"exact"`` engine (every borrower every round, Aave's rules) or the ``"ladder"`` engine
-  (only the borrowers whose trigger the price crosses: first rungs from the ladder, later
-  ones from a per-path heap of each borrower's actual trigger; same Aave call at the
-  execution price, so the two agree to rounding).
+  ``"exact"`` engine (every borrower every round, one ``liquidate_one`` call each) or the
+  ``"ladder"`` engine (only the borrowers whose trigger the price crosses: first rungs from
+  the ladder, later ones from a per-path queue of each borrower's actual trigger; the same
+  call at the execution price, so the two agree to rounding). The sales move the price by
+  an :class:`~delever.kernels.records.ImpactLaw` (``ImpactParams`` gives the square-root
+  one). Rules default to Aave v3.6 (:func:`_default_rules`).
 - :func:`cascade`: the deterministic cascade after one shock (``delever cascade``).
 
-The kernels and the step model are documented in :mod:`delever.kernels.cascade`.
+The engines and the step model are documented in :mod:`delever.kernels.cascade`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D, FloatArray2D, IntArray1D
 from delever.book.actors import (
     NO_LARGE_ACCOUNT,
@@ -36,6 +40,9 @@ from delever.book.actors import (
 from delever.book.book import BorrowerBook
 from delever.errors import InvalidArgument, check_fraction, check_positive, unknown_name
 from delever.kernels import cascade as k
+from delever.kernels.cascade_exact import simulate_exact
+from delever.kernels.cascade_ladder import acct_template, simulate_ladder
+from delever.kernels.records import ImpactLaw, LiquidationRules
 
 Engine = Literal["exact", "ladder"]
 ENGINES: tuple[str, ...] = ("exact", "ladder")
@@ -59,6 +66,22 @@ DEFAULT_IMPACT = ImpactParams(DEFAULT_IMPACT_Y, DEFAULT_SIGMA_DAILY, DEFAULT_ADV
 DEFAULT_PROTOCOL_FEE = 0.10
 DEFAULT_MAX_ROUNDS = 10_000
 N_BLOCKS = 32  # scratch blocks of the path loop; fixed so results never depend on threads
+DEFAULT_STEP_S = 3_600.0  # hourly steps (only a decaying or state-thinned impact law uses it)
+
+
+def _default_rules() -> LiquidationRules:
+    """Aave v3.6 (v3.3+) liquidation rules: 50% close factor above HF 0.95, the $2,000 and
+    $1,000 dust rules (``LiquidationLogic`` constants ``CLOSE_FACTOR_HF_THRESHOLD``,
+    ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD``, ``MIN_LEFTOVER_BASE``), deficit written off."""
+    # integrator: replace with the scenario's protocol.kernel_rules()
+    return LiquidationRules(0.5, 0.95, 2000.0, 1000.0, True)
+
+
+ImpactSpec = ImpactParams | ImpactLaw
+
+
+def _law(impact: ImpactSpec) -> ImpactLaw:
+    return impact.law() if isinstance(impact, ImpactParams) else impact
 
 
 DEFAULT_LIQUIDATORS = Liquidators()  # sell everything in the step of the call
@@ -94,6 +117,10 @@ class Ladder:
         Positions (in the sorted rungs) of each borrower's alert rung and first liquidation
         rung: what the path engine walks; later calls are re-triggered from each borrower's
         actual state after its previous call.
+    path_order, path_borrower : (n,) and (n_schedule,) int64
+        The path engine numbers borrowers in the order of their first scheduled rung (its
+        memory order): the book position of each number, and the number of each scheduled
+        rung's borrower.
     """
 
     trigger_usd: FloatArray1D
@@ -102,10 +129,12 @@ class Ladder:
     sold_eth: FloatArray1D
     cum_sold_eth: FloatArray1D = field(repr=False)
     schedule: IntArray1D = field(repr=False)
+    path_order: IntArray1D = field(repr=False)
+    path_borrower: IntArray1D = field(repr=False)
 
     def __post_init__(self) -> None:
         for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",
-                     "schedule"):
+                     "schedule", "path_order", "path_borrower"):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -127,8 +156,9 @@ def build_ladder(
     *,
     cautious: CautiousBorrowers | None = None,
     protocol_fee: float = DEFAULT_PROTOCOL_FEE,
+    rules: LiquidationRules | None = None,
 ) -> Ladder:
-    """Build a book's ladder once (per book and cautious-borrower rule).
+    """Build a book's ladder once (per book, rules and cautious-borrower rule).
 
     Parameters
     ----------
@@ -138,6 +168,8 @@ def build_ladder(
         after its action.
     protocol_fee : float
         Treasury share of the bonus (for ``sold_eth``).
+    rules : LiquidationRules, optional
+        The protocol's liquidation rules (default Aave v3.6).
 
     Returns
     -------
@@ -145,26 +177,24 @@ def build_ladder(
 
     Notes
     -----
-    From HF = 1 at trigger t = D / (C·LT): while C·t and D are both >= $2,000 a call repays
-    D/2 and seizes D/2·(1 + bonus)/t, leaving HF' = 2 − (1 + bonus)·LT > 1, so the next
-    trigger is t / HF'; the last rung (D or C·t below $2,000, or a partial call that would
-    leave < $1,000 of collateral, which Aave refuses) is a 100% call.
+    Aave (close factor 0.5): from HF = 1 at trigger t = D / (C·LT), while C·t and D are both
+    >= ``min_base_usd`` ($2,000) a call repays D/2 and seizes D/2·(1 + bonus)/t, leaving
+    HF' = 2 − (1 + bonus)·LT > 1, so the next trigger is t / HF'; the last rung (D or C·t
+    below $2,000, or a partial call that would leave < $1,000, which Aave refuses) is a 100%
+    call at HF ``full_close_hf`` (0.95). Morpho Blue (close factor 1): one rung per borrower.
     """
     cautious = cautious or CautiousBorrowers()
-    n = len(book)
-    watch = cautious.watch_hf(n)
-    add = cautious.action == "add"
-    arrays = (book.collateral_eth, book.debt_usd, book.liquidation_threshold,
-              book.liquidation_bonus, watch)
-    counts = np.empty(n, dtype=np.int64)
-    k.count_rungs(*arrays, cautious.target_hf, add, counts)
+    rules = rules or _default_rules()
+    kbook = _kernel_book(book, cautious)
+    spec = k.RungSpec(float(cautious.target_hf), cautious.action == "add", float(protocol_fee))
+    counts = np.empty(len(book), dtype=np.int64)
+    k.count_rungs(kbook, rules, spec, counts)
     total = int(counts.sum())
     trigger = np.empty(total)
     sold = np.empty(total)
     kind = np.empty(total, dtype=np.int64)
     borrower = np.empty(total, dtype=np.int64)
-    k.build_ladder(*arrays, cautious.target_hf, add, float(protocol_fee), counts,
-                   trigger, sold, kind, borrower)
+    k.build_ladder(kbook, rules, spec, k.RungsOut(trigger, sold, kind), borrower)
     order = np.argsort(-trigger, kind="stable")  # stable: a borrower's rungs stay in order
     sold = np.ascontiguousarray(sold[order])
     borrower = np.ascontiguousarray(borrower[order])
@@ -172,13 +202,17 @@ def build_ladder(
     liq = np.flatnonzero(kind == k.RUNG_LIQUIDATION)
     _, first = np.unique(borrower[liq], return_index=True)  # highest trigger comes first
     schedule = np.sort(np.concatenate((liq[first], np.flatnonzero(kind == k.RUNG_ALERT))))
+    schedule = np.ascontiguousarray(schedule, dtype=np.int64)
+    path_order, path_borrower = _path_order(borrower, schedule, len(book))
     return Ladder(
         trigger_usd=np.ascontiguousarray(trigger[order]),
         borrower=borrower,
         kind=kind,
         sold_eth=sold,
         cum_sold_eth=np.concatenate(([0.0], np.cumsum(sold))),
-        schedule=np.ascontiguousarray(schedule, dtype=np.int64),
+        schedule=schedule,
+        path_order=path_order,
+        path_borrower=path_borrower,
     )
 
 
@@ -244,12 +278,42 @@ def _contiguous(values: FloatArray2D) -> FloatArray2D:
     return array
 
 
+def _kernel_book(book: BorrowerBook, cautious: CautiousBorrowers) -> k.CascadeBook:
+    return k.CascadeBook(book.collateral_eth, book.debt_usd, book.liquidation_threshold,
+                         book.liquidation_bonus, cautious.watch_hf(len(book)))
+
+
+def _path_order(borrower: IntArray1D, schedule: IntArray1D, n: int
+                ) -> tuple[IntArray1D, IntArray1D]:
+    """Borrowers numbered in the order of their first scheduled rung (so a path reads their
+    state in memory order): ``(book position of each number, number of each scheduled
+    rung's borrower)``."""
+    who = borrower[schedule]
+    first, at = np.unique(who, return_index=True)
+    order = first[np.argsort(at, kind="stable")]
+    rest = np.setdiff1d(np.arange(n), order, assume_unique=True)
+    perm = np.ascontiguousarray(np.concatenate((order, rest)), dtype=np.int64)
+    renumber = np.empty(n, dtype=np.int64)
+    renumber[perm] = np.arange(n)
+    return perm, np.ascontiguousarray(renumber[who])
+
+
+def _actors(liquidators: Liquidators, followers: Followers, panic: PanicSellers,
+            cautious: CautiousBorrowers, protocol_fee: float, max_rounds: int,
+            step_s: float) -> k.CascadeActors:
+    return k.CascadeActors(
+        float(protocol_fee), float(cautious.target_hf), cautious.action == "add",
+        float(liquidators.immediate_share), int(liquidators.later_steps),
+        float(followers.kappa), int(followers.lag_steps), float(panic.drawdown),
+        float(panic.sell_eth), int(max_rounds), float(step_s))
+
+
 def run_cascade(
     book: BorrowerBook,
     exogenous_usd: FloatArray2D,
     *,
     engine: Engine = "ladder",
-    impact: ImpactParams = DEFAULT_IMPACT,
+    impact: ImpactSpec = DEFAULT_IMPACT,
     liquidators: Liquidators = DEFAULT_LIQUIDATORS,
     followers: Followers = NO_FOLLOWERS,
     panic: PanicSellers = NO_PANIC,
@@ -259,6 +323,8 @@ def run_cascade(
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     record_prices: bool = False,
     ladder: Ladder | None = None,
+    rules: LiquidationRules | None = None,
+    step_s: float = DEFAULT_STEP_S,
 ) -> CascadePaths:
     """Liquidate ``book`` along exogenous price paths, its sales feeding back into the price.
 
@@ -270,8 +336,8 @@ def run_cascade(
         Exogenous ETH price per step; column 0 is the start price.
     engine : {"ladder", "exact"}
         ``exact``: every borrower tested every round; ``ladder``: only the rungs crossed.
-    impact : ImpactParams
-        Square-root law of the sales (permanent, on all ETH sold since the start).
+    impact : ImpactParams or ImpactLaw
+        Impact law of the sales (default: the permanent square-root law on all ETH sold).
     liquidators, followers, panic, cautious, large_account
         The other actors (:mod:`delever.book.actors`); defaults: liquidators sell at once,
         nobody else acts, no large account.
@@ -282,7 +348,11 @@ def run_cascade(
     record_prices : bool
         Keep the market price of every step (memory n_paths × (n_steps + 1)).
     ladder : Ladder, optional
-        A ladder already built for this book and ``cautious`` rule (ladder engine).
+        A ladder already built for this book, ``rules`` and ``cautious`` rule (ladder engine).
+    rules : LiquidationRules, optional
+        The protocol's liquidation rules (default Aave v3.6).
+    step_s : float
+        Seconds per step (a decaying or state-thinned impact law uses it).
 
     Returns
     -------
@@ -290,63 +360,47 @@ def run_cascade(
 
     Notes
     -----
-    Step t: ``p = E_t · (1 − Y·σ·sqrt(Q / V))``; then rounds of Aave calls at ``p`` (each
-    borrower with HF < 1 once per round, maximum debt to cover), sales, new ``p``, until a
-    round liquidates nobody (see :mod:`delever.kernels.cascade`).
+    Step t: ``p = E_t · (1 − I(Q))``; then rounds of calls at ``p`` (each account with
+    HF < 1 once per round, maximum debt to cover), sales, new ``p``, until a round
+    liquidates nobody (see :mod:`delever.kernels.cascade`).
     """
     exact = _engine(engine)
     exog = _contiguous(exogenous_usd)
     check_fraction("protocol_fee", protocol_fee, low_open=False)
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
         raise InvalidArgument(f"max_rounds={max_rounds!r} must be a whole number >= 1.")
+    check_positive("step_s", step_s, "Give the step length in seconds, e.g. 3600.")
     cautious = cautious or CautiousBorrowers()
-    if exact:
-        trig: FloatArray1D = np.empty(0)
-        who: IntArray1D = np.empty(0, dtype=np.int64)
-        kinds: IntArray1D = np.empty(0, dtype=np.int64)
-    else:
-        if ladder is None:
-            ladder = build_ladder(book, cautious=cautious, protocol_fee=protocol_fee)
-        pick = ladder.schedule
-        trig = np.ascontiguousarray(ladder.trigger_usd[pick])
-        who = np.ascontiguousarray(ladder.borrower[pick])
-        kinds = np.ascontiguousarray(ladder.kind[pick])
+    rules = rules or _default_rules()
+    kbook = _kernel_book(book, cautious)
+    w = large_account
+    records = (rules, _law(impact),
+               _actors(liquidators, followers, panic, cautious, protocol_fee, max_rounds,
+                       step_s),
+               k.LargeAccountRecord(float(w.collateral_eth), float(w.debt_usd),
+                                    float(w.liquidation_threshold), float(w.liquidation_bonus),
+                                    float(w.sell_eth_per_step)))
     n_paths, width = exog.shape
     out = np.zeros((n_paths, k.N_OUT))
     prices = np.empty((n_paths, width)) if record_prices else np.empty((0, 0))
-    k.simulate(
-        exog,
-        book.collateral_eth,
-        book.debt_usd,
-        book.liquidation_threshold,
-        book.liquidation_bonus,
-        cautious.watch_hf(len(book)),
-        exact,
-        trig,
-        who,
-        kinds,
-        float(protocol_fee),
-        float(cautious.target_hf),
-        cautious.action == "add",
-        impact.y_sigma,
-        impact.adv_eth,
-        float(liquidators.immediate_share),
-        int(liquidators.later_steps),
-        float(followers.kappa),
-        int(followers.lag_steps),
-        float(panic.drawdown),
-        float(panic.sell_eth),
-        large_account.as_array(),
-        int(max_rounds),
-        min(N_BLOCKS, n_paths),
-        out,
-        prices,
-    )
+    if exact:
+        simulate_exact(exog, k.book_columns(kbook), *records, out, prices)
+    else:
+        if ladder is None:
+            ladder = build_ladder(book, cautious=cautious, protocol_fee=protocol_fee,
+                                  rules=rules)
+        if len(ladder.path_order) != len(book):
+            raise InvalidArgument("ladder was built for another book; build it for this one.")
+        template = acct_template(k.book_columns(kbook)[:, ladder.path_order])
+        who_kind = np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))
+        simulate_ladder(exog, template, *records,
+                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule]), who_kind,
+                        min(N_BLOCKS, n_paths), out, prices)
     return CascadePaths(values=out, prices_usd=prices if record_prices else None, engine=engine)
 
 
 @dataclass(frozen=True)
-class CascadeResult:
+class CascadeResult(ResultContract):
     """The deterministic cascade after one shock (:func:`cascade`).
 
     Attributes
@@ -412,9 +466,10 @@ def cascade(
     price_usd: float,
     shock_frac: float,
     engine: Engine = "exact",
-    impact: ImpactParams = DEFAULT_IMPACT,
+    impact: ImpactSpec = DEFAULT_IMPACT,
     protocol_fee: float = DEFAULT_PROTOCOL_FEE,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    rules: LiquidationRules | None = None,
 ) -> CascadeResult:
     """The cascade after the price drops once from ``price_usd`` by ``shock_frac``.
 
@@ -427,12 +482,14 @@ def cascade(
     shock_frac : float
         s in [0, 1): the price drops to p1 = P0·(1 − s).
     engine : {"exact", "ladder"}
-    impact : ImpactParams
-        Y, σ_daily and V of the square-root law.
+    impact : ImpactParams or ImpactLaw
+        The impact law (default: Y, σ_daily and V of the square-root law).
     protocol_fee : float
         Treasury share of the bonus (not sold).
     max_rounds : int
         Safety cap on rounds.
+    rules : LiquidationRules, optional
+        The protocol's liquidation rules (default Aave v3.6).
 
     Returns
     -------
@@ -457,6 +514,7 @@ def cascade(
         impact=impact,
         protocol_fee=protocol_fee,
         max_rounds=max_rounds,
+        rules=rules,
     )
     row = paths.values[0]
     final = float(row[k.OUT_FINAL_PRICE])
@@ -487,10 +545,12 @@ __all__ = [
     "DEFAULT_MAX_ROUNDS",
     "DEFAULT_PROTOCOL_FEE",
     "DEFAULT_SIGMA_DAILY",
+    "DEFAULT_STEP_S",
     "ENGINES",
     "CascadePaths",
     "CascadeResult",
     "Engine",
+    "ImpactSpec",
     "Ladder",
     "build_ladder",
     "cascade",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import ArrayLike, FloatArray, FloatArray2D
 from delever.errors import InvalidArgument
 from delever.market.impact import (
@@ -33,7 +34,7 @@ BISECTION_STEPS = 80  # halves [0, mid] down to mid * 2**-80: below float resolu
 
 
 @dataclass(frozen=True, eq=False)
-class RouteFills:
+class RouteFills(ResultContract):
     """A routed set of orders.
 
     Attributes

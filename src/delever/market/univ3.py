@@ -46,6 +46,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import ArrayLike, FloatArray, FloatArray1D, IntArray1D
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.kernels.impact import univ3_net_in_to_sqrt, univ3_swap_table_eval
@@ -458,7 +459,7 @@ class UniswapV3Pool:
 
 
 @dataclass(frozen=True)
-class SwapResult:
+class SwapResult(ResultContract):
     """A reference swap (raw units): gross input used (fee included), output, fee, the
     sqrt price and active liquidity after, and the number of ticks crossed."""
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
+from delever._results import ResultContract
 from delever.errors import InvalidArgument, ProtocolRevert, unknown_name
 from delever.protocol import math as am
 from delever.protocol.reserves import (
@@ -643,7 +644,7 @@ def rate_distance_to_liquidation(
 
 # --- public: liquidationCall ----------------------------------------------------------------
 @dataclass(frozen=True)
-class LiquidationResult:
+class LiquidationResult(ResultContract):
     """The outcome of one ``liquidationCall``.
 
     Attributes

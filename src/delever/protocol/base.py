@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from delever._results import ResultContract
 from delever.kernels.records import LiquidationRules
 
 
@@ -33,7 +34,7 @@ class RiskParams:
 
 
 @dataclass(frozen=True)
-class LiquidationOutcome:
+class LiquidationOutcome(ResultContract):
     """What one liquidation call did to a position (USD for debt, ETH for collateral)."""
 
     debt_repaid_usd: float

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.book import BorrowerBook
 from delever.book.actors import Followers, ImpactParams, LargeAccount
@@ -46,7 +47,7 @@ class AmplificationCase:
 
 
 @dataclass(frozen=True)
-class AmplificationReport:
+class AmplificationReport(ResultContract):
     """The three runs and the amplification factors."""
 
     exogenous_final_usd: float

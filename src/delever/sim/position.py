@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from delever._results import ResultContract
 from delever.errors import InvalidArgument
 from delever.ledger import PnL
 from delever.protocol import (
@@ -35,7 +36,7 @@ class NamedAccount:
 
 
 @dataclass(frozen=True)
-class AccountReport:
+class AccountReport(ResultContract):
     """One account at the mark: its size, health factor and liquidation price."""
 
     name: str
@@ -68,7 +69,7 @@ class AccountReport:
 
 
 @dataclass(frozen=True, eq=False)
-class PositionReport:
+class PositionReport(ResultContract):
     """The position at the mark: accounts, liquidation band and P&L."""
 
     mark_price_usd: float

@@ -16,13 +16,14 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from delever._results import ResultContract
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D, IntArray1D
 from delever.book.cascade import Ladder
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.kernels import unwind as K  # noqa: N812
 from delever.kernels.cascade import RUNG_LIQUIDATION
-from delever.kernels.records import ImpactLaw, LiquidationRules, square_root_law
-from delever.market.impact import SquareRootImpact
+from delever.kernels.records import ImpactLaw, LiquidationRules
+from delever.market.impact import SquareRootImpact, half_life_to_rate
 from delever.protocol import RESERVES, Account, InterestRateCurve, ReserveParams, ReserveState
 from delever.strategy.base import Observation, RuleSpec, Strategy, StrategyContext
 
@@ -268,16 +269,12 @@ class UnwindMarket:
     def decay_per_s(self) -> float:
         """The transient impact's decay rate ``ln 2 / half-life`` (1/s); inf with no transient
         part. ``-ln(decay_per_step(h)) / (3600 h)`` for any step ``h``."""
-        if self.transient_half_life_hours <= 0:
-            return math.inf
-        return math.log(2.0) / (self.transient_half_life_hours * 3600.0)
+        return half_life_to_rate(3600.0 * self.transient_half_life_hours)
 
     def kernel_law(self) -> ImpactLaw:
-        """The square-root law with this transient decay, as the kernels take it (fixed
-        depth)."""
-        impact = self.impact
-        return square_root_law(float(impact.y_sigma), float(impact.adv_eth),
-                               float(impact.permanent_frac), self.decay_per_s())
+        """The impact's law (``SquareRootImpact.kernel_law``) with this market's transient
+        decay, as the kernels take it."""
+        return self.impact.kernel_law()._replace(decay_per_s=self.decay_per_s())
 
 
 @dataclass(frozen=True)
@@ -334,7 +331,7 @@ _PATH_ARRAYS = ("liquidated", "first_liquidation_step", "bad_debt_usd", "eth_lef
 
 
 @dataclass(frozen=True, eq=False)
-class UnwindResult:
+class UnwindResult(ResultContract):
     """One strategy over ``n_paths`` paths of ``n_steps`` steps.
 
     Per-step arrays are ``(n_paths, n_steps + 1)``, column 0 the start; per-path arrays
@@ -463,7 +460,7 @@ class UnwindResult:
 
 
 @dataclass(frozen=True, eq=False)
-class SimulationResult:
+class SimulationResult(ResultContract):
     """Several strategies run on the same paths."""
 
     results: tuple[UnwindResult, ...]

@@ -1,0 +1,733 @@
+"""The ladder cascade engine: only the borrowers whose trigger price the market crosses.
+
+Stages (the step model is in :mod:`delever.kernels.cascade`):
+
+1. The ladder, once per book (:func:`delever.kernels.cascade.build_ladder_py`, sorted by the
+   book layer): each borrower's alert rung and first liquidation rung, highest trigger
+   first. Borrowers are numbered in the order of their first rung, so a path walking the
+   schedule touches their state in memory order.
+2. A path walks a pointer down that schedule: a step that reaches no new trigger costs O(1).
+   At a visited rung the borrower's actual state on this path gets the protocol's call at
+   the execution price (debt covered in USD, converted to ETH at that price, the full close
+   when HF is below ``full_close_hf`` there: gaps are handled as the protocol does), and its
+   next trigger, ``D' / (C' LT)`` from the state the call left, goes on a per-path queue read
+   from the next round: singly linked lists in buckets of log-price (exponent and top
+   ``Q_BITS`` mantissa bits, ~0.2% wide), so a push costs O(1) and a round takes out every
+   entry above ``p`` walking down from the highest non-empty bucket.
+3. The step's fixed point (:func:`_settle_py`): rounds at the current price until a round
+   liquidates nobody, as the exact engine does; every borrower with HF < 1 is reached in
+   each round, so the two engines agree to rounding. The common call (a partial or full
+   close with no collateral cap nor dust) is done inline with no division
+   (:func:`_ladder_call_py`), the rest by :func:`~delever.kernels.liquidation.liquidate_one`.
+
+The borrowers' state is one row of 8 floats each (one cache line): collateral, debt, LT,
+bonus, alert HF, the round of its last call with its flags, and its starting collateral and
+debt. The hot functions take plain arrays rather than records of arrays: numba counts
+references to every array a record carries each time one is passed, which cost more than
+the calls themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from delever._typing import FloatArray1D, FloatArray2D, IntArray, IntArray1D
+from delever.kernels._numba import JIT_DISABLED, njit, prange
+from delever.kernels.cascade import (
+    OUT_ACCOUNTS_LIQUIDATED,
+    OUT_BAD_DEBT_USD,
+    OUT_CALLS,
+    OUT_CAPPED_STEPS,
+    OUT_CAUTIOUS_ADDED_ETH,
+    OUT_CAUTIOUS_SOLD_ETH,
+    OUT_COLLATERAL_LEFT_ETH,
+    OUT_DEBT_LEFT_USD,
+    OUT_DEBT_REPAID_USD,
+    OUT_FINAL_PRICE,
+    OUT_HELD_ETH,
+    OUT_LIQUIDATOR_SOLD_ETH,
+    OUT_MIN_EXOGENOUS,
+    OUT_MIN_PRICE,
+    OUT_OTHER_SOLD_ETH,
+    OUT_PROTOCOL_FEE_ETH,
+    OUT_ROUNDS,
+    OUT_SEIZED_ETH,
+    OUT_TO_LIQUIDATOR_ETH,
+    OUT_WHALE_BAD_DEBT_USD,
+    OUT_WHALE_FIRST_STEP,
+    OUT_WHALE_SEIZED_ETH,
+    RUNG_ALERT,
+    RUNG_LIQUIDATION,
+    CascadeActors,
+    LargeAccountRecord,
+)
+from delever.kernels.impact_law import (
+    add_volume,
+    decay_memory,
+    depth_eth,
+    ewma_variance,
+    impact_fraction,
+)
+from delever.kernels.liquidation import STATUS_LIQUIDATED, LiquidationOne, liquidate_one
+from delever.kernels.records import ImpactLaw, LiquidationRules
+
+Q_BITS = 9
+Q_BUCKETS = 17 << Q_BITS
+
+# Columns of a borrower's row.
+A_C = 0  # collateral, ETH (NaN: untouched on this path)
+A_D = 1  # debt, USD
+A_LT = 2
+A_BONUS = 3
+A_WATCH = 4  # alert HF
+A_MARK = 5  # 4 * (round of its last call or action) + flags (bit 0 liquidated, 1 cautious)
+A_C0 = 6
+A_D0 = 7
+A_WIDTH = 8
+
+# Columns of the queue's integer array.
+L_NEXT = 0  # next entry in the bucket's list
+L_ID = 1  # the entry's borrower
+L_FREE = 2  # stack of free entries
+L_POPPED = 3  # borrowers taken out in this round
+L_TOUCHED = 4  # borrowers visited on this path
+N_L = 5
+
+# A path's integers: the buckets' list heads (-1: empty), then these counters.
+C_Q_TOP = Q_BUCKETS  # no bucket above this one holds entries
+C_ALLOC = Q_BUCKETS + 1
+C_FREE = Q_BUCKETS + 2
+C_TOUCHED = Q_BUCKETS + 3
+C_ROUND = Q_BUCKETS + 4
+C_PTR = Q_BUCKETS + 5
+N_INTS = Q_BUCKETS + 6
+
+# A path's market state, then the liquidators' deferred sales (one slot per later step),
+# then the large account's sales (one slot per step of the followers' lag).
+M_Q_PERM = 0
+M_Q_MEM = 1
+M_VAR = 2
+M_PEAK = 3
+M_DEPTH = 4
+M_P = 5
+M_P0 = 6
+M_PANIC_DONE = 7
+M_WHALE_C = 8
+M_WHALE_D = 9
+M_Q_SCALE = 10
+N_M = 11
+
+
+class LadderSchedule(NamedTuple):
+    """The rungs a path walks (each borrower's alert and first liquidation rung), highest
+    trigger first; ``who_kind[0]`` numbers rows of the (renumbered) book, ``who_kind[1]``
+    is the rung's kind."""
+
+    trigger_usd: FloatArray1D
+    who_kind: IntArray
+
+
+class LadderRun(NamedTuple):
+    """The run's records of numbers (the book lives in the scratch's rows)."""
+
+    rules: LiquidationRules
+    law: ImpactLaw
+    actors: CascadeActors
+    whale: LargeAccountRecord
+
+
+class LadderScratch(NamedTuple):
+    """One block of paths' working memory (reused path after path); few arrays, as each
+    one passed costs."""
+
+    acct: FloatArray2D  # (n, A_WIDTH)
+    ints: IntArray1D  # (N_INTS,) bucket heads and C_* counters
+    links: IntArray  # (capacity, N_L): an entry's next and borrower share a cache line
+    keys: FloatArray1D  # each queue entry's trigger price
+    state: FloatArray1D  # M_* slots, deferred sales, the large account's sales
+
+
+def _acct_template_py(columns: FloatArray2D) -> FloatArray2D:
+    """Every borrower's row, untouched (built once per run, copied into each block)."""
+    n = columns.shape[1]
+    acct = np.empty((n, A_WIDTH))
+    for i in range(n):
+        acct[i, A_C] = math.nan
+        acct[i, A_D] = 0.0
+        acct[i, A_LT] = columns[2, i]
+        acct[i, A_BONUS] = columns[3, i]
+        acct[i, A_WATCH] = columns[4, i]
+        acct[i, A_MARK] = -4.0
+        acct[i, A_C0] = columns[0, i]
+        acct[i, A_D0] = columns[1, i]
+    return acct
+
+
+acct_template = njit(cache=True)(_acct_template_py)
+
+
+def _scratch_py(template: FloatArray2D, actors: CascadeActors) -> LadderScratch:
+    cap = 3 * template.shape[0] + 8
+    n_state = N_M + max(actors.k_defer, 1) + max(actors.follower_lag, 1)
+    return LadderScratch(template.copy(), np.empty(N_INTS, np.int64),
+                         np.empty((cap, N_L), np.int64), np.empty(cap), np.zeros(n_state))
+
+
+_scratch = njit(cache=True)(_scratch_py)
+
+
+def _float_bits_py(x: float) -> int:
+    """The IEEE-754 bits of a float64 as an int64 (plain Python: JIT turned off)."""
+    out: int = struct.unpack("<q", struct.pack("<d", x))[0]
+    return out
+
+
+if JIT_DISABLED:
+    _float_bits = _float_bits_py
+else:
+    from llvmlite import ir as _llvm_ir  # type: ignore[import-untyped]
+    from numba import types as _nb_types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _float_bits(typingctx: Any, x: Any) -> Any:
+        """The bits of a float64 as an int64: one register move, no call."""
+        if not (isinstance(x, _nb_types.Float) and x.bitwidth == 64):
+            return None
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], _llvm_ir.IntType(64))
+
+        return _nb_types.int64(_nb_types.float64), codegen
+
+
+def _bucket_py(key: float, scale: float) -> int:
+    """Bucket of a positive price: exponent and top ``Q_BITS`` mantissa bits of key * scale.
+
+    Monotone non-decreasing in ``key`` (clamped to the ends), which is all the queue needs.
+    """
+    b = (_float_bits(key * scale) >> (52 - Q_BITS)) - (1023 << Q_BITS)
+    return int(min(max(b, 0), Q_BUCKETS - 1))
+
+
+_bucket = njit(cache=True, inline="always")(_bucket_py)
+
+
+def _pop_due_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, p: float, bp: int
+                ) -> int:
+    """Take every queued entry with key > ``p`` (bucket ``bp``) into ``links[:, L_POPPED]``."""
+    cnt = heads  # the counters follow the heads
+    q_top = cnt[C_Q_TOP]
+    n_pop = 0
+    n_free = cnt[C_FREE]
+    while q_top >= bp:
+        e = heads[q_top]
+        keep = -1
+        while e >= 0:
+            nx = links[e, L_NEXT]
+            if q_top > bp or keys[e] > p:
+                links[n_pop, L_POPPED] = links[e, L_ID]
+                n_pop += 1
+                links[n_free, L_FREE] = e
+                n_free += 1
+            else:
+                links[e, L_NEXT] = keep
+                keep = e
+            e = nx
+        heads[q_top] = keep
+        if q_top == bp:
+            break
+        q_top -= 1
+    cnt[C_Q_TOP] = q_top
+    cnt[C_FREE] = n_free
+    return n_pop
+
+
+_pop_due = njit(cache=True, inline="always")(_pop_due_py)
+
+
+def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, key: float, i: int,
+             scale: float) -> None:
+    """Queue borrower ``i`` at trigger ``key`` (the round's entries were taken out before)."""
+    cnt = heads  # the counters follow the heads
+    if cnt[C_FREE] > 0:
+        cnt[C_FREE] -= 1
+        e = links[cnt[C_FREE], L_FREE]
+    else:
+        e = cnt[C_ALLOC]
+        cnt[C_ALLOC] += 1
+    b = _bucket(key, scale)
+    keys[e] = key
+    links[e, L_ID] = i
+    links[e, L_NEXT] = heads[b]
+    heads[b] = e
+    if b > cnt[C_Q_TOP]:
+        cnt[C_Q_TOP] = b
+
+
+_push = njit(cache=True, inline="always")(_push_py)
+
+
+def _rare_call_py(rules: LiquidationRules, c: float, d: float, p: float, lt: float,
+                  bonus: float, fee_share: float) -> LiquidationOne:
+    """``liquidate_one`` kept out of line: the calls the inline case leaves (a collateral
+    cap, a dust refusal) are rare, and its code would crowd the hot loop."""
+    return liquidate_one(rules, c, d, p, lt, bonus, fee_share, math.inf)  # type: ignore[no-any-return]
+
+
+_rare_call = njit(cache=True, error_model="numpy")(_rare_call_py)
+
+
+def _ladder_call_py(rules: LiquidationRules, fee_share: float, acct: FloatArray2D, i: int,
+                    p: float, inv_p: float, o: FloatArray1D) -> float:
+    """One call on borrower ``i`` (HF < 1) at ``p``; ETH to the liquidator, -1 if none.
+
+    The common case (no collateral cap, no dust) inline and without a division
+    (``inv_p = 1 / p``: results differ from ``liquidate_one`` only by rounding); the rest
+    by ``liquidate_one``.
+    """
+    c = acct[i, A_C]
+    d = acct[i, A_D]
+    bonus = acct[i, A_BONUS]
+    cp = c * p
+    # HF > full_close_hf without a division (the boundary differs only by rounding)
+    if (rules.close_factor < 1.0 and cp * acct[i, A_LT] > rules.full_close_hf * d
+            and cp >= rules.min_base_usd and d >= rules.min_base_usd):
+        actual = d * rules.close_factor
+    else:
+        actual = d
+    base = actual * inv_p  # ETH worth the debt covered
+    seized = base * (1.0 + bonus)
+    if seized < c and not (actual < d and (d - actual < rules.min_leftover_usd
+                                           or cp - seized * p < rules.min_leftover_usd)):
+        fee = base * bonus * fee_share  # the protocol's share of the bonus part
+        acct[i, A_C] = c - seized
+        acct[i, A_D] = d - actual
+        o[OUT_SEIZED_ETH] += seized
+        o[OUT_TO_LIQUIDATOR_ETH] += seized - fee
+        o[OUT_PROTOCOL_FEE_ETH] += fee
+        o[OUT_DEBT_REPAID_USD] += actual
+        return float(seized - fee)
+    status, repaid, seized, to_liq, fee, bad, _, _ = _rare_call(rules, c, d, p, acct[i, A_LT],
+                                                               bonus, fee_share)
+    if status != STATUS_LIQUIDATED:
+        return -1.0
+    acct[i, A_C] = max(c - seized, 0.0)
+    if bad > 0.0 and rules.write_off_bad_debt:
+        acct[i, A_D] = 0.0
+        o[OUT_BAD_DEBT_USD] += bad
+    else:
+        acct[i, A_D] = max(d - repaid, 0.0) if acct[i, A_C] > 0.0 or bad > 0.0 else 0.0
+    o[OUT_SEIZED_ETH] += seized
+    o[OUT_TO_LIQUIDATOR_ETH] += to_liq
+    o[OUT_PROTOCOL_FEE_ETH] += fee
+    o[OUT_DEBT_REPAID_USD] += repaid
+    return float(to_liq)
+
+
+_ladder_call = njit(cache=True, inline="always", error_model="numpy")(_ladder_call_py)
+
+
+def _cautious_py(actors: CascadeActors, acct: FloatArray2D, i: int, p: float,
+                 o: FloatArray1D) -> float:
+    """Borrower ``i`` restores its HF to ``target_hf`` at ``p``; returns the ETH it sold."""
+    c = acct[i, A_C]
+    d = acct[i, A_D]
+    lt = acct[i, A_LT]
+    target = actors.target_hf
+    if actors.add_collateral:
+        extra = target * d / (p * lt) - c
+        if extra > 0.0:
+            acct[i, A_C] = c + extra
+            o[OUT_CAUTIOUS_ADDED_ETH] += extra
+        return 0.0
+    sold = (target * d - c * p * lt) / (p * (target - lt))
+    if sold <= 0.0:
+        return 0.0
+    if sold * p >= d:
+        sold = d / p
+        acct[i, A_D] = 0.0
+    else:
+        acct[i, A_D] = d - sold * p
+    sold = min(sold, c)
+    acct[i, A_C] = c - sold
+    o[OUT_CAUTIOUS_SOLD_ETH] += sold
+    return float(sold)
+
+
+_cautious = njit(cache=True, inline="always", error_model="numpy")(_cautious_py)
+
+
+def _visit_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D, i: int,
+              kind: int, p: float, inv_p: float, round_id: int, o: FloatArray1D
+              ) -> tuple[bool, float, float]:
+    """Borrower ``i`` (touched) reached in round ``round_id``: ``(acted, ETH to liquidators,
+    ETH sold)``; at most one call or action per round."""
+    mark = int(acct[i, A_MARK])
+    if mark >> 2 == round_id or not acct[i, A_D] > 0.0:
+        return False, 0.0, 0.0
+    flags = mark & 3
+    value = acct[i, A_C] * p * acct[i, A_LT]
+    acted = False
+    received = 0.0
+    sold = 0.0
+    if kind == RUNG_ALERT and flags & 2 == 0:
+        flags |= 2
+        if not value < acct[i, A_D] and value < acct[i, A_WATCH] * acct[i, A_D]:
+            sold = _cautious(actors, acct, i, p, o)
+            acted = True
+    if not acted and value < acct[i, A_D]:
+        got = _ladder_call(rules, actors.protocol_fee, acct, i, p, inv_p, o)
+        if got >= 0.0:
+            acted = True
+            received = got
+            o[OUT_CALLS] += 1.0
+            if flags & 1 == 0:
+                flags |= 3  # liquidated first: a cautious one missed its alert
+                o[OUT_ACCOUNTS_LIQUIDATED] += 1.0
+    acct[i, A_MARK] = float(4 * (round_id if acted else mark >> 2) + flags)
+    return acted, received, sold
+
+
+_visit = njit(cache=True, inline="always", error_model="numpy")(_visit_py)
+
+
+def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D,
+              ints: IntArray1D, links: IntArray, keys: FloatArray1D, trigger: FloatArray1D,
+              who_kind: IntArray, p: float, scale: float, o: FloatArray1D
+              ) -> tuple[bool, float, float]:
+    """Every borrower whose trigger is above ``p``: ``(anything happened, ETH to
+    liquidators, ETH sold by cautious borrowers)``."""
+    cnt = ints
+    ptr = cnt[C_PTR]
+    n_rungs = trigger.shape[0]
+    bp = _bucket(p, scale)
+    if cnt[C_Q_TOP] < bp and not (ptr < n_rungs and trigger[ptr] > p):
+        return False, 0.0, 0.0  # the common quiet round: nobody to look at
+    n_pop = _pop_due(ints, links, keys, p, bp)
+    cnt[C_ROUND] += 1
+    round_id = cnt[C_ROUND]
+    inv_p = 1.0 / p
+    active = False
+    received = 0.0
+    sold = 0.0
+    k_pop = 0
+    while True:
+        if ptr < n_rungs and trigger[ptr] > p:
+            i = who_kind[0, ptr]
+            kind = who_kind[1, ptr]
+            ptr += 1
+        elif k_pop < n_pop:
+            i = links[k_pop, L_POPPED]
+            k_pop += 1
+            kind = RUNG_LIQUIDATION
+        else:
+            break
+        if math.isnan(acct[i, A_C]):  # first visit on this path
+            acct[i, A_C] = acct[i, A_C0]
+            acct[i, A_D] = acct[i, A_D0]
+            links[cnt[C_TOUCHED], L_TOUCHED] = i
+            cnt[C_TOUCHED] += 1
+        acted, got, sale = _visit(rules, actors, acct, i, kind, p, inv_p, round_id, o)
+        if acted:
+            active = True
+            received += got
+            sold += sale
+        if acct[i, A_D] > 0.0 and acct[i, A_C] > 0.0:
+            # where its HF crosses 1 from its actual state: looked at from the next round
+            _push(ints, links, keys, acct[i, A_D] / (acct[i, A_C] * acct[i, A_LT]), i, scale)
+    cnt[C_PTR] = ptr
+    return active, received, sold
+
+
+_round = njit(cache=True, inline="always", error_model="numpy")(_round_py)
+
+
+def _whale_round_py(rules: LiquidationRules, actors: CascadeActors, whale: LargeAccountRecord,
+                    m: FloatArray1D, t: int, p: float, o: FloatArray1D) -> float:
+    """The large account's call of this round; ETH to the liquidator (-1: none)."""
+    lt = whale.liquidation_threshold
+    c = m[M_WHALE_C]
+    d = m[M_WHALE_D]
+    if not (d > 0.0 and c * p * lt < d):
+        return -1.0
+    status, repaid, seized, to_liq, fee, bad, _, _ = liquidate_one(
+        rules, c, d, p, lt, whale.liquidation_bonus, actors.protocol_fee, math.inf)
+    if status != STATUS_LIQUIDATED:
+        return -1.0
+    m[M_WHALE_C] = max(c - seized, 0.0)
+    if bad > 0.0 and rules.write_off_bad_debt:
+        m[M_WHALE_D] = 0.0
+        o[OUT_BAD_DEBT_USD] += bad
+        o[OUT_WHALE_BAD_DEBT_USD] += bad
+    else:
+        m[M_WHALE_D] = max(d - repaid, 0.0) if m[M_WHALE_C] > 0.0 or bad > 0.0 else 0.0
+    o[OUT_SEIZED_ETH] += seized
+    o[OUT_TO_LIQUIDATOR_ETH] += to_liq
+    o[OUT_PROTOCOL_FEE_ETH] += fee
+    o[OUT_DEBT_REPAID_USD] += repaid
+    o[OUT_WHALE_SEIZED_ETH] += seized
+    o[OUT_CALLS] += 1.0
+    if o[OUT_WHALE_FIRST_STEP] < 0.0:
+        o[OUT_WHALE_FIRST_STEP] = float(t)
+    return float(to_liq)
+
+
+_whale_round = njit(cache=True, inline="always", error_model="numpy")(_whale_round_py)
+
+
+def _price_py(law: ImpactLaw, e_t: float, m: FloatArray1D) -> float:
+    """The mid ``E_t (1 - I(q_perm, q_mem, V))`` from the path's state ``m``."""
+    q_perm = m[M_Q_PERM]
+    if law.exponent == 0.5 and law.permanent == 1.0 and law.scale > 0.0:
+        # the permanent square-root law (the default): sqrt is several times cheaper than
+        # the general law's pow(x, 0.5) and equal to rounding
+        frac = law.scale * math.sqrt(q_perm / m[M_DEPTH])
+        return float(e_t * (1.0 - (frac if frac < 1.0 else 1.0)))
+    out: float = e_t * (1.0 - impact_fraction(law, q_perm, m[M_Q_MEM], m[M_DEPTH]))
+    return out
+
+
+_price = njit(cache=True, inline="always")(_price_py)
+
+
+def _open_step_py(law: ImpactLaw, actors: CascadeActors, whale: LargeAccountRecord,
+                  m: FloatArray1D, t: int, e_t: float) -> tuple[float, float, float]:
+    """Sales decided at the end of the last step (``m``: the path's state array):
+    ``(liquidators' deferred sale, others' sales, the large account's sale)``."""
+    a = actors
+    k_slots = max(a.k_defer, 1)
+    m[M_Q_MEM] = decay_memory(law, m[M_Q_MEM], a.step_s)
+    if law.thin_vol > 0.0 or law.thin_drawdown > 0.0:
+        drawdown = 1.0 - m[M_P] / m[M_PEAK] if m[M_PEAK] > 0.0 else 0.0
+        m[M_DEPTH] = depth_eth(law, math.sqrt(m[M_VAR]), drawdown)
+    slot = N_M + t % k_slots
+    q_liq = m[slot]
+    m[slot] = 0.0
+    fslot = N_M + k_slots + t % max(a.follower_lag, 1)
+    q_other = a.follower_kappa * m[fslot]
+    m[fslot] = 0.0
+    if m[M_PANIC_DONE] == 0.0 and m[M_P] <= m[M_P0] * (1.0 - a.panic_drawdown):
+        q_other += a.panic_eth
+        m[M_PANIC_DONE] = 1.0
+    whale_sold = 0.0
+    rate = whale.sell_eth_per_step
+    if rate > 0.0 and m[M_WHALE_C] > 0.0:
+        p_open = _price(law, e_t, m)
+        sale = min(rate, m[M_WHALE_C])
+        if m[M_WHALE_D] > 0.0 and p_open > 0.0:
+            sale = min(sale, m[M_WHALE_D] / p_open)
+            m[M_WHALE_C] -= sale
+            m[M_WHALE_D] = max(m[M_WHALE_D] - sale * p_open, 0.0)
+            whale_sold = sale
+            q_other += sale
+    m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], q_liq + q_other)
+    return q_liq, q_other, whale_sold
+
+
+_open_step = njit(cache=True, inline="always")(_open_step_py)
+
+
+def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
+               keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+               t: int, e_t: float, p: float, o: FloatArray1D) -> tuple[float, float]:
+    """The fixed point of step ``t`` from its opening mid ``p``: rounds at the current
+    price until nobody is liquidated. Returns ``(mid, ETH seized from the large account)``.
+    Arrays: the scratch's and the schedule's."""
+    rules, law, a, whale = run
+    k_slots = max(a.k_defer, 1)
+    phi_now = a.phi if a.k_defer > 0 else 1.0
+    scale = m[M_Q_SCALE]
+    whale_sold = 0.0
+    rounds = 0
+    while p > 0.0:
+        if rounds >= a.max_rounds:
+            o[OUT_CAPPED_STEPS] += 1.0
+            break
+        whale_got = _whale_round(rules, a, whale, m, t, p, o)
+        active, received, sold = _round(rules, a, acct, ints, links, keys, trigger, who_kind, p,
+                                        scale, o)
+        if whale_got >= 0.0:
+            active = True
+            received += whale_got
+            whale_sold += whale_got
+        if not active:
+            break
+        rounds += 1
+        now = received * phi_now
+        later = (received - now) / k_slots
+        if later > 0.0:
+            for s in range(N_M, N_M + k_slots):
+                m[s] += later
+        o[OUT_LIQUIDATOR_SOLD_ETH] += now
+        o[OUT_OTHER_SOLD_ETH] += sold
+        m[M_Q_PERM], m[M_Q_MEM] = add_volume(law, m[M_Q_PERM], m[M_Q_MEM], now + sold)
+        p = _price(law, e_t, m)
+    o[OUT_ROUNDS] += rounds
+    return p, whale_sold
+
+
+_settle = njit(cache=True, error_model="numpy")(_settle_py)
+
+
+def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
+             keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+             exo: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> float:
+    """Every step of one path: the opening sales, then :func:`_settle` when a trigger is
+    above the opening mid (else the step is quiet and costs a few comparisons); returns
+    the last mid. ``prices``: empty, or one per step to record."""
+    law, a, whale = run.law, run.actors, run.whale
+    lag_at = N_M + max(a.k_defer, 1)
+    n_rungs = trigger.shape[0]
+    scale = m[M_Q_SCALE]
+    record = prices.shape[0] == exo.shape[0]
+    vol_state = law.thin_vol > 0.0 and law.vol_halflife_s < math.inf
+    p = exo[0]
+    for t in range(1, exo.shape[0]):
+        e_t = exo[t]
+        if e_t < o[OUT_MIN_EXOGENOUS]:
+            o[OUT_MIN_EXOGENOUS] = e_t
+        q_liq, q_other, whale_sold = _open_step(law, a, whale, m, t, e_t)
+        o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
+        o[OUT_OTHER_SOLD_ETH] += q_other
+        p = _price(law, e_t, m)
+        ptr = ints[C_PTR]
+        if p > 0.0 and ((m[M_WHALE_D] > 0.0
+                         and m[M_WHALE_C] * p * whale.liquidation_threshold < m[M_WHALE_D])
+                        or ints[C_Q_TOP] >= _bucket(p, scale)
+                        or (ptr < n_rungs and trigger[ptr] > p)):
+            p, whale_got = _settle(run, acct, ints, links, keys, m, trigger, who_kind, t, e_t,
+                                   p, o)
+            whale_sold += whale_got
+        m[lag_at + t % max(a.follower_lag, 1)] = whale_sold
+        if vol_state and p > 0.0 and m[M_P] > 0.0:
+            m[M_VAR] = ewma_variance(law, m[M_VAR], math.log(p / m[M_P]), a.step_s)
+        m[M_P] = p
+        if p > m[M_PEAK]:
+            m[M_PEAK] = p
+        if p < o[OUT_MIN_PRICE]:
+            o[OUT_MIN_PRICE] = p
+        if record:
+            prices[t] = p
+    return float(p)
+
+
+_walk = njit(cache=True, error_model="numpy")(_walk_py)
+
+
+def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
+    sc.ints[:Q_BUCKETS] = -1
+    sc.ints[Q_BUCKETS:] = 0
+    sc.ints[C_Q_TOP] = -1
+    m = sc.state
+    scale = m[M_Q_SCALE]
+    m[:] = 0.0
+    m[M_Q_SCALE] = scale
+    m[M_DEPTH] = depth_eth(run.law, 0.0, 0.0)
+    m[M_P] = p0
+    m[M_P0] = p0
+    m[M_PEAK] = p0
+    m[M_PANIC_DONE] = 1.0 if run.actors.panic_eth <= 0.0 else 0.0
+    m[M_WHALE_C] = run.whale.collateral_eth
+    m[M_WHALE_D] = run.whale.debt_usd
+    o[:] = 0.0
+    o[OUT_WHALE_FIRST_STEP] = -1.0
+    o[OUT_MIN_PRICE] = p0
+    o[OUT_MIN_EXOGENOUS] = p0
+
+
+_start_path = njit(cache=True)(_start_path_py)
+
+
+def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
+                 o: FloatArray1D) -> None:
+    """What is left; the touched borrowers go back to untouched for the next path."""
+    debt_left = totals[0]
+    coll_left = totals[1]
+    acct = sc.acct
+    for k in range(sc.ints[C_TOUCHED]):
+        i = sc.links[k, L_TOUCHED]
+        debt_left += acct[i, A_D] - acct[i, A_D0]
+        coll_left += acct[i, A_C] - acct[i, A_C0]
+        acct[i, A_C] = math.nan
+        acct[i, A_MARK] = -4.0
+    m = sc.state
+    o[OUT_HELD_ETH] = np.sum(m[N_M:N_M + max(actors.k_defer, 1)])
+    o[OUT_DEBT_LEFT_USD] = debt_left + m[M_WHALE_D]
+    o[OUT_COLLATERAL_LEFT_ETH] = coll_left + m[M_WHALE_C]
+
+
+_end_path = njit(cache=True)(_end_path_py)
+
+
+def _path_py(run: LadderRun, sched: LadderSchedule, exo: FloatArray1D, sc: LadderScratch,
+             totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> None:
+    """One path from the book's start; ``prices`` empty or one per step."""
+    p = exo[0]
+    _start_path(run, sc, p, o)
+    if prices.shape[0] == exo.shape[0]:
+        prices[0] = p
+    acct, ints, links, keys, m = sc  # once: each array a function takes is counted
+    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched.trigger_usd,
+                               sched.who_kind, exo, o, prices)
+    _end_path(run.actors, sc, totals, o)
+
+
+_path = njit(cache=True)(_path_py)
+
+
+def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, template: FloatArray2D,
+              rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
+              whale: LargeAccountRecord, trigger_usd: FloatArray1D, who_kind: IntArray,
+              out: FloatArray2D, prices_out: FloatArray2D) -> None:
+    """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``template``
+    (:func:`acct_template`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
+    sched = LadderSchedule(trigger_usd, who_kind)
+    run = LadderRun(rules, law, actors, whale)
+    n_paths = exogenous_usd.shape[0]
+    record = prices_out.shape[0] == n_paths
+    totals = np.array([np.sum(template[:, A_D0]), np.sum(template[:, A_C0])])
+    sc = _scratch(template, actors)
+    # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
+    sc.state[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
+    for path in range(blk, n_paths, n_blocks):
+        prices = prices_out[path] if record else np.empty(0)
+        _path(run, sched, exogenous_usd[path], sc, totals, out[path], prices)
+
+
+_block = njit(cache=True)(_block_py)
+
+
+def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
+                       rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
+                       whale: LargeAccountRecord, trigger_usd: FloatArray1D,
+                       who_kind: IntArray, n_blocks: int, out: FloatArray2D,
+                       prices_out: FloatArray2D) -> None:
+    """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
+    one row per path, the mid at the end of each step (column 0: the start price).
+
+    ``template``: the (renumbered) book's rows (:func:`acct_template`); ``trigger_usd`` and
+    ``who_kind`` (rows: borrower, kind): the schedule (a parallel loop cannot take a record
+    of arrays; the records of numbers are arguments). Paths are split into ``n_blocks``
+    interleaved blocks, each with its own scratch; the results depend neither on it nor on
+    the number of threads.
+    """
+    for blk in prange(n_blocks):
+        _block(blk, n_blocks, exogenous_usd, template, rules, law, actors, whale, trigger_usd,
+               who_kind, out, prices_out)
+
+
+simulate_ladder = njit(cache=True, parallel=True, error_model="numpy")(simulate_ladder_py)
+
+__all__ = [
+    "LadderRun",
+    "LadderSchedule",
+    "LadderScratch",
+    "acct_template",
+    "simulate_ladder",
+    "simulate_ladder_py",
+]
