@@ -25,6 +25,7 @@ from delever.protocol import (
     compounded_interest_factor,
     liquidation_call,
 )
+from delever.protocol.morpho import MorphoBlue
 from delever.sim.unwind import (
     LendingParams,
     OracleParams,
@@ -465,6 +466,19 @@ def test_morpho_rules_liquidate_the_whole_debt_in_one_call() -> None:
     # the same position under Aave v3.6's default rules and one round: half the debt
     aave, _, _ = _morpho_run(price, rules=None, rounds=1)
     assert aave.debt_usd[0, 1] == pytest.approx(debt_usd / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("price", [1_700.0, 1_400.0])
+def test_morpho_position_in_the_engine_matches_the_protocol_layer(price: float) -> None:
+    morpho = MorphoBlue(lltv=MORPHO_LLTV)
+    assert morpho.kernel_rules() == MORPHO_RULES
+    assert morpho.liquidation_incentive_factor == pytest.approx(MORPHO_LIF, rel=1e-15)
+    res, coll_eth, debt_usd = _morpho_run(price, rules=morpho.kernel_rules())
+    one = morpho.liquidate(coll_eth, debt_usd, price, morpho.risk())
+    assert one.liquidated
+    assert res.liquidator_repaid_usd[0] == pytest.approx(one.debt_repaid_usd, rel=1e-12)
+    assert res.seized_total_eth[0] == pytest.approx(one.collateral_seized_eth, rel=1e-12)
+    assert res.bad_debt_usd[0] == pytest.approx(one.bad_debt_usd, rel=1e-12, abs=1e-9)
 
 
 def test_morpho_rules_write_off_the_bad_debt() -> None:
