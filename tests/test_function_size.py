@@ -28,8 +28,6 @@ _SPLIT = "being split in issue 12"
 ALLOWED: dict[str, str] = {
     "delever.book.cascade:run_cascade": _SPLIT,
     "delever.kernels.aave:liquidation_call_py": _SPLIT,
-    "delever.kernels.unwind:unwind_init_py": _SPLIT,
-    "delever.kernels.unwind:unwind_steps_py": _SPLIT,
     "delever.protocol.account:_liquidate_float": _SPLIT,
     "delever.protocol.account:_liquidate_exact": _SPLIT,
 }

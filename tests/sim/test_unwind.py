@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from delever.errors import InvalidArgument
 from delever.kernels import unwind as K  # noqa: N812
+from delever.kernels.records import LiquidationRules, square_root_law
 from delever.market import SquareRootImpact, almgren_chriss_schedule, gbm_paths
 from delever.protocol import (
     RESERVES,
@@ -24,12 +25,14 @@ from delever.protocol import (
     compounded_interest_factor,
     liquidation_call,
 )
+from delever.protocol.morpho import MorphoBlue
 from delever.sim.unwind import (
     LendingParams,
     OracleParams,
     SimConfig,
     UnwindMarket,
     UnwindPosition,
+    UnwindResult,
     check_conservation,
     simulate_strategies,
     simulate_unwind,
@@ -358,26 +361,31 @@ def test_compiled_kernel_matches_plain_python() -> None:
                           lending=_lending(weth=True), oracle=OracleParams(3_600.0, 0.005))
     pos = _position()
     n_paths, n_cols = paths.shape
-    st_ = np.empty((n_paths, K.N_STATE))
-    coll = np.empty((n_paths, 3))
-    debt = np.empty((n_paths, 3))
-    outs = [np.empty((n_paths, n_cols)) for _ in range(7)]
-    reserves0 = np.array([5e9, 3.3e9, 3e6, 2.6e6])
-    K.unwind_init_py(paths, pos.collateral_eth.copy(), pos.debt_usd.copy(),
-                     pos.liquidation_threshold.copy(), reserves0, st_, coll, debt, *outs)
 
     def curve(c: InterestRateCurve) -> np.ndarray:
         return np.array([c.optimal_usage_ratio, c.base_rate, c.slope1, c.slope2])
 
-    K.unwind_steps_py(paths, pos.liquidation_threshold.copy(), pos.liquidation_bonus.copy(),
-                      pos.protocol_fee.copy(), K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]),
-                      np.zeros(n_cols - 1), np.zeros(0), np.zeros(n_paths), 396_000.0, 1, n_cols,
-                      0.039, 501_029.0, 2 / 3, math.exp(-math.log(2) / 2.0), 3_600.0,
-                      3_600.0, 0.005, curve(USDT_CURVE), curve(WETH_CURVE), 1.0, 4, 0, 1.0,
-                      np.empty(0), np.empty(0), 0.0, 1, st_, coll, debt, *outs)
-    assert np.allclose(outs[0], res.mid_usd, rtol=1e-12)
-    assert np.allclose(outs[2], res.health_factor, rtol=1e-12)
-    assert np.allclose(outs[3], res.sold_eth, rtol=1e-10, atol=1e-8)
+    spec = K.UnwindSpec(
+        accounts=K.UnwindAccounts(pos.collateral_eth, pos.debt_usd, pos.liquidation_threshold,
+                                  pos.liquidation_bonus, pos.protocol_fee),
+        market=K.MarketSpec(var0_per_day=0.039**2, step_s=3_600.0, heartbeat_s=3_600.0,
+                            deviation=0.005, follow_kappa=0.0, follow_lag=1, liq_sell_frac=1.0,
+                            max_rounds=4),
+        law=square_root_law(0.039, 501_029.0, 2 / 3, math.log(2.0) / (2.0 * 3_600.0)),
+        rules=LiquidationRules(0.5, 0.95, 2_000.0, 1_000.0, True),
+        rule=K.UnwindRule(K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]), np.zeros(n_cols - 1),
+                          np.zeros(0), 396_000.0, 1.0, False),
+        curves=K.ReserveCurves(curve(USDT_CURVE), curve(WETH_CURVE),
+                               np.array([5e9, 3.3e9, 3e6, 2.6e6])),
+        book=K.BookLadder(np.empty(0), np.empty(0)))
+    state = K.new_state(n_paths, 3)
+    out = K.new_outputs(n_paths, n_cols)
+    K.unwind_init(paths, spec, state, out, compiled=False)
+    K.unwind_steps(paths, 1, n_cols, spec, state, out, compiled=False)
+    assert np.allclose(out.mid_usd, res.mid_usd, rtol=1e-12)
+    assert np.allclose(out.health_factor, res.health_factor, rtol=1e-12)
+    assert np.allclose(out.sold_eth, res.sold_eth, rtol=1e-10, atol=1e-8)
+    assert res.sold_total_eth.sum() > 0
 
 
 # --- frames and bad input ----------------------------------------------------------------------
@@ -421,3 +429,76 @@ def test_bad_paths(paths: np.ndarray, match: str) -> None:
 def test_bad_parameters(make, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidArgument, match=match):
         make()
+
+
+# --- liquidation rules as an input: a Morpho Blue position ------------------------------------
+
+MORPHO_RULES = LiquidationRules(1.0, math.inf, 0.0, 0.0, True)  # Morpho.liquidate: no close factor
+MORPHO_LLTV = 0.86
+# Morpho Blue's LIF = min(1.15, 1 / (0.3 * LLTV + 0.7)) (ConstantsLib: LIQUIDATION_CURSOR 0.3,
+# MAX_LIQUIDATION_INCENTIVE_FACTOR 1.15)
+MORPHO_LIF = min(1.15, 1.0 / (0.3 * MORPHO_LLTV + 0.7))
+
+
+def _morpho_run(price_after: float, rules: LiquidationRules | None = MORPHO_RULES,
+                rounds: int = 4) -> tuple[UnwindResult, float, float]:
+    coll_eth, debt_usd = 100.0, 150_000.0
+    pos = _pos(("m",), [coll_eth], [debt_usd], [MORPHO_LLTV], [MORPHO_LIF - 1.0], [0.0],
+               cost=2_000.0)
+    paths = np.array([[2_000.0, price_after, price_after]])
+    res = simulate_unwind(pos, Hold(), paths, market=_market(), lending=_lending(ZERO_CURVE),
+                          config=SimConfig(max_liquidation_rounds=rounds), rules=rules)
+    return res, coll_eth, debt_usd
+
+
+def test_morpho_rules_liquidate_the_whole_debt_in_one_call() -> None:
+    price = 1_700.0  # HF = 100 * 1700 * 0.86 / 150,000 = 0.9747: Aave would close only 50%
+    res, coll_eth, debt_usd = _morpho_run(price)
+    check_conservation(res)
+    seized = debt_usd * MORPHO_LIF / price  # 92.108 ETH, less than the 100 held
+    assert res.state[0, K.S_N_LIQ] == 1.0
+    assert res.first_liquidation_step[0] == 1
+    assert res.liquidator_repaid_usd[0] == pytest.approx(debt_usd, rel=1e-12)
+    assert res.seized_total_eth[0] == pytest.approx(seized, rel=1e-12)
+    assert res.eth_left[0] == pytest.approx(coll_eth - seized, rel=1e-12)
+    assert res.bad_debt_usd[0] == 0.0 and res.final_debt_usd[0] == 0.0
+    assert res.seized_eth[0, 1] == pytest.approx(seized, rel=1e-12)
+    # the same position under Aave v3.6's default rules and one round: half the debt
+    aave, _, _ = _morpho_run(price, rules=None, rounds=1)
+    assert aave.debt_usd[0, 1] == pytest.approx(debt_usd / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("price", [1_700.0, 1_400.0])
+def test_morpho_position_in_the_engine_matches_the_protocol_layer(price: float) -> None:
+    morpho = MorphoBlue(lltv=MORPHO_LLTV)
+    assert morpho.kernel_rules() == MORPHO_RULES
+    assert morpho.liquidation_incentive_factor == pytest.approx(MORPHO_LIF, rel=1e-15)
+    res, coll_eth, debt_usd = _morpho_run(price, rules=morpho.kernel_rules())
+    one = morpho.liquidate(coll_eth, debt_usd, price, morpho.risk())
+    assert one.liquidated
+    assert res.liquidator_repaid_usd[0] == pytest.approx(one.debt_repaid_usd, rel=1e-12)
+    assert res.seized_total_eth[0] == pytest.approx(one.collateral_seized_eth, rel=1e-12)
+    assert res.bad_debt_usd[0] == pytest.approx(one.bad_debt_usd, rel=1e-12, abs=1e-9)
+
+
+def test_morpho_rules_write_off_the_bad_debt() -> None:
+    price = 1_400.0  # 150,000 * LIF / 1,400 = 111.8 ETH > 100 held: all of it is seized
+    res, coll_eth, debt_usd = _morpho_run(price)
+    check_conservation(res)
+    repaid = coll_eth * price / MORPHO_LIF  # 134,120 USD
+    assert res.state[0, K.S_N_LIQ] == 1.0
+    assert res.seized_total_eth[0] == coll_eth and res.eth_left[0] == 0.0
+    assert res.liquidator_repaid_usd[0] == pytest.approx(repaid, rel=1e-12)
+    assert res.bad_debt_usd[0] == pytest.approx(debt_usd - repaid, rel=1e-12)  # 15,880 USD
+    assert res.final_debt_usd[0] == 0.0
+
+
+def test_rules_without_bad_debt_write_off_keep_the_debt_owed() -> None:
+    # Aave v3.0: no deficit accounting, the debt left on the empty account stays owed
+    price = 1_400.0
+    v30 = LiquidationRules(0.5, 0.95, 0.0, 0.0, False)
+    res, coll_eth, debt_usd = _morpho_run(price, rules=v30)
+    check_conservation(res)
+    repaid = coll_eth * price / MORPHO_LIF  # HF 0.80 <= 0.95: the whole debt may be covered
+    assert res.eth_left[0] == 0.0 and res.bad_debt_usd[0] == 0.0
+    assert res.final_debt_usd[0] == pytest.approx(debt_usd - repaid, rel=1e-12)

@@ -20,6 +20,7 @@ from delever.book.actors import ImpactParams
 from delever.errors import InvalidArgument
 from delever.kernels import cascade as KC  # noqa: N812
 from delever.kernels import unwind as K  # noqa: N812
+from delever.kernels.records import LiquidationRules, square_root_law
 from delever.market import SquareRootImpact, gbm_paths
 from delever.protocol import RESERVES, ReserveState
 from delever.sim.distributed import concat_results
@@ -299,26 +300,29 @@ def test_plain_python_kernel_matches_the_compiled_one_with_book_and_followers() 
                           lending=_lending(), oracle=OracleParams(3_600.0, 0.005))
     pos = _position()
     n_paths, n_cols = paths.shape
-    st_ = np.empty((n_paths, K.N_STATE))
-    coll = np.empty((n_paths, 3))
-    debt = np.empty((n_paths, 3))
-    outs = [np.empty((n_paths, n_cols)) for _ in range(7)]
-    reserves0 = np.array([5e9, 3.3e9, math.inf, 0.0])
-    K.unwind_init_py(paths, pos.collateral_eth.copy(), pos.debt_usd.copy(),
-                     pos.liquidation_threshold.copy(), reserves0, st_, coll, debt, *outs)
     curve = np.array([USDT_CURVE.optimal_usage_ratio, USDT_CURVE.base_rate, USDT_CURVE.slope1,
                       USDT_CURVE.slope2])
-    K.unwind_steps_py(paths, pos.liquidation_threshold.copy(), pos.liquidation_bonus.copy(),
-                      pos.protocol_fee.copy(), K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]),
-                      np.zeros(n_cols - 1), np.zeros(0), np.zeros(n_paths), pos.total_eth, 1,
-                      n_cols,
-                      Y * SIGMA, ADV, 2 / 3, market.decay_per_step(1.0), 3_600.0, 3_600.0, 0.005,
-                      curve, np.array([0.5, 0.0, 0.0, 0.0]), 1.0, 4, 0, 1.0,
-                      *market.book_arrays(), 0.7, 2, st_, coll, debt, *outs)
+    spec = K.UnwindSpec(
+        accounts=K.UnwindAccounts(pos.collateral_eth, pos.debt_usd, pos.liquidation_threshold,
+                                  pos.liquidation_bonus, pos.protocol_fee),
+        market=K.MarketSpec(var0_per_day=SIGMA**2, step_s=3_600.0, heartbeat_s=3_600.0,
+                            deviation=0.005, follow_kappa=0.7, follow_lag=2, liq_sell_frac=1.0,
+                            max_rounds=4),
+        law=square_root_law(Y * SIGMA, ADV, 2 / 3, -math.log(market.decay_per_step(1.0)) / 3_600),
+        rules=LiquidationRules(0.5, 0.95, 2_000.0, 1_000.0, True),
+        rule=K.UnwindRule(K.RULE_HF_LADDER, np.array([1.3, 1.5, 0, 0.0]), np.zeros(n_cols - 1),
+                          np.zeros(0), pos.total_eth, 1.0, False),
+        curves=K.ReserveCurves(curve, np.array([0.5, 0.0, 0.0, 0.0]),
+                               np.array([5e9, 3.3e9, math.inf, 0.0])),
+        book=K.BookLadder(*market.book_arrays()))
+    state = K.new_state(n_paths, 3)
+    out = K.new_outputs(n_paths, n_cols)
+    K.unwind_init(paths, spec, state, out, compiled=False)
+    K.unwind_steps(paths, 1, n_cols, spec, state, out, compiled=False)
     assert res.book_sold_eth.sum() > 0 and res.follower_sold_eth.sum() > 0
-    np.testing.assert_allclose(outs[0], res.mid_usd, rtol=1e-12)
-    np.testing.assert_allclose(st_[:, K.S_BOOK_SOLD], res.book_sold_eth, rtol=1e-12)
-    np.testing.assert_allclose(st_[:, K.S_FOLLOW_SOLD], res.follower_sold_eth, rtol=1e-12)
+    np.testing.assert_allclose(out.mid_usd, res.mid_usd, rtol=1e-12)
+    np.testing.assert_allclose(state.st[:, K.S_BOOK_SOLD], res.book_sold_eth, rtol=1e-12)
+    np.testing.assert_allclose(state.st[:, K.S_FOLLOW_SOLD], res.follower_sold_eth, rtol=1e-12)
 
 
 def test_chunks_and_concat_give_the_same_bytes_with_a_book() -> None:

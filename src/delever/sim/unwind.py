@@ -22,7 +22,8 @@ from delever.book.cascade import Ladder
 from delever.errors import InvalidArgument, check_non_negative, check_positive
 from delever.kernels import unwind as K  # noqa: N812
 from delever.kernels.cascade import RUNG_LIQUIDATION
-from delever.market.impact import SquareRootImpact
+from delever.kernels.records import ImpactLaw, LiquidationRules
+from delever.market.impact import SquareRootImpact, half_life_to_rate
 from delever.protocol import RESERVES, Account, InterestRateCurve, ReserveParams, ReserveState
 from delever.strategy.base import Observation, RuleSpec, Strategy, StrategyContext
 
@@ -264,6 +265,16 @@ class UnwindMarket:
         if self.transient_half_life_hours <= 0:
             return 0.0
         return math.exp(-math.log(2.0) * step_hours / self.transient_half_life_hours)
+
+    def decay_per_s(self) -> float:
+        """The transient impact's decay rate ``ln 2 / half-life`` (1/s); inf with no transient
+        part. ``-ln(decay_per_step(h)) / (3600 h)`` for any step ``h``."""
+        return half_life_to_rate(3600.0 * self.transient_half_life_hours)
+
+    def kernel_law(self) -> ImpactLaw:
+        """The impact's law (``SquareRootImpact.kernel_law``) with this market's transient
+        decay, as the kernels take it."""
+        return self.impact.kernel_law()._replace(decay_per_s=self.decay_per_s())
 
 
 @dataclass(frozen=True)
@@ -553,6 +564,14 @@ def _check_paths(paths: FloatArray2D) -> FloatArray2D:
     return arr
 
 
+def _default_rules() -> LiquidationRules:
+    """Aave v3.6's liquidation rules: 50% close factor above HF 0.95 when both sides are worth
+    $2,000 or more, $1,000 minimum leftover, bad debt written off (``LiquidationLogic``,
+    ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`` / ``MIN_LEFTOVER_BASE``)."""
+    # integrator: replace with the scenario's protocol.kernel_rules()
+    return LiquidationRules(0.5, 0.95, 2_000.0, 1_000.0, True)
+
+
 @dataclass
 class _Run:
     """Everything the kernel needs besides the paths and the per-chunk arrays."""
@@ -565,6 +584,7 @@ class _Run:
     lending: LendingParams
     oracle: OracleLike
     config: SimConfig
+    rules: LiquidationRules
 
     def reserves0(self) -> FloatArray1D:
         d = self.lending.debt_reserve
@@ -573,82 +593,72 @@ class _Run:
                          w.total_supplied if w is not None else math.inf,
                          w.total_borrowed if w is not None else 0.0])
 
+    def kernel_spec(self, n_steps: int) -> K.UnwindSpec:
+        """The kernel's records for a run of ``n_steps`` steps."""
+        pos = self.position
+        spec = self.spec
+        cfg = self.config
+        market = self.market
+        n_acc = pos.collateral_eth.shape[0]
+        accounts = K.UnwindAccounts(
+            np.ascontiguousarray(pos.collateral_eth), np.ascontiguousarray(pos.debt_usd),
+            np.ascontiguousarray(pos.liquidation_threshold),
+            np.ascontiguousarray(pos.liquidation_bonus), np.ascontiguousarray(pos.protocol_fee))
+        kmarket = K.MarketSpec(
+            var0_per_day=float(market.impact.sigma_daily) ** 2,
+            step_s=cfg.step_hours * 3600.0, heartbeat_s=float(self.oracle.heartbeat_s),
+            deviation=float(self.oracle.deviation),
+            follow_kappa=float(market.followers_kappa),
+            follow_lag=int(market.followers_lag_steps),
+            liq_sell_frac=float(cfg.liquidator_sell_frac),
+            max_rounds=int(cfg.max_liquidation_rounds))
+        rule = K.UnwindRule(int(spec.rule), spec.params_array(), spec.schedule_cum(n_steps),
+                            spec.split_array(n_acc), pos.total_eth, float(spec.floor_hf),
+                            bool(cfg.repay_with_collateral))
+        curves = K.ReserveCurves(_curve_array(self.lending.debt_curve),
+                                 _curve_array(self.lending.weth_curve), self.reserves0())
+        book = K.BookLadder(*market.book_arrays())
+        return K.UnwindSpec(accounts, kmarket, market.kernel_law(), self.rules, rule, curves,
+                            book)
+
 
 def _run_chunk(run: _Run, exo: FloatArray2D) -> dict[str, np.ndarray]:
-    pos = run.position
     n_paths, n_cols = exo.shape
-    n_steps = n_cols - 1
-    n_acc = pos.collateral_eth.shape[0]
-    st = np.empty((n_paths, K.N_STATE))
-    coll = np.empty((n_paths, n_acc))
-    debt = np.empty((n_paths, n_acc))
-    outs = {name: np.empty((n_paths, n_cols)) for name in _STEP_ARRAYS}
-    out_args = [outs[name] for name in _STEP_ARRAYS]
-    K.unwind_init(exo, np.ascontiguousarray(pos.collateral_eth),
-                  np.ascontiguousarray(pos.debt_usd),
-                  np.ascontiguousarray(pos.liquidation_threshold), run.reserves0(), st, coll,
-                  debt, *out_args)
-    impact = run.market.impact
-    spec = run.spec
-    cfg = run.config
-    step_s = cfg.step_hours * 3600.0
-    args_pre = (exo, np.ascontiguousarray(pos.liquidation_threshold),
-                np.ascontiguousarray(pos.liquidation_bonus),
-                np.ascontiguousarray(pos.protocol_fee), int(spec.rule), spec.params_array(),
-                spec.schedule_cum(n_steps), spec.split_array(n_acc))
-    args_mid = (float(impact.y_sigma), float(impact.adv_eth), float(impact.permanent_frac),
-                run.market.decay_per_step(cfg.step_hours), step_s,
-                float(run.oracle.heartbeat_s), float(run.oracle.deviation),
-                _curve_array(run.lending.debt_curve), _curve_array(run.lending.weth_curve),
-                float(cfg.liquidator_sell_frac), int(cfg.max_liquidation_rounds),
-                int(cfg.repay_with_collateral), float(spec.floor_hf),
-                *run.market.book_arrays(), float(run.market.followers_kappa),
-                int(run.market.followers_lag_steps), st, coll, debt, *out_args)
-    eth0 = pos.total_eth
-    if spec.rule != K.RULE_CUSTOM:
-        K.unwind_steps(*args_pre, np.zeros(n_paths), eth0, 1, n_cols, *args_mid)
+    spec = run.kernel_spec(n_cols - 1)
+    state = K.new_state(n_paths, run.position.collateral_eth.shape[0])
+    out = K.new_outputs(n_paths, n_cols)
+    K.unwind_init(exo, spec, state, out)
+    if run.spec.rule != K.RULE_CUSTOM:
+        K.unwind_steps(exo, 1, n_cols, spec, state, out)
     else:
         for k in range(1, n_cols):
-            obs = _observe(run, exo, st, coll, debt, outs, k)
+            obs = _observe(run, exo, spec, state, out, k)
             want = np.ascontiguousarray(run.strategy.decide(obs), dtype=np.float64)
             want = np.broadcast_to(want, (n_paths,)).copy()
             if not np.all(np.isfinite(want)):
                 raise InvalidArgument(f"strategy {run.strategy.name!r} returned a non-finite "
                                       "sale; return ETH amounts >= 0.")
-            np.maximum(want, 0.0, out=want)
-            K.unwind_steps(*args_pre, want, eth0, k, k + 1, *args_mid)
-    return {**outs, "state": st, "coll": coll, "debt": debt}
+            np.maximum(want, 0.0, out=state.want_eth)
+            K.unwind_steps(exo, k, k + 1, spec, state, out)
+    outs = {name: getattr(out, name) for name in _STEP_ARRAYS}
+    return {**outs, "state": state.st, "coll": state.coll, "debt": state.debt}
 
 
-def _observe(run: _Run, exo: FloatArray2D, st: FloatArray2D, coll: FloatArray2D,
-             debt: FloatArray2D, outs: Mapping[str, np.ndarray], k: int) -> Observation:
+def _observe(run: _Run, exo: FloatArray2D, spec: K.UnwindSpec, state: K.UnwindState,
+             out: K.UnwindOutputs, k: int) -> Observation:
     """What a Python strategy sees before step ``k``'s sale (see :class:`Observation`).
 
-    The mid includes this step's followers' sale (the kernel sells it before the owner
-    decides), without the capacity cap at ``I = 1``.
+    The mid is the kernel's own before the owner decides (:func:`K.preview_mid`: the market's
+    move and this step's followers' sale); the oracle is the last step's answer.
     """
-    decay = run.market.decay_per_step(run.config.step_hours)
-    impact = run.market.impact
-    y_sigma = impact.impact_y * impact.sigma_daily
-    perm = impact.permanent_frac
-    q_all = st[:, K.S_QALL]
-    q_mem = st[:, K.S_QMEM] * decay * decay
-    lag = run.market.followers_lag_steps
-    if run.market.followers_kappa > 0 and k - lag >= 1:
-        q_fol = run.market.followers_kappa * (outs["sold_eth"][:, k - lag]
-                                              + outs["seized_eth"][:, k - lag])
-        q_all = q_all + q_fol
-        q_mem = q_mem + q_fol if decay > 0 else np.zeros_like(q_mem)
-    transient = np.sqrt(q_mem / impact.adv_eth)
-    fraction = y_sigma * (perm * np.sqrt(q_all / impact.adv_eth) + (1 - perm) * transient)
-    mid = exo[:, k] * (1.0 - np.minimum(fraction, 1.0))
+    st = state.st
     return Observation(
         step=k,
-        mid_usd=mid,
+        mid_usd=K.preview_mid(exo, k, spec, state, out),
         oracle_usd=st[:, K.S_ORACLE].copy(),
-        health_factor=_hf_now(coll, debt, st[:, K.S_ORACLE], run.position),
-        held_eth=coll.sum(axis=1),
-        debt_usd=debt.sum(axis=1),
+        health_factor=_hf_now(state.coll, state.debt, st[:, K.S_ORACLE], run.position),
+        held_eth=state.coll.sum(axis=1),
+        debt_usd=state.debt.sum(axis=1),
         cash_usd=st[:, K.S_CASH].copy(),
         sold_eth=st[:, K.S_SOLD].copy(),
         context=run.context,
@@ -741,6 +751,7 @@ def simulate_strategies(
     oracle: OracleLike = OracleParams(),
     config: SimConfig = SimConfig(),
     progress: ProgressCallback | None = None,
+    rules: LiquidationRules | None = None,
 ) -> SimulationResult:
     """Run each strategy on the same exogenous ``paths`` (common random numbers).
 
@@ -755,6 +766,9 @@ def simulate_strategies(
     oracle : heartbeat and deviation (default: follows the mid).
     config : step length, liquidator behaviour, withdrawal rule, chunking.
     progress : called with (paths done, total) after each chunk of each strategy.
+    rules : the lending protocol's liquidation rules (``LendingProtocol.kernel_rules()``);
+        None: Aave v3.6's. Morpho Blue: ``LiquidationRules(1.0, inf, 0, 0, True)`` with the
+        position's ``liquidation_bonus = LIF - 1`` and ``protocol_fee = 0``.
 
     Returns
     -------
@@ -777,7 +791,7 @@ def simulate_strategies(
     done = 0
     for strategy in strategies:
         run = _Run(position, strategy.spec_or_custom(context), strategy, context, market,
-                   lending, oracle, config)
+                   lending, oracle, config, rules if rules is not None else _default_rules())
         parts = []
         for start in range(0, n_paths, config.chunk_paths):
             exo = exo_all[start:start + config.chunk_paths]
@@ -798,10 +812,11 @@ def simulate_unwind(
     lending: LendingParams,
     oracle: OracleLike = OracleParams(),
     config: SimConfig = SimConfig(),
+    rules: LiquidationRules | None = None,
 ) -> UnwindResult:
     """One strategy over ``paths``; see :func:`simulate_strategies`."""
     return simulate_strategies(position, [strategy], paths, market=market, lending=lending,
-                               oracle=oracle, config=config).results[0]
+                               oracle=oracle, config=config, rules=rules).results[0]
 
 
 __all__ = [
