@@ -24,8 +24,9 @@ Sources (read for this module):
 - 3.6: aave-dao/aave-v3-origin tag v3.6.0, the same file: identical constants and identical
   rules (close factor, $2,000 / $1,000, deficit). What changed between 3.3 and 3.6 for a
   single-collateral / single-debt liquidation is rounding only (the v3.5 rounding change:
-  tag v3.5.0 is the first with mulDivCeil in GenericLogic.sol, kept in 3.6): debt valued with ``MathUtils.mulDivCeil`` (LiquidationLogic.sol lines
-  245 and 307, GenericLogic.sol line 229) instead of floor; ``debtAmountNeeded`` by
+  tag v3.5.0 is the first with mulDivCeil in GenericLogic.sol, kept in 3.6): debt valued
+  with ``MathUtils.mulDivCeil`` (LiquidationLogic.sol lines 245 and 307, GenericLogic.sol
+  line 229) instead of floor; ``debtAmountNeeded`` by
   ``percentDivCeil`` (LiquidationLogic.sol line 589) instead of ``percentDiv``; the health
   factor as ``wadDiv(sum(value_i * LT_i), debt) / 1e4`` (GenericLogic.sol line 164) instead
   of ``wadDiv(percentMul(total, avgLT), debt)``; available borrows by ``percentMulFloor``.
