@@ -472,6 +472,7 @@ def account_data(
     reserves: Mapping[str, ReserveParams] = RESERVES,
     exact: bool = False,
     emode_category: EModeCategory = ETH_CORRELATED_EMODE,
+    rule_set: str = DEFAULT_RULE_SET,
 ) -> AccountData:
     """Totals, averages and health factor of ``account`` at ``prices``.
 
@@ -487,6 +488,9 @@ def account_data(
         Use the contract's integer arithmetic and rounding.
     emode_category
         The e-mode category an ``emode=True`` account is in.
+    rule_set
+        ``"3.6"`` (default), ``"3.3"`` or ``"3.0"``: the exact path's rounding (the float
+        path is the same for all three; see :mod:`delever.protocol.rule_sets`).
 
     Returns
     -------
@@ -498,11 +502,12 @@ def account_data(
     over collateral enabled as collateral (LT > 0); ``avg_ltv`` and ``avg_liquidation_threshold``
     are value-weighted; available borrows as ``GenericLogic.calculateAvailableBorrows``.
     """
+    rules = get_rule_set(rule_set)
     book = _Book.of(account, prices, reserves, emode_category)
     if not exact:
         return _data_float(book, account.collateral, account.debt)
     coll, debt, price = _exact_inputs(book)
-    return _data_from_exact(_totals_exact(book, coll, debt, price))
+    return _data_from_exact(_totals_exact(book, coll, debt, price, rules))
 
 
 def liquidation_price_usd(

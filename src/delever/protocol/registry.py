@@ -1,4 +1,5 @@
-"""The lending protocols by name: ``get_protocol("aave-v3.6")`` and the names it knows.
+"""The lending protocols by name: ``get_protocol("aave-v3.6")`` and the names it knows
+(``aave-v3.0``, ``aave-v3.3``, ``aave-v3.6``, ``morpho-blue``).
 
 Names are what scenario files (``protocol = "aave-v3.6"``) and the command line
 (``--protocol``) use. Every layer above ``protocol`` gets its protocol object here.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from delever.errors import InvalidArgument, unknown_name
 from delever.protocol.aave import AaveV3
 from delever.protocol.base import LendingProtocol
+from delever.protocol.morpho import DEFAULT_LLTV, MorphoBlue
 
 DEFAULT_PROTOCOL = "aave-v3.6"
 
@@ -18,9 +20,10 @@ _FACTORIES: dict[str, Callable[[], LendingProtocol]] = {
     "aave-v3.0": lambda: AaveV3(rule_set="3.0"),
     "aave-v3.3": lambda: AaveV3(rule_set="3.3"),
     "aave-v3.6": lambda: AaveV3(rule_set="3.6"),
+    # A market with no LLTV in mind gets Morpho's common 86%; build MorphoBlue(lltv=...) for
+    # a given market.
+    "morpho-blue": lambda: MorphoBlue(lltv=DEFAULT_LLTV),
 }
-# Morpho Blue hook: once delever.protocol.morpho is merged, register it here:
-# _FACTORIES["morpho-blue"] = MorphoBlue  (from delever.protocol.morpho import MorphoBlue)
 
 PROTOCOL_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 
