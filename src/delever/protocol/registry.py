@@ -36,7 +36,7 @@ def get_protocol(name: str = DEFAULT_PROTOCOL, *, field: str = "protocol") -> Le
     if not isinstance(name, str):
         raise InvalidArgument(f"{field}={name!r} must be a protocol name, e.g. "
                               f"{DEFAULT_PROTOCOL!r}.")
-    factory = _FACTORIES.get(name) or _FACTORIES.get(name.strip().lower())
+    factory = _FACTORIES.get(name)
     if factory is None:
         raise unknown_name(field, name, _FACTORIES)
     return factory()
