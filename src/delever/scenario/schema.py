@@ -461,7 +461,9 @@ class ScenarioSpec(_Strict):
     @classmethod
     def _known_protocol(cls, value: str) -> str:
         if value not in PROTOCOL_NAMES:
-            raise ValueError(str(unknown_name("protocol", value, PROTOCOL_NAMES)))
+            # The error already reads "protocol='x': ..."; say the rest once.
+            message = str(unknown_name("protocol", value, PROTOCOL_NAMES))
+            raise ValueError(message.split(" ", 1)[1])
         return value
 
     @model_validator(mode="after")
