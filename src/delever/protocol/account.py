@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
 from delever.errors import InvalidArgument, ProtocolRevert, unknown_name
 from delever.protocol import math as am
@@ -40,6 +41,7 @@ WSTETH_PER_ETH_DEFAULT = 1.225  # ETH value of one wstETH, estimate (Feb 2026)
 WEETH_PER_ETH_DEFAULT = 1.085  # ETH value of one weETH, estimate (Feb 2026)
 
 _V36 = RULE_SETS[DEFAULT_RULE_SET]
+_N = TypeVar("_N", int, float)  # token amounts: float tokens or integer units
 
 
 def _amounts(field_name: str, raw: Mapping[str, float]) -> Mapping[str, float]:
@@ -920,16 +922,7 @@ def _liquidate_float(
 
     new_coll = dict(acc.collateral)
     new_coll[coll_sym] = coll_bal - seized
-    new_debt = dict(acc.debt)
-    bad_debt: dict[str, float] = {}
-    if no_collateral_left:
-        for s, a in acc.debt.items():
-            left = a - actual if s == debt_sym else a
-            if left > 0:
-                bad_debt[s] = left
-            new_debt[s] = 0.0
-    else:
-        new_debt[debt_sym] = debt_bal - actual
+    new_debt, bad_debt = _settle_debt(acc.debt, debt_sym, actual, no_collateral_left)
     after_account = Account(collateral=new_coll, debt=new_debt, emode=acc.emode)
     after = _data_float(book, after_account.collateral, after_account.debt)
     return LiquidationResult(
@@ -975,30 +968,31 @@ def _max_debt_exact(
     return debt_bal, 1.0
 
 
-def _liquidate_exact(
-    book: _Book, rules: AaveRuleSet, coll_sym: str, debt_sym: str, cover: float
-) -> LiquidationResult:
-    acc = book.account
-    coll_u, debt_u, price_b = _exact_inputs(book)
-    coll_u.setdefault(coll_sym, 0)
-    debt_u.setdefault(debt_sym, 0)
-    before = _totals_exact(book, coll_u, debt_u, price_b, rules)
-    _validate_liquidation(
-        book, before.hf_wad < am.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, _hf_float(before.hf_wad),
-        coll_sym, debt_sym,
-    )
-    coll_risk, debt_risk = book.risk[coll_sym], book.risk[debt_sym]
-    coll_unit, debt_unit = coll_risk.unit, debt_risk.unit
-    pc, pd = price_b[coll_sym], price_b[debt_sym]
-    coll_bal, debt_bal = coll_u[coll_sym], debt_u[debt_sym]
+def _settle_debt(
+    debt: Mapping[str, _N], debt_sym: str, repaid: _N, no_collateral_left: bool
+) -> tuple[dict[str, _N], dict[str, _N]]:
+    """Debt after the call, and the debt written off (``_burnDebtTokens``; with no collateral
+    left, ``_burnBadDebt`` clears every debt as deficit)."""
+    new_debt = dict(debt)
+    bad: dict[str, _N] = {}
+    if not no_collateral_left:
+        new_debt[debt_sym] = debt[debt_sym] - repaid
+        return new_debt, bad
+    for s, amount in debt.items():
+        left = amount - repaid if s == debt_sym else amount
+        if left > 0:
+            bad[s] = left
+        new_debt[s] = amount - amount  # zero of the amounts' type
+    return new_debt, bad
+
+
+def _seize_exact(
+    rules: AaveRuleSet, coll_risk: _Risk, pair: tuple[int, int, int, int, int, int], actual: int
+) -> tuple[int, int, int, int]:
+    """``_calculateAvailableCollateralToLiquidate``: (debt repaid, collateral to the
+    liquidator, protocol fee, collateral taken in base currency), in units."""
+    coll_bal, _, pc, pd, coll_unit, debt_unit = pair
     bonus = coll_risk.bonus_bps
-
-    max_debt, close_factor = _max_debt_exact(
-        rules, before, (coll_bal, debt_bal, pc, pd, coll_unit, debt_unit))
-    cover_u = am.UINT256_MAX if math.isinf(cover) else to_units(cover, debt_risk.decimals)
-    actual = min(cover_u, max_debt)
-
-    # _calculateAvailableCollateralToLiquidate
     base_collateral = (pd * actual * coll_unit) // (pc * debt_unit)
     max_collateral = am.percent_mul(base_collateral, bonus)
     if max_collateral > coll_bal:
@@ -1015,6 +1009,33 @@ def _liquidate_exact(
         bonus_collateral = collateral_amount - am.percent_div(collateral_amount, bonus)
         fee = am.percent_mul(bonus_collateral, coll_risk.fee_bps)
         collateral_amount -= fee
+    return actual, collateral_amount, fee, collateral_to_liquidate_base
+
+
+def _liquidate_exact(
+    book: _Book, rules: AaveRuleSet, coll_sym: str, debt_sym: str, cover: float
+) -> LiquidationResult:
+    acc = book.account
+    coll_u, debt_u, price_b = _exact_inputs(book)
+    coll_u.setdefault(coll_sym, 0)
+    debt_u.setdefault(debt_sym, 0)
+    before = _totals_exact(book, coll_u, debt_u, price_b, rules)
+    _validate_liquidation(
+        book, before.hf_wad < am.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, _hf_float(before.hf_wad),
+        coll_sym, debt_sym,
+    )
+    coll_risk, debt_risk = book.risk[coll_sym], book.risk[debt_sym]
+    coll_unit, debt_unit = coll_risk.unit, debt_risk.unit
+    pc, pd = price_b[coll_sym], price_b[debt_sym]
+    coll_bal, debt_bal = coll_u[coll_sym], debt_u[debt_sym]
+
+    max_debt, close_factor = _max_debt_exact(
+        rules, before, (coll_bal, debt_bal, pc, pd, coll_unit, debt_unit))
+    cover_u = am.UINT256_MAX if math.isinf(cover) else to_units(cover, debt_risk.decimals)
+    actual = min(cover_u, max_debt)
+
+    actual, collateral_amount, fee, collateral_to_liquidate_base = _seize_exact(
+        rules, coll_risk, (coll_bal, debt_bal, pc, pd, coll_unit, debt_unit), actual)
     seized = collateral_amount + fee
 
     if actual < debt_bal and seized < coll_bal:
@@ -1028,16 +1049,7 @@ def _liquidate_exact(
                           and before.total_collateral_base == collateral_to_liquidate_base)
     new_coll = dict(coll_u)
     new_coll[coll_sym] = coll_bal - seized
-    new_debt = dict(debt_u)
-    bad_units: dict[str, int] = {}
-    if no_collateral_left:
-        for s, units in debt_u.items():
-            left = units - actual if s == debt_sym else units
-            if left > 0:
-                bad_units[s] = left
-            new_debt[s] = 0
-    else:
-        new_debt[debt_sym] = debt_bal - actual
+    new_debt, bad_units = _settle_debt(debt_u, debt_sym, actual, no_collateral_left)
     after = _totals_exact(book, new_coll, new_debt, price_b, rules)
 
     def tokens(units: int, s: str) -> float:
