@@ -17,7 +17,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from delever.cli._bounds import MAX_ETH, MAX_USD, check_amount, check_lt, check_price_usd
+from delever.cli._bounds import (
+    MAX_ETH,
+    MAX_USD,
+    MIN_LT,
+    check_amount,
+    check_lt,
+    check_price_usd,
+)
 from delever.cli._common import emit_json, user_errors
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
@@ -88,8 +95,11 @@ def _protocol(name: str, lltv: float | None) -> LendingProtocol:
         if lltv is None:
             raise InvalidArgument("--lltv is required with --protocol morpho-blue: give the "
                                   "market's LLTV as a fraction, e.g. 0.86.")
-        if not math.isfinite(lltv):
-            raise InvalidArgument(f"--lltv={lltv!r} must be a finite fraction in (0, 1).")
+        if not (math.isfinite(lltv) and MIN_LT <= lltv < 1.0):
+            # The same floor as --lt (1 bp) keeps the liquidation price finite; Morpho's
+            # enabled LLTVs are far above it (e.g. 0.86, 0.915).
+            raise InvalidArgument(f"--lltv={lltv!r} must be in [{MIN_LT:g}, 1): the market's "
+                                  "LLTV as a fraction, e.g. 0.86.")
         return MorphoBlue(lltv=lltv)
     return protocol
 
