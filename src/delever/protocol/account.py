@@ -676,7 +676,7 @@ class LiquidationResult:
         The pair liquidated.
     close_factor
         0.5 when the 50% cap applied (HF > 0.95 and the pair's collateral and debt both worth
-        at least $2,000), else 1.0.
+        at least $2,000; rule set 3.0: HF > 0.95 alone), else 1.0.
     debt_repaid, debt_repaid_usd
         Debt covered by the liquidator, in debt tokens and USD.
     collateral_to_liquidator
@@ -689,7 +689,8 @@ class LiquidationResult:
         The borrower's balance of the two assets afterwards (``debt_left`` is 0 after a
         bad-debt write-off).
     bad_debt_usd
-        Debt written off as deficit (all assets) when no collateral is left, in USD.
+        Debt written off as deficit (all assets) when no collateral is left, in USD (rule set
+        3.0 writes nothing off: 0, and the debt stays in ``debt_left``).
     bad_debt
         The same per debt asset, in tokens.
     health_factor_before, health_factor_after
