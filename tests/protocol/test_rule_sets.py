@@ -275,3 +275,15 @@ def test_array_kernel_takes_the_rule_set() -> None:
     assert (v30.close_factor[0], v36.close_factor[0]) == (0.5, 1.0)
     assert v30.debt_repaid_usd[0] == pytest.approx(427.5)
     assert v36.debt_repaid_usd[0] == pytest.approx(855.0)
+
+
+def test_v33_and_v36_round_the_debt_a_capped_seizure_repays() -> None:
+    # 1.003 ETH at $2,000 against $2,006 (HF 0.83): all the collateral goes. The debt it buys,
+    # 2,006,000,000 USDC units / 1.05, is 1,910,476,190.48: v3.3 rounds it half up
+    # (percentDiv, LiquidationLogic.sol v3.3.0 line 658), v3.6 up (percentDivCeil, line 589).
+    needed_units = 2_006_000_000
+    v33 = _liquidate(1.003, 2_006.0, 2_000.0, math.inf, "3.3", exact=True)
+    v36 = _liquidate(1.003, 2_006.0, 2_000.0, math.inf, "3.6", exact=True)
+    assert v33.debt_repaid_units == am.percent_div(needed_units, 10_500) == 1_910_476_190
+    assert v36.debt_repaid_units == am.percent_div_ceil(needed_units, 10_500) == 1_910_476_191
+    assert v33.collateral_seized == v36.collateral_seized == 1.003
