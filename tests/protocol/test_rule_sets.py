@@ -287,3 +287,13 @@ def test_v33_and_v36_round_the_debt_a_capped_seizure_repays() -> None:
     assert v33.debt_repaid_units == am.percent_div(needed_units, 10_500) == 1_910_476_190
     assert v36.debt_repaid_units == am.percent_div_ceil(needed_units, 10_500) == 1_910_476_191
     assert v33.collateral_seized == v36.collateral_seized == 1.003
+
+
+def test_v30_halves_the_reserve_debt_v33_half_the_total_in_base_currency() -> None:
+    # 10 ETH at $2,000 against 17,000.000001 USDC (HF 0.976): both close 50%, computed apart.
+    # 3.0 (aave-v3-core LiquidationLogic.sol line 379): percentMul(17,000,000,001 units, 50%)
+    # rounds half up to 8,500,000,001. 3.3+: percentMul($17,000.000001 in 8 decimals, 50%) =
+    # 850,000,000,050, back to units * 1e6 / 1e8 (floor) = 8,500,000,000.
+    units = {rs: _liquidate(10.0, 17_000.000001, 2_000.0, math.inf, rs, exact=True)
+             .debt_repaid_units for rs in RULE_SETS}
+    assert units == {"3.0": 8_500_000_001, "3.3": 8_500_000_000, "3.6": 8_500_000_000}
