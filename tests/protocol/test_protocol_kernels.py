@@ -57,8 +57,8 @@ def test_liquidation_price_closed_form() -> None:
 def test_python_and_compiled_kernels_agree() -> None:
     c, d, p, v = _book(500, seed=3)
     outs_py = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
-    args = (c, d, p, LT, BONUS, FEE, v)
-    k.liquidation_call_py(*args, *outs_py)
+    k.liquidation_call_rules_py(RULES_V36, k.AccountArrays(c, d, p, LT, BONUS, FEE, v),
+                                *outs_py)
     compiled = k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v)
     for got, want in zip(compiled, outs_py, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -116,3 +116,14 @@ def test_kernel_input_errors() -> None:
         k.liquidation_call(RULES_V36, [1.0], [1.0], [1.0], LT, BONUS, FEE, -1.0)
     with pytest.raises(InvalidArgument, match="must not be empty"):
         k.liquidation_price([], [], LT)
+
+
+def test_legacy_v36_entry_point_matches_the_rules_kernel() -> None:
+    # liquidation_call_py (old positional signature, v3.6 constants) stays only for
+    # kernels/cascade.py and kernels/unwind.py until they take a rules record.
+    c, d, p, v = _book(500, seed=5)
+    outs_legacy = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
+    k.liquidation_call_py(c, d, p, LT, BONUS, FEE, v, *outs_legacy)
+    for got, want in zip(k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v), outs_legacy,
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
