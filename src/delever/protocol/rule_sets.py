@@ -32,6 +32,11 @@ Sources (read for this module):
   of ``wadDiv(percentMul(total, avgLT), debt)``; available borrows by ``percentMulFloor``.
   These are implemented in the exact path (``exact=True``); in float64 3.3 and 3.6 are the
   same rules (one :class:`~delever.kernels.records.LiquidationRules` record).
+  The rest of ``git diff v3.3.0 v3.6.0 -- .../LiquidationLogic.sol`` does not change the
+  amounts of an ETH-collateral / stablecoin-debt call: custom errors instead of string codes,
+  scaled-balance burns through ``TokenMath`` (1-wei effects, not modelled: balances are taken
+  as current), the isolation-mode debt update, and a branch for collateral asset == debt
+  asset.
 """
 
 from __future__ import annotations
