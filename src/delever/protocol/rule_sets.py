@@ -2,8 +2,9 @@
 
 Sources (read for this module):
 
-- 3.0: aave/aave-v3-core tag v1.19.4 (v3.0.2), ``contracts/protocol/libraries/logic/
-  LiquidationLogic.sol``: ``DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4`` (line 54),
+- 3.0: aave/aave-v3-core tag v1.19.4 (the last v3.0.x core release),
+  ``contracts/protocol/libraries/logic/LiquidationLogic.sol``:
+  ``DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5e4`` (line 54),
   ``MAX_LIQUIDATION_CLOSE_FACTOR = 1e4`` (line 61), ``CLOSE_FACTOR_HF_THRESHOLD = 0.95e18``
   (line 68); ``_calculateDebt`` (lines 373-383): ``closeFactor = HF > 0.95e18 ? 50% : 100%``
   and ``maxLiquidatableDebt = userTotalDebt.percentMul(closeFactor)`` -- 50% of the debt
