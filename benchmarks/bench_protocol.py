@@ -19,12 +19,14 @@ from collections.abc import Callable
 import numpy as np
 
 from delever.kernels import aave
+from delever.protocol import get_protocol
 
 N = 1_000_000
 N_LOOP = 100_000
 REPEATS = 7
 SEED = 20260206
 LT, BONUS, FEE = 0.83, 0.05, 0.10
+RULES = get_protocol("aave-v3.6").kernel_rules()
 
 
 def best_of(fn: Callable[[], object], repeats: int = REPEATS) -> float:
@@ -69,7 +71,7 @@ def main() -> None:
         return aave.liquidation_price(c, d, LT)
 
     def kernel_liquidation_call() -> object:
-        return aave.liquidation_call(c, d, p, LT, BONUS, FEE)
+        return aave.liquidation_call(RULES, c, d, p, LT, BONUS, FEE)
 
     # Warm-up (compiles or loads the cached kernels) and parity before timing.
     np.testing.assert_allclose(kernel_hf(), numpy_hf(), rtol=1e-15)

@@ -23,6 +23,7 @@ SEED = 20260207
 # and enum:<a,b,c> (enum*: repeatable). "@model" ties an option to the --model it needs.
 
 ScenarioArg = "scenario"  # positional: a built-in name or a TOML file
+PROTOCOLS = "enum:aave-v3.6,aave-v3.0,aave-v3.3,morpho-blue"  # --protocol of position/liquidate
 
 IMPACT_MODEL = {
     "--sigma": "ac", "--eta": "ac", "--gamma": "ac", "--epsilon": "ac", "--risk-aversion": "ac",
@@ -81,12 +82,14 @@ COMMANDS: dict[str, Command] = {
         Command("position", ("--collateral-eth", "100", "--debt-usd", "100000",
                              "--price-usd", "2000"),
                 {"--collateral-eth": "float", "--debt-usd": "float", "--price-usd": "float",
-                 "--lt": "float", "--ltv": "float", "--bonus": "float", "--exact": "flag"}),
+                 "--lt": "float", "--ltv": "float", "--bonus": "float", "--exact": "flag",
+                 "--protocol": PROTOCOLS, "--lltv": "float"}),
         Command("liquidate", ("--collateral-eth", "100", "--debt-usd", "170000", "--price-usd",
                               "2000", "--debt-to-cover-usd", "50000"),
                 {"--collateral-eth": "float", "--debt-usd": "float", "--price-usd": "float",
                  "--debt-to-cover-usd": "float", "--lt": "float", "--bonus": "float",
-                 "--protocol-fee": "float", "--exact": "flag"}),
+                 "--protocol-fee": "float", "--exact": "flag",
+                 "--protocol": PROTOCOLS, "--lltv": "float", "--seize-eth": "float"}),
         Command("impact", ("--qty-eth", "1000"),
                 {"--qty-eth": "float",
                  "--model": "enum:sqrt,ac,ow,propagator,book,univ3,router",

@@ -9,10 +9,11 @@ import pytest
 
 from delever.errors import InvalidArgument, ProtocolRevert
 from delever.kernels import aave as k
-from delever.protocol import RESERVES, Account, Prices, liquidation_call
+from delever.protocol import RESERVES, Account, Prices, get_protocol, liquidation_call
 
 WETH = RESERVES["WETH"]
 LT, BONUS, FEE = WETH.liquidation_threshold, WETH.liquidation_bonus, WETH.liquidation_protocol_fee
+RULES_V36 = get_protocol("aave-v3.6").kernel_rules()
 RULE_TO_STATUS = {
     "HealthFactorNotBelowThreshold": k.STATUS_HEALTHY,
     "MustNotLeaveDust": k.STATUS_DUST,
@@ -56,9 +57,9 @@ def test_liquidation_price_closed_form() -> None:
 def test_python_and_compiled_kernels_agree() -> None:
     c, d, p, v = _book(500, seed=3)
     outs_py = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
-    args = (c, d, p, LT, BONUS, FEE, v)
-    k.liquidation_call_py(*args, *outs_py)
-    compiled = k.liquidation_call(c, d, p, LT, BONUS, FEE, v)
+    k.liquidation_call_rules_py(RULES_V36, k.AccountArrays(c, d, p, LT, BONUS, FEE, v),
+                                *outs_py)
+    compiled = k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v)
     for got, want in zip(compiled, outs_py, strict=True):
         np.testing.assert_array_equal(got, want)
     hf_py = np.empty(500)
@@ -68,7 +69,7 @@ def test_python_and_compiled_kernels_agree() -> None:
 
 def test_liquidation_kernel_matches_the_account_float_path() -> None:
     c, d, p, v = _book(2_000, seed=4)
-    out = k.liquidation_call(c, d, p, LT, BONUS, FEE, v)
+    out = k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v)
     statuses = set()
     for i in range(c.shape[0]):
         account = Account({"WETH": float(c[i])}, {"USDC": float(d[i])})
@@ -97,13 +98,13 @@ def test_liquidation_kernel_matches_the_account_float_path() -> None:
 
 def test_kernel_hand_worked_fifty_percent_close() -> None:
     # As tests/protocol/test_protocol_account.py: 100 ETH at $2,000 vs $170,000.
-    out = k.liquidation_call([100.0], [170_000.0], [2_000.0], LT, BONUS, FEE)
+    out = k.liquidation_call(RULES_V36, [100.0], [170_000.0], [2_000.0], LT, BONUS, FEE)
     assert out.close_factor[0] == 0.5
     assert out.debt_repaid_usd[0] == pytest.approx(85_000.0)
     assert out.collateral_seized_eth[0] == pytest.approx(44.625)
     assert out.protocol_fee_eth[0] == pytest.approx(0.2125)
     assert out.health_factor_after[0] == pytest.approx(2 * 166_000 / 170_000 - 1.05 * 0.83)
-    no_collateral = k.liquidation_call([0.0], [100.0], [2_000.0], LT, BONUS, FEE)
+    no_collateral = k.liquidation_call(RULES_V36, [0.0], [100.0], [2_000.0], LT, BONUS, FEE)
     assert no_collateral.status[0] == k.STATUS_NO_COLLATERAL
     assert k.STATUS_TEXT[k.STATUS_DUST] == "MustNotLeaveDust"
 
@@ -112,6 +113,17 @@ def test_kernel_input_errors() -> None:
     with pytest.raises(InvalidArgument, match="lengths must be 1 or 3"):
         k.health_factor([1.0, 2.0, 3.0], [1.0, 2.0], 2_000.0, LT)
     with pytest.raises(InvalidArgument, match="debt_to_cover_usd"):
-        k.liquidation_call([1.0], [1.0], [1.0], LT, BONUS, FEE, -1.0)
+        k.liquidation_call(RULES_V36, [1.0], [1.0], [1.0], LT, BONUS, FEE, -1.0)
     with pytest.raises(InvalidArgument, match="must not be empty"):
         k.liquidation_price([], [], LT)
+
+
+def test_legacy_v36_entry_point_matches_the_rules_kernel() -> None:
+    # liquidation_call_py (old positional signature, v3.6 constants) stays only for
+    # kernels/cascade.py and kernels/unwind.py until they take a rules record.
+    c, d, p, v = _book(500, seed=5)
+    outs_legacy = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
+    k.liquidation_call_py(c, d, p, LT, BONUS, FEE, v, *outs_legacy)
+    for got, want in zip(k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v), outs_legacy,
+                         strict=True):
+        np.testing.assert_array_equal(got, want)

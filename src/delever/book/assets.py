@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from delever.errors import unknown_name
+from delever.protocol import RESERVES
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,13 @@ class BookAsset:
     liquidation_bonus: float
 
 
-# Aave v3 Ethereum Core, non-e-mode. Source: th3nolo/aave-v3-data (MIT), flattened in
-# shared/data/raw/th3nolo_aave-v3-data/aave_v3_ethereum_reserves_daily.csv; the values are
-# unchanged in every snapshot 2025-07-22 .. 2026-08-22 (WETH: LTV 0.805, LT 0.83, bonus 0.05).
-# Hard-coded here because delever.protocol.RESERVES did not exist when the book was written;
-# replace with delever.protocol.RESERVES once it does.
+# Aave v3 Ethereum Core, non-e-mode, from the protocol's reserve registry (the one holder of
+# protocol constants; sources there: th3nolo/aave-v3-data, WETH LT 0.83 bonus 0.05, wstETH
+# 0.81 / 0.06, weETH 0.80 / 0.07).
 BOOK_ASSETS: dict[str, BookAsset] = {
-    "WETH": BookAsset("WETH", liquidation_threshold=0.83, liquidation_bonus=0.05),
-    "wstETH": BookAsset("wstETH", liquidation_threshold=0.81, liquidation_bonus=0.06),
-    "weETH": BookAsset("weETH", liquidation_threshold=0.80, liquidation_bonus=0.07),
+    symbol: BookAsset(symbol, liquidation_threshold=RESERVES[symbol].liquidation_threshold,
+                      liquidation_bonus=RESERVES[symbol].liquidation_bonus)
+    for symbol in ("WETH", "wstETH", "weETH")
 }
 
 

@@ -1,6 +1,9 @@
-"""delever CLI commands on single Aave v3 accounts: ``position`` and ``liquidate``.
+"""delever CLI commands on single accounts: ``position`` and ``liquidate``.
 
-The default pair is WETH collateral against USDC debt, stablecoins priced at $1.
+The default pair is WETH collateral against USDC debt, stablecoins priced at $1, under Aave
+v3.6. ``--protocol`` picks the rules (``aave-v3.0``, ``aave-v3.3``, ``aave-v3.6`` or
+``morpho-blue``, from :func:`delever.protocol.get_protocol`); a Morpho Blue market is given by
+its ``--lltv``.
 """
 
 from __future__ import annotations
@@ -14,20 +17,33 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from delever.cli._bounds import MAX_ETH, MAX_USD, check_amount, check_lt, check_price_usd
+from delever.cli._bounds import (
+    MAX_ETH,
+    MAX_USD,
+    MIN_LT,
+    check_amount,
+    check_lt,
+    check_price_usd,
+)
 from delever.cli._common import emit_json, user_errors
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.protocol import (
+    DEFAULT_PROTOCOL,
+    PROTOCOL_NAMES,
     RESERVES,
+    AaveV3,
     Account,
+    LendingProtocol,
     Prices,
     ReserveParams,
     account_data,
     check_whole_units,
+    get_protocol,
     liquidation_call,
     liquidation_price_usd,
 )
+from delever.protocol.morpho import MorphoBlue
 
 COLLATERAL = "WETH"
 DEBT = "USDC"
@@ -58,6 +74,44 @@ ExactOpt = Annotated[
     bool, typer.Option("--exact", help="Use Aave's integer math (WAD/RAY, token decimals).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
+ProtocolOpt = Annotated[
+    str,
+    typer.Option("--protocol", help=f"Lending protocol rules: {', '.join(PROTOCOL_NAMES)}."),
+]
+LltvOpt = Annotated[
+    float | None,
+    typer.Option("--lltv", help="Morpho Blue market's LLTV (fraction, e.g. 0.86); "
+                 "with --protocol morpho-blue, where it is required."),
+]
+# Options that only one family of protocols takes, for the one-line refusal.
+_AAVE_ONLY = ("--lt", "--ltv", "--bonus", "--protocol-fee", "--exact")
+_MORPHO_ONLY = ("--lltv", "--seize-eth")
+
+
+def _protocol(name: str, lltv: float | None) -> LendingProtocol:
+    """The --protocol's object; Morpho Blue built with the market's --lltv (required)."""
+    protocol = get_protocol(name, field="--protocol")
+    if isinstance(protocol, MorphoBlue):
+        if lltv is None:
+            raise InvalidArgument("--lltv is required with --protocol morpho-blue: give the "
+                                  "market's LLTV as a fraction, e.g. 0.86.")
+        if not (math.isfinite(lltv) and MIN_LT <= lltv < 1.0):
+            # The same floor as --lt (1 bp) keeps the liquidation price finite; Morpho's
+            # enabled LLTVs are far above it (e.g. 0.86, 0.915).
+            raise InvalidArgument(f"--lltv={lltv!r} must be in [{MIN_LT:g}, 1): the market's "
+                                  "LLTV as a fraction, e.g. 0.86.")
+        return MorphoBlue(lltv=lltv)
+    return protocol
+
+
+def _refuse_options(protocol: LendingProtocol, given: dict[str, bool]) -> None:
+    """One line naming an option the chosen protocol does not take."""
+    foreign = _MORPHO_ONLY if isinstance(protocol, AaveV3) else _AAVE_ONLY
+    for option in foreign:
+        if given.get(option):
+            other = "--protocol morpho-blue" if option in _MORPHO_ONLY else "an Aave --protocol"
+            raise InvalidArgument(
+                f"{option} does not apply to --protocol {protocol.name}; it needs {other}.")
 
 
 def _weth_reserves(
@@ -131,16 +185,28 @@ def position(
     bonus: BonusOpt = None,
     exact: ExactOpt = False,
     json_output: JsonOpt = False,
+    protocol_name: ProtocolOpt = DEFAULT_PROTOCOL,
+    lltv: LltvOpt = None,
 ) -> None:
     """Health factor, liquidation price and borrowing room of one WETH/USDC account."""
     with user_errors():
+        protocol = _protocol(protocol_name, lltv)
+        _refuse_options(protocol, {"--lt": lt is not None, "--ltv": ltv is not None,
+                                   "--bonus": bonus is not None, "--exact": exact,
+                                   "--lltv": lltv is not None})
         check_price_usd("price_usd", price_usd)
+        if isinstance(protocol, MorphoBlue):
+            _market_position(protocol, collateral_eth, debt_usd, price_usd, json_output)
+            return
+        if not isinstance(protocol, AaveV3):
+            raise InvalidArgument(f"--protocol {protocol.name} has no position command yet.")
         reserves = _weth_reserves(lt, ltv, bonus)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)
         with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
                           price_usd=price_usd):
-            data = account_data(account, prices, reserves=reserves, exact=exact)
+            data = account_data(account, prices, reserves=reserves, exact=exact,
+                                rule_set=protocol.rule_set)
         liq_price = liquidation_price_usd(account, prices, reserves=reserves)
         distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
         result: dict[str, Any] = {
@@ -159,7 +225,42 @@ def position(
         if json_output:
             emit_json(result)
         else:
-            _print_table("Aave v3 account (WETH collateral, USDC debt)", result)
+            _print_table(f"{_aave_title(protocol)} account (WETH collateral, USDC debt)", result)
+
+
+def _aave_title(protocol: AaveV3) -> str:
+    # The default's title is unchanged ("Aave v3"); another rule set names its version.
+    return "Aave v3" if protocol.name == DEFAULT_PROTOCOL else f"Aave v{protocol.rule_set}"
+
+
+def _market_position(protocol: MorphoBlue, collateral_eth: float, debt_usd: float,
+                     price_usd: float, json_output: bool) -> None:
+    """``position`` for a one-market protocol (Morpho Blue): HF = C * P * LLTV / D."""
+    _account(collateral_eth, debt_usd)  # the same bounds and whole-unit rule as Aave's
+    if debt_usd > 0 and collateral_eth == 0:
+        raise InvalidArgument(
+            "account has debt but no collateral: its health factor is 0 at every ETH price, "
+            "so it has no liquidation price.")
+    risk = protocol.risk()
+    hf = protocol.health_factor(collateral_eth, debt_usd, price_usd, risk)
+    liq_price = (protocol.liquidation_price_usd(collateral_eth, debt_usd, risk)
+                 if debt_usd > 0 else math.nan)
+    distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
+    result: dict[str, Any] = {
+        "protocol": protocol.name,
+        "health_factor": hf,
+        "liquidation_price_usd": liq_price,
+        "distance_to_liquidation_pct": distance,
+        "max_withdraw_eth": protocol.max_withdraw_eth(collateral_eth, debt_usd, price_usd, risk),
+        "collateral_usd": collateral_eth * price_usd,
+        "debt_usd": debt_usd,
+        "lltv": risk.liquidation_threshold,
+        "liquidation_incentive_factor": 1.0 + risk.liquidation_bonus,
+    }
+    if json_output:
+        emit_json(result)
+    else:
+        _print_table("Morpho Blue market position (WETH collateral, USDC debt)", result)
 
 
 def liquidate(
@@ -167,14 +268,14 @@ def liquidate(
     debt_usd: DebtOpt,
     price_usd: PriceOpt,
     debt_to_cover_usd: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--debt-to-cover-usd",
             help="Debt the liquidator offers to repay, in USD (capped by the close factor; "
-            "inf: the maximum).",
+            "inf: the maximum). Required for Aave.",
             show_default=False,
         ),
-    ],
+    ] = None,
     lt: LtOpt = None,
     bonus: BonusOpt = None,
     protocol_fee: Annotated[
@@ -183,15 +284,39 @@ def liquidate(
     ] = None,
     exact: ExactOpt = False,
     json_output: JsonOpt = False,
+    protocol_name: ProtocolOpt = DEFAULT_PROTOCOL,
+    lltv: LltvOpt = None,
+    seize_eth: Annotated[
+        float | None,
+        typer.Option("--seize-eth", help="Morpho Blue: collateral the liquidator seizes, in ETH "
+                     "(or give --debt-to-cover-usd; neither: the whole position).",
+                     show_default=False),
+    ] = None,
 ) -> None:
-    """One Aave v3 liquidationCall on a WETH/USDC account, with the protocol's rules."""
+    """One liquidation call on a WETH/USDC account, by the --protocol's rules."""
     with user_errors():
+        protocol = _protocol(protocol_name, lltv)
+        _refuse_options(protocol, {
+            "--lt": lt is not None, "--bonus": bonus is not None,
+            "--protocol-fee": protocol_fee is not None, "--exact": exact,
+            "--lltv": lltv is not None, "--seize-eth": seize_eth is not None})
         check_price_usd("price_usd", price_usd)
-        if math.isnan(debt_to_cover_usd) or debt_to_cover_usd <= 0:
+        if debt_to_cover_usd is not None and (math.isnan(debt_to_cover_usd)
+                                              or debt_to_cover_usd <= 0):
             raise InvalidArgument(
                 f"debt_to_cover_usd={debt_to_cover_usd!r} must be greater than 0 "
                 "(inf means as much as the close factor allows)."
             )
+        if isinstance(protocol, MorphoBlue):
+            _market_liquidate(protocol, (collateral_eth, debt_usd, price_usd),
+                              debt_to_cover_usd, seize_eth, json_output)
+            return
+        if not isinstance(protocol, AaveV3):
+            raise InvalidArgument(f"--protocol {protocol.name} has no liquidate command yet.")
+        if debt_to_cover_usd is None:
+            raise InvalidArgument(
+                f"--debt-to-cover-usd is required with --protocol {protocol.name}: the debt the "
+                "liquidator repays, in USD (inf: as much as the close factor allows).")
         reserves = _weth_reserves(lt, None, bonus, protocol_fee)
         account = _account(collateral_eth, debt_usd)
         prices = Prices.from_eth(price_usd)
@@ -205,6 +330,7 @@ def liquidate(
                 debt_to_cover=debt_to_cover_usd,
                 reserves=reserves,
                 exact=exact,
+                rule_set=protocol.rule_set,
             )
         result: dict[str, Any] = {
             "close_factor": outcome.close_factor,
@@ -221,7 +347,53 @@ def liquidate(
         if json_output:
             emit_json(result)
         else:
-            _print_table("Aave v3 liquidationCall (WETH collateral, USDC debt)", result)
+            _print_table(f"{_aave_title(protocol)} liquidationCall (WETH collateral, USDC debt)",
+                         result)
+
+
+def _market_liquidate(protocol: MorphoBlue, position: tuple[float, float, float],
+                      debt_to_cover_usd: float | None, seize_eth: float | None,
+                      json_output: bool) -> None:
+    """``liquidate`` for a one-market protocol (Morpho Blue's ``liquidate``)."""
+    collateral_eth, debt_usd, price_usd = position
+    _account(collateral_eth, debt_usd)
+    if seize_eth is not None:
+        check_amount("--seize-eth", seize_eth, MAX_ETH, "ETH")
+        if seize_eth <= 0:
+            raise InvalidArgument(f"--seize-eth={seize_eth!r} must be greater than 0 "
+                                  "(the collateral to seize, in ETH).")
+        if debt_to_cover_usd is not None:
+            raise InvalidArgument("give --seize-eth or --debt-to-cover-usd, not both "
+                                  "(Morpho Blue's liquidate takes one of the two).")
+    risk = protocol.risk()
+    # inf: the whole position, as Morpho's liquidate with neither amount.
+    cover = None if debt_to_cover_usd is None or math.isinf(debt_to_cover_usd) else (
+        debt_to_cover_usd)
+    outcome = protocol.liquidate(collateral_eth, debt_usd, price_usd, risk,
+                                 debt_to_cover_usd=cover, seize_eth=seize_eth)
+    if not outcome.liquidated:
+        if not outcome.health_factor_before < 1.0:
+            raise InvalidArgument(
+                f"the position is healthy (health factor {outcome.health_factor_before:.6g} is "
+                f"not below 1 at LLTV {risk.liquidation_threshold:g}); {protocol.name} "
+                f"reverts with {outcome.status}.")
+        raise InvalidArgument(f"{protocol.name} reverts with {outcome.status}: nothing to "
+                              "liquidate (check --collateral-eth, --seize-eth).")
+    result: dict[str, Any] = {
+        "protocol": protocol.name,
+        "liquidation_incentive_factor": 1.0 + risk.liquidation_bonus,
+        "debt_repaid_usd": outcome.debt_repaid_usd,
+        "collateral_to_liquidator_eth": outcome.collateral_to_liquidator_eth,
+        "collateral_left_eth": outcome.collateral_left_eth,
+        "debt_left_usd": outcome.debt_left_usd,
+        "bad_debt_usd": outcome.bad_debt_usd,
+        "health_factor_before": outcome.health_factor_before,
+        "health_factor_after": outcome.health_factor_after,
+    }
+    if json_output:
+        emit_json(result)
+    else:
+        _print_table("Morpho Blue liquidate (WETH collateral, USDC debt)", result)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,13 @@
 """Aave v3 kernels over arrays of single-collateral ETH / stablecoin-debt accounts.
 
 Each account holds ``collateral_eth`` of one ETH-priced collateral (price ``price_usd``, in USD
-per ETH of collateral) against ``debt_usd`` of stablecoin debt priced at $1. The float64 rules
-are those of :func:`delever.protocol.liquidation_call` with ``exact=False`` (Aave v3.6
-``LiquidationLogic.executeLiquidationCall``), and the two agree to 1e-14 relative on such
-accounts (tests/protocol/test_protocol_kernels.py).
+per ETH of collateral) against ``debt_usd`` of stablecoin debt priced at $1. The liquidation
+rules arrive as a :class:`~delever.kernels.records.LiquidationRules` record built by the
+protocol object (``delever.protocol.get_protocol("aave-v3.6").kernel_rules()``); each account's
+call is :func:`delever.kernels.liquidation.liquidate_one`. With a rule set's record the results
+agree with :func:`delever.protocol.liquidation_call` (``exact=False``, same ``rule_set``) to
+1e-14 relative on such accounts (tests/protocol/test_protocol_kernels.py,
+tests/protocol/test_rule_sets.py).
 
 Kernels are plain loops compiled with numba (``kernel = njit(...)(kernel_py)``); each input
 is either a float shared by every account or a float64 array with one value per account
@@ -23,12 +26,14 @@ import numpy as np
 from delever._typing import ArrayLike, FloatArray1D, IntArray1D
 from delever.errors import InvalidArgument
 from delever.kernels._numba import njit, prange
-
-# Outcome codes of liquidation_call (mapped to Aave's Errors.sol names by STATUS_TEXT).
-STATUS_LIQUIDATED = 0
-STATUS_HEALTHY = 1  # HF >= 1: HealthFactorNotBelowThreshold
-STATUS_DUST = 2  # would leave < $1,000 of debt or collateral: MustNotLeaveDust
-STATUS_NO_COLLATERAL = 3  # nothing to seize: CollateralCannotBeLiquidated
+from delever.kernels.liquidation import (
+    STATUS_DUST,
+    STATUS_HEALTHY,
+    STATUS_LIQUIDATED,
+    STATUS_NO_COLLATERAL,
+    liquidate_one,
+)
+from delever.kernels.records import LiquidationRules
 
 STATUS_TEXT = {
     STATUS_LIQUIDATED: "liquidated",
@@ -37,7 +42,10 @@ STATUS_TEXT = {
     STATUS_NO_COLLATERAL: "CollateralCannotBeLiquidated",
 }
 
-# LiquidationLogic.sol constants, in USD and HF units (see delever.protocol.math).
+# LEGACY: Aave v3.6 LiquidationLogic.sol constants (USD and HF units), kept only for
+# kernels/cascade.py and kernels/unwind.py, which import them (and liquidation_call_py's old
+# signature) until they take a LiquidationRules record. Everything else gets the rules from
+# the protocol object (delever.protocol.rule_sets / AaveV3.kernel_rules()); delete these then.
 CLOSE_FACTOR_HF_THRESHOLD = 0.95
 DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5
 MIN_BASE_MAX_CLOSE_FACTOR_USD = 2_000.0
@@ -104,6 +112,69 @@ def liquidation_price_py(
 liquidation_price_kernel = njit(**_JIT)(liquidation_price_py)
 
 
+class LiquidationArrays(NamedTuple):
+    """Per-account outcome of :func:`liquidation_call` (USD for debt, ETH for collateral)."""
+
+    debt_repaid_usd: FloatArray1D
+    collateral_seized_eth: FloatArray1D  # to the liquidator + protocol fee
+    collateral_to_liquidator_eth: FloatArray1D
+    protocol_fee_eth: FloatArray1D
+    # Debt left on an account whose collateral is all taken: written off when
+    # rules.write_off_bad_debt (Aave 3.3+), else still owed (Aave 3.0, HF after 0).
+    bad_debt_usd: FloatArray1D
+    close_factor: FloatArray1D  # 0.5 or 1.0; 0.0 where the call reverted
+    health_factor_after: FloatArray1D
+    status: IntArray1D  # STATUS_* codes
+
+
+class AccountArrays(NamedTuple):
+    """The accounts one array call liquidates: each field one float or one float per account."""
+
+    collateral_eth: float | FloatArray1D
+    debt_usd: float | FloatArray1D
+    price_usd: float | FloatArray1D
+    liquidation_threshold: float | FloatArray1D
+    liquidation_bonus: float | FloatArray1D
+    protocol_fee: float | FloatArray1D
+    debt_to_cover_usd: float | FloatArray1D
+
+
+def liquidation_call_rules_py(
+    rules: LiquidationRules,
+    accounts: AccountArrays,
+    repaid_out: FloatArray1D,
+    seized_out: FloatArray1D,
+    to_liquidator_out: FloatArray1D,
+    fee_out: FloatArray1D,
+    bad_out: FloatArray1D,
+    close_factor_out: FloatArray1D,
+    hf_after_out: FloatArray1D,
+    status_out: IntArray1D,
+) -> None:
+    """One liquidation call per account by ``rules`` (:func:`liquidate_one`), into the
+    ``*_out`` arrays (the fields of :class:`LiquidationArrays`, in order: numba's parallel
+    lowering loses writes made through a tuple of arrays, so they come one by one).
+
+    Reverted calls write zeros, ``close_factor`` 0 and the unchanged HF.
+    """
+    c, d, p, lt, b, f, v = accounts
+    for i in prange(status_out.shape[0]):
+        status, repaid, seized, to_liquidator, fee, bad, close_factor, hf_after = liquidate_one(
+            rules, _at(c, i), _at(d, i), _at(p, i), _at(lt, i), _at(b, i), _at(f, i), _at(v, i),
+        )
+        status_out[i] = status
+        repaid_out[i] = repaid
+        seized_out[i] = seized
+        to_liquidator_out[i] = to_liquidator
+        fee_out[i] = fee
+        bad_out[i] = bad
+        close_factor_out[i] = close_factor
+        hf_after_out[i] = hf_after
+
+
+liquidation_call_kernel = njit(**_JIT)(liquidation_call_rules_py)
+
+
 def liquidation_call_py(
     collateral_eth: float | FloatArray1D,
     debt_usd: float | FloatArray1D,
@@ -121,86 +192,27 @@ def liquidation_call_py(
     hf_after_out: FloatArray1D,
     status_out: IntArray1D,
 ) -> None:
-    """One ``liquidationCall`` per account (Aave v3.6 rules, float64), into the ``*_out`` arrays.
-
-    Steps as ``LiquidationLogic.executeLiquidationCall``: HF < 1 or ``STATUS_HEALTHY``; 50%
-    cap when the collateral and the debt are both >= $2,000 and HF > 0.95, else 100%;
-    collateral ``= repaid / price * (1 + bonus)`` capped at the balance (repaid reduced to
-    match); protocol fee ``= fee * bonus part``; ``STATUS_DUST`` if a partial liquidation leaves
-    less than $1,000 of debt or collateral; all collateral gone -> the remaining debt is bad
-    debt. Reverted calls write zeros, ``close_factor`` 0 and the unchanged HF.
+    """LEGACY (Aave v3.6 rules, old positional signature): kept for kernels/cascade.py,
+    kernels/unwind.py and tests/book, which call it on one account; new code calls
+    :func:`liquidation_call` / :func:`liquidation_call_rules_py` with a rules record. The body
+    is :func:`liquidate_one`; nothing of the rules is duplicated here but the legacy constants.
     """
+    rules = LiquidationRules(DEFAULT_LIQUIDATION_CLOSE_FACTOR, CLOSE_FACTOR_HF_THRESHOLD,
+                             MIN_BASE_MAX_CLOSE_FACTOR_USD, MIN_LEFTOVER_USD, True)
     for i in prange(status_out.shape[0]):
-        c = _at(collateral_eth, i)
-        d = _at(debt_usd, i)
-        p = _at(price_usd, i)
-        lt = _at(liquidation_threshold, i)
-        bonus_factor = 1.0 + _at(liquidation_bonus, i)
-        fee_share = _at(protocol_fee, i)
-        debt_repaid_out[i] = 0.0
-        seized_out[i] = 0.0
-        to_liquidator_out[i] = 0.0
-        fee_out[i] = 0.0
-        bad_debt_out[i] = 0.0
-        close_factor_out[i] = 0.0
-        hf = c * p * lt / d if d > 0.0 else math.inf
-        hf_after_out[i] = hf
-        if not hf < 1.0:
-            status_out[i] = STATUS_HEALTHY
-            continue
-        if c <= 0.0 or lt <= 0.0:
-            status_out[i] = STATUS_NO_COLLATERAL
-            continue
-        max_debt = d
-        close_factor = 1.0
-        if c * p >= MIN_BASE_MAX_CLOSE_FACTOR_USD and d >= MIN_BASE_MAX_CLOSE_FACTOR_USD and (
-            hf > CLOSE_FACTOR_HF_THRESHOLD
-        ):
-            close_factor = DEFAULT_LIQUIDATION_CLOSE_FACTOR
-            max_debt = d * DEFAULT_LIQUIDATION_CLOSE_FACTOR  # the pair's debt is all the debt
-        cover = _at(debt_to_cover_usd, i)
-        actual = cover if cover < max_debt else max_debt
-        max_collateral = actual / p * bonus_factor
-        if max_collateral > c:
-            seized = c
-            actual = c * p / bonus_factor
-        else:
-            seized = max_collateral
-        fee = (seized - seized / bonus_factor) * fee_share if fee_share > 0.0 else 0.0
-        if actual < d and seized < c and (
-            d - actual < MIN_LEFTOVER_USD or (c - seized) * p < MIN_LEFTOVER_USD
-        ):
-            status_out[i] = STATUS_DUST
-            continue
-        status_out[i] = STATUS_LIQUIDATED
-        debt_repaid_out[i] = actual
+        status, repaid, seized, to_liquidator, fee, bad, close_factor, hf_after = liquidate_one(
+            rules, _at(collateral_eth, i), _at(debt_usd, i), _at(price_usd, i),
+            _at(liquidation_threshold, i), _at(liquidation_bonus, i), _at(protocol_fee, i),
+            _at(debt_to_cover_usd, i),
+        )
+        status_out[i] = status
+        debt_repaid_out[i] = repaid
         seized_out[i] = seized
-        to_liquidator_out[i] = seized - fee
+        to_liquidator_out[i] = to_liquidator
         fee_out[i] = fee
+        bad_debt_out[i] = bad
         close_factor_out[i] = close_factor
-        if seized == c:
-            # No collateral left: LiquidationLogic._burnDebtTokens writes the rest off.
-            bad_debt_out[i] = d - actual
-            hf_after_out[i] = math.inf
-        else:
-            left = d - actual
-            hf_after_out[i] = (c - seized) * p * lt / left if left > 0.0 else math.inf
-
-
-liquidation_call_kernel = njit(**_JIT)(liquidation_call_py)
-
-
-class LiquidationArrays(NamedTuple):
-    """Per-account outcome of :func:`liquidation_call` (USD for debt, ETH for collateral)."""
-
-    debt_repaid_usd: FloatArray1D
-    collateral_seized_eth: FloatArray1D  # to the liquidator + protocol fee
-    collateral_to_liquidator_eth: FloatArray1D
-    protocol_fee_eth: FloatArray1D
-    bad_debt_usd: FloatArray1D
-    close_factor: FloatArray1D  # 0.5 or 1.0; 0.0 where the call reverted
-    health_factor_after: FloatArray1D
-    status: IntArray1D  # STATUS_* codes
+        hf_after_out[i] = hf_after
 
 
 def _arg(name: str, value: ArrayLike) -> float | FloatArray1D:
@@ -278,6 +290,7 @@ def liquidation_price(
 
 
 def liquidation_call(
+    rules: LiquidationRules,
     collateral_eth: ArrayLike,
     debt_usd: ArrayLike,
     price_usd: ArrayLike,
@@ -286,10 +299,12 @@ def liquidation_call(
     protocol_fee: ArrayLike,
     debt_to_cover_usd: ArrayLike = math.inf,
 ) -> LiquidationArrays:
-    """One Aave v3.6 ``liquidationCall`` on each account (see :func:`liquidation_call_py`).
+    """One liquidation call on each account by ``rules`` (see :func:`liquidation_call_rules_py`).
 
     Parameters
     ----------
+    rules
+        The protocol's liquidation rules (``LendingProtocol.kernel_rules()``).
     collateral_eth, debt_usd, price_usd, liquidation_threshold
         As :func:`health_factor`.
     liquidation_bonus
@@ -324,7 +339,13 @@ def liquidation_call(
         health_factor_after=np.empty(n),
         status=np.empty(n, dtype=np.int64),
     )
-    liquidation_call_kernel(c, d, p, lt, b, f, v, *result)
+    if not isinstance(rules, LiquidationRules):
+        raise InvalidArgument("rules must be a LiquidationRules record (protocol.kernel_rules()).")
+    # Plain floats and a bool, so numba compiles one specialisation per argument layout.
+    typed_rules = LiquidationRules(float(rules.close_factor), float(rules.full_close_hf),
+                                   float(rules.min_base_usd), float(rules.min_leftover_usd),
+                                   bool(rules.write_off_bad_debt))
+    liquidation_call_kernel(typed_rules, AccountArrays(c, d, p, lt, b, f, v), *result)
     return result
 
 
@@ -334,6 +355,7 @@ __all__ = [
     "STATUS_LIQUIDATED",
     "STATUS_NO_COLLATERAL",
     "STATUS_TEXT",
+    "AccountArrays",
     "LiquidationArrays",
     "health_factor",
     "health_factor_kernel",
@@ -341,6 +363,7 @@ __all__ = [
     "liquidation_call",
     "liquidation_call_kernel",
     "liquidation_call_py",
+    "liquidation_call_rules_py",
     "liquidation_price",
     "liquidation_price_kernel",
     "liquidation_price_py",

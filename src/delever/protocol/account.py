@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
+from typing import TypeVar
 
 from delever._results import ResultContract
 from delever.errors import InvalidArgument, ProtocolRevert, unknown_name
@@ -31,6 +32,7 @@ from delever.protocol.reserves import (
     ReserveParams,
     resolve_symbol,
 )
+from delever.protocol.rule_sets import DEFAULT_RULE_SET, RULE_SETS, AaveRuleSet, get_rule_set
 
 # Exchange rates used by Prices.from_eth when none is given. ESTIMATES for early February 2026:
 # Aave prices wstETH and weETH by their protocol exchange rate (stETH per wstETH, eETH per
@@ -39,9 +41,8 @@ from delever.protocol.reserves import (
 WSTETH_PER_ETH_DEFAULT = 1.225  # ETH value of one wstETH, estimate (Feb 2026)
 WEETH_PER_ETH_DEFAULT = 1.085  # ETH value of one weETH, estimate (Feb 2026)
 
-_FLOAT_CLOSE_FACTOR_HF = am.CLOSE_FACTOR_HF_THRESHOLD / am.WAD  # 0.95
-_FLOAT_MIN_BASE = am.MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD / am.BASE_CURRENCY_UNIT  # $2,000
-_FLOAT_MIN_LEFTOVER = am.MIN_LEFTOVER_BASE / am.BASE_CURRENCY_UNIT  # $1,000
+_V36 = RULE_SETS[DEFAULT_RULE_SET]
+_N = TypeVar("_N", int, float)  # token amounts: float tokens or integer units
 
 
 def _amounts(field_name: str, raw: Mapping[str, float]) -> Mapping[str, float]:
@@ -388,9 +389,11 @@ def _totals_exact(
     collateral_u: Mapping[str, int],
     debt_u: Mapping[str, int],
     price_b: Mapping[str, int],
+    rules: AaveRuleSet = _V36,
 ) -> _ExactTotals:
     # GenericLogic.calculateUserAccountData (v3.6): collateral floored, debt ceiled (mulDivCeil),
-    # HF = wadDiv(sum(base_i * LT_i), debt) / 1e4, averages floored.
+    # HF = wadDiv(sum(base_i * LT_i), debt) / 1e4, averages floored. Before v3.5 (rule sets
+    # 3.0 / 3.3): debt floored and HF = wadDiv(percentMul(total, avgLT), debt) (rule_sets.py).
     total_collateral = 0
     total_debt = 0
     avg_ltv = 0
@@ -406,14 +409,30 @@ def _totals_exact(
         avg_lt += value * risk.lt_bps
     for s, units in debt_u.items():
         if units > 0:
-            total_debt += am.mul_div_ceil(units, price_b[s], book.risk[s].unit)
-    hf = am.UINT256_MAX if total_debt == 0 else am.wad_div(avg_lt, total_debt) // 10_000
+            total_debt += _debt_base(units, price_b[s], book.risk[s].unit, rules)
+    weighted_lt = avg_lt
     avg_ltv = avg_ltv // total_collateral if total_collateral else 0
     avg_lt = avg_lt // total_collateral if total_collateral else 0
+    if total_debt == 0:
+        hf = am.UINT256_MAX
+    elif rules.rounding_v35:
+        hf = am.wad_div(weighted_lt, total_debt) // 10_000
+    else:
+        hf = am.wad_div(am.percent_mul(total_collateral, avg_lt), total_debt)
     # GenericLogic.calculateAvailableBorrows
-    borrowable = am.percent_mul_floor(total_collateral, avg_ltv)
+    if rules.rounding_v35:
+        borrowable = am.percent_mul_floor(total_collateral, avg_ltv)
+    else:
+        borrowable = am.percent_mul(total_collateral, avg_ltv)
     available = borrowable - total_debt if borrowable > total_debt else 0
     return _ExactTotals(total_collateral, total_debt, avg_ltv, avg_lt, hf, available)
+
+
+def _debt_base(units: int, price_base: int, unit: int, rules: AaveRuleSet) -> int:
+    # Debt in base currency: mulDivCeil since v3.5, floor before (rule_sets.py).
+    if rules.rounding_v35:
+        return am.mul_div_ceil(units, price_base, unit)
+    return units * price_base // unit
 
 
 def _hf_float(hf_wad: int) -> float:
@@ -456,6 +475,7 @@ def account_data(
     reserves: Mapping[str, ReserveParams] = RESERVES,
     exact: bool = False,
     emode_category: EModeCategory = ETH_CORRELATED_EMODE,
+    rule_set: str = DEFAULT_RULE_SET,
 ) -> AccountData:
     """Totals, averages and health factor of ``account`` at ``prices``.
 
@@ -471,6 +491,9 @@ def account_data(
         Use the contract's integer arithmetic and rounding.
     emode_category
         The e-mode category an ``emode=True`` account is in.
+    rule_set
+        ``"3.6"`` (default), ``"3.3"`` or ``"3.0"``: the exact path's rounding (the float
+        path is the same for all three; see :mod:`delever.protocol.rule_sets`).
 
     Returns
     -------
@@ -482,11 +505,12 @@ def account_data(
     over collateral enabled as collateral (LT > 0); ``avg_ltv`` and ``avg_liquidation_threshold``
     are value-weighted; available borrows as ``GenericLogic.calculateAvailableBorrows``.
     """
+    rules = get_rule_set(rule_set)
     book = _Book.of(account, prices, reserves, emode_category)
     if not exact:
         return _data_float(book, account.collateral, account.debt)
     coll, debt, price = _exact_inputs(book)
-    return _data_from_exact(_totals_exact(book, coll, debt, price))
+    return _data_from_exact(_totals_exact(book, coll, debt, price, rules))
 
 
 def liquidation_price_usd(
@@ -653,7 +677,7 @@ class LiquidationResult(ResultContract):
         The pair liquidated.
     close_factor
         0.5 when the 50% cap applied (HF > 0.95 and the pair's collateral and debt both worth
-        at least $2,000), else 1.0.
+        at least $2,000; rule set 3.0: HF > 0.95 alone), else 1.0.
     debt_repaid, debt_repaid_usd
         Debt covered by the liquidator, in debt tokens and USD.
     collateral_to_liquidator
@@ -666,7 +690,8 @@ class LiquidationResult(ResultContract):
         The borrower's balance of the two assets afterwards (``debt_left`` is 0 after a
         bad-debt write-off).
     bad_debt_usd
-        Debt written off as deficit (all assets) when no collateral is left, in USD.
+        Debt written off as deficit (all assets) when no collateral is left, in USD (rule set
+        3.0 writes nothing off: 0, and the debt stays in ``debt_left``).
     bad_debt
         The same per debt asset, in tokens.
     health_factor_before, health_factor_after
@@ -758,8 +783,9 @@ def liquidation_call(
     reserves: Mapping[str, ReserveParams] = RESERVES,
     exact: bool = False,
     emode_category: EModeCategory = ETH_CORRELATED_EMODE,
+    rule_set: str = DEFAULT_RULE_SET,
 ) -> LiquidationResult:
-    """One Aave v3.6 ``liquidationCall`` on ``account``.
+    """One Aave v3 ``liquidationCall`` on ``account`` (v3.6 rules unless ``rule_set`` says).
 
     Parameters
     ----------
@@ -778,6 +804,8 @@ def liquidation_call(
         Use the contract's integer arithmetic and rounding.
     emode_category
         The e-mode category an ``emode=True`` account is in.
+    rule_set
+        ``"3.6"`` (default), ``"3.3"`` or ``"3.0"`` (:mod:`delever.protocol.rule_sets`).
 
     Returns
     -------
@@ -806,14 +834,22 @@ def liquidation_call(
        (``MIN_LEFTOVER_BASE``) of each must remain, else ``MustNotLeaveDust``.
     5. If no collateral is left at all, every remaining debt is written off as deficit
        (``_burnDebtTokens`` with ``hasNoCollateralLeft``, then ``_burnBadDebt``).
+
+    Rule set 3.0 (aave-v3-core ``LiquidationLogic.sol``): step 1 is 50% of the debt
+    reserve's balance while HF > 0.95, else 100%, with no $2,000 rule; there is no step 4;
+    and in step 5 nothing is written off: the debt left stays owed (``bad_debt_usd`` 0,
+    ``debt_left`` the debt owed on an account with no collateral, HF after 0). 3.3 and 3.6
+    differ in rounding only (exact path).
     """
+    rules = get_rule_set(rule_set)
     cover = _check_cover(debt_to_cover)
     coll_sym = resolve_symbol(collateral_symbol, RESERVES, field="collateral_symbol")
     debt_sym = resolve_symbol(debt_symbol, RESERVES, field="debt_symbol")
-    book = _Book.of(account, prices, reserves, emode_category)
+    book = _full_book(_Book.of(account, prices, reserves, emode_category), prices, reserves,
+                      emode_category, coll_sym, debt_sym)
     if exact:
-        return _liquidate_exact(book, prices, reserves, emode_category, coll_sym, debt_sym, cover)
-    return _liquidate_float(book, prices, reserves, emode_category, coll_sym, debt_sym, cover)
+        return _liquidate_exact(book, rules, coll_sym, debt_sym, cover)
+    return _liquidate_float(book, rules, coll_sym, debt_sym, cover)
 
 
 def _full_book(
@@ -835,15 +871,8 @@ def _full_book(
 
 
 def _liquidate_float(
-    book: _Book,
-    prices: Prices,
-    reserves: Mapping[str, ReserveParams],
-    category: EModeCategory,
-    coll_sym: str,
-    debt_sym: str,
-    cover: float,
+    book: _Book, rules: AaveRuleSet, coll_sym: str, debt_sym: str, cover: float
 ) -> LiquidationResult:
-    book = _full_book(book, prices, reserves, category, coll_sym, debt_sym)
     acc = book.account
     before = _data_float(book, acc.collateral, acc.debt)
     _validate_liquidation(book, before.health_factor < 1.0, before.health_factor, coll_sym,
@@ -857,12 +886,15 @@ def _liquidate_float(
     # Close factor.
     max_debt = debt_bal
     close_factor = 1.0
-    if (coll_bal * pc >= _FLOAT_MIN_BASE and debt_bal * pd >= _FLOAT_MIN_BASE
-            and before.health_factor > _FLOAT_CLOSE_FACTOR_HF):
-        close_factor = am.DEFAULT_LIQUIDATION_CLOSE_FACTOR
-        half_total_usd = before.total_debt_usd * am.DEFAULT_LIQUIDATION_CLOSE_FACTOR
-        if debt_bal * pd > half_total_usd:
-            max_debt = half_total_usd / pd
+    if (coll_bal * pc >= rules.min_base_usd and debt_bal * pd >= rules.min_base_usd
+            and before.health_factor > rules.full_close_hf):
+        close_factor = rules.close_factor
+        if rules.close_factor_of_total_debt:
+            half_total_usd = before.total_debt_usd * rules.close_factor
+            if debt_bal * pd > half_total_usd:
+                max_debt = half_total_usd / pd
+        else:  # 3.0: a share of this reserve's debt
+            max_debt = debt_bal * rules.close_factor
     actual = min(cover, max_debt)
 
     # _calculateAvailableCollateralToLiquidate.
@@ -879,7 +911,7 @@ def _liquidate_float(
     if actual < debt_bal and seized < coll_bal:
         debt_left_usd = (debt_bal - actual) * pd
         coll_left_usd = (coll_bal - seized) * pc
-        if debt_left_usd < _FLOAT_MIN_LEFTOVER or coll_left_usd < _FLOAT_MIN_LEFTOVER:
+        if debt_left_usd < rules.min_leftover_usd or coll_left_usd < rules.min_leftover_usd:
             raise _dust_revert(debt_left_usd, coll_left_usd, debt_sym, coll_sym)
 
     # hasNoCollateralLeft: the seized collateral was all the collateral there was.
@@ -887,20 +919,12 @@ def _liquidate_float(
         a * book.price[s] for s, a in acc.collateral.items()
         if s != coll_sym and a > 0 and book.risk[s].lt > 0
     )
-    no_collateral_left = seized == coll_bal and others == 0.0
+    # 3.0 has no deficit accounting: the debt left on an empty account stays owed.
+    no_collateral_left = rules.write_off_bad_debt and seized == coll_bal and others == 0.0
 
     new_coll = dict(acc.collateral)
     new_coll[coll_sym] = coll_bal - seized
-    new_debt = dict(acc.debt)
-    bad_debt: dict[str, float] = {}
-    if no_collateral_left:
-        for s, a in acc.debt.items():
-            left = a - actual if s == debt_sym else a
-            if left > 0:
-                bad_debt[s] = left
-            new_debt[s] = 0.0
-    else:
-        new_debt[debt_sym] = debt_bal - actual
+    new_debt, bad_debt = _settle_debt(acc.debt, debt_sym, actual, no_collateral_left)
     after_account = Account(collateral=new_coll, debt=new_debt, emode=acc.emode)
     after = _data_float(book, after_account.collateral, after_account.debt)
     return LiquidationResult(
@@ -923,54 +947,62 @@ def _liquidate_float(
     )
 
 
-def _liquidate_exact(
-    book: _Book,
-    prices: Prices,
-    reserves: Mapping[str, ReserveParams],
-    category: EModeCategory,
-    coll_sym: str,
-    debt_sym: str,
-    cover: float,
-) -> LiquidationResult:
-    book = _full_book(book, prices, reserves, category, coll_sym, debt_sym)
-    acc = book.account
-    coll_u, debt_u, price_b = _exact_inputs(book)
-    coll_u.setdefault(coll_sym, 0)
-    debt_u.setdefault(debt_sym, 0)
-    before = _totals_exact(book, coll_u, debt_u, price_b)
-    _validate_liquidation(
-        book, before.hf_wad < am.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, _hf_float(before.hf_wad),
-        coll_sym, debt_sym,
-    )
-    coll_risk, debt_risk = book.risk[coll_sym], book.risk[debt_sym]
-    coll_unit, debt_unit = coll_risk.unit, debt_risk.unit
-    pc, pd = price_b[coll_sym], price_b[debt_sym]
-    coll_bal, debt_bal = coll_u[coll_sym], debt_u[debt_sym]
-    bonus = coll_risk.bonus_bps
-
-    debt_base = am.mul_div_ceil(debt_bal, pd, debt_unit)
+def _max_debt_exact(
+    rules: AaveRuleSet, before: _ExactTotals, pair: tuple[int, int, int, int, int, int]
+) -> tuple[int, float]:
+    """The most debt units one call may repay, and the close factor (``_calculateDebt`` in
+    3.0; the close-factor block of ``executeLiquidationCall`` in 3.3+)."""
+    coll_bal, debt_bal, pc, pd, coll_unit, debt_unit = pair
+    if not rules.close_factor_of_total_debt:
+        # 3.0: percentMul(reserve debt, HF > 0.95 ? 50% : 100%), no dollar threshold.
+        if before.hf_wad > rules.close_factor_hf_threshold_wad:
+            return am.percent_mul(debt_bal, rules.close_factor_bps), rules.close_factor
+        return debt_bal, 1.0
+    debt_base = _debt_base(debt_bal, pd, debt_unit, rules)
     coll_base = coll_bal * pc // coll_unit  # floor, as the contract notes
-    max_debt = debt_bal
-    close_factor = 1.0
-    if (coll_base >= am.MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and debt_base >= am.MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
-            and before.hf_wad > am.CLOSE_FACTOR_HF_THRESHOLD):
-        close_factor = am.DEFAULT_LIQUIDATION_CLOSE_FACTOR
-        half_total = am.percent_mul(before.total_debt_base,
-                                    am.DEFAULT_LIQUIDATION_CLOSE_FACTOR_BPS)
+    if (coll_base >= rules.min_base_max_close_factor_base
+            and debt_base >= rules.min_base_max_close_factor_base
+            and before.hf_wad > rules.close_factor_hf_threshold_wad):
+        half_total = am.percent_mul(before.total_debt_base, rules.close_factor_bps)
         if debt_base > half_total:
-            max_debt = half_total * debt_unit // pd
-    cover_u = am.UINT256_MAX if math.isinf(cover) else to_units(cover, debt_risk.decimals)
-    actual = min(cover_u, max_debt)
+            return half_total * debt_unit // pd, rules.close_factor
+        return debt_bal, rules.close_factor
+    return debt_bal, 1.0
 
-    # _calculateAvailableCollateralToLiquidate
+
+def _settle_debt(
+    debt: Mapping[str, _N], debt_sym: str, repaid: _N, no_collateral_left: bool
+) -> tuple[dict[str, _N], dict[str, _N]]:
+    """Debt after the call, and the debt written off (``_burnDebtTokens``; with no collateral
+    left, ``_burnBadDebt`` clears every debt as deficit)."""
+    new_debt = dict(debt)
+    bad: dict[str, _N] = {}
+    if not no_collateral_left:
+        new_debt[debt_sym] = debt[debt_sym] - repaid
+        return new_debt, bad
+    for s, amount in debt.items():
+        left = amount - repaid if s == debt_sym else amount
+        if left > 0:
+            bad[s] = left
+        new_debt[s] = amount - amount  # zero of the amounts' type
+    return new_debt, bad
+
+
+def _seize_exact(
+    rules: AaveRuleSet, coll_risk: _Risk, pair: tuple[int, int, int, int, int, int], actual: int
+) -> tuple[int, int, int, int]:
+    """``_calculateAvailableCollateralToLiquidate``: (debt repaid, collateral to the
+    liquidator, protocol fee, collateral taken in base currency), in units."""
+    coll_bal, _, pc, pd, coll_unit, debt_unit = pair
+    bonus = coll_risk.bonus_bps
     base_collateral = (pd * actual * coll_unit) // (pc * debt_unit)
     max_collateral = am.percent_mul(base_collateral, bonus)
     if max_collateral > coll_bal:
         collateral_amount = coll_bal
-        actual = am.percent_div_ceil(
-            (pc * collateral_amount * debt_unit) // (pd * coll_unit), bonus
-        )
+        needed_base = (pc * collateral_amount * debt_unit) // (pd * coll_unit)
+        # percentDivCeil since v3.5, percentDiv (half up) in 3.0 / 3.3.
+        divide = am.percent_div_ceil if rules.rounding_v35 else am.percent_div
+        actual = divide(needed_base, bonus)
     else:
         collateral_amount = max_collateral
     collateral_to_liquidate_base = collateral_amount * pc // coll_unit
@@ -979,29 +1011,48 @@ def _liquidate_exact(
         bonus_collateral = collateral_amount - am.percent_div(collateral_amount, bonus)
         fee = am.percent_mul(bonus_collateral, coll_risk.fee_bps)
         collateral_amount -= fee
+    return actual, collateral_amount, fee, collateral_to_liquidate_base
+
+
+def _liquidate_exact(
+    book: _Book, rules: AaveRuleSet, coll_sym: str, debt_sym: str, cover: float
+) -> LiquidationResult:
+    acc = book.account
+    coll_u, debt_u, price_b = _exact_inputs(book)
+    coll_u.setdefault(coll_sym, 0)
+    debt_u.setdefault(debt_sym, 0)
+    before = _totals_exact(book, coll_u, debt_u, price_b, rules)
+    _validate_liquidation(
+        book, before.hf_wad < am.HEALTH_FACTOR_LIQUIDATION_THRESHOLD, _hf_float(before.hf_wad),
+        coll_sym, debt_sym,
+    )
+    coll_risk, debt_risk = book.risk[coll_sym], book.risk[debt_sym]
+    coll_unit, debt_unit = coll_risk.unit, debt_risk.unit
+    pc, pd = price_b[coll_sym], price_b[debt_sym]
+    coll_bal, debt_bal = coll_u[coll_sym], debt_u[debt_sym]
+
+    max_debt, close_factor = _max_debt_exact(
+        rules, before, (coll_bal, debt_bal, pc, pd, coll_unit, debt_unit))
+    cover_u = am.UINT256_MAX if math.isinf(cover) else to_units(cover, debt_risk.decimals)
+    actual = min(cover_u, max_debt)
+
+    actual, collateral_amount, fee, collateral_to_liquidate_base = _seize_exact(
+        rules, coll_risk, (coll_bal, debt_bal, pc, pd, coll_unit, debt_unit), actual)
     seized = collateral_amount + fee
 
     if actual < debt_bal and seized < coll_bal:
-        debt_left_base = am.mul_div_ceil(debt_bal - actual, pd, debt_unit)
+        debt_left_base = _debt_base(debt_bal - actual, pd, debt_unit, rules)
         coll_left_base = (coll_bal - seized) * pc // coll_unit
-        if debt_left_base < am.MIN_LEFTOVER_BASE or coll_left_base < am.MIN_LEFTOVER_BASE:
+        if debt_left_base < rules.min_leftover_base or coll_left_base < rules.min_leftover_base:
             raise _dust_revert(debt_left_base / am.BASE_CURRENCY_UNIT,
                                coll_left_base / am.BASE_CURRENCY_UNIT, debt_sym, coll_sym)
 
-    no_collateral_left = before.total_collateral_base == collateral_to_liquidate_base
+    no_collateral_left = (rules.write_off_bad_debt
+                          and before.total_collateral_base == collateral_to_liquidate_base)
     new_coll = dict(coll_u)
     new_coll[coll_sym] = coll_bal - seized
-    new_debt = dict(debt_u)
-    bad_units: dict[str, int] = {}
-    if no_collateral_left:
-        for s, units in debt_u.items():
-            left = units - actual if s == debt_sym else units
-            if left > 0:
-                bad_units[s] = left
-            new_debt[s] = 0
-    else:
-        new_debt[debt_sym] = debt_bal - actual
-    after = _totals_exact(book, new_coll, new_debt, price_b)
+    new_debt, bad_units = _settle_debt(debt_u, debt_sym, actual, no_collateral_left)
+    after = _totals_exact(book, new_coll, new_debt, price_b, rules)
 
     def tokens(units: int, s: str) -> float:
         return units / book.risk[s].unit
@@ -1014,7 +1065,7 @@ def _liquidate_exact(
     )
     bad_debt = {s: tokens(u, s) for s, u in bad_units.items()}
     bad_debt_base = sum(
-        am.mul_div_ceil(u, price_b[s], book.risk[s].unit) for s, u in bad_units.items()
+        _debt_base(u, price_b[s], book.risk[s].unit, rules) for s, u in bad_units.items()
     )
     return LiquidationResult(
         collateral_symbol=coll_sym,

@@ -15,7 +15,15 @@ from pydantic import BaseModel
 
 from delever.errors import InvalidArgument, unknown_name
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
-from delever.protocol import RESERVES, Account, Prices, ReserveParams, check_whole_units
+from delever.protocol import (
+    RESERVES,
+    Account,
+    LendingProtocol,
+    Prices,
+    ReserveParams,
+    check_whole_units,
+    get_protocol,
+)
 from delever.scenario.loader import DEFAULT_SCENARIO, read_scenario_spec
 from delever.scenario.schema import ScenarioSpec, Sourced
 from delever.sim.position import NamedAccount, PositionReport, analyze_position
@@ -42,6 +50,8 @@ class Scenario:
     reserves: Mapping[str, ReserveParams]
     mark_price_usd: float
     ledger: Ledger | None  # None when the position is known only from reported totals
+    # The scenario's `protocol` (default aave-v3.6); engines take its kernel_rules().
+    protocol: LendingProtocol = dataclasses.field(default_factory=get_protocol)
 
     @property
     def name(self) -> str:
@@ -284,6 +294,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         reserves=reserves,
         mark_price_usd=spec.mark.price_usd.value,
         ledger=ledger,
+        protocol=get_protocol(spec.protocol),
     )
 
 

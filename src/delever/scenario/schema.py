@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from delever.errors import unknown_name
+from delever.protocol.registry import DEFAULT_PROTOCOL, PROTOCOL_NAMES
+
 SCHEMA_VERSION = 1
 USER_INPUT = "user input"
 
@@ -513,6 +516,11 @@ class ScenarioSpec(_Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$", description="Short id.")
     title: str = Field(default="", description="One-line title.")
     description: str = Field(default="", description="What the scenario represents.")
+    protocol: str = Field(
+        default=DEFAULT_PROTOCOL,
+        description=f"Lending-protocol rules: {', '.join(PROTOCOL_NAMES)} (default "
+        f"{DEFAULT_PROTOCOL}).",
+    )
     mark: MarkSpec = Field(description="Valuation of the open holding.")
     position: PositionSpec = Field(description="Trades or reported totals.")
     accounts: list[AccountSpec] = Field(
@@ -529,6 +537,15 @@ class ScenarioSpec(_Strict):
         default_factory=dict,
         description="Published figures to compare the model with (not used as inputs).",
     )
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        if value not in PROTOCOL_NAMES:
+            # The error already reads "protocol='x': ..."; say the rest once.
+            message = str(unknown_name("protocol", value, PROTOCOL_NAMES))
+            raise ValueError(message.split(" ", 1)[1])
+        return value
 
     @model_validator(mode="after")
     def _unique_account_names(self) -> ScenarioSpec:
