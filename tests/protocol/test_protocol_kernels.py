@@ -118,12 +118,3 @@ def test_kernel_input_errors() -> None:
         k.liquidation_price([], [], LT)
 
 
-def test_legacy_v36_entry_point_matches_the_rules_kernel() -> None:
-    # liquidation_call_py (old positional signature, v3.6 constants) stays only for
-    # kernels/cascade.py and kernels/unwind.py until they take a rules record.
-    c, d, p, v = _book(500, seed=5)
-    outs_legacy = [np.empty(500) for _ in range(7)] + [np.empty(500, dtype=np.int64)]
-    k.liquidation_call_py(c, d, p, LT, BONUS, FEE, v, *outs_legacy)
-    for got, want in zip(k.liquidation_call(RULES_V36, c, d, p, LT, BONUS, FEE, v), outs_legacy,
-                         strict=True):
-        np.testing.assert_array_equal(got, want)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,8 +21,9 @@ import pytest
 from delever._typing import FloatArray1D, FloatArray2D
 from delever.book import build_ladder, synthetic_book
 from delever.kernels import unwind as K  # noqa: N812
-from delever.kernels.aave import STATUS_LIQUIDATED, liquidation_call_py
+from delever.kernels.liquidation import STATUS_LIQUIDATED, liquidate_one_py
 from delever.kernels.oracle import oracle_step_py as oracle_step
+from delever.kernels.records import LiquidationRules
 from delever.market import SquareRootImpact, gbm_paths
 from delever.protocol import RESERVES, ReserveState
 from delever.sim.unwind import (
@@ -120,7 +122,17 @@ def _old_compounded_py(r: float, dt_s: float) -> float:
 
 compounded = _old_compounded_py
 
-_liq_call = liquidation_call_py
+_AAVE_V36 = LiquidationRules(0.5, 0.95, 2_000.0, 1_000.0, True)  # the old kernel's rules
+
+
+def _liq_call(c: float, d: float, p: float, lt: float, bonus: float, fee: float,
+              cover: float, *outs: Any) -> None:
+    """The old kernel's one-account ``liquidation_call_py`` (Aave v3.6), written into
+    one-element ``outs`` as it was."""
+    status, *values = liquidate_one_py(_AAVE_V36, c, d, p, lt, bonus, fee, cover)
+    for out, value in zip(outs[:7], values, strict=True):
+        out[0] = value
+    outs[7][0] = status
 
 
 def _old_impact_fraction_py(q_all: float, q_mem: float, y_sigma: float, adv: float,

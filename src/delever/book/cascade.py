@@ -43,6 +43,7 @@ from delever.kernels import cascade as k
 from delever.kernels.cascade_exact import simulate_exact
 from delever.kernels.cascade_ladder import acct_template, simulate_ladder
 from delever.kernels.records import ImpactLaw, LiquidationRules
+from delever.protocol.registry import get_protocol
 
 Engine = Literal["exact", "ladder"]
 ENGINES: tuple[str, ...] = ("exact", "ladder")
@@ -70,11 +71,8 @@ DEFAULT_STEP_S = 3_600.0  # hourly steps (only a decaying or state-thinned impac
 
 
 def _default_rules() -> LiquidationRules:
-    """Aave v3.6 (v3.3+) liquidation rules: 50% close factor above HF 0.95, the $2,000 and
-    $1,000 dust rules (``LiquidationLogic`` constants ``CLOSE_FACTOR_HF_THRESHOLD``,
-    ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD``, ``MIN_LEFTOVER_BASE``), deficit written off."""
-    # integrator: replace with the scenario's protocol.kernel_rules()
-    return LiquidationRules(0.5, 0.95, 2000.0, 1000.0, True)
+    """The default protocol's rules (Aave v3.6: ``delever.protocol.get_protocol()``)."""
+    return get_protocol().kernel_rules()
 
 
 ImpactSpec = ImpactParams | ImpactLaw

@@ -42,14 +42,6 @@ STATUS_TEXT = {
     STATUS_NO_COLLATERAL: "CollateralCannotBeLiquidated",
 }
 
-# LEGACY: Aave v3.6 LiquidationLogic.sol constants (USD and HF units), kept only for
-# kernels/cascade.py and kernels/unwind.py, which import them (and liquidation_call_py's old
-# signature) until they take a LiquidationRules record. Everything else gets the rules from
-# the protocol object (delever.protocol.rule_sets / AaveV3.kernel_rules()); delete these then.
-CLOSE_FACTOR_HF_THRESHOLD = 0.95
-DEFAULT_LIQUIDATION_CLOSE_FACTOR = 0.5
-MIN_BASE_MAX_CLOSE_FACTOR_USD = 2_000.0
-MIN_LEFTOVER_USD = 1_000.0
 
 
 def _at_py(x: float | FloatArray1D, i: int) -> float:
@@ -173,46 +165,6 @@ def liquidation_call_rules_py(
 
 
 liquidation_call_kernel = njit(**_JIT)(liquidation_call_rules_py)
-
-
-def liquidation_call_py(
-    collateral_eth: float | FloatArray1D,
-    debt_usd: float | FloatArray1D,
-    price_usd: float | FloatArray1D,
-    liquidation_threshold: float | FloatArray1D,
-    liquidation_bonus: float | FloatArray1D,
-    protocol_fee: float | FloatArray1D,
-    debt_to_cover_usd: float | FloatArray1D,
-    debt_repaid_out: FloatArray1D,
-    seized_out: FloatArray1D,
-    to_liquidator_out: FloatArray1D,
-    fee_out: FloatArray1D,
-    bad_debt_out: FloatArray1D,
-    close_factor_out: FloatArray1D,
-    hf_after_out: FloatArray1D,
-    status_out: IntArray1D,
-) -> None:
-    """LEGACY (Aave v3.6 rules, old positional signature): kept for kernels/cascade.py,
-    kernels/unwind.py and tests/book, which call it on one account; new code calls
-    :func:`liquidation_call` / :func:`liquidation_call_rules_py` with a rules record. The body
-    is :func:`liquidate_one`; nothing of the rules is duplicated here but the legacy constants.
-    """
-    rules = LiquidationRules(DEFAULT_LIQUIDATION_CLOSE_FACTOR, CLOSE_FACTOR_HF_THRESHOLD,
-                             MIN_BASE_MAX_CLOSE_FACTOR_USD, MIN_LEFTOVER_USD, True)
-    for i in prange(status_out.shape[0]):
-        status, repaid, seized, to_liquidator, fee, bad, close_factor, hf_after = liquidate_one(
-            rules, _at(collateral_eth, i), _at(debt_usd, i), _at(price_usd, i),
-            _at(liquidation_threshold, i), _at(liquidation_bonus, i), _at(protocol_fee, i),
-            _at(debt_to_cover_usd, i),
-        )
-        status_out[i] = status
-        debt_repaid_out[i] = repaid
-        seized_out[i] = seized
-        to_liquidator_out[i] = to_liquidator
-        fee_out[i] = fee
-        bad_debt_out[i] = bad
-        close_factor_out[i] = close_factor
-        hf_after_out[i] = hf_after
 
 
 def _arg(name: str, value: ArrayLike) -> float | FloatArray1D:
@@ -362,7 +314,6 @@ __all__ = [
     "health_factor_py",
     "liquidation_call",
     "liquidation_call_kernel",
-    "liquidation_call_py",
     "liquidation_call_rules_py",
     "liquidation_price",
     "liquidation_price_kernel",

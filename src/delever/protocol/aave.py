@@ -144,6 +144,10 @@ class AaveV3:
         """3.3 / 3.6: ``(0.5, 0.95, 2000, 1000, True)``; 3.0: ``(0.5, 0.95, 0, 0, False)``."""
         return self.rules.kernel_rules()
 
+    def market_risk(self) -> RiskParams | None:
+        """None: Aave's LT, bonus and fee come per reserve (``delever.protocol.RESERVES``)."""
+        return None
+
     def max_withdraw_eth(self, collateral_eth: float, debt_usd: float, price_usd: float,
                          risk: RiskParams) -> float:
         """The most collateral a withdrawal may take: HF must stay >= 1 afterwards.

@@ -79,6 +79,11 @@ class LendingProtocol(Protocol):
         """The liquidation rules as the array kernels take them."""
         ...
 
+    def market_risk(self) -> RiskParams | None:
+        """The risk parameters where the protocol fixes them per market (Morpho Blue: LLTV
+        and LIF); None where they come per reserve (Aave: from the reserve parameters)."""
+        ...
+
     def max_withdraw_eth(self, collateral_eth: float, debt_usd: float, price_usd: float,
                          risk: RiskParams) -> float:
         """The most collateral a withdrawal may take and leave the position borrowable."""

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from delever.errors import InvalidArgument, unknown_name
+from delever.kernels.records import ImpactLaw
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
 from delever.protocol import (
     RESERVES,
@@ -80,7 +81,17 @@ class Scenario:
 
     def position_report(self) -> PositionReport:
         """Each account's HF and liquidation price, the band and the P&L at the mark."""
-        return analyze_position(self.accounts, self.prices, self.pnl(), reserves=self.reserves)
+        return analyze_position(self.accounts, self.prices, self.pnl(), reserves=self.reserves,
+                                protocol=self.protocol)
+
+    def engine_law(self, step_s: float) -> ImpactLaw | None:
+        """The impact law the engines walk at a step of ``step_s`` seconds: the ``[market]
+        model`` and state-dependent liquidity (:func:`delever.scenario.market.kernel_law`);
+        None for the default fixed-depth square-root market, which the engines build from
+        :meth:`market_parameters` themselves."""
+        from delever.scenario.market import engine_law  # market.py builds on this module
+
+        return engine_law(self, step_s)
 
     def market_parameters(self) -> MarketParameters:
         """The scenario's ``[market]`` figures; missing ones from `delever calibrate`'s default."""
@@ -294,8 +305,16 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         reserves=reserves,
         mark_price_usd=spec.mark.price_usd.value,
         ledger=ledger,
-        protocol=get_protocol(spec.protocol),
+        protocol=_protocol(spec),
     )
+
+
+def _protocol(spec: ScenarioSpec) -> LendingProtocol:
+    """The scenario's protocol with its market parameters (Morpho Blue's ``lltv``)."""
+    params: dict[str, float] = {}
+    if spec.lltv is not None:
+        params["lltv"] = float(spec.lltv.value)
+    return get_protocol(spec.protocol, params=params)
 
 
 def load_scenario(source: str | Path = DEFAULT_SCENARIO) -> Scenario:

@@ -9,12 +9,14 @@ the fitted state-dependent liquidity where ``[market] state_liquidity = true``.
 from __future__ import annotations
 
 from delever.book import build_ladder, synthetic_book
-from delever.errors import InvalidArgument
+from delever.book.cascade import DEFAULT_PROTOCOL_FEE
+from delever.book.synthetic import DEFAULT_LIQUIDATION_BONUS, DEFAULT_LIQUIDATION_THRESHOLD
 from delever.kernels.records import ImpactLaw
 from delever.market.impact import SquareRootImpact
 from delever.market.liquidity import FITTED_LIQUIDITY, StateLiquidity
 from delever.market.models import LawModel
 from delever.market.models import impact_model as build_impact_model
+from delever.protocol.base import RiskParams
 from delever.scenario.build import Scenario
 from delever.scenario.schema import Sourced
 from delever.sim.api import DEFAULT_PERMANENT_FRAC, DEFAULT_TRANSIENT_HALF_LIFE_HOURS
@@ -85,6 +87,17 @@ def kernel_law(scenario: Scenario, step_s: float) -> ImpactLaw:
     return law if liquidity is None else liquidity.apply(law)
 
 
+def engine_law(scenario: Scenario, step_s: float) -> ImpactLaw | None:
+    """:func:`kernel_law`, or None where the scenario keeps the engines' default market (the
+    square-root law with its default permanent share and half-life, fixed depth): the
+    engines then build that law themselves, so a default scenario's numbers stay bit for bit."""
+    spec = scenario.spec.market
+    default = spec is None or (
+        spec.model == "sqrt" and not spec.state_liquidity and spec.permanent_frac is None
+        and spec.transient_half_life_hours is None)
+    return None if default else kernel_law(scenario, step_s)
+
+
 def scenario_book_sales(scenario: Scenario) -> BookSales:
     """The liquidation rungs of the scenario's synthetic book (empty with no ``[book]``).
 
@@ -96,13 +109,28 @@ def scenario_book_sales(scenario: Scenario) -> BookSales:
     spec = scenario.spec.book
     if spec is None:
         return BookSales.empty()
+    risk = book_risk(scenario)
     book = synthetic_book(spec.n_accounts, spec.total_collateral_eth.value,
-                          scenario.mark_price_usd, seed=spec.seed)
-    return BookSales.from_ladder(build_ladder(book))
+                          scenario.mark_price_usd, seed=spec.seed,
+                          liquidation_threshold=risk.liquidation_threshold,
+                          liquidation_bonus=risk.liquidation_bonus)
+    return BookSales.from_ladder(build_ladder(book, rules=scenario.protocol.kernel_rules(),
+                                              protocol_fee=risk.protocol_fee))
+
+
+def book_risk(scenario: Scenario) -> RiskParams:
+    """The synthetic book's LT, bonus and fee: the market's where the protocol fixes them per
+    market (Morpho Blue: LLTV, LIF - 1, no fee: every borrower is in the scenario's market),
+    else the book's Aave WETH defaults."""
+    risk = scenario.protocol.market_risk()
+    if risk is not None:
+        return risk
+    return RiskParams(DEFAULT_LIQUIDATION_THRESHOLD, DEFAULT_LIQUIDATION_BONUS,
+                      DEFAULT_PROTOCOL_FEE, DEFAULT_LIQUIDATION_THRESHOLD)
 
 
 def scenario_market(
-    scenario: Scenario, *, book: bool = True, followers: bool = True
+    scenario: Scenario, *, book: bool = True, followers: bool = True, step_hours: float = 1.0
 ) -> UnwindMarket:
     """The market :func:`delever.sim.api.build_inputs` uses, plus the scenario's other actors.
 
@@ -114,6 +142,8 @@ def scenario_market(
         Include the other borrowers' liquidations (the synthetic book drawn at the mark).
     followers : bool
         Include the followers (``followers_kappa``, ``followers_lag_steps`` of ``[book]``).
+    step_hours : float
+        The engine's step, for a law whose transient part or thinning depends on it.
 
     Returns
     -------
@@ -121,34 +151,37 @@ def scenario_market(
         ``SquareRootImpact(sigma_daily, adv_eth, impact_y, permanent_frac)`` with the
         transient half-life of :func:`impact_model` (defaults 2/3 and 6 hours); ``book``
         empty and ``followers_kappa = 0`` where the scenario has no ``[book]`` section or
-        the flag is off. Other models, and state-dependent liquidity, raise until the engine
-        takes an ``ImpactLaw`` (:func:`kernel_law`).
+        the flag is off. Another ``[market] model``, or state-dependent liquidity, reaches
+        the engine as ``law`` (:func:`engine_law` at ``step_hours``, the engine's step).
 
     Notes
     -----
     The book's size and the followers' kappa are ESTIMATES of the scenario file (see its
     sources); building the ladder of 2,000 accounts takes milliseconds, so nothing is cached.
     """
-    model = impact_model(scenario)
-    if not isinstance(model, SquareRootImpact) or state_liquidity(scenario) is not None:
-        raise InvalidArgument(
-            f"[market] model = {model.name!r}"
-            f"{' with state_liquidity' if state_liquidity(scenario) is not None else ''}: the "
-            "unwind engine walks only the fixed-depth square-root law until it takes an "
-            "ImpactLaw (delever.scenario.market.kernel_law gives it); use model = 'sqrt'.")
+    params = scenario.market_parameters()
     spec = scenario.spec.book
     sales = scenario_book_sales(scenario) if book else BookSales.empty()
     kappa = float(spec.followers_kappa.value) if (followers and spec is not None) else 0.0
     lag = int(spec.followers_lag_steps) if (followers and spec is not None) else 1
+    model = impact_model(scenario)
+    if isinstance(model, SquareRootImpact):
+        impact = SquareRootImpact(model.sigma_daily, model.adv_eth, model.impact_y,
+                                  model.permanent_frac)
+        half_life_hours = model.transient_half_life_s / SECONDS_PER_HOUR
+    else:  # the market as the strategies see it; the engine walks the model's law
+        impact = SquareRootImpact(params.sigma_daily, params.adv_eth, params.impact_y,
+                                  DEFAULT_PERMANENT_FRAC)
+        half_life_hours = DEFAULT_TRANSIENT_HALF_LIFE_HOURS
     return UnwindMarket(
-        SquareRootImpact(model.sigma_daily, model.adv_eth, model.impact_y,
-                         model.permanent_frac),
-        model.transient_half_life_s / SECONDS_PER_HOUR,
+        impact,
+        half_life_hours,
         book=sales,
         followers_kappa=kappa,
         followers_lag_steps=lag,
+        law=engine_law(scenario, SECONDS_PER_HOUR * step_hours),
     )
 
 
-__all__ = ["impact_model", "kernel_law", "scenario_book_sales", "scenario_market",
-           "state_liquidity"]
+__all__ = ["book_risk", "engine_law", "impact_model", "kernel_law", "scenario_book_sales",
+           "scenario_market", "state_liquidity"]

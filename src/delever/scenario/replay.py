@@ -16,6 +16,7 @@ from delever.ledger import Side, Trade
 from delever.market.impact import SquareRootImpact
 from delever.market.loaders import load_binance_daily_recent, load_binance_hourly
 from delever.scenario.build import Scenario
+from delever.scenario.market import book_risk
 from delever.sim.amplification import AmplificationReport, sale_amplification
 from delever.sim.api import (
     DEFAULT_PERMANENT_FRAC,
@@ -191,8 +192,11 @@ def amplification_report(
         inputs = replay_inputs(scenario)
         own = own_impact_fraction(inputs.schedule_eth, inputs.market, inputs.step_hours)
         exogenous = inputs.realized_usd / (1.0 - own)
+    risk = book_risk(scenario)
     book = synthetic_book(
-        spec.n_accounts, spec.total_collateral_eth.value, float(exogenous[0]), seed=spec.seed
+        spec.n_accounts, spec.total_collateral_eth.value, float(exogenous[0]), seed=spec.seed,
+        liquidation_threshold=risk.liquidation_threshold,
+        liquidation_bonus=risk.liquidation_bonus,
     )
     params = scenario.market_parameters()
     seller = LargeAccount(
@@ -206,6 +210,7 @@ def amplification_report(
         seller,
         impact=ImpactParams(params.impact_y, params.sigma_daily, params.adv_eth),
         followers=Followers(spec.followers_kappa.value, spec.followers_lag_steps),
+        rules=scenario.protocol.kernel_rules(),
     )
 
 

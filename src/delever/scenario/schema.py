@@ -521,6 +521,11 @@ class ScenarioSpec(_Strict):
         description=f"Lending-protocol rules: {', '.join(PROTOCOL_NAMES)} (default "
         f"{DEFAULT_PROTOCOL}).",
     )
+    lltv: Sourced | None = Field(
+        default=None,
+        description="Morpho Blue: the market's liquidation LTV, in (0, 1) (default 0.86); "
+        "only with protocol = 'morpho-blue'.",
+    )
     mark: MarkSpec = Field(description="Valuation of the open holding.")
     position: PositionSpec = Field(description="Trades or reported totals.")
     accounts: list[AccountSpec] = Field(
@@ -546,6 +551,17 @@ class ScenarioSpec(_Strict):
             message = str(unknown_name("protocol", value, PROTOCOL_NAMES))
             raise ValueError(message.split(" ", 1)[1])
         return value
+
+    @model_validator(mode="after")
+    def _lltv_with_morpho(self) -> ScenarioSpec:
+        if self.lltv is None:
+            return self
+        if self.protocol != "morpho-blue":
+            raise ValueError(f"lltv applies to protocol = 'morpho-blue', not to protocol = "
+                             f"{self.protocol!r}; remove it or change the protocol")
+        if not 0.0 < self.lltv.value < 1.0:
+            raise ValueError(f"lltv={self.lltv.value!r} must be in (0, 1), e.g. 0.86")
+        return self
 
     @model_validator(mode="after")
     def _unique_account_names(self) -> ScenarioSpec:

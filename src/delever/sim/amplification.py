@@ -31,6 +31,7 @@ from delever.kernels.cascade import (
     OUT_OTHER_SOLD_ETH,
     OUT_WHALE_SEIZED_ETH,
 )
+from delever.kernels.records import LiquidationRules
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def sale_amplification(
     impact: ImpactParams,
     followers: Followers,
     engine: str = "ladder",
+    rules: LiquidationRules | None = None,
 ) -> AmplificationReport:
     """Run the sale alone, with the book, and with the book and followers on one path.
 
@@ -114,6 +116,8 @@ def sale_amplification(
         The seller: its position and ``sell_eth_per_step``.
     impact, followers
         The square-root market and the copy-sellers.
+    engine, rules
+        The cascade engine; the lending protocol's liquidation rules (default Aave v3.6).
     """
     path = np.ascontiguousarray(exogenous_usd, dtype=np.float64)[None, :]
     nobody = BorrowerBook.from_arrays([1.0], [0.0], 0.83, 0.05)  # never liquidated
@@ -132,6 +136,7 @@ def sale_amplification(
             impact=impact,
             followers=which_followers,
             large_account=large_account,
+            rules=rules,
         ).values[0]
         cases.append(
             AmplificationCase(

@@ -19,9 +19,11 @@ import numpy as np
 from delever._results import ResultContract
 from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_positive
+from delever.kernels.records import ImpactLaw, LiquidationRules
 from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
+from delever.protocol.base import LendingProtocol
 from delever.protocol.reserve_history import reserve_state_on
 from delever.sim.estimators import RunningMoments
 from delever.sim.montecarlo import MonteCarlo, Stream
@@ -98,7 +100,15 @@ class ScenarioLike(Protocol):
     @property
     def reserves(self) -> Mapping[str, ReserveParams]: ...
 
+    @property
+    def protocol(self) -> LendingProtocol: ...
+
     def market_parameters(self) -> MarketParametersLike: ...
+
+    def engine_law(self, step_s: float) -> ImpactLaw | None:
+        """The impact law the engines walk at ``step_s``; None: the default square-root
+        market built from :meth:`market_parameters`."""
+        ...
 
     def pnl(self) -> PnLLike: ...
 
@@ -118,9 +128,11 @@ def default_lending(
     day: date = DEFAULT_RESERVE_DAY,
     *,
     reserves: Mapping[str, ReserveParams] = RESERVES,
+    rules: LiquidationRules | None = None,
 ) -> LendingParams:
     """The debt and WETH reserves on ``day`` from the shipped snapshots (sizes are estimates);
-    the rate curves from ``reserves`` (a scenario's, with its overrides)."""
+    the rate curves from ``reserves`` (a scenario's, with its overrides); ``rules`` the
+    protocol's liquidation rules (default Aave v3.6)."""
     debt_state, _ = reserve_state_on(debt_symbol, day)
     weth_state, _ = reserve_state_on("WETH", day)
     return LendingParams(
@@ -128,6 +140,7 @@ def default_lending(
         debt_curve=reserves[debt_symbol].rate_curve_on(day),
         weth_reserve=weth_state,
         weth_curve=reserves["WETH"].rate_curve_on(day),
+        **({} if rules is None else {"rules": rules}),
     )
 
 
@@ -192,15 +205,17 @@ def build_inputs(
         raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt to unwind.")
     # the scenario's reserves, overrides included: every engine prices the same protocol
     position = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
-                                            reserves=scenario.reserves)
+                                            reserves=scenario.reserves,
+                                            risk=scenario.protocol.market_risk())
     params = scenario.market_parameters()
     if market is None:
         market = UnwindMarket(
             SquareRootImpact(params.sigma_daily, params.adv_eth, params.impact_y,
                              DEFAULT_PERMANENT_FRAC),
-            DEFAULT_TRANSIENT_HALF_LIFE_HOURS)
+            DEFAULT_TRANSIENT_HALF_LIFE_HOURS, law=scenario.engine_law(3600.0 * step_hours))
     if lending is None:
-        lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves)
+        lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves,
+                                  rules=scenario.protocol.kernel_rules())
     if paths is None:
         mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
         paths = gbm_chunk_paths(mc, Stream.SIMULATE, scenario.mark_price_usd,

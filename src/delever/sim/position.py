@@ -25,6 +25,7 @@ from delever.protocol import (
     liquidation_price_usd,
     rate_distance_to_liquidation,
 )
+from delever.protocol.base import LendingProtocol, RiskParams
 
 
 @dataclass(frozen=True)
@@ -143,12 +144,36 @@ def _collateral_eth(
     )
 
 
+def _market_account(named: NamedAccount, prices: Prices, reserves: Mapping[str, ReserveParams],
+                    protocol: LendingProtocol, risk: RiskParams) -> AccountReport:
+    """One account in an isolated market (Morpho Blue): its ETH-priced collateral against its
+    stablecoin debt at $1, by the market's LLTV (``protocol.health_factor``)."""
+    mark = prices.usd["WETH"]
+    collateral_eth = _collateral_eth(named.account, prices, reserves)
+    debt_usd = math.fsum(named.account.debt.values())
+    liq_price = protocol.liquidation_price_usd(collateral_eth, debt_usd, risk)
+    finite = math.isfinite(liq_price) and debt_usd > 0
+    return AccountReport(
+        name=named.name,
+        collateral_eth=collateral_eth,
+        collateral_usd=collateral_eth * mark,
+        debt_usd=debt_usd,
+        health_factor=protocol.health_factor(collateral_eth, debt_usd, mark, risk),
+        liquidation_threshold=risk.liquidation_threshold,
+        liquidation_price_usd=liq_price,
+        distance_to_liquidation_pct=100.0 * (1.0 - liq_price / mark) if finite else math.inf,
+        available_borrows_usd=max(0.0, collateral_eth * mark * risk.ltv - debt_usd),
+        distance_driver="ETH/USD" if finite else "none",
+    )
+
+
 def analyze_position(
     accounts: Sequence[NamedAccount],
     prices: Prices,
     pnl: PnL,
     *,
     reserves: Mapping[str, ReserveParams] = RESERVES,
+    protocol: LendingProtocol | None = None,
 ) -> PositionReport:
     """Health factor and liquidation price of every account at ``prices``, with the P&L.
 
@@ -162,6 +187,10 @@ def analyze_position(
         Realized and unrealized P&L at the mark (from the ledger).
     reserves
         Reserve parameters (after any scenario overrides).
+    protocol
+        The lending protocol (default Aave v3.6, by the reserves). One that fixes the risk
+        parameters per market (Morpho Blue: ``market_risk()``) values each account as one
+        ETH-priced collateral against stablecoin debt by that market's LLTV.
 
     Returns
     -------
@@ -170,6 +199,10 @@ def analyze_position(
     if "WETH" not in prices.usd:
         raise InvalidArgument("prices must include WETH (the ETH mark price).")
     mark = prices.usd["WETH"]
+    risk = None if protocol is None else protocol.market_risk()
+    if protocol is not None and risk is not None:
+        rows = tuple(_market_account(n, prices, reserves, protocol, risk) for n in accounts)
+        return PositionReport(mark_price_usd=mark, accounts=rows, pnl=pnl)
     reports = []
     for named in accounts:
         data = account_data(named.account, prices, reserves=reserves)

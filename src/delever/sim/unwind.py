@@ -25,6 +25,8 @@ from delever.kernels.cascade import RUNG_LIQUIDATION
 from delever.kernels.records import ImpactLaw, LiquidationRules
 from delever.market.impact import SquareRootImpact, half_life_to_rate
 from delever.protocol import RESERVES, Account, InterestRateCurve, ReserveParams, ReserveState
+from delever.protocol.base import RiskParams
+from delever.protocol.registry import get_protocol
 from delever.strategy.base import Observation, RuleSpec, Strategy, StrategyContext
 
 # ---------------------------------------------------------------------------------------------
@@ -86,9 +88,13 @@ class UnwindPosition:
         cost_basis_usd_per_eth: float,
         *,
         reserves: Mapping[str, ReserveParams] = RESERVES,
+        risk: RiskParams | None = None,
     ) -> UnwindPosition:
         """From ``(name, Account)`` pairs of WETH collateral and USDC/USDT debt ($1 each).
 
+        ``risk``: the market's risk parameters where the protocol fixes them per market
+        (Morpho Blue: LLTV, LIF - 1, no fee; ``LendingProtocol.market_risk()``); None takes
+        the WETH reserve's LT, bonus and protocol fee from ``reserves`` (Aave).
         Raises InvalidArgument for any other collateral or debt asset, or e-mode.
         """
         names: list[str] = []
@@ -102,9 +108,12 @@ class UnwindPosition:
                     "USDC/USDT debt outside e-mode; convert other assets first."
                 )
             weth = reserves["WETH"]
+            lt, bonus, fee = ((weth.liquidation_threshold, weth.liquidation_bonus,
+                               weth.liquidation_protocol_fee) if risk is None else
+                              (risk.liquidation_threshold, risk.liquidation_bonus,
+                               risk.protocol_fee))
             rows.append((acc.collateral.get("WETH", 0.0), math.fsum(acc.debt.values()),
-                         weth.liquidation_threshold, weth.liquidation_bonus,
-                         weth.liquidation_protocol_fee))
+                         lt, bonus, fee))
             names.append(str(name))
         table = np.array(rows, dtype=np.float64).reshape(len(rows), 5)
         return cls(tuple(names), table[:, 0], table[:, 1], table[:, 2], table[:, 3],
@@ -141,13 +150,16 @@ class LendingParams:
     """The reserves the position lives in: their states and rate curves.
 
     ``debt_reserve`` totals are in USD (stablecoins at $1); ``weth_reserve`` in ETH, or None
-    for no WETH liquidity cap (its utilization is then not tracked).
+    for no WETH liquidity cap (its utilization is then not tracked). ``rules``: how a
+    liquidation call closes a position (the scenario's ``protocol``).
     """
 
     debt_reserve: ReserveState
     debt_curve: InterestRateCurve
     weth_reserve: ReserveState | None = None
     weth_curve: InterestRateCurve | None = None
+    # the protocol's liquidation rules (LendingProtocol.kernel_rules(); default Aave v3.6)
+    rules: LiquidationRules = field(default_factory=lambda: get_protocol().kernel_rules())
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,6 +247,11 @@ class UnwindMarket:
     followers_kappa : followers sell ``kappa`` times the owner's sales plus the collateral
         seized from it (>= 0; 0 default: no followers).
     followers_lag_steps : how many steps later the followers copy (whole number >= 1).
+    law : the impact law the engine walks instead of ``impact``'s (the scenario's ``[market]
+        model`` and state-dependent liquidity, built for the run's step by
+        :func:`delever.scenario.market.kernel_law`); None: ``impact`` with this market's
+        transient half-life. ``impact`` still describes the market (sigma, ADV, Y) to the
+        strategies and the volatility state.
     """
 
     impact: SquareRootImpact
@@ -242,6 +259,7 @@ class UnwindMarket:
     book: BookSales | None = None
     followers_kappa: float = 0.0
     followers_lag_steps: int = 1
+    law: ImpactLaw | None = None
 
     def __post_init__(self) -> None:
         check_non_negative("transient_half_life_hours", self.transient_half_life_hours)
@@ -274,6 +292,8 @@ class UnwindMarket:
     def kernel_law(self) -> ImpactLaw:
         """The impact's law (``SquareRootImpact.kernel_law``) with this market's transient
         decay, as the kernels take it."""
+        if self.law is not None:
+            return self.law
         return self.impact.kernel_law()._replace(decay_per_s=self.decay_per_s())
 
 
@@ -564,14 +584,6 @@ def _check_paths(paths: FloatArray2D) -> FloatArray2D:
     return arr
 
 
-def _default_rules() -> LiquidationRules:
-    """Aave v3.6's liquidation rules: 50% close factor above HF 0.95 when both sides are worth
-    $2,000 or more, $1,000 minimum leftover, bad debt written off (``LiquidationLogic``,
-    ``MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`` / ``MIN_LEFTOVER_BASE``)."""
-    # integrator: replace with the scenario's protocol.kernel_rules()
-    return LiquidationRules(0.5, 0.95, 2_000.0, 1_000.0, True)
-
-
 @dataclass
 class _Run:
     """Everything the kernel needs besides the paths and the per-chunk arrays."""
@@ -767,8 +779,9 @@ def simulate_strategies(
     config : step length, liquidator behaviour, withdrawal rule, chunking.
     progress : called with (paths done, total) after each chunk of each strategy.
     rules : the lending protocol's liquidation rules (``LendingProtocol.kernel_rules()``);
-        None: Aave v3.6's. Morpho Blue: ``LiquidationRules(1.0, inf, 0, 0, True)`` with the
-        position's ``liquidation_bonus = LIF - 1`` and ``protocol_fee = 0``.
+        default ``lending.rules`` (Aave v3.6's unless the lending says otherwise). Morpho
+        Blue: ``LiquidationRules(1.0, inf, 0, 0, True)`` with the position's
+        ``liquidation_bonus = LIF - 1`` and ``protocol_fee = 0``.
 
     Returns
     -------
@@ -791,7 +804,7 @@ def simulate_strategies(
     done = 0
     for strategy in strategies:
         run = _Run(position, strategy.spec_or_custom(context), strategy, context, market,
-                   lending, oracle, config, rules if rules is not None else _default_rules())
+                   lending, oracle, config, rules if rules is not None else lending.rules)
         parts = []
         for start in range(0, n_paths, config.chunk_paths):
             exo = exo_all[start:start + config.chunk_paths]

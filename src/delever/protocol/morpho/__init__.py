@@ -118,6 +118,10 @@ class MorphoBlue:
         return LiquidationRules(close_factor=1.0, full_close_hf=inf, min_base_usd=0.0,
                                 min_leftover_usd=0.0, write_off_bad_debt=True)
 
+    def market_risk(self) -> RiskParams | None:
+        """The market's LLTV and LIF (:meth:`risk`): Morpho fixes them per market."""
+        return self.risk()
+
     def health_factor(self, collateral_eth: float, debt_usd: float, price_usd: float,
                       risk: RiskParams) -> float:
         """``collateral * price * LLTV / debt`` (``inf`` with no debt); liquidatable below 1."""
