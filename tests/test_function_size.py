@@ -27,8 +27,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "delever"
 _SPLIT = "being split in issue 12"
 ALLOWED: dict[str, str] = {
     "delever.book.cascade:run_cascade": _SPLIT,
-    "delever.protocol.account:_liquidate_float": _SPLIT,
-    "delever.protocol.account:_liquidate_exact": _SPLIT,
 }
 
 

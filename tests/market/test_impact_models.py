@@ -251,8 +251,11 @@ def test_scenario_picks_each_model() -> None:
     prop = scenario_impact_model(_scenario('model = "propagator"\ndecay_time_hours = 2\n'
                                            "decay_exponent = 0.5\n"))
     assert prop == SquareRootPropagatorImpact(0.04, 500_000.0, 1.0, 7200.0, 0.5, 0.0)
-    with pytest.raises(InvalidArgument, match="model = 'propagator'"):
-        scenario_market(_scenario('model = "propagator"\n'))
+    # the engines walk the model's law at their step (the default sqrt market keeps None:
+    # the engines build it from sigma, ADV and Y themselves)
+    market = scenario_market(_scenario('model = "propagator"\n'))
+    assert market.law == scenario_kernel_law(_scenario('model = "propagator"\n'), 3600.0)
+    assert scenario_market(_scenario("")).law is None
 
 
 def test_scenario_state_liquidity_thins_the_law() -> None:

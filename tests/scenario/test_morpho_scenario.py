@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scenario_text import one_account_scenario
 
 import delever
 from delever.errors import InvalidArgument
@@ -20,6 +19,7 @@ from delever.scenario import load_scenario
 from delever.sim.api import build_inputs
 from delever.sim.unwind import simulate_strategies
 from delever.strategy import Hold
+from scenario_text import one_account_scenario
 
 LLTV = 0.86
 LIF = 1.0 / (1.0 - 0.3 * (1.0 - LLTV))  # 1.04384133...

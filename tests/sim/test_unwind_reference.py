@@ -34,7 +34,6 @@ from delever.sim.unwind import (
     SimConfig,
     UnwindMarket,
     UnwindPosition,
-    _default_rules,
     _Run,
 )
 from delever.strategy import (
@@ -597,7 +596,7 @@ def _run(strategy: Strategy | RuleSpec, market: UnwindMarket, *, weth: bool,
     lending = LendingParams(ReserveState(5e9, 3.3e9), USDT_CURVE,
                             ReserveState(3e6, 2.6e6) if weth else None,
                             WETH_CURVE if weth else None)
-    return _Run(pos, spec, Hold(), ctx, market, lending, oracle, config, _default_rules())
+    return _Run(pos, spec, Hold(), ctx, market, lending, oracle, config, lending.rules)
 
 
 def _old(run: _Run, paths: np.ndarray, want: np.ndarray) -> dict[str, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -317,38 +317,46 @@ def liquidate(
             raise InvalidArgument(
                 f"--debt-to-cover-usd is required with --protocol {protocol.name}: the debt the "
                 "liquidator repays, in USD (inf: as much as the close factor allows).")
-        reserves = _weth_reserves(lt, None, bonus, protocol_fee)
-        account = _account(collateral_eth, debt_usd)
-        prices = Prices.from_eth(price_usd)
-        with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
-                          price_usd=price_usd, debt_to_cover_usd=debt_to_cover_usd):
-            outcome = liquidation_call(
-                account,
-                prices,
-                collateral_symbol=COLLATERAL,
-                debt_symbol=DEBT,
-                debt_to_cover=debt_to_cover_usd,
-                reserves=reserves,
-                exact=exact,
-                rule_set=protocol.rule_set,
-            )
-        result: dict[str, Any] = {
-            "close_factor": outcome.close_factor,
-            "debt_repaid_usd": outcome.debt_repaid_usd,
-            "collateral_to_liquidator_eth": outcome.collateral_to_liquidator,
-            "protocol_fee_eth": outcome.protocol_fee,
-            "collateral_left_eth": outcome.collateral_left,
-            "debt_left_usd": outcome.debt_left,
-            "bad_debt_usd": outcome.bad_debt_usd,
-            "health_factor_before": outcome.health_factor_before,
-            "health_factor_after": outcome.health_factor_after,
-            "exact": exact,
-        }
-        if json_output:
-            emit_json(result)
-        else:
-            _print_table(f"{_aave_title(protocol)} liquidationCall (WETH collateral, USDC debt)",
-                         result)
+        _aave_liquidate(protocol, (collateral_eth, debt_usd, price_usd), debt_to_cover_usd,
+                        _weth_reserves(lt, None, bonus, protocol_fee), exact, json_output)
+
+
+def _aave_liquidate(protocol: AaveV3, position: tuple[float, float, float],
+                    debt_to_cover_usd: float, reserves: Mapping[str, ReserveParams],
+                    exact: bool, json_output: bool) -> None:
+    """``liquidationCall`` by the rule set of ``protocol`` on one WETH/USDC account."""
+    collateral_eth, debt_usd, price_usd = position
+    account = _account(collateral_eth, debt_usd)
+    prices = Prices.from_eth(price_usd)
+    with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
+                      price_usd=price_usd, debt_to_cover_usd=debt_to_cover_usd):
+        outcome = liquidation_call(
+            account,
+            prices,
+            collateral_symbol=COLLATERAL,
+            debt_symbol=DEBT,
+            debt_to_cover=debt_to_cover_usd,
+            reserves=reserves,
+            exact=exact,
+            rule_set=protocol.rule_set,
+        )
+    result: dict[str, Any] = {
+        "close_factor": outcome.close_factor,
+        "debt_repaid_usd": outcome.debt_repaid_usd,
+        "collateral_to_liquidator_eth": outcome.collateral_to_liquidator,
+        "protocol_fee_eth": outcome.protocol_fee,
+        "collateral_left_eth": outcome.collateral_left,
+        "debt_left_usd": outcome.debt_left,
+        "bad_debt_usd": outcome.bad_debt_usd,
+        "health_factor_before": outcome.health_factor_before,
+        "health_factor_after": outcome.health_factor_after,
+        "exact": exact,
+    }
+    if json_output:
+        emit_json(result)
+    else:
+        _print_table(f"{_aave_title(protocol)} liquidationCall (WETH collateral, USDC debt)",
+                     result)
 
 
 def _market_liquidate(protocol: MorphoBlue, position: tuple[float, float, float],

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -374,6 +374,84 @@ def impact_model(name: str, **params: Any) -> LawModel:
     return model
 
 
+# The engines' default square-root market: the permanent share 2/3 ("fair pricing",
+# Bouchaud, Bonart, Donier & Gould 2018, "Trades, Quotes and Prices", ch. 12) and a 6-hour
+# half-life of the transient third: ILLUSTRATIVE, not fitted.
+DEFAULT_PERMANENT_FRAC = 2.0 / 3.0
+DEFAULT_TRANSIENT_HALF_LIFE_HOURS = 6.0
+OW_HALF_LIFE_HOURS = 6.0  # illustrative, as the square-root law's default transient part
+PROPAGATOR_DECAY_TIME_HOURS = 1.0  # t0, illustrative
+PROPAGATOR_DECAY_EXPONENT = 0.3  # beta: Bouchaud et al. 2004 find about 0.2-0.4 on stocks
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """What every scenario market has: daily volatility, depth (ETH a day) and Y."""
+
+    sigma_daily: float
+    adv_eth: float
+    impact_y: float
+
+
+@dataclass(frozen=True)
+class ScenarioModel:
+    """How a scenario's ``[market]`` section builds one model.
+
+    ``keys``: the ``[market]`` keys the model reads (in the file's units: hours, fractions);
+    ``needs``: those it cannot do without; ``build(market, values)`` gets the keys given.
+    """
+
+    keys: tuple[str, ...]
+    build: Callable[[MarketInputs, Mapping[str, float]], LawModel]
+    needs: tuple[str, ...] = ()
+
+
+def _hours(values: Mapping[str, float], key: str, default: float) -> float:
+    return SECONDS_PER_HOUR * values.get(key, default)
+
+
+def _sqrt_from(market: MarketInputs, values: Mapping[str, float]) -> LawModel:
+    return SquareRootImpact(market.sigma_daily, market.adv_eth, market.impact_y,
+                            values.get("permanent_frac", DEFAULT_PERMANENT_FRAC),
+                            _hours(values, "transient_half_life_hours",
+                                   DEFAULT_TRANSIENT_HALF_LIFE_HOURS))
+
+
+def _linear_from(market: MarketInputs, values: Mapping[str, float]) -> LawModel:
+    return LinearImpact(values["impact_per_adv"], market.adv_eth,
+                        values.get("permanent_frac", 1.0),
+                        _hours(values, "transient_half_life_hours", 0.0))
+
+
+def _ow_from(market: MarketInputs, values: Mapping[str, float]) -> LawModel:
+    return ResilientLinearImpact(values["impact_per_adv"], market.adv_eth,
+                                 values.get("permanent_frac", 0.0),
+                                 _hours(values, "transient_half_life_hours",
+                                        OW_HALF_LIFE_HOURS))
+
+
+def _propagator_from(market: MarketInputs, values: Mapping[str, float]) -> LawModel:
+    return SquareRootPropagatorImpact(
+        market.sigma_daily, market.adv_eth, market.impact_y,
+        _hours(values, "decay_time_hours", PROPAGATOR_DECAY_TIME_HOURS),
+        values.get("decay_exponent", PROPAGATOR_DECAY_EXPONENT),
+        values.get("permanent_frac", 0.0))
+
+
+SCENARIO_MODELS: Mapping[str, ScenarioModel] = MappingProxyType({
+    "sqrt": ScenarioModel(("permanent_frac", "transient_half_life_hours"), _sqrt_from),
+    "linear": ScenarioModel(("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
+                            _linear_from, needs=("impact_per_adv",)),
+    "ow": ScenarioModel(("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
+                        _ow_from, needs=("impact_per_adv",)),
+    "propagator": ScenarioModel(("permanent_frac", "decay_time_hours", "decay_exponent"),
+                                _propagator_from),
+})
+"""The ``[market] model`` names a scenario file may give, and how each is built (the
+scenario schema reads its keys here; a new model is one entry)."""
+
+
 _VENUE_CLASSES: Mapping[str, str] = MappingProxyType({
     "OrderBookImpact": "book", "UniswapV3Impact": "univ3", "Router": "router",
     "AlmgrenChrissImpact": "ac", "ObizhaevaWangImpact": "ow-usd",
@@ -390,11 +468,16 @@ def kernel_law_of(model: object, step_s: float | None = None) -> ImpactLaw:
 
 
 __all__ = [
+    "DEFAULT_PERMANENT_FRAC",
+    "DEFAULT_TRANSIENT_HALF_LIFE_HOURS",
     "IMPACT_MODELS",
+    "SCENARIO_MODELS",
     "VENUE_MODELS",
     "LawModel",
     "LinearImpact",
+    "MarketInputs",
     "ResilientLinearImpact",
+    "ScenarioModel",
     "SquareRootPropagatorImpact",
     "execute_law",
     "impact_model",

@@ -14,60 +14,35 @@ from delever.book.synthetic import DEFAULT_LIQUIDATION_BONUS, DEFAULT_LIQUIDATIO
 from delever.kernels.records import ImpactLaw
 from delever.market.impact import SquareRootImpact
 from delever.market.liquidity import FITTED_LIQUIDITY, StateLiquidity
-from delever.market.models import LawModel
-from delever.market.models import impact_model as build_impact_model
+from delever.market.models import (
+    DEFAULT_PERMANENT_FRAC,
+    DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
+    SCENARIO_MODELS,
+    SECONDS_PER_HOUR,
+    LawModel,
+    MarketInputs,
+)
 from delever.protocol.base import RiskParams
 from delever.scenario.build import Scenario
-from delever.scenario.schema import Sourced
-from delever.sim.api import DEFAULT_PERMANENT_FRAC, DEFAULT_TRANSIENT_HALF_LIFE_HOURS
 from delever.sim.unwind import BookSales, UnwindMarket
-
-SECONDS_PER_HOUR = 3600.0
-PROPAGATOR_DECAY_TIME_HOURS = 1.0  # t0, illustrative
-PROPAGATOR_DECAY_EXPONENT = 0.3  # beta: Bouchaud et al. 2004 find about 0.2-0.4 on stocks
-OW_HALF_LIFE_HOURS = 6.0  # illustrative, as the square-root law's default transient part
-
-
-def _value(item: Sourced | None, default: float) -> float:
-    return default if item is None else float(item.value)
 
 
 def impact_model(scenario: Scenario) -> LawModel:
-    """The scenario's ``[market]`` impact model (``sqrt`` when the section names none).
-
-    ``sqrt``: ``SquareRootImpact(sigma_daily, adv_eth, impact_y, permanent_frac=2/3,
-    transient_half_life_s=6 h)``, the market the engines use today. ``linear`` and ``ow``:
-    ``impact_per_adv`` and the scenario's ADV. ``propagator``: the square-root law's
-    ``sigma, V, Y`` with ``decay_time_hours`` (default 1) and ``decay_exponent`` (0.3).
-    """
+    """The scenario's ``[market]`` impact model (``sqrt`` when the section names none), built
+    by its entry in :data:`delever.market.models.SCENARIO_MODELS` from the market's sigma,
+    ADV and Y and the keys the file gives (defaults there: ``sqrt`` keeps 2/3 permanent with
+    a 6-hour half-life, the market the engines use by default)."""
     spec = scenario.spec.market
     params = scenario.market_parameters()
+    market = MarketInputs(params.sigma_daily, params.adv_eth, params.impact_y)
     name = "sqrt" if spec is None else spec.model
-    if spec is None:
-        return SquareRootImpact(params.sigma_daily, params.adv_eth, params.impact_y,
-                                DEFAULT_PERMANENT_FRAC,
-                                SECONDS_PER_HOUR * DEFAULT_TRANSIENT_HALF_LIFE_HOURS)
-    if name == "sqrt":
-        return SquareRootImpact(
-            params.sigma_daily, params.adv_eth, params.impact_y,
-            _value(spec.permanent_frac, DEFAULT_PERMANENT_FRAC),
-            SECONDS_PER_HOUR * _value(spec.transient_half_life_hours,
-                                      DEFAULT_TRANSIENT_HALF_LIFE_HOURS))
-    if name in ("linear", "ow"):
-        assert spec.impact_per_adv is not None  # the schema requires it
-        perm_default, half_life_default = (1.0, 0.0) if name == "linear" else (
-            0.0, OW_HALF_LIFE_HOURS)
-        return build_impact_model(
-            name, impact_per_adv=spec.impact_per_adv.value, adv_eth=params.adv_eth,
-            permanent_frac=_value(spec.permanent_frac, perm_default),
-            transient_half_life_s=SECONDS_PER_HOUR * _value(spec.transient_half_life_hours,
-                                                            half_life_default))
-    return build_impact_model(
-        "propagator", sigma_daily=params.sigma_daily, adv_eth=params.adv_eth,
-        impact_y=params.impact_y, permanent_frac=_value(spec.permanent_frac, 0.0),
-        decay_time_s=SECONDS_PER_HOUR * _value(spec.decay_time_hours,
-                                               PROPAGATOR_DECAY_TIME_HOURS),
-        decay_exponent=_value(spec.decay_exponent, PROPAGATOR_DECAY_EXPONENT))
+    entry = SCENARIO_MODELS[name]
+    values: dict[str, float] = {}
+    for key in entry.keys:
+        item = None if spec is None else getattr(spec, key)
+        if item is not None:
+            values[key] = float(item.value)
+    return entry.build(market, values)
 
 
 def state_liquidity(scenario: Scenario) -> StateLiquidity | None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from delever.errors import unknown_name
+from delever.market.models import SCENARIO_MODELS
 from delever.protocol.registry import DEFAULT_PROTOCOL, PROTOCOL_NAMES
 
 SCHEMA_VERSION = 1
@@ -340,18 +341,14 @@ class PositionSpec(_Strict):
         return self
 
 
-IMPACT_MODEL_NAMES = ("sqrt", "linear", "ow", "propagator")
+IMPACT_MODEL_NAMES = tuple(SCENARIO_MODELS)
 """The ``[market] model`` names: the impact models the engines can walk
-(``delever.market.IMPACT_MODELS``; tests/market/test_impact_models.py checks they agree)."""
+(``delever.market.models.SCENARIO_MODELS``, each with the keys it reads)."""
 
 _MODEL_FIELDS: dict[str, tuple[str, ...]] = {
-    "sqrt": ("permanent_frac", "transient_half_life_hours"),
-    "linear": ("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
-    "ow": ("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
-    "propagator": ("permanent_frac", "decay_time_hours", "decay_exponent"),
-}
-_MODEL_NEEDS: dict[str, tuple[str, ...]] = {"linear": ("impact_per_adv",),
-                                             "ow": ("impact_per_adv",)}
+    name: model.keys for name, model in SCENARIO_MODELS.items()}
+_MODEL_NEEDS: dict[str, tuple[str, ...]] = {
+    name: model.needs for name, model in SCENARIO_MODELS.items()}
 
 
 def _permanent_share(item: Sourced) -> Sourced:
@@ -521,7 +518,7 @@ class ScenarioSpec(_Strict):
         description=f"Lending-protocol rules: {', '.join(PROTOCOL_NAMES)} (default "
         f"{DEFAULT_PROTOCOL}).",
     )
-    lltv: Sourced | None = Field(
+    lltv: FractionSourced | None = Field(
         default=None,
         description="Morpho Blue: the market's liquidation LTV, in (0, 1) (default 0.86); "
         "only with protocol = 'morpho-blue'.",

@@ -21,6 +21,7 @@ from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_positive
 from delever.kernels.records import ImpactLaw, LiquidationRules
 from delever.market.impact import SquareRootImpact
+from delever.market.models import DEFAULT_PERMANENT_FRAC, DEFAULT_TRANSIENT_HALF_LIFE_HOURS
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
 from delever.protocol.base import LendingProtocol
@@ -42,11 +43,8 @@ from delever.sim.unwind import (
 from delever.strategy import DEFAULT_STRATEGIES, Strategy, strategy_by_name
 
 # Defaults of the engine when the caller gives none. ESTIMATES, labelled:
-# - the permanent share of the square-root impact, 2/3 ("fair pricing", Bouchaud, Bonart,
-#   Donier & Gould 2018, "Trades, Quotes and Prices", ch. 12), and a 6-hour half-life of the
-#   transient third: ILLUSTRATIVE, not fitted;
-DEFAULT_PERMANENT_FRAC = 2.0 / 3.0
-DEFAULT_TRANSIENT_HALF_LIFE_HOURS = 6.0
+# - the square-root market's permanent share and transient half-life: see
+#   delever.market.models.DEFAULT_PERMANENT_FRAC (ILLUSTRATIVE, not fitted);
 # - the reserves on 2026-02-06 (the day of the scenario's mark): utilization inferred from the
 #   th3nolo/aave-v3-data daily snapshot by inverting the rate curve; total supplies are
 #   ESTIMATES with their sources in delever.protocol.reserve_history (WETH ~3.0M ETH,
