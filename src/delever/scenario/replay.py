@@ -100,7 +100,8 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     if not accounts:
         raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt.")
     end = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
-                                       reserves=scenario.reserves)
+                                       reserves=scenario.reserves,
+                                       risk=scenario.protocol.market_risk())
 
     params = scenario.market_parameters()
     market = UnwindMarket(
@@ -108,9 +109,10 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
             params.sigma_daily, params.adv_eth, params.impact_y, DEFAULT_PERMANENT_FRAC
         ),
         DEFAULT_TRANSIENT_HALF_LIFE_HOURS,
+        law=scenario.engine_law(3600.0 * STEP_HOURS),
     )
     lending = default_lending(debt_symbol_of(accounts), day=first_day,
-                              reserves=scenario.reserves)
+                              reserves=scenario.reserves, rules=scenario.protocol.kernel_rules())
     own = own_impact_fraction(schedule, market, STEP_HOURS)
     if np.any(own >= 1.0):
         raise InvalidArgument("the reported schedule exceeds the square-root law's capacity.")
@@ -208,7 +210,8 @@ def amplification_report(
         book,
         exogenous,
         seller,
-        impact=ImpactParams(params.impact_y, params.sigma_daily, params.adv_eth),
+        impact=scenario.engine_law(3600.0 * STEP_HOURS)
+        or ImpactParams(params.impact_y, params.sigma_daily, params.adv_eth),
         followers=Followers(spec.followers_kappa.value, spec.followers_lag_steps),
         rules=scenario.protocol.kernel_rules(),
     )

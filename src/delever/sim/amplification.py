@@ -31,7 +31,7 @@ from delever.kernels.cascade import (
     OUT_OTHER_SOLD_ETH,
     OUT_WHALE_SEIZED_ETH,
 )
-from delever.kernels.records import LiquidationRules
+from delever.kernels.records import ImpactLaw, LiquidationRules
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def sale_amplification(
     exogenous_usd: FloatArray1D,
     large_account: LargeAccount,
     *,
-    impact: ImpactParams,
+    impact: ImpactParams | ImpactLaw,
     followers: Followers,
     engine: str = "ladder",
     rules: LiquidationRules | None = None,
@@ -115,7 +115,8 @@ def sale_amplification(
     large_account
         The seller: its position and ``sell_eth_per_step``.
     impact, followers
-        The square-root market and the copy-sellers.
+        The market (the square-root law's parameters, or the scenario's impact law) and the
+        copy-sellers.
     engine, rules
         The cascade engine; the lending protocol's liquidation rules (default Aave v3.6).
     """

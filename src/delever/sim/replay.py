@@ -203,6 +203,8 @@ def market_law(market: UnwindMarket | ImpactLaw, step_hours: float) -> ImpactLaw
     """
     if isinstance(market, ImpactLaw):
         return market
+    if market.law is not None:  # the scenario's own model, built for the engine's step
+        return market.law
     half_life_s = 3600.0 * market.transient_half_life_hours
     return market.impact.kernel_law(3600.0 * step_hours)._replace(
         decay_per_s=half_life_to_rate(half_life_s))
