@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenario_text import one_account_scenario
 
 import delever
 from delever.scenario import parse_scenario_text
@@ -13,6 +12,7 @@ from delever.scenario.build import build_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.replay import market_law
 from delever.strategy.rules import SellAll
+from scenario_text import one_account_scenario
 
 ADV_ETH = 500_000.0
 MARKET = ("[market]\nsigma_daily = 0.04\nadv_eth = 500000\nimpact_y = 1.0\n"
