@@ -32,8 +32,8 @@ from delever.sim.distributed import (
     open_client,
     run_chunk,
     simulate_distributed,
-    spawn_seeds,
 )
+from delever.sim.montecarlo import MonteCarlo, Stream
 from delever.sim.unwind import CHAINLINK_ETH_USD, SimConfig, SimulationResult
 
 if TYPE_CHECKING:
@@ -75,15 +75,17 @@ def main() -> int:
     scenario = load_scenario("trend-2026")
 
     def run(client: Client | None) -> SimulationResult:
-        return simulate_distributed(scenario, STRATEGIES, n_paths=n_paths, n_steps=n_steps,
-                                    seed=SEED, chunk_paths=args.chunk, client=client)
+        return simulate_distributed(scenario, STRATEGIES,
+                                    mc=MonteCarlo(SEED, n_paths, args.chunk),
+                                    n_steps=n_steps, client=client)
 
     inputs = build_inputs(scenario, paths=np.full((1, n_steps + 1), scenario.mark_price_usd))
     sizes = chunk_sizes(n_paths, args.chunk)
+    chunk_seeds = MonteCarlo(SEED, n_paths, args.chunk).chunk_seeds(Stream.SIMULATE)
     tasks = [ChunkTask(inputs.position, tuple(resolve_strategies(STRATEGIES)), inputs.market,
                        inputs.lending, CHAINLINK_ETH_USD, SimConfig(), scenario.mark_price_usd,
                        scenario.market_parameters().sigma_daily * math.sqrt(1 / 24), k, n_steps,
-                       ss) for k, ss in zip(sizes, spawn_seeds(SEED, len(sizes)), strict=True)]
+                       ss) for k, ss in zip(sizes, chunk_seeds, strict=True)]
     ref = run(None)  # warm-up: JIT here; parity reference
     t_local = _best(lambda: run(None), args.repeats)
     times: dict[int, float] = {}

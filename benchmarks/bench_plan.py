@@ -26,6 +26,7 @@ from collections.abc import Callable
 from delever.scenario import load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim.distributed import open_client
+from delever.sim.montecarlo import MonteCarlo
 from delever.sim.plan import PlanObjective, PlanResult, plan_for_scenario
 
 SEED = 0
@@ -33,7 +34,7 @@ SEED = 0
 
 def _plan(n_paths: int, client: object | None) -> PlanResult:
     sc = load_scenario()
-    return plan_for_scenario(sc, PlanObjective(), n_paths=n_paths, seed=SEED,
+    return plan_for_scenario(sc, PlanObjective(), mc=MonteCarlo(SEED, n_paths),
                              market=scenario_market(sc), client=client)  # type: ignore[arg-type]
 
 

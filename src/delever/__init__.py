@@ -6,11 +6,14 @@ The small public API for notebooks::
     scenario = delever.load_scenario("trend-2026")
     report = scenario.position_report()
     report.to_frame()
+    result = delever.run(paths=200)     # `delever run` end to end, as a RunResult
+    print(result)                       # its summary; result.to_dict() is `--json`
 """
 
 from delever.errors import DeleverError, InvalidArgument, ProtocolRevert
 from delever.scenario import Scenario, builtin_scenarios, load_scenario
 from delever.scenario.advice import advise, plan
+from delever.scenario.runner import RunResult, run
 from delever.sim.api import simulate
 from delever.sim.plan import PlanObjective
 from delever.sim.position import PositionReport, analyze_position
@@ -23,6 +26,7 @@ __all__ = [
     "PlanObjective",
     "PositionReport",
     "ProtocolRevert",
+    "RunResult",
     "Scenario",
     "__version__",
     "advise",
@@ -30,5 +34,6 @@ __all__ = [
     "builtin_scenarios",
     "load_scenario",
     "plan",
+    "run",
     "simulate",
 ]

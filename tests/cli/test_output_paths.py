@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from delever.cli import advise_cmds, paths_cmds, plan_cmds, scenario_cmds
+from delever.cli import advise_cmds, paths_cmds, plan_cmds
 from delever.cli.main import app
+from delever.scenario import runner
 
 # The computation each command would start first: replaced by a tripwire, so a test fails
 # if the command got as far as working before refusing its output path.
 ENTRY_POINTS: dict[str, tuple[object, str]] = {
-    "run": (scenario_cmds, "load_scenario"),
+    "run": (runner, "load_scenario"),  # delever.run, which the command calls
     "plan": (plan_cmds, "load_scenario"),
     "advise": (advise_cmds, "load_scenario"),
     "paths": (paths_cmds, "calibrate"),

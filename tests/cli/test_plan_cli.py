@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from delever.cli.main import app
 from delever.scenario import load_scenario
 from delever.scenario.market import scenario_market
-from delever.sim.plan import PlanObjective, plan_for_scenario
+from delever.sim.montecarlo import MonteCarlo
+from delever.sim.plan import PlanObjective, PlanSearch, plan_for_scenario
 
 ARGS = ["plan", "trend-2026", "--paths", "200", "--horizon-days", "1", "--maxfev", "2",
         "--family", "almgren-chriss,hf-ladder", "--workers", "0", "--seed", "3", "--json"]
@@ -53,9 +54,9 @@ def test_plan_json_keys_are_stable_and_match_the_library(runner: CliRunner) -> N
     assert payload["binding"] in ("liquidation", "none", "infeasible")
     assert set(payload["plan_gain_usd"]) == {b["label"] for b in payload["baselines"]}
     sc = load_scenario("trend-2026")
-    ref = plan_for_scenario(sc, PlanObjective(), n_paths=200, horizon_hours=24.0, seed=3,
-                            market=scenario_market(sc), maxfev=2,
-                            families=["almgren-chriss", "hf-ladder"])
+    ref = plan_for_scenario(sc, PlanObjective(), mc=MonteCarlo(3, 200), horizon_hours=24.0,
+                            market=scenario_market(sc),
+                            search=PlanSearch(["almgren-chriss", "hf-ladder"], maxfev=2))
     assert payload["plan"]["params"] == list(ref.plan.params)
     assert payload["plan"]["metrics"]["objective_usd"]["value"] == pytest.approx(
         ref.plan_metrics.objective_usd.value, rel=1e-12)

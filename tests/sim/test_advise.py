@@ -21,7 +21,6 @@ from delever.scenario import load_scenario
 from delever.scenario.market import scenario_market
 from delever.sim import advise as sa
 from delever.sim.api import build_inputs
-from delever.sim.distributed import spawn_seeds
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     OracleParams,
@@ -74,9 +73,8 @@ def test_margin_buffer_matches_the_reflection_principle(inputs) -> None:  # type
     _, inp = inputs
     sigma = 0.04
     market = UnwindMarket(SquareRootImpact(sigma, 500_000.0, impact_y=0.0))  # no impact, no book
-    res = sa.margin_buffer(inp.position, market, inp.lending, mark_price_usd=2_000.0,
-                          windows_days=(3.0,), n_paths=10_000, seed=3, sigma_daily=sigma,
-                          bootstrap_returns=np.array([]))
+    run = sa.AdviceRun(market, inp.lending, 2_000.0, n_paths=10_000, seed=3, sigma_daily=sigma)
+    res = sa.margin_buffer(inp.position, run, windows_days=(3.0,), bootstrap_returns=np.array([]))
     assert [r.source for r in res.rows] == ["model"]
     row = res.rows[0]
     ref = _min_quantile_closed_form(sigma, 3.0, 0.01, 1.0 / 24.0)
@@ -107,9 +105,9 @@ def test_account_buffers_reach_the_required_hf_exactly(inputs) -> None:  # type:
 
 def test_margin_buffer_fatter_windows_ask_more(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
-    kw = {"mark_price_usd": 1_904.0, "windows_days": (1.0, 3.0), "n_paths": 400, "seed": 1,
-          "bootstrap_returns": np.array([])}
-    hold = sa.margin_buffer(inp.position, inp.market, inp.lending, **kw)
+    run = sa.AdviceRun(inp.market, inp.lending, 1_904.0, n_paths=400, seed=1)
+    hold = sa.margin_buffer(inp.position, run, windows_days=(1.0, 3.0),
+                            bootstrap_returns=np.array([]))
     assert hold.rows[1].required_hf.value > hold.rows[0].required_hf.value
     assert hold.recommended_hf == hold.rows[1].required_hf.value
 
@@ -126,9 +124,10 @@ def test_margin_buffer_required_hf_is_the_engines_liquidation_edge(
     market = scenario_market(scenario)
     lending = replace(inp.lending, debt_curve=ZERO_CURVE, weth_curve=ZERO_CURVE)
     oracle = OracleParams()
-    res = sa.margin_buffer(inp.position, market, lending, mark_price_usd=1_904.0,
-                           windows_days=(3.0,), n_paths=8, seed=2, sigma_daily=0.0,
-                           bootstrap_returns=np.full(50, math.log(0.96)), oracle=oracle,
+    run = sa.AdviceRun(market, lending, 1_904.0, n_paths=8, seed=2, sigma_daily=0.0,
+                       oracle=oracle)
+    res = sa.margin_buffer(inp.position, run, windows_days=(3.0,),
+                           bootstrap_returns=np.full(50, math.log(0.96)),
                            sell_eth_per_day=sell_eth_per_day)
     row = next(r for r in res.rows if r.source == "bootstrap")
     h = row.required_hf.value
@@ -235,9 +234,9 @@ def no_reserve_cap(inputs):  # type: ignore[no-untyped-def]
 
 def _size(inputs, lending, cap: float):  # type: ignore[no-untyped-def]
     _, inp = inputs
-    return sa.max_position(inp.position, inp.market, lending, mark_price_usd=1_904.0,
-                          horizon_days=1.0, max_cost_frac=cap, n_paths=N_SIZE, seed=5,
-                          strategies=[TWAP(n_batches=24)])
+    run = sa.AdviceRun(inp.market, lending, 1_904.0, n_paths=N_SIZE, seed=5)
+    return sa.max_position(inp.position, run, horizon_days=1.0, max_cost_frac=cap,
+                           strategies=[TWAP(n_batches=24)])
 
 
 def test_max_position_cost_binds_and_remeasures_at_the_cap(inputs, no_reserve_cap) -> None:  # type: ignore[no-untyped-def]
@@ -246,10 +245,11 @@ def test_max_position_cost_binds_and_remeasures_at_the_cap(inputs, no_reserve_ca
     lim = res.twap
     assert lim.limiting == "cost"
     assert lim.at_limit.cost_frac.value == pytest.approx(0.02, rel=2e-3)
-    # Independent re-measurement: the same GBM paths drawn here from the documented seeds,
-    # the engine run directly, cost = sum(exo x sold) - proceeds over the marked value.
+    # Independent re-measurement: the same GBM paths drawn here from the documented seeds
+    # (stream MAX_POSITION = child 0 of the root, chunk 0 of it), the engine run directly,
+    # cost = sum(exo x sold) - proceeds over the marked value.
     sigma = inp.market.impact.sigma_daily / math.sqrt(24.0)
-    ss = spawn_seeds(5, 6)[0].spawn(1)[0]
+    ss = np.random.SeedSequence(5).spawn(6)[0].spawn(1)[0]
     paths = gbm_paths(1_904.0, N_SIZE, 24, sigma_per_step=sigma, seed=np.random.default_rng(ss))
     pos = sa.scaled_position(inp.position, lim.at_limit.scale)
     r = simulate_strategies(pos, [TWAP(n_batches=24)], paths, market=inp.market,
@@ -271,9 +271,9 @@ def test_max_position_monotone_in_the_cost_cap(inputs, no_reserve_cap) -> None: 
 
 def test_max_position_reserve_liquidity_binds_with_the_weth_reserve(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
-    res = sa.max_position(inp.position, inp.market, inp.lending, mark_price_usd=1_904.0,
-                         horizon_days=2.0, n_paths=40, seed=5,
-                         strategies=[TWAP(n_batches=48)])
+    run = sa.AdviceRun(inp.market, inp.lending, 1_904.0, n_paths=40, seed=5)
+    res = sa.max_position(inp.position, run, horizon_days=2.0,
+                          strategies=[TWAP(n_batches=48)])
     w = inp.lending.weth_reserve
     assert w is not None
     assert res.twap.limiting == "withdrawal"
@@ -286,9 +286,9 @@ def test_max_position_reserve_liquidity_binds_with_the_weth_reserve(inputs) -> N
 def test_heatmap_monotone_in_leverage_and_liquidated_cells(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
     levs, mults = (1.5, 2.0, 3.0, 5.0), (0.9, 1.2, 1.6)
-    hm = sa.leverage_heatmap(inp.market, inp.lending, mark_price_usd=2_000.0,
-                            equity_usd=50_000_000.0, leverages=levs, entry_multiples=mults,
-                            horizon_days=10.0, n_paths=150, seed=2)
+    run = sa.AdviceRun(inp.market, inp.lending, 2_000.0, n_paths=150, seed=2)
+    hm = sa.leverage_heatmap(run, equity_usd=50_000_000.0, leverages=levs,
+                             entry_multiples=mults, horizon_days=10.0)
     for i, lev in enumerate(levs):
         for j, m in enumerate(mults):
             hf = lev / (lev - 1.0) / m * 0.83
@@ -307,9 +307,8 @@ def test_heatmap_monotone_in_leverage_and_liquidated_cells(inputs) -> None:  # t
 
 def test_after_unwind_flat_price_never_recovers(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
-    res = sa.after_unwind(inp.position, inp.market, inp.lending, mark_price_usd=1_904.0,
-                         horizon_days=20.0, n_paths=8, sigma_daily=0.0,
-                         bootstrap_returns=np.array([]))
+    run = sa.AdviceRun(inp.market, inp.lending, 1_904.0, n_paths=8, sigma_daily=0.0)
+    res = sa.after_unwind(inp.position, run, horizon_days=20.0, bootstrap_returns=np.array([]))
     assert [(r.source, r.strategy) for r in res.rows] == [("model", "hold"), ("model", "rebound")]
     hold = res.row("model", "hold")
     assert hold.share_recovered == 0.0 and hold.recovery.quantiles == (None,) * 5
@@ -321,8 +320,8 @@ def test_after_unwind_flat_price_never_recovers(inputs) -> None:  # type: ignore
 
 def test_after_unwind_distributions_are_consistent(inputs) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
-    res = sa.after_unwind(inp.position, inp.market, inp.lending, mark_price_usd=1_904.0,
-                         horizon_days=120.0, n_paths=60, seed=4)
+    run = sa.AdviceRun(inp.market, inp.lending, 1_904.0, n_paths=60, seed=4)
+    res = sa.after_unwind(inp.position, run, horizon_days=120.0)
     assert [r.source for r in res.rows] == ["bootstrap", "bootstrap", "model", "model"]
     for r in res.rows:
         assert r.share_recovered == pytest.approx(np.isfinite(r.recovery_days).mean())
@@ -347,10 +346,11 @@ pytest.importorskip("distributed", reason="dask[distributed] is not installed")
 
 def _tiny(inputs, client):  # type: ignore[no-untyped-def]
     _, inp = inputs
-    return sa.advise(inp.position, inp.market, inp.lending, mark_price_usd=1_904.0,
-                    n_paths=sa.CHUNK_PATHS + 20, seed=9, horizon_days=0.5,
-                    buffer_windows_days=(0.5, 1.0), after_horizon_days=20.0,
-                    heatmap_horizon_days=2.0, client=client)
+    run = sa.AdviceRun(inp.market, inp.lending, 1_904.0, n_paths=sa.CHUNK_PATHS + 20, seed=9,
+                       client=client)
+    return sa.advise(inp.position, run, sa.AdviceSettings(
+        horizon_days=0.5, buffer_windows_days=(0.5, 1.0), after_horizon_days=20.0,
+        heatmap_horizon_days=2.0))
 
 
 def _fingerprint(adv: sa.Advice) -> bytes:
@@ -392,5 +392,10 @@ def test_advise_progress_and_keys(inputs, local_advice) -> None:  # type: ignore
 def test_max_position_bad_input(inputs, kwargs, match) -> None:  # type: ignore[no-untyped-def]
     _, inp = inputs
     base = {"mark_price_usd": 1_904.0, "n_paths": 4}
+    run_keys = {"mark_price_usd", "n_paths", "seed"}
+    args = {**base, **kwargs}
     with pytest.raises(InvalidArgument, match=match):
-        sa.max_position(inp.position, inp.market, inp.lending, **{**base, **kwargs})
+        run = sa.AdviceRun(inp.market, inp.lending,
+                           **{k: v for k, v in args.items() if k in run_keys})
+        sa.max_position(inp.position, run,
+                        **{k: v for k, v in args.items() if k not in run_keys})

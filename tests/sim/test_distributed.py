@@ -1,7 +1,8 @@
 """Dask scale-out: same seed, same bytes on 1 worker, 2 workers and no Dask.
 
 The references are independent of the Dask code: ``simulate_strategies`` on the stacked
-chunk paths drawn here from ``SeedSequence(seed).spawn(n)``, and plain list comprehensions.
+chunk paths drawn here from ``SeedSequence(seed).spawn(N_STREAMS)[SIMULATE].spawn(n)``, and
+plain list comprehensions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from distributed import Client
 from delever.errors import InvalidArgument
 from delever.market.paths import gbm_paths
 from delever.scenario import load_scenario
-from delever.sim.api import build_inputs, resolve_strategies
+from delever.sim.api import build_inputs, resolve_strategies, simulate, simulate_streamed
 from delever.sim.distributed import (
     chunk_sizes,
     chunked_gbm_paths,
@@ -34,6 +35,7 @@ from delever.sim.distributed import (
     simulate_distributed,
     spawn_seeds,
 )
+from delever.sim.montecarlo import CHUNK_PATHS, N_STREAMS, MonteCarlo, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     SimConfig,
@@ -83,8 +85,8 @@ def client2() -> Iterator[Client]:
 
 @pytest.fixture(scope="module")
 def local_result(scenario) -> SimulationResult:  # type: ignore[no-untyped-def]
-    return simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
-                                seed=7, chunk_paths=CHUNK, client=None)
+    return simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, N_PATHS, CHUNK),
+                                n_steps=N_STEPS, client=None)
 
 
 def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, local_result):  # type: ignore[no-untyped-def]
@@ -92,7 +94,7 @@ def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, loc
     # and run the engine once (its own chunking set to the same size).
     mark = scenario.mark_price_usd
     sigma = scenario.market_parameters().sigma_daily * np.sqrt(1.0 / 24.0)
-    seeds = np.random.SeedSequence(7).spawn(4)
+    seeds = np.random.SeedSequence(7).spawn(N_STREAMS)[Stream.SIMULATE].spawn(4)
     sizes = [64, 64, 64, 8]
     paths = np.concatenate([gbm_paths(mark, n, N_STEPS, sigma_per_step=sigma,
                                       seed=np.random.default_rng(ss))
@@ -112,16 +114,16 @@ def test_no_dask_equals_simulate_strategies_on_spawned_chunk_paths(scenario, loc
 def test_same_seed_same_bytes_on_1_and_2_workers(scenario, local_result, which, request):  # type: ignore[no-untyped-def]
     client = request.getfixturevalue(which)
     seen: list[tuple[int, int]] = []
-    got = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS, seed=7,
-                               chunk_paths=CHUNK, client=client,
+    got = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, N_PATHS, CHUNK),
+                               n_steps=N_STEPS, client=client,
                                progress=lambda d, t: seen.append((d, t)))
     _assert_identical(got, local_result)
     assert len(seen) == 4 and seen[-1] == (N_PATHS, N_PATHS)
 
 
 def test_different_seeds_differ(scenario, local_result, client2):  # type: ignore[no-untyped-def]
-    other = simulate_distributed(scenario, STRATEGIES, n_paths=N_PATHS, n_steps=N_STEPS,
-                                 seed=8, chunk_paths=CHUNK, client=client2)
+    other = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(8, N_PATHS, CHUNK),
+                                 n_steps=N_STEPS, client=client2)
     a, b = local_result.results[0].mid_usd, other.results[0].mid_usd
     assert np.array_equal(a[:, 0], b[:, 0])  # same start
     assert not np.any(a[:, 1:] == b[:, 1:])  # every later price differs
@@ -129,11 +131,53 @@ def test_different_seeds_differ(scenario, local_result, client2):  # type: ignor
 
 def test_chunks_are_prefix_stable(scenario, local_result):  # type: ignore[no-untyped-def]
     # Chunk k depends on (seed, k) only: fewer paths give the first rows of the longer run.
-    short = simulate_distributed(scenario, STRATEGIES, n_paths=2 * CHUNK, n_steps=N_STEPS,
-                                 seed=7, chunk_paths=CHUNK)
+    short = simulate_distributed(scenario, STRATEGIES, mc=MonteCarlo(7, 2 * CHUNK, CHUNK),
+                                 n_steps=N_STEPS)
     for rs, rl in zip(short.results, local_result.results, strict=True):
         assert np.array_equal(rs.mid_usd, rl.mid_usd[:2 * CHUNK])
         assert np.array_equal(rs.total_pnl_usd, rl.total_pnl_usd[:2 * CHUNK])
+
+
+def test_simulate_is_the_default_chunking_on_any_worker_count(scenario, client2):  # type: ignore[no-untyped-def]
+    # One service: simulate() draws the same SIMULATE chunks as simulate_distributed at the
+    # default chunk size, so a run is the same bytes here and on 2 workers; the streamed run
+    # (one chunk in memory) has the same per-path outcomes and the same summaries.
+    n = CHUNK_PATHS + 20  # two chunks, the second short
+    here = simulate(scenario, ["hold"], n_paths=n, n_steps=12, seed=5)
+    on_dask = simulate_distributed(scenario, ["hold"], mc=MonteCarlo(5, n), n_steps=12,
+                                   client=client2)
+    _assert_identical(here, on_dask)
+    streamed = simulate_streamed(scenario, ["hold"], n_paths=n, n_steps=12, seed=5,
+                                 sample_paths=10)
+    tally, whole = streamed.tallies[0], here.results[0]
+    assert tally.total_pnl_usd.tobytes() == whole.total_pnl_usd.tobytes()
+    assert streamed.sample.results[0].mid_usd.tobytes() == whole.mid_usd[:10].tobytes()
+    # Running (chunk-merged) estimators: the same summary as the whole arrays, to rounding;
+    # counts, quantile and median exactly.
+    got, ref = streamed.to_dict()["hold"], whole.summary_dict()
+    assert list(got) == list(ref)
+    for key, value in ref.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-9, nan_ok=True), key
+    for key in ("p_liquidation", "total_pnl_usd_p05", "share_recovered",
+                "median_recovery_hours"):
+        assert got[key] == ref[key] or (np.isnan(got[key]) and np.isnan(ref[key])), key
+    se = tally.standard_errors()
+    assert se["total_pnl_usd"] == pytest.approx(
+        whole.total_pnl_usd.std(ddof=1) / np.sqrt(n), rel=1e-10)
+
+
+def test_simulate_same_bytes_with_one_or_more_numba_threads(scenario):  # type: ignore[no-untyped-def]
+    import numba
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = simulate(scenario, STRATEGIES, n_paths=40, n_steps=12, seed=4)
+        numba.set_num_threads(int(numba.config.NUMBA_NUM_THREADS))
+        many = simulate(scenario, STRATEGIES, n_paths=40, n_steps=12, seed=4)
+    finally:
+        numba.set_num_threads(before)
+    _assert_identical(one, many)
 
 
 def test_local_cluster_listens_on_loopback_only(client2: Client) -> None:
@@ -262,13 +306,16 @@ def test_open_client_bad_input(kwargs, match) -> None:  # type: ignore[no-untype
 )
 def test_simulate_distributed_bad_input(scenario, kwargs, match) -> None:  # type: ignore[no-untyped-def]
     base = {"n_paths": 10, "n_steps": 4, "seed": 0, "chunk_paths": 5}
+    args = {**base, **kwargs}
+    mc_keys = ("seed", "n_paths", "chunk_paths")
     with pytest.raises(InvalidArgument, match=match):
-        simulate_distributed(scenario, ["hold"], **{**base, **kwargs})
+        mc = MonteCarlo(*(args.pop(k) for k in mc_keys))
+        simulate_distributed(scenario, ["hold"], mc=mc, **args)
 
 
 def test_simulate_chunks_bad_start_price(scenario) -> None:  # type: ignore[no-untyped-def]
     inputs = build_inputs(scenario, n_paths=1, n_steps=2)
     with pytest.raises(InvalidArgument, match="s0_usd"):
-        simulate_chunks(inputs.position, resolve_strategies(["hold"]), s0_usd=-1.0,
-                        sigma_per_step=0.01, market=inputs.market, lending=inputs.lending,
-                        n_paths=4, n_steps=2, seed=0)
+        simulate_chunks(inputs.position, resolve_strategies(["hold"]), mc=MonteCarlo(0, 4),
+                        s0_usd=-1.0, sigma_per_step=0.01, n_steps=2, market=inputs.market,
+                        lending=inputs.lending)

@@ -165,7 +165,7 @@ def test_plan_liquidation_probability_holds_on_fresh_paths() -> None:
     """Risk-neutral (lambda 0): the cap is what stops the optimizer from holding (P(liq) of
     hold is far above alpha), so the plan sits near the cap; measured again on 4,000 fresh
     paths its P(liq) stays within alpha plus the Monte Carlo error of both estimates."""
-    alpha = 0.05
+    alpha = 0.03  # hold is liquidated on about 4.7% of these paths (seed 0)
     ev = _engine(2_000, n_steps=48)
     res = optimize_schedule(ev, PlanObjective(risk_aversion=0.0, alpha=alpha), maxfev=8)
     hold = next(b for b in res.baselines if b.label == "hold")

@@ -8,9 +8,10 @@ import pytest
 
 from delever.scenario import load_scenario
 from delever.scenario.market import scenario_market
-from delever.sim.advise import Advice, advise
+from delever.sim.advise import Advice, AdviceRun, AdviceSettings, advise
 from delever.sim.api import build_inputs
-from delever.sim.plan import PlanObjective, PlanResult, plan_for_scenario
+from delever.sim.montecarlo import MonteCarlo
+from delever.sim.plan import PlanObjective, PlanResult, PlanSearch, plan_for_scenario
 from delever.sim.recommend import recommend
 
 
@@ -18,12 +19,12 @@ from delever.sim.recommend import recommend
 def plan_and_advice() -> tuple[PlanResult, Advice]:
     sc = load_scenario()
     market = scenario_market(sc)
-    plan = plan_for_scenario(sc, PlanObjective(), n_paths=200, horizon_hours=24.0,
-                             market=market, maxfev=2)
+    plan = plan_for_scenario(sc, PlanObjective(), mc=MonteCarlo(0, 200), horizon_hours=24.0,
+                             market=market, search=PlanSearch(maxfev=2))
     inputs = build_inputs(sc, n_paths=1, n_steps=1)
-    advice = advise(inputs.position, market, inputs.lending,
-                    mark_price_usd=sc.mark_price_usd, n_paths=60, horizon_days=1.0,
-                    after_horizon_days=60.0, heatmap_horizon_days=5.0)
+    run = AdviceRun(market, inputs.lending, sc.mark_price_usd, n_paths=60)
+    advice = advise(inputs.position, run, AdviceSettings(horizon_days=1.0, after_horizon_days=60.0,
+                                                         heatmap_horizon_days=5.0))
     return plan, advice
 
 

@@ -17,7 +17,8 @@ from delever.book import (
 from delever.errors import InvalidArgument
 from delever.kernels import cascade as k
 from delever.market.paths import gbm_paths
-from delever.sim.stress import binomial_ci, quantile_ci, stress
+from delever.sim.montecarlo import N_STREAMS, Stream
+from delever.sim.stress import StressActors, binomial_ci, quantile_ci, stress
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +42,11 @@ def test_same_seed_same_bytes_any_thread_count(book: BorrowerBook) -> None:
 
 
 def test_stress_equals_run_cascade_on_the_same_draws(book: BorrowerBook) -> None:
-    # one chunk: the paths are gbm_paths(P0, n, m, seed=default_rng(seed))
+    # one chunk: the paths are gbm_paths(P0, n, m) from chunk 0 of the STRESS stream, spawned
+    # here by hand: SeedSequence(seed).spawn(N_STREAMS)[STRESS].spawn(1)[0]
     res = stress(book, n_paths=30, n_steps=48, seed=4, sigma_per_step=0.01)
-    exog = gbm_paths(1904.04, 30, 48, sigma_per_step=0.01, seed=np.random.default_rng(4))
+    ss = np.random.SeedSequence(4).spawn(N_STREAMS)[Stream.STRESS].spawn(1)[0]
+    exog = gbm_paths(1904.04, 30, 48, sigma_per_step=0.01, seed=np.random.default_rng(ss))
     direct = run_cascade(book, exog, large_account=TREND_2026_LARGE_ACCOUNT)
     assert res.paths.tobytes() == direct.values.tobytes()
     liquidated = int(np.sum(direct.values[:, k.OUT_WHALE_FIRST_STEP] >= 0))
@@ -58,7 +61,7 @@ def test_exact_and_ladder_stress_agree(book: BorrowerBook) -> None:
 
 def test_large_account_far_from_liquidation_is_never_liquidated(book: BorrowerBook) -> None:
     safe = LargeAccount(396_000.0, 100_000_000.0)  # liquidation price ~$304
-    res = stress(book, n_paths=50, n_steps=48, seed=3, large_account=safe)
+    res = stress(book, n_paths=50, n_steps=48, seed=3, actors=StressActors(large_account=safe))
     assert res.p_large_liquidated.value == 0.0
     assert res.p_large_liquidated.low == 0.0
     # Clopper-Pearson upper bound with 0 of 50: 1 - 0.025**(1/50)

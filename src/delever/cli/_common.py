@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -18,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from delever._io import atomic_write_bytes, atomic_write_text
 from delever._io import check_output_path as _check_writable
+from delever._json import dumps_json
 from delever.errors import InvalidArgument
 
 EXIT_OK = 0
@@ -92,28 +90,6 @@ def run_guarded(func: Callable[[], T]) -> T:
     """Call ``func`` inside :func:`user_errors`."""
     with user_errors():
         return func()
-
-
-def _to_jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def dumps_json(payload: dict[str, Any]) -> str:
-    """Serialise deterministically: sorted keys, NaN/inf as null, numpy types converted."""
-    return json.dumps(_to_jsonable(payload), sort_keys=True, allow_nan=False)
 
 
 def check_output_path(option_name: str, path: Path | None) -> None:

@@ -52,7 +52,7 @@ from delever.errors import (
 from delever.protocol import Account, check_whole_units
 from delever.scenario import load_scenario
 from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
-from delever.sim.stress import stress
+from delever.sim.stress import StressActors, StressResult, stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
 # drawn from the distributions fitted to the Aave v3 stablecoin-debt cohort
@@ -287,62 +287,79 @@ def check_error(field: str, value: float, rule: str) -> InvalidArgument:
     return InvalidArgument(f"{field}={value!r} {rule}")
 
 
+StressPathsOpt = Annotated[int, typer.Option("--paths", help="Number of price paths.")]
+StressStepsOpt = Annotated[int, typer.Option("--steps", help="Hourly steps per path.")]
+StressSeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
+StressPriceOpt = Annotated[
+    float | None,
+    typer.Option("--price-usd", help="Start price P0 (default: the scenario's mark, else "
+                 f"${DEFAULT_STRESS_PRICE_USD:,.2f}, the trend-2026 mark, estimate).",
+                 show_default=False),
+]
+WhaleCollateralOpt = Annotated[
+    float | None,
+    typer.Option("--whale-collateral-eth", help="Large account's ETH (default: the "
+                 "scenario's accounts, else 396,000, estimate).", show_default=False),
+]
+WhaleDebtOpt = Annotated[
+    float | None,
+    typer.Option("--whale-debt-usd", help="Large account's debt, USD (default: the "
+                 "scenario's accounts, else $526M, estimate).", show_default=False),
+]
+WhaleLtOpt = Annotated[
+    float | None,
+    typer.Option("--whale-lt", help="Large account's LT (default: WETH's, 0.83).",
+                 show_default=False),
+]
+WhaleSellOpt = Annotated[
+    float, typer.Option("--whale-sell-eth-per-step", help="Large account's sale per step.")
+]
+LiquidatorImmediateOpt = Annotated[
+    float, typer.Option("--liquidator-immediate", help="Share liquidators sell at once.")
+]
+LiquidatorLaterOpt = Annotated[
+    int, typer.Option("--liquidator-later-steps", help="Steps to sell the rest over.")
+]
+FollowerKappaOpt = Annotated[
+    float | None,
+    typer.Option("--follower-kappa", help="Followers sell kappa x the whale's sales "
+                 "(default: the scenario's [book], else 0).", show_default=False),
+]
+FollowerLagOpt = Annotated[
+    int | None,
+    typer.Option("--follower-lag", help="Lag, steps (default: the scenario's, else 1).",
+                 show_default=False),
+]
+PanicDrawdownOpt = Annotated[
+    float, typer.Option("--panic-drawdown", help="Drawdown fraction that triggers panic.")
+]
+PanicSellOpt = Annotated[
+    float, typer.Option("--panic-sell-eth", help="ETH panic sellers sell once.")
+]
+CautiousShareOpt = Annotated[
+    float, typer.Option("--cautious-share", help="Share of borrowers who act at an alert.")
+]
+
+
 def stress_cmd(
     scenario: ScenarioArg = None,
-    paths: Annotated[int, typer.Option("--paths", help="Number of price paths.")] = 1_000,
-    steps: Annotated[int, typer.Option("--steps", help="Hourly steps per path.")] = 720,
+    paths: StressPathsOpt = 1_000,
+    steps: StressStepsOpt = 720,
     engine: EngineOpt = "ladder",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: StressSeedOpt = 0,
     book: BookOpt = None,
-    price_usd: Annotated[
-        float | None,
-        typer.Option("--price-usd", help="Start price P0 (default: the scenario's mark, else "
-                     f"${DEFAULT_STRESS_PRICE_USD:,.2f}, the trend-2026 mark, estimate).",
-                     show_default=False),
-    ] = None,
-    whale_collateral_eth: Annotated[
-        float | None,
-        typer.Option("--whale-collateral-eth", help="Large account's ETH (default: the "
-                     "scenario's accounts, else 396,000, estimate).", show_default=False),
-    ] = None,
-    whale_debt_usd: Annotated[
-        float | None,
-        typer.Option("--whale-debt-usd", help="Large account's debt, USD (default: the "
-                     "scenario's accounts, else $526M, estimate).", show_default=False),
-    ] = None,
-    whale_lt: Annotated[
-        float | None,
-        typer.Option("--whale-lt", help="Large account's LT (default: WETH's, 0.83).",
-                     show_default=False),
-    ] = None,
-    whale_sell_eth_per_step: Annotated[
-        float, typer.Option("--whale-sell-eth-per-step", help="Large account's sale per step.")
-    ] = 0.0,
-    liquidator_immediate: Annotated[
-        float, typer.Option("--liquidator-immediate", help="Share liquidators sell at once.")
-    ] = 1.0,
-    liquidator_later_steps: Annotated[
-        int, typer.Option("--liquidator-later-steps", help="Steps to sell the rest over.")
-    ] = 0,
-    follower_kappa: Annotated[
-        float | None,
-        typer.Option("--follower-kappa", help="Followers sell kappa x the whale's sales "
-                     "(default: the scenario's [book], else 0).", show_default=False),
-    ] = None,
-    follower_lag: Annotated[
-        int | None,
-        typer.Option("--follower-lag", help="Lag, steps (default: the scenario's, else 1).",
-                     show_default=False),
-    ] = None,
-    panic_drawdown: Annotated[
-        float, typer.Option("--panic-drawdown", help="Drawdown fraction that triggers panic.")
-    ] = 0.2,
-    panic_sell_eth: Annotated[
-        float, typer.Option("--panic-sell-eth", help="ETH panic sellers sell once.")
-    ] = 0.0,
-    cautious_share: Annotated[
-        float, typer.Option("--cautious-share", help="Share of borrowers who act at an alert.")
-    ] = 0.0,
+    price_usd: StressPriceOpt = None,
+    whale_collateral_eth: WhaleCollateralOpt = None,
+    whale_debt_usd: WhaleDebtOpt = None,
+    whale_lt: WhaleLtOpt = None,
+    whale_sell_eth_per_step: WhaleSellOpt = 0.0,
+    liquidator_immediate: LiquidatorImmediateOpt = 1.0,
+    liquidator_later_steps: LiquidatorLaterOpt = 0,
+    follower_kappa: FollowerKappaOpt = None,
+    follower_lag: FollowerLagOpt = None,
+    panic_drawdown: PanicDrawdownOpt = 0.2,
+    panic_sell_eth: PanicSellOpt = 0.0,
+    cautious_share: CautiousShareOpt = 0.0,
     impact_y: YOpt = None,
     sigma_daily: SigmaOpt = None,
     adv_eth: AdvOpt = None,
@@ -360,16 +377,8 @@ def stress_cmd(
                               f"must be at least {MIN_SIGMA_DAILY:g} for stress: its paths "
                               "need a volatility; for one deterministic shock use "
                               "`delever cascade`.")
-        whale = LargeAccount(_bounded("whale_collateral_eth",
-                                      _or(whale_collateral_eth, defaults.whale_collateral_eth),
-                                      MAX_ETH),
-                             _bounded("whale_debt_usd",
-                                      _or(whale_debt_usd, defaults.whale_debt_usd), MAX_USD),
-                             liquidation_threshold=check_lt(
-                                 "whale_lt", _or(whale_lt, defaults.whale_lt)),
-                             sell_eth_per_step=whale_sell_eth_per_step)
-        check_whole_units(Account(collateral={"WETH": whale.collateral_eth}, debt={}),
-                          labels={"collateral.WETH": "whale_collateral_eth"})
+        whale = _large_account(whale_collateral_eth, whale_debt_usd, whale_lt,
+                               whale_sell_eth_per_step, defaults)
         actors: dict[str, Any] = {
             "liquidators": Liquidators(liquidator_immediate,
                                        _steps("liquidator_later_steps", liquidator_later_steps)),
@@ -391,19 +400,39 @@ def stress_cmd(
 
             result = stress(the_book, n_paths=paths, n_steps=steps, engine=chosen, seed=seed,
                             price_usd=p0, sigma_per_step=params.sigma_daily / math.sqrt(24.0),
-                            impact=params, large_account=whale, progress=advance, **actors)
+                            actors=StressActors(impact=params, large_account=whale, **actors),
+                            progress=advance)
         if json_output:
-            payload = result.to_dict()
-            payload["large_account"] = {
-                "collateral_eth": whale.collateral_eth, "debt_usd": whale.debt_usd,
-                "liquidation_threshold": whale.liquidation_threshold,
-                "liquidation_price_usd": whale.liquidation_price_usd(),
-            }
-            payload["price_usd"] = p0
-            payload["defaults"] = defaults.source
-            emit_json(payload)
+            emit_json(_stress_payload(result, whale, p0, defaults))
             return
         console.print(result.summary(), markup=False, highlight=False)
+
+
+def _large_account(collateral_eth: float | None, debt_usd: float | None, lt: float | None,
+                   sell_eth_per_step: float, defaults: Defaults) -> LargeAccount:
+    """The large account of ``stress``: the options, else the scenario's (checked)."""
+    whale = LargeAccount(_bounded("whale_collateral_eth",
+                                  _or(collateral_eth, defaults.whale_collateral_eth), MAX_ETH),
+                         _bounded("whale_debt_usd", _or(debt_usd, defaults.whale_debt_usd),
+                                  MAX_USD),
+                         liquidation_threshold=check_lt("whale_lt", _or(lt, defaults.whale_lt)),
+                         sell_eth_per_step=sell_eth_per_step)
+    check_whole_units(Account(collateral={"WETH": whale.collateral_eth}, debt={}),
+                      labels={"collateral.WETH": "whale_collateral_eth"})
+    return whale
+
+
+def _stress_payload(result: StressResult, whale: LargeAccount, p0: float,
+                    defaults: Defaults) -> dict[str, Any]:
+    payload = result.to_dict()
+    payload["large_account"] = {
+        "collateral_eth": whale.collateral_eth, "debt_usd": whale.debt_usd,
+        "liquidation_threshold": whale.liquidation_threshold,
+        "liquidation_price_usd": whale.liquidation_price_usd(),
+    }
+    payload["price_usd"] = p0
+    payload["defaults"] = defaults.source
+    return payload
 
 
 def register(app: typer.Typer) -> None:

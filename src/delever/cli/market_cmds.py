@@ -11,6 +11,8 @@ they are **estimates**, and the JSON output lists which ones a run used.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -246,303 +248,454 @@ def _pick(value: float | None, default: float, name: str, used: list[str]) -> fl
 Opt = typer.Option
 
 
+# the options of `delever impact`, one alias each so the command's signature stays short
+QtyEthOpt = Annotated[float, Opt("--qty-eth", help="ETH to sell.", show_default=False)]
+ModelOpt = Annotated[str, Opt("--model", help=f"Impact model: {', '.join(MODELS)}.")]
+HorizonStepsOpt = Annotated[
+    int, Opt("--horizon-steps", help="Slices (equal, or Almgren-Chriss optimal for ac).")
+]
+StepDaysOpt = Annotated[
+    float, Opt("--step-days", help="Days between slices (tau of Almgren & Chriss).")
+]
+PriceUsdOpt = Annotated[
+    float | None,
+    Opt("--price-usd", help="Mark, USD per ETH (default: the book's or pool's own mid "
+        "for book, univ3 and router with --book-file, else "
+        f"{DEFAULT_PRICE_USD:.2f}, the trend-2026 mark, an estimate). Books and pools are "
+        "rescaled to it."),
+]
+SigmaDailyOpt = Annotated[
+    float | None,
+    Opt("--sigma-daily", help="Daily volatility, a fraction (default: "
+        f"{DEFAULT_MARKET_SOURCE}, estimate)."),
+]
+AdvEthOpt = Annotated[
+    float | None,
+    Opt("--adv-eth", help="Average daily volume, ETH (default: "
+        f"{DEFAULT_MARKET_SOURCE}, estimate)."),
+]
+ImpactYOpt = Annotated[
+    float | None,
+    Opt("--impact-y", help="Square-root-law prefactor Y (default: "
+        f"{DEFAULT_IMPACT_Y}, estimate)."),
+]
+SigmaOpt = Annotated[
+    float | None,
+    Opt("--sigma", help="ac: USD per ETH per sqrt(day) (default: sigma_daily * price)."),
+]
+EtaOpt = Annotated[
+    float | None,
+    Opt("--eta", help="ac: temporary impact, USD/ETH per ETH/day (default: from the "
+        "sqrt law)."),
+]
+GammaOpt = Annotated[
+    float | None,
+    Opt("--gamma", help="ac: permanent impact, USD/ETH per ETH (default: eta/10)."),
+]
+EpsilonOpt = Annotated[
+    float | None, Opt("--epsilon", help="ac: fixed cost, USD per ETH (default: 0.005).")
+]
+RiskAversionOpt = Annotated[
+    float | None, Opt("--risk-aversion", help="ac: lambda, per USD (default: 0 = TWAP).")
+]
+ImpactUsdPerEthOpt = Annotated[
+    float | None,
+    Opt("--impact-usd-per-eth", help="ow/propagator: instant impact, USD/ETH per ETH."),
+]
+HalfLifeDaysOpt = Annotated[
+    float | None,
+    Opt("--half-life-days", help="ow: half-life of the decay, days (default: 1/24)."),
+]
+DecayTimeDaysOpt = Annotated[
+    float | None, Opt("--decay-time-days", help="propagator: t0, days (default: 1/24).")
+]
+DecayExponentOpt = Annotated[
+    float | None, Opt("--decay-exponent", help="propagator: beta (default: 0.25).")
+]
+BookFileOpt = Annotated[
+    Path | None,
+    Opt("--book-file", help="book/router: Binance bookDepth CSV or side,price_usd,size_eth "
+        "CSV (default: a synthetic illustrative book)."),
+]
+BookTimeOpt = Annotated[
+    str | None, Opt("--book-time", help="bookDepth snapshot time (UTC) (default: the first).")
+]
+PoolFileOpt = Annotated[
+    Path | None,
+    Opt("--pool-file", help="univ3/router: Uniswap v3 pool state JSON "
+        "(default: a synthetic illustrative pool)."),
+]
+ImpactJsonOpt = Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")]
+
+
 def impact(
-    qty_eth: Annotated[float, Opt("--qty-eth", help="ETH to sell.", show_default=False)],
-    model: Annotated[str, Opt("--model", help=f"Impact model: {', '.join(MODELS)}.")] = "sqrt",
-    horizon_steps: Annotated[
-        int, Opt("--horizon-steps", help="Slices (equal, or Almgren-Chriss optimal for ac).")
-    ] = DEFAULT_HORIZON_STEPS,
-    step_days: Annotated[
-        float, Opt("--step-days", help="Days between slices (tau of Almgren & Chriss).")
-    ] = DEFAULT_STEP_DAYS,
-    price_usd: Annotated[
-        float | None,
-        Opt("--price-usd", help="Mark, USD per ETH (default: the book's or pool's own mid "
-            "for book, univ3 and router with --book-file, else "
-            f"{DEFAULT_PRICE_USD:.2f}, the trend-2026 mark, an estimate). Books and pools are "
-            "rescaled to it."),
-    ] = None,
-    sigma_daily: Annotated[
-        float | None,
-        Opt("--sigma-daily", help="Daily volatility, a fraction (default: "
-            f"{DEFAULT_MARKET_SOURCE}, estimate)."),
-    ] = None,
-    adv_eth: Annotated[
-        float | None,
-        Opt("--adv-eth", help="Average daily volume, ETH (default: "
-            f"{DEFAULT_MARKET_SOURCE}, estimate)."),
-    ] = None,
-    impact_y: Annotated[
-        float | None,
-        Opt("--impact-y", help="Square-root-law prefactor Y (default: "
-            f"{DEFAULT_IMPACT_Y}, estimate)."),
-    ] = None,
-    sigma: Annotated[
-        float | None,
-        Opt("--sigma", help="ac: USD per ETH per sqrt(day) (default: sigma_daily * price)."),
-    ] = None,
-    eta: Annotated[
-        float | None,
-        Opt("--eta", help="ac: temporary impact, USD/ETH per ETH/day (default: from the "
-            "sqrt law)."),
-    ] = None,
-    gamma: Annotated[
-        float | None,
-        Opt("--gamma", help="ac: permanent impact, USD/ETH per ETH (default: eta/10)."),
-    ] = None,
-    epsilon: Annotated[
-        float | None, Opt("--epsilon", help="ac: fixed cost, USD per ETH (default: 0.005).")
-    ] = None,
-    risk_aversion: Annotated[
-        float | None, Opt("--risk-aversion", help="ac: lambda, per USD (default: 0 = TWAP).")
-    ] = None,
-    impact_usd_per_eth: Annotated[
-        float | None,
-        Opt("--impact-usd-per-eth", help="ow/propagator: instant impact, USD/ETH per ETH."),
-    ] = None,
-    half_life_days: Annotated[
-        float | None,
-        Opt("--half-life-days", help="ow: half-life of the decay, days (default: 1/24)."),
-    ] = None,
-    decay_time_days: Annotated[
-        float | None, Opt("--decay-time-days", help="propagator: t0, days (default: 1/24).")
-    ] = None,
-    decay_exponent: Annotated[
-        float | None, Opt("--decay-exponent", help="propagator: beta (default: 0.25).")
-    ] = None,
-    book_file: Annotated[
-        Path | None,
-        Opt("--book-file", help="book/router: Binance bookDepth CSV or side,price_usd,size_eth "
-            "CSV (default: a synthetic illustrative book)."),
-    ] = None,
-    book_time: Annotated[
-        str | None, Opt("--book-time", help="bookDepth snapshot time (UTC) (default: the first).")
-    ] = None,
-    pool_file: Annotated[
-        Path | None,
-        Opt("--pool-file", help="univ3/router: Uniswap v3 pool state JSON "
-            "(default: a synthetic illustrative pool)."),
-    ] = None,
-    json_output: Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")] = False,
+    qty_eth: QtyEthOpt,
+    model: ModelOpt = "sqrt",
+    horizon_steps: HorizonStepsOpt = DEFAULT_HORIZON_STEPS,
+    step_days: StepDaysOpt = DEFAULT_STEP_DAYS,
+    price_usd: PriceUsdOpt = None,
+    sigma_daily: SigmaDailyOpt = None,
+    adv_eth: AdvEthOpt = None,
+    impact_y: ImpactYOpt = None,
+    sigma: SigmaOpt = None,
+    eta: EtaOpt = None,
+    gamma: GammaOpt = None,
+    epsilon: EpsilonOpt = None,
+    risk_aversion: RiskAversionOpt = None,
+    impact_usd_per_eth: ImpactUsdPerEthOpt = None,
+    half_life_days: HalfLifeDaysOpt = None,
+    decay_time_days: DecayTimeDaysOpt = None,
+    decay_exponent: DecayExponentOpt = None,
+    book_file: BookFileOpt = None,
+    book_time: BookTimeOpt = None,
+    pool_file: PoolFileOpt = None,
+    json_output: ImpactJsonOpt = False,
 ) -> None:
     """Sell --qty-eth ETH through an impact model: fills, average price, liquidity discount."""
+    options = ImpactOptions(
+        model=model, qty_eth=qty_eth, horizon_steps=horizon_steps, step_days=step_days,
+        price_usd=price_usd, sigma_daily=sigma_daily, adv_eth=adv_eth, impact_y=impact_y,
+        sigma=sigma, eta=eta, gamma=gamma, epsilon=epsilon, risk_aversion=risk_aversion,
+        impact_usd_per_eth=impact_usd_per_eth, half_life_days=half_life_days,
+        decay_time_days=decay_time_days, decay_exponent=decay_exponent, book_file=book_file,
+        book_time=book_time, pool_file=pool_file)
     # extreme model parameters can overflow: the result is checked below and refused in one
     # line, so numpy's RuntimeWarnings would only be noise before that line
     with user_errors(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if model not in MODELS:
-            raise unknown_name("model", model, MODELS)
-        # a sale of 0 ETH has no fill price, hence no discount to report
-        qty = check_positive("qty_eth", qty_eth, "Give the ETH to sell as a positive size.")
-        if qty > MAX_QTY_ETH:
-            raise InvalidArgument(f"qty_eth={qty_eth!r} must be at most {MAX_QTY_ETH:.0e} ETH.")
-        if not 1 <= horizon_steps <= MAX_HORIZON_STEPS:
-            raise InvalidArgument(f"horizon_steps={horizon_steps!r} must be in "
-                                  f"[1, {MAX_HORIZON_STEPS:,}] (one row per slice).")
-        check_positive("step_days", step_days)
-        if step_days > MAX_STEP_DAYS:
-            raise InvalidArgument(f"step_days={step_days!r} must be at most {MAX_STEP_DAYS:g} "
-                                  "days between slices.")
-        given = {
-            "--sigma-daily": sigma_daily, "--adv-eth": adv_eth, "--impact-y": impact_y,
-            "--sigma": sigma, "--eta": eta, "--gamma": gamma, "--epsilon": epsilon,
-            "--risk-aversion": risk_aversion, "--impact-usd-per-eth": impact_usd_per_eth,
-            "--half-life-days": half_life_days, "--decay-time-days": decay_time_days,
-            "--decay-exponent": decay_exponent,
-        }
-        # before any default is derived from them: the message names the option given
-        for flag, value in given.items():
-            if value is not None and not math.isfinite(value):
-                raise InvalidArgument(f"{flag}={value!r} must be a finite number.")
-        if half_life_days is not None and half_life_days < MIN_HALF_LIFE_DAYS:
-            raise InvalidArgument(f"--half-life-days={half_life_days!r} must be at least "
-                                  f"{MIN_HALF_LIFE_DAYS:g} days (about 0.1 s).")
-        if price_usd is not None:
-            check_positive("price_usd", price_usd)
-            if price_usd > MAX_PRICE_USD:
-                raise InvalidArgument(
-                    f"price_usd={price_usd!r} must be at most {MAX_PRICE_USD:.0e} USD per ETH."
-                )
-        defaults_used: list[str] = []
-        # sigma_daily, adv_eth and impact_y feed a model directly or through derived defaults.
-        uses_sqrt_params = (
-            model == "sqrt"
-            or (model == "ac" and None in (sigma, eta, gamma))
-            or (model in ("ow", "propagator") and impact_usd_per_eth is None)
-            or (model == "router" and book_file is None)
-        )
-        used = defaults_used if uses_sqrt_params else []
-        warnings = unused_options(model, {
-            "--sigma-daily": sigma_daily, "--adv-eth": adv_eth, "--impact-y": impact_y,
-            "--sigma": sigma, "--eta": eta, "--gamma": gamma, "--epsilon": epsilon,
-            "--risk-aversion": risk_aversion, "--impact-usd-per-eth": impact_usd_per_eth,
-            "--half-life-days": half_life_days, "--decay-time-days": decay_time_days,
-            "--decay-exponent": decay_exponent, "--book-file": book_file,
-            "--book-time": book_time, "--pool-file": pool_file,
-        }, uses_sqrt_params)
-        default_sigma = default_adv = math.nan
-        if sigma_daily is None or adv_eth is None:
-            default_sigma, default_adv = _calibrated_sigma_and_adv()
-        sigma_d = _pick(sigma_daily, default_sigma, "sigma_daily", used)
-        adv = _pick(adv_eth, default_adv, "adv_eth", used)
-        y = _pick(impact_y, DEFAULT_IMPACT_Y, "impact_y", used)
-        check_non_negative("sigma_daily", sigma_d, "Give a daily fraction, e.g. 0.04.")
-        check_positive("adv_eth", adv)
-        check_non_negative("impact_y", y)
-        payload: dict[str, Any] = {}
-        parameters: dict[str, Any] = {}
-        notes: list[str] = []
-
-        mark = price_usd
-        engine: ImpactModel
-        if model == "book":
-            book = load_book(book_file, book_time)
-            engine = OrderBookImpact(book)
-            mark = mark if mark is not None else book.mid_price_usd
-            payload["venue_source"] = book.source
-            parameters["book_mid_usd"] = book.mid_price_usd
-            parameters["book_bid_depth_eth"] = book.bid_depth_eth
-        elif model == "univ3":
-            pool = load_pool(pool_file)
-            engine = UniswapV3Impact(pool)
-            mark = mark if mark is not None else pool.spot_price_usd
-            payload["venue_source"] = pool.source
-            parameters["pool_spot_usd"] = pool.spot_price_usd
-            parameters["pool_fee_pips"] = pool.fee_pips
-        elif model == "router" and book_file is not None:
-            book = load_book(book_file, book_time)
-            mark = mark if mark is not None else book.mid_price_usd
-        if mark is None:
-            mark = DEFAULT_PRICE_USD
-            defaults_used.append("price_usd")
-
-        sqrt_params = {"sigma_daily": sigma_d, "adv_eth": adv, "impact_y": y}
-
-        if model == "sqrt":
-            engine = _sqrt_model(sigma_d, adv, y)
-            parameters.update(sqrt_params)
-        elif model == "ac":
-            base = ac_defaults(mark, sigma_d, adv, y)
-            ac = AlmgrenChrissImpact(
-                sigma=_pick(sigma, base["sigma"], "sigma", defaults_used),
-                eta=_pick(eta, base["eta"], "eta", defaults_used),
-                gamma=_pick(gamma, base["gamma"], "gamma", defaults_used),
-                epsilon=_pick(epsilon, base["epsilon"], "epsilon", defaults_used),
-                risk_aversion=_pick(risk_aversion, base["risk_aversion"], "risk_aversion",
-                                    defaults_used),
-                n_steps=horizon_steps,
-                step_days=step_days,
-            )
-            engine = ac
-            parameters.update(
-                sigma=ac.sigma, eta=ac.eta, gamma=ac.gamma, epsilon=ac.epsilon,
-                risk_aversion=ac.risk_aversion,
-            )
-            if eta is None or gamma is None or sigma is None:
-                parameters.update(sqrt_params)
-            sched = ac.schedule(qty)
-            payload["schedule_eth"] = sched.holdings_eth
-            payload["expected_cost_usd"] = sched.expected_cost_usd
-            payload["variance_usd2"] = sched.variance_usd2
-            payload["std_cost_usd"] = sched.std_cost_usd
-            payload["kappa_per_day"] = sched.kappa_per_day
-            notes.append("Almgren-Chriss fills are expected values (price noise set to zero).")
-        elif model in ("ow", "propagator"):
-            k = _pick(
-                impact_usd_per_eth,
-                transient_impact_default(mark, sigma_d, adv, y),
-                "impact_usd_per_eth", defaults_used,
-            )
-            if impact_usd_per_eth is None and not k > 0:  # derived: name what it came from
-                raise InvalidArgument(
-                    f"impact_usd_per_eth={k!r} (from the square-root law with --sigma-daily="
-                    f"{sigma_d!r}, --impact-y={y!r}) must be greater than 0; give "
-                    "--impact-usd-per-eth, or a positive --sigma-daily and --impact-y.")
-            if model == "ow":
-                half = _pick(half_life_days, DEFAULT_OW_HALF_LIFE_DAYS, "half_life_days",
-                             defaults_used)
-                check_positive("half_life_days", half)
-                engine = ObizhaevaWangImpact(
-                    impact_usd_per_eth=k, resilience_per_day=math.log(2.0) / half,
-                    n_steps=horizon_steps, step_days=step_days,
-                )
-                parameters.update(impact_usd_per_eth=k, half_life_days=half,
-                                  resilience_per_day=math.log(2.0) / half)
-            else:
-                t0 = _pick(decay_time_days, DEFAULT_PROPAGATOR_T0_DAYS, "decay_time_days",
-                           defaults_used)
-                beta = _pick(decay_exponent, DEFAULT_PROPAGATOR_BETA, "decay_exponent",
-                             defaults_used)
-                engine = PropagatorImpact(
-                    impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta,
-                    n_steps=horizon_steps, step_days=step_days,
-                )
-                parameters.update(impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta)
-            if impact_usd_per_eth is None:
-                parameters.update(sqrt_params)
-        elif model == "router":
-            venues: list[VenueModel] = []
-            names: list[str] = []
-            if book_file is not None:
-                venues.append(OrderBookImpact(book))
-                names.append("book")
-                parameters["book_source"] = book.source
-            else:
-                venues.append(_sqrt_model(sigma_d, adv, y))
-                names.append("sqrt")
-                parameters.update(sqrt_params)
-            pool = load_pool(pool_file)
-            venues.append(UniswapV3Impact(pool))
-            names.append("univ3")
-            parameters["pool_source"] = pool.source
-            router = Router.of(venues, names)
-            engine = router
-            routed = router.route(mark, qty)
-            payload["split_eth"] = {n: float(routed.split_eth[0, k]) for k, n in enumerate(names)}
-            payload["marginal_price_usd"] = float(routed.marginal_price_usd[0])
-
-        if model == "ac":
-            holdings = payload["schedule_eth"]
-            schedule = engine.execute_schedule(mark, holdings[:-1] - holdings[1:], step_days)
-        else:
-            slices = [qty / horizon_steps] * horizon_steps
-            schedule = engine.execute_schedule(mark, slices, step_days)
-
-        payload.update(_schedule_payload(model, mark, horizon_steps, step_days, schedule))
-        headline = [f"{key}={payload[key]!r}" for key in
-                    ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct")
-                    if not math.isfinite(payload[key])]
-        overflow = next(iter(headline), None) or next(
-            (f"{path} is not finite" for path in non_finite_paths(payload, inf_ok=frozenset())),
-            None)
-        if overflow is not None:
-            named = " ".join(f"{flag}={value!r}" for flag, value in
-                             [*given.items(), ("--qty-eth", qty_eth), ("--price-usd", price_usd)]
-                             if value is not None)
-            raise InvalidArgument(
-                f"{overflow}: the model's parameters ({named}) overflow a float; give smaller "
-                "values (see `delever impact --help` for the defaults)."
-            )
-        payload["parameters"] = parameters
-        payload["estimates"] = sorted(set(defaults_used))
-        synthetic = (model == "book" and book_file is None) or (
-            model in ("univ3", "router") and pool_file is None
-        )
-        if synthetic:
-            notes.append("Venue data are a synthetic illustrative example, not market data.")
-        if model in ("sqrt", "router", "book", "univ3"):
-            notes.append("Slices walk one impact curve with no recovery between them.")
-        payload["notes"] = notes
-        unfilled = fill_warning(schedule)
-        if unfilled is not None:
-            warnings.append(unfilled)
-        payload["warnings"] = warnings
-        for warning in warnings:
+        payload, schedule = run_impact(options)
+        for warning in payload["warnings"]:
             err_console.print(f"warning: {warning}", markup=False)
-
         if json_output:
             emit_json(payload)
         else:
             _print(payload, schedule)
+
+
+@dataclass(frozen=True)
+class ImpactOptions:
+    """The options of ``delever impact`` (None: the model's default, an estimate)."""
+
+    model: str
+    qty_eth: float
+    horizon_steps: int
+    step_days: float
+    price_usd: float | None = None
+    sigma_daily: float | None = None
+    adv_eth: float | None = None
+    impact_y: float | None = None
+    sigma: float | None = None
+    eta: float | None = None
+    gamma: float | None = None
+    epsilon: float | None = None
+    risk_aversion: float | None = None
+    impact_usd_per_eth: float | None = None
+    half_life_days: float | None = None
+    decay_time_days: float | None = None
+    decay_exponent: float | None = None
+    book_file: Path | None = None
+    book_time: str | None = None
+    pool_file: Path | None = None
+
+    def model_parameters(self) -> dict[str, float | None]:
+        """The numeric model options by flag."""
+        return {
+            "--sigma-daily": self.sigma_daily, "--adv-eth": self.adv_eth,
+            "--impact-y": self.impact_y, "--sigma": self.sigma, "--eta": self.eta,
+            "--gamma": self.gamma, "--epsilon": self.epsilon,
+            "--risk-aversion": self.risk_aversion,
+            "--impact-usd-per-eth": self.impact_usd_per_eth,
+            "--half-life-days": self.half_life_days, "--decay-time-days": self.decay_time_days,
+            "--decay-exponent": self.decay_exponent,
+        }
+
+    def uses_sqrt_params(self) -> bool:
+        """Whether sigma_daily, adv_eth and impact_y feed the model, directly or through
+        derived defaults."""
+        model = self.model
+        return (
+            model == "sqrt"
+            or (model == "ac" and None in (self.sigma, self.eta, self.gamma))
+            or (model in ("ow", "propagator") and self.impact_usd_per_eth is None)
+            or (model == "router" and self.book_file is None)
+        )
+
+
+@dataclass
+class _ImpactBuild:
+    """What the stages of :func:`run_impact` build up: the square-root inputs, the mark, the
+    engine and the JSON payload's pieces."""
+
+    qty_eth: float
+    sigma_daily: float
+    adv_eth: float
+    impact_y: float
+    defaults_used: list[str]
+    warnings: list[str]
+    mark_usd: float | None = None
+    book: OrderBook | None = None
+    engine: ImpactModel | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def sqrt_params(self) -> dict[str, float]:
+        return {"sigma_daily": self.sigma_daily, "adv_eth": self.adv_eth,
+                "impact_y": self.impact_y}
+
+
+def run_impact(options: ImpactOptions) -> tuple[dict[str, Any], ScheduleFills]:
+    """The JSON payload of ``delever impact`` and the fills, from checked options."""
+    qty = _check_impact_options(options)
+    build = _sqrt_inputs(options, qty)
+    _load_venue(options, build)
+    if build.mark_usd is None:
+        build.mark_usd = DEFAULT_PRICE_USD
+        build.defaults_used.append("price_usd")
+    _ENGINE_BUILDERS[options.model](options, build)
+    schedule = _execute(options, build)
+    _finish_payload(options, build, schedule)
+    return build.payload, schedule
+
+
+def _check_impact_options(options: ImpactOptions) -> float:
+    """The checks on the options before any default is derived; returns the ETH to sell."""
+    if options.model not in MODELS:
+        raise unknown_name("model", options.model, MODELS)
+    # a sale of 0 ETH has no fill price, hence no discount to report
+    qty = check_positive("qty_eth", options.qty_eth, "Give the ETH to sell as a positive size.")
+    if qty > MAX_QTY_ETH:
+        raise InvalidArgument(f"qty_eth={options.qty_eth!r} must be at most "
+                              f"{MAX_QTY_ETH:.0e} ETH.")
+    if not 1 <= options.horizon_steps <= MAX_HORIZON_STEPS:
+        raise InvalidArgument(f"horizon_steps={options.horizon_steps!r} must be in "
+                              f"[1, {MAX_HORIZON_STEPS:,}] (one row per slice).")
+    check_positive("step_days", options.step_days)
+    if options.step_days > MAX_STEP_DAYS:
+        raise InvalidArgument(f"step_days={options.step_days!r} must be at most "
+                              f"{MAX_STEP_DAYS:g} days between slices.")
+    # before any default is derived from them: the message names the option given
+    for flag, value in options.model_parameters().items():
+        if value is not None and not math.isfinite(value):
+            raise InvalidArgument(f"{flag}={value!r} must be a finite number.")
+    half_life_days = options.half_life_days
+    if half_life_days is not None and half_life_days < MIN_HALF_LIFE_DAYS:
+        raise InvalidArgument(f"--half-life-days={half_life_days!r} must be at least "
+                              f"{MIN_HALF_LIFE_DAYS:g} days (about 0.1 s).")
+    price_usd = options.price_usd
+    if price_usd is not None:
+        check_positive("price_usd", price_usd)
+        if price_usd > MAX_PRICE_USD:
+            raise InvalidArgument(
+                f"price_usd={price_usd!r} must be at most {MAX_PRICE_USD:.0e} USD per ETH."
+            )
+    return qty
+
+
+def _sqrt_inputs(options: ImpactOptions, qty: float) -> _ImpactBuild:
+    """The square-root law's inputs (given or the calibrated defaults) and the warnings on
+    options the model does not read."""
+    defaults_used: list[str] = []
+    uses_sqrt_params = options.uses_sqrt_params()
+    used = defaults_used if uses_sqrt_params else []
+    warnings = unused_options(options.model, {
+        **options.model_parameters(), "--book-file": options.book_file,
+        "--book-time": options.book_time, "--pool-file": options.pool_file,
+    }, uses_sqrt_params)
+    default_sigma = default_adv = math.nan
+    if options.sigma_daily is None or options.adv_eth is None:
+        default_sigma, default_adv = _calibrated_sigma_and_adv()
+    sigma_d = _pick(options.sigma_daily, default_sigma, "sigma_daily", used)
+    adv = _pick(options.adv_eth, default_adv, "adv_eth", used)
+    y = _pick(options.impact_y, DEFAULT_IMPACT_Y, "impact_y", used)
+    check_non_negative("sigma_daily", sigma_d, "Give a daily fraction, e.g. 0.04.")
+    check_positive("adv_eth", adv)
+    check_non_negative("impact_y", y)
+    return _ImpactBuild(qty, sigma_d, adv, y, defaults_used, warnings,
+                        mark_usd=options.price_usd)
+
+
+def _load_venue(options: ImpactOptions, build: _ImpactBuild) -> None:
+    """The book or pool a venue model sells into; the mark defaults to its own mid."""
+    mark = build.mark_usd
+    if options.model == "book":
+        book = load_book(options.book_file, options.book_time)
+        build.engine = OrderBookImpact(book)
+        build.mark_usd = mark if mark is not None else book.mid_price_usd
+        build.payload["venue_source"] = book.source
+        build.parameters["book_mid_usd"] = book.mid_price_usd
+        build.parameters["book_bid_depth_eth"] = book.bid_depth_eth
+    elif options.model == "univ3":
+        pool = load_pool(options.pool_file)
+        build.engine = UniswapV3Impact(pool)
+        build.mark_usd = mark if mark is not None else pool.spot_price_usd
+        build.payload["venue_source"] = pool.source
+        build.parameters["pool_spot_usd"] = pool.spot_price_usd
+        build.parameters["pool_fee_pips"] = pool.fee_pips
+    elif options.model == "router" and options.book_file is not None:
+        build.book = load_book(options.book_file, options.book_time)
+        build.mark_usd = mark if mark is not None else build.book.mid_price_usd
+
+
+def _mark(build: _ImpactBuild) -> float:
+    assert build.mark_usd is not None  # set by run_impact before the engines
+    return build.mark_usd
+
+
+def _sqrt_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
+    build.engine = _sqrt_model(build.sigma_daily, build.adv_eth, build.impact_y)
+    build.parameters.update(build.sqrt_params())
+
+
+def _venue_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
+    """book and univ3: the engine was built with the venue (:func:`_load_venue`)."""
+
+
+def _ac_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
+    used = build.defaults_used
+    base = ac_defaults(_mark(build), build.sigma_daily, build.adv_eth, build.impact_y)
+    ac = AlmgrenChrissImpact(
+        sigma=_pick(options.sigma, base["sigma"], "sigma", used),
+        eta=_pick(options.eta, base["eta"], "eta", used),
+        gamma=_pick(options.gamma, base["gamma"], "gamma", used),
+        epsilon=_pick(options.epsilon, base["epsilon"], "epsilon", used),
+        risk_aversion=_pick(options.risk_aversion, base["risk_aversion"], "risk_aversion",
+                            used),
+        n_steps=options.horizon_steps,
+        step_days=options.step_days,
+    )
+    build.engine = ac
+    build.parameters.update(
+        sigma=ac.sigma, eta=ac.eta, gamma=ac.gamma, epsilon=ac.epsilon,
+        risk_aversion=ac.risk_aversion,
+    )
+    if options.eta is None or options.gamma is None or options.sigma is None:
+        build.parameters.update(build.sqrt_params())
+    sched = ac.schedule(build.qty_eth)
+    build.payload["schedule_eth"] = sched.holdings_eth
+    build.payload["expected_cost_usd"] = sched.expected_cost_usd
+    build.payload["variance_usd2"] = sched.variance_usd2
+    build.payload["std_cost_usd"] = sched.std_cost_usd
+    build.payload["kappa_per_day"] = sched.kappa_per_day
+    build.notes.append("Almgren-Chriss fills are expected values (price noise set to zero).")
+
+
+def _transient_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
+    """ow and propagator: an instant impact that decays (exponentially, or as a power law)."""
+    used, given_k = build.defaults_used, options.impact_usd_per_eth
+    k = _pick(given_k, transient_impact_default(_mark(build), build.sigma_daily, build.adv_eth,
+                                                build.impact_y),
+              "impact_usd_per_eth", used)
+    if given_k is None and not k > 0:  # derived: name what it came from
+        raise InvalidArgument(
+            f"impact_usd_per_eth={k!r} (from the square-root law with --sigma-daily="
+            f"{build.sigma_daily!r}, --impact-y={build.impact_y!r}) must be greater than 0; "
+            "give --impact-usd-per-eth, or a positive --sigma-daily and --impact-y.")
+    if options.model == "ow":
+        half = _pick(options.half_life_days, DEFAULT_OW_HALF_LIFE_DAYS, "half_life_days", used)
+        check_positive("half_life_days", half)
+        build.engine = ObizhaevaWangImpact(
+            impact_usd_per_eth=k, resilience_per_day=math.log(2.0) / half,
+            n_steps=options.horizon_steps, step_days=options.step_days,
+        )
+        build.parameters.update(impact_usd_per_eth=k, half_life_days=half,
+                                resilience_per_day=math.log(2.0) / half)
+    else:
+        t0 = _pick(options.decay_time_days, DEFAULT_PROPAGATOR_T0_DAYS, "decay_time_days",
+                   used)
+        beta = _pick(options.decay_exponent, DEFAULT_PROPAGATOR_BETA, "decay_exponent", used)
+        build.engine = PropagatorImpact(
+            impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta,
+            n_steps=options.horizon_steps, step_days=options.step_days,
+        )
+        build.parameters.update(impact_usd_per_eth=k, decay_time_days=t0, decay_exponent=beta)
+    if given_k is None:
+        build.parameters.update(build.sqrt_params())
+
+
+def _router_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
+    """The order split between the book (or the square-root law) and the pool."""
+    venues: list[VenueModel] = []
+    names: list[str] = []
+    if build.book is not None:
+        venues.append(OrderBookImpact(build.book))
+        names.append("book")
+        build.parameters["book_source"] = build.book.source
+    else:
+        venues.append(_sqrt_model(build.sigma_daily, build.adv_eth, build.impact_y))
+        names.append("sqrt")
+        build.parameters.update(build.sqrt_params())
+    pool = load_pool(options.pool_file)
+    venues.append(UniswapV3Impact(pool))
+    names.append("univ3")
+    build.parameters["pool_source"] = pool.source
+    router = Router.of(venues, names)
+    build.engine = router
+    routed = router.route(_mark(build), build.qty_eth)
+    build.payload["split_eth"] = {n: float(routed.split_eth[0, k]) for k, n in enumerate(names)}
+    build.payload["marginal_price_usd"] = float(routed.marginal_price_usd[0])
+
+
+_ENGINE_BUILDERS: dict[str, Callable[[ImpactOptions, _ImpactBuild], None]] = {
+    "sqrt": _sqrt_engine,
+    "ac": _ac_engine,
+    "ow": _transient_engine,
+    "propagator": _transient_engine,
+    "book": _venue_engine,
+    "univ3": _venue_engine,
+    "router": _router_engine,
+}
+
+
+def _execute(options: ImpactOptions, build: _ImpactBuild) -> ScheduleFills:
+    """Sell through the engine (the AC schedule's slices, else equal slices) and check that
+    the headline figures are finite."""
+    engine, mark, step_days = build.engine, _mark(build), options.step_days
+    assert engine is not None
+    if options.model == "ac":
+        holdings = build.payload["schedule_eth"]
+        schedule = engine.execute_schedule(mark, holdings[:-1] - holdings[1:], step_days)
+    else:
+        slices = [build.qty_eth / options.horizon_steps] * options.horizon_steps
+        schedule = engine.execute_schedule(mark, slices, step_days)
+    payload = build.payload
+    payload.update(_schedule_payload(options.model, mark, options.horizon_steps, step_days,
+                                     schedule))
+    headline = [f"{key}={payload[key]!r}" for key in
+                ("avg_price_usd", "final_mid_usd", "discount_usd", "discount_pct")
+                if not math.isfinite(payload[key])]
+    overflow = next(iter(headline), None) or next(
+        (f"{path} is not finite" for path in non_finite_paths(payload, inf_ok=frozenset())),
+        None)
+    if overflow is not None:
+        named = " ".join(f"{flag}={value!r}" for flag, value in
+                         [*options.model_parameters().items(), ("--qty-eth", options.qty_eth),
+                          ("--price-usd", options.price_usd)]
+                         if value is not None)
+        raise InvalidArgument(
+            f"{overflow}: the model's parameters ({named}) overflow a float; give smaller "
+            "values (see `delever impact --help` for the defaults)."
+        )
+    return schedule
+
+
+def _finish_payload(options: ImpactOptions, build: _ImpactBuild,
+                    schedule: ScheduleFills) -> None:
+    """Parameters, the estimates used, the notes and the warnings."""
+    model, payload, notes = options.model, build.payload, build.notes
+    payload["parameters"] = build.parameters
+    payload["estimates"] = sorted(set(build.defaults_used))
+    synthetic = (model == "book" and options.book_file is None) or (
+        model in ("univ3", "router") and options.pool_file is None
+    )
+    if synthetic:
+        notes.append("Venue data are a synthetic illustrative example, not market data.")
+    if model in ("sqrt", "router", "book", "univ3"):
+        notes.append("Slices walk one impact curve with no recovery between them.")
+    payload["notes"] = notes
+    unfilled = fill_warning(schedule)
+    if unfilled is not None:
+        build.warnings.append(unfilled)
+    payload["warnings"] = build.warnings
 
 
 def _schedule_payload(

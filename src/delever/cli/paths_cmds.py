@@ -12,13 +12,10 @@ Parquet or CSV (``--output``, by extension: one row per path, columns ``step_0``
 from __future__ import annotations
 
 import io
-import math
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -41,19 +38,16 @@ from delever.market.calibration import (
     MarketCalibration,
     as_date,
     calibrate,
-    fit_garch,
 )
-from delever.market.loaders import eth_daily_close
 from delever.market.paths import (
+    DEFAULT_BLOCK_DAYS,
     DEFAULT_JUMP_INTENSITY_PER_DAY,
     DEFAULT_JUMP_MEAN,
     DEFAULT_JUMP_STD,
-    MODELS,
-    bootstrap_paths,
-    garch_paths,
-    gbm_paths,
-    merton_paths,
-    replay_paths,
+    PATH_MODELS,
+    DrawnPaths,
+    PathRequest,
+    draw_paths,
 )
 from delever.sim.limits import PATHS_ARRAYS, check_paths_memory
 
@@ -68,7 +62,6 @@ WindowOpt = Annotated[
 
 # Merton jump defaults (delever.market.paths): ILLUSTRATIVE, not fitted. The diffusion
 # volatility is set so that the total daily variance equals the calibrated sigma_daily².
-DEFAULT_BLOCK_DAYS = 10.0
 DEFAULT_CUTOFF_TEXT = DEFAULT_CUTOFF.isoformat()
 OUTPUT_FORMATS = (".parquet", ".csv")
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
@@ -166,134 +159,100 @@ def _unused_options(ctx: typer.Context, model: str) -> list[str]:
     return out
 
 
+ModelOpt = Annotated[
+    str, typer.Option("--model", help="gbm | merton | garch | bootstrap | replay.")
+]
+NPathsOpt = Annotated[int, typer.Option("--paths", help="Number of paths.")]
+NStepsOpt = Annotated[int, typer.Option("--steps", help="Steps per path.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the paths to .parquet or .csv."),
+]
+S0Opt = Annotated[
+    float | None,
+    typer.Option("--s0", help="Start price in USD (default: last close before the cut-off)."),
+]
+SigmaDailyOpt = Annotated[
+    float | None,
+    typer.Option("--sigma-daily", help="Daily log-return volatility (default: calibrated)."),
+]
+DriftDailyOpt = Annotated[
+    float, typer.Option("--drift-daily", help="Drift per day, E[S1/S0] = exp(drift).")
+]
+StepDaysOpt = Annotated[
+    float, typer.Option("--step-days", help="Step length in days (gbm and merton only).")
+]
+AntitheticOpt = Annotated[
+    bool, typer.Option("--antithetic", help="Antithetic pairs (gbm, merton, garch).")
+]
+JumpIntensityOpt = Annotated[
+    float, typer.Option("--jump-intensity", help="Merton: jumps per day (illustrative).")
+]
+JumpMeanOpt = Annotated[
+    float, typer.Option("--jump-mean", help="Merton: mean log jump (illustrative).")
+]
+JumpStdOpt = Annotated[
+    float, typer.Option("--jump-std", help="Merton: std of the log jump (illustrative).")
+]
+BlockDaysOpt = Annotated[
+    float, typer.Option("--block-days", help="Bootstrap: (mean) block length in days.")
+]
+BootstrapMethodOpt = Annotated[
+    str, typer.Option("--bootstrap-method", help="Bootstrap: stationary | moving.")
+]
+ReplayStartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--replay-start",
+        help="Replay: day of the first price (default: the last day before the cut-off).",
+    ),
+]
+StrideDaysOpt = Annotated[
+    int, typer.Option("--stride-days", help="Replay: shift between windows, in days.")
+]
+
+
 def paths_cmd(
     ctx: typer.Context,
-    model: Annotated[
-        str, typer.Option("--model", help="gbm | merton | garch | bootstrap | replay.")
-    ] = "gbm",
-    n_paths: Annotated[int, typer.Option("--paths", help="Number of paths.")] = 1000,
-    n_steps: Annotated[int, typer.Option("--steps", help="Steps per path.")] = 30,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bytes).")] = 0,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the paths to .parquet or .csv."),
-    ] = None,
-    s0_usd: Annotated[
-        float | None,
-        typer.Option("--s0", help="Start price in USD (default: last close before the cut-off)."),
-    ] = None,
+    model: ModelOpt = "gbm",
+    n_paths: NPathsOpt = 1000,
+    n_steps: NStepsOpt = 30,
+    seed: SeedOpt = 0,
+    output: OutputOpt = None,
+    s0_usd: S0Opt = None,
     cutoff: CutoffOpt = DEFAULT_CUTOFF_TEXT,
     window_days: WindowOpt = DEFAULT_WINDOW_DAYS,
-    sigma_daily: Annotated[
-        float | None,
-        typer.Option("--sigma-daily", help="Daily log-return volatility (default: calibrated)."),
-    ] = None,
-    drift_daily: Annotated[
-        float, typer.Option("--drift-daily", help="Drift per day, E[S1/S0] = exp(drift).")
-    ] = 0.0,
-    step_days: Annotated[
-        float, typer.Option("--step-days", help="Step length in days (gbm and merton only).")
-    ] = 1.0,
-    antithetic: Annotated[
-        bool, typer.Option("--antithetic", help="Antithetic pairs (gbm, merton, garch).")
-    ] = False,
-    jump_intensity: Annotated[
-        float, typer.Option("--jump-intensity", help="Merton: jumps per day (illustrative).")
-    ] = DEFAULT_JUMP_INTENSITY_PER_DAY,
-    jump_mean: Annotated[
-        float, typer.Option("--jump-mean", help="Merton: mean log jump (illustrative).")
-    ] = DEFAULT_JUMP_MEAN,
-    jump_std: Annotated[
-        float, typer.Option("--jump-std", help="Merton: std of the log jump (illustrative).")
-    ] = DEFAULT_JUMP_STD,
-    block_days: Annotated[
-        float, typer.Option("--block-days", help="Bootstrap: (mean) block length in days.")
-    ] = DEFAULT_BLOCK_DAYS,
-    bootstrap_method: Annotated[
-        str, typer.Option("--bootstrap-method", help="Bootstrap: stationary | moving.")
-    ] = "stationary",
-    replay_start: Annotated[
-        str | None,
-        typer.Option(
-            "--replay-start",
-            help="Replay: day of the first price (default: the last day before the cut-off).",
-        ),
-    ] = None,
-    stride_days: Annotated[
-        int, typer.Option("--stride-days", help="Replay: shift between windows, in days.")
-    ] = 1,
+    sigma_daily: SigmaDailyOpt = None,
+    drift_daily: DriftDailyOpt = 0.0,
+    step_days: StepDaysOpt = 1.0,
+    antithetic: AntitheticOpt = False,
+    jump_intensity: JumpIntensityOpt = DEFAULT_JUMP_INTENSITY_PER_DAY,
+    jump_mean: JumpMeanOpt = DEFAULT_JUMP_MEAN,
+    jump_std: JumpStdOpt = DEFAULT_JUMP_STD,
+    block_days: BlockDaysOpt = DEFAULT_BLOCK_DAYS,
+    bootstrap_method: BootstrapMethodOpt = "stationary",
+    replay_start: ReplayStartOpt = None,
+    stride_days: StrideDaysOpt = 1,
     json_output: JsonOpt = False,
 ) -> None:
     """Draw exogenous ETH price paths and write them to Parquet or CSV."""
     with user_errors():
-        if model not in MODELS:
-            raise unknown_name("model", model, MODELS)
-        for name, value in (("paths", n_paths), ("steps", n_steps)):
-            if value < 1:
-                raise InvalidArgument(f"--{name}={value} must be at least 1.")
-        check_paths_memory(n_paths, n_steps, PATHS_ARRAYS)
-        if seed < 0:
-            raise InvalidArgument(f"--seed={seed} must not be negative.")
-        if antithetic and model in ("bootstrap", "replay"):
-            raise InvalidArgument(f"--antithetic does not apply to model={model!r}.")
-        if step_days != 1.0 and model not in ("gbm", "merton"):
-            raise InvalidArgument(
-                f"--step-days={step_days}: model={model!r} steps one day (its data are daily)."
-            )
-        step = check_positive("step_days", step_days)
-        if model == "merton":
-            check_jump_options(jump_intensity, jump_mean, jump_std)
-        suffix = _output_format(output)
-        check_output_path("--output", output)
-        if s0_usd is not None:
-            check_positive("s0_usd", s0_usd)
-            if s0_usd > MAX_S0_USD:  # statistics over paths would overflow (RuntimeWarnings)
-                raise InvalidArgument(f"s0_usd={s0_usd!r} must be at most {MAX_S0_USD:.0e} USD.")
-        drift = check_finite("drift_daily", drift_daily)
-        if abs(drift) > MAX_DRIFT_DAILY or abs(drift) * step * n_steps > MAX_LOG_DRIFT:
-            raise InvalidArgument(
-                f"--drift-daily={drift_daily:g} must be in [-{MAX_DRIFT_DAILY:g}, "
-                f"{MAX_DRIFT_DAILY:g}] a day, and compound to at most exp({MAX_LOG_DRIFT:g}) "
-                f"over the {step * n_steps:g} days; it is a log drift (a fraction: 0.001 is "
-                "about +44% a year), not a percent.")
-
+        request = PathRequest(
+            n_paths=n_paths, n_steps=n_steps, seed=seed, s0_usd=s0_usd,
+            sigma_daily=sigma_daily, drift_daily=drift_daily, step_days=step_days,
+            antithetic=antithetic, jump_intensity_per_day=jump_intensity, jump_mean=jump_mean,
+            jump_std=jump_std, block_days=block_days, bootstrap_method=bootstrap_method,
+            replay_start=replay_start, stride_days=stride_days)
+        suffix = _check_paths_request(model, request, output)
         cal = calibrate(as_date(cutoff), window_days)
-        sigma = (
-            cal.sigma_daily.value
-            if sigma_daily is None
-            else check_positive("sigma_daily", sigma_daily)
-        )
-        params: dict[str, Any] = {}
-        paths = _draw(
-            model, cal, params, n_paths=n_paths, n_steps=n_steps, seed=seed, s0_usd=s0_usd,
-            sigma=sigma, drift=drift, step=step, antithetic=antithetic,
-            jump=(jump_intensity, jump_mean, jump_std),
-            block=(block_days, bootstrap_method), replay=(replay_start, stride_days),
-        )  # fmt: skip
+        drawn = draw_paths(model, request, cal)
         written = None
         if output is not None and suffix is not None:
-            written = atomic_write_bytes(output, _paths_bytes(paths, suffix))
-        payload: dict[str, Any] = {
-            "model": model,
-            "shape": list(paths.shape),
-            "n_paths": int(paths.shape[0]),
-            "n_steps": int(paths.shape[1] - 1),
-            "seed": seed,
-            "step_days": step if model in ("gbm", "merton") else 1.0,
-            "s0_usd": float(paths[0, 0]),
-            "params": params,
-            "calibration": {
-                "cutoff": cal.cutoff.isoformat(),
-                "window_days": cal.window_days,
-                "sigma_daily": cal.sigma_daily.value,
-                "last_close_usd": cal.last_close_usd.value,
-                "last_close_date": cal.last_close_date.isoformat(),
-            },
-            "final_price_usd": _stats(paths[:, -1]),
-            "min_price_usd": _stats(paths.min(axis=1)),
-            "output": None if written is None else str(written),
-            "format": None if suffix is None else suffix.lstrip("."),
-        }
+            written = atomic_write_bytes(output, _paths_bytes(drawn.paths_usd, suffix))
+        payload = _paths_payload(model, request, cal, drawn)
+        payload["output"] = None if written is None else str(written)
+        payload["format"] = None if suffix is None else suffix.lstrip(".")
         check_finite_payload(payload, "paths")
         # after every check: the stderr of a refused command is its one error line
         for warning in _unused_options(ctx, model):
@@ -302,6 +261,69 @@ def paths_cmd(
             emit_json(payload)
             return
         _print_summary(payload)
+
+
+def _check_paths_request(model: str, request: PathRequest, output: Path | None) -> str | None:
+    """The checks before any data is read; returns the output format (None: no file)."""
+    if model not in PATH_MODELS:
+        raise unknown_name("model", model, PATH_MODELS)
+    for name, value in (("paths", request.n_paths), ("steps", request.n_steps)):
+        if value < 1:
+            raise InvalidArgument(f"--{name}={value} must be at least 1.")
+    check_paths_memory(request.n_paths, request.n_steps, PATHS_ARRAYS)
+    if request.seed < 0:
+        raise InvalidArgument(f"--seed={request.seed} must not be negative.")
+    if request.antithetic and model in ("bootstrap", "replay"):
+        raise InvalidArgument(f"--antithetic does not apply to model={model!r}.")
+    if request.step_days != 1.0 and model not in ("gbm", "merton"):
+        raise InvalidArgument(
+            f"--step-days={request.step_days}: model={model!r} steps one day (its data are "
+            "daily)."
+        )
+    step = check_positive("step_days", request.step_days)
+    if model == "merton":
+        check_jump_options(request.jump_intensity_per_day, request.jump_mean, request.jump_std)
+    suffix = _output_format(output)
+    check_output_path("--output", output)
+    s0_usd = request.s0_usd
+    if s0_usd is not None:
+        check_positive("s0_usd", s0_usd)
+        if s0_usd > MAX_S0_USD:  # statistics over paths would overflow (RuntimeWarnings)
+            raise InvalidArgument(f"s0_usd={s0_usd!r} must be at most {MAX_S0_USD:.0e} USD.")
+    drift = check_finite("drift_daily", request.drift_daily)
+    if abs(drift) > MAX_DRIFT_DAILY or abs(drift) * step * request.n_steps > MAX_LOG_DRIFT:
+        raise InvalidArgument(
+            f"--drift-daily={request.drift_daily:g} must be in [-{MAX_DRIFT_DAILY:g}, "
+            f"{MAX_DRIFT_DAILY:g}] a day, and compound to at most exp({MAX_LOG_DRIFT:g}) "
+            f"over the {step * request.n_steps:g} days; it is a log drift (a fraction: 0.001 "
+            "is about +44% a year), not a percent.")
+    return suffix
+
+
+def _paths_payload(
+    model: str, request: PathRequest, cal: MarketCalibration, drawn: DrawnPaths
+) -> dict[str, Any]:
+    """The JSON object of ``delever paths`` (less the output file and its format)."""
+    paths = drawn.paths_usd
+    return {
+        "model": model,
+        "shape": list(paths.shape),
+        "n_paths": int(paths.shape[0]),
+        "n_steps": int(paths.shape[1] - 1),
+        "seed": request.seed,
+        "step_days": request.step_days if model in ("gbm", "merton") else 1.0,
+        "s0_usd": float(paths[0, 0]),
+        "params": drawn.params,
+        "calibration": {
+            "cutoff": cal.cutoff.isoformat(),
+            "window_days": cal.window_days,
+            "sigma_daily": cal.sigma_daily.value,
+            "last_close_usd": cal.last_close_usd.value,
+            "last_close_date": cal.last_close_date.isoformat(),
+        },
+        "final_price_usd": _stats(paths[:, -1]),
+        "min_price_usd": _stats(paths.min(axis=1)),
+    }
 
 
 # Merton jump options: a log jump beyond +-10 (a factor e^10 ~ 22,000) is no market move,
@@ -324,98 +346,6 @@ def check_jump_options(intensity_per_day: float, mean_log: float, std_log: float
 
 MAX_DRIFT_DAILY = 1.0  # a log drift of 1 a day multiplies the price by e daily: already absurd
 MAX_LOG_DRIFT = 50.0  # over the whole horizon: exp(50) ~ 5e21; beyond, prices overflow
-
-
-def _draw(
-    model: str,
-    cal: MarketCalibration,
-    params: dict[str, Any],
-    *,
-    n_paths: int,
-    n_steps: int,
-    seed: int,
-    s0_usd: float | None,
-    sigma: float,
-    drift: float,
-    step: float,
-    antithetic: bool,
-    jump: tuple[float, float, float],
-    block: tuple[float, str],
-    replay: tuple[str | None, int],
-) -> FloatArray2D:
-    """Run one generator and record the parameters it used in ``params``."""
-    s0 = s0_usd if s0_usd is not None else cal.last_close_usd.value
-    if model == "gbm":
-        params.update(sigma_per_step=sigma * math.sqrt(step), drift_per_step=drift * step)
-        return gbm_paths(s0, n_paths, n_steps, seed=seed, antithetic=antithetic, **params)
-    if model == "merton":
-        lam, m, s = jump
-        jump_var = lam * (m * m + s * s)
-        if jump_var >= sigma * sigma:
-            raise InvalidArgument(
-                f"jump variance per day {jump_var:.6g} (intensity x (mean² + std²)) must be "
-                f"below sigma_daily² = {sigma * sigma:.6g}; lower --jump-intensity or sizes."
-            )
-        params.update(
-            sigma_per_step=math.sqrt((sigma * sigma - jump_var) * step),
-            jump_intensity_per_step=lam * step,
-            jump_mean=m,
-            jump_std=s,
-            drift_per_step=drift * step,
-            jump_defaults_illustrative=(lam, m, s)
-            == (DEFAULT_JUMP_INTENSITY_PER_DAY, DEFAULT_JUMP_MEAN, DEFAULT_JUMP_STD),
-        )
-        kwargs = {k: v for k, v in params.items() if k != "jump_defaults_illustrative"}
-        return merton_paths(s0, n_paths, n_steps, seed=seed, antithetic=antithetic, **kwargs)
-    if model == "garch":
-        fitted = fit_garch(
-            cal.daily_returns,
-            source=f"GARCH(1,1) fit on {cal.n_daily_returns} daily log returns "
-            f"{cal.sigma_window[0]}..{cal.sigma_window[1]}",
-        )
-        params.update(fitted.to_dict())
-        return garch_paths(s0, n_paths, n_steps, params=fitted, seed=seed, antithetic=antithetic)
-    if model == "bootstrap":
-        length, method = block
-        params.update(
-            block_length=length,
-            method=method,
-            returns=f"{cal.n_daily_returns} daily log returns "
-            f"{cal.sigma_window[0]}..{cal.sigma_window[1]}",
-        )
-        if method not in ("stationary", "moving"):
-            raise unknown_name("bootstrap_method", method, ("stationary", "moving"))
-        return bootstrap_paths(
-            s0,
-            n_paths,
-            n_steps,
-            returns=cal.daily_returns,
-            block_length=length,
-            method="stationary" if method == "stationary" else "moving",
-            seed=seed,
-        )
-    start_text, stride = replay
-    closes = eth_daily_close()
-    first = (
-        cal.cutoff - timedelta(days=1)
-        if start_text is None
-        else as_date(start_text, "replay_start")
-    )
-    position = np.flatnonzero(pd.DatetimeIndex(closes.index).date == first)
-    if position.size == 0:
-        raise InvalidArgument(
-            f"replay_start={first} is outside the daily data "
-            f"({closes.index[0].date()}..{closes.index[-1].date()})."
-        )
-    params.update(replay_start=first.isoformat(), stride_days=stride, rescaled=s0_usd is not None)
-    return replay_paths(
-        closes["close_usd"],
-        n_steps,
-        n_paths=n_paths,
-        start=int(position[0]),
-        stride=stride,
-        s0_usd=s0_usd,
-    )
 
 
 def _print_summary(payload: dict[str, Any]) -> None:

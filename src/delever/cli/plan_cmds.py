@@ -9,6 +9,7 @@ JSON keys: see :meth:`delever.sim.plan.PlanResult.to_dict` and the README.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,7 +37,7 @@ from delever.market.paths import (
 from delever.report import report_footer, write_report
 from delever.report.run_report import plan_section
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from delever.scenario.advice import plan
+from delever.scenario.advice import PlanProgress, plan
 from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import (
     DEFAULT_ALPHA,
@@ -65,10 +66,23 @@ def _families(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@dataclass(frozen=True)
+class PlanRequest:
+    """What ``delever plan`` (and ``delever run``'s plan) asks of :func:`delever.plan`."""
+
+    paths: int
+    horizon_days: float
+    seed: int
+    families: list[str] = field(default_factory=lambda: list(FAMILIES))
+    pieces: int = DEFAULT_PIECES
+    maxfev: int = DEFAULT_MAXFEV
+    book: bool = True
+    jumps: Jumps | None = None
+
+
 def plan_with_progress(
-    loaded: Scenario, objective: PlanObjective, *, paths: int, horizon_days: float,
-    seed: int, families: list[str], pieces: int, maxfev: int, book: bool, workers: int | None,
-    scheduler: str | None, show: bool, jumps: Jumps | None = None,
+    loaded: Scenario, objective: PlanObjective, request: PlanRequest, *, workers: int | None,
+    scheduler: str | None, show: bool,
 ) -> PlanResult:
     """:func:`plan_for_scenario` with a spinner naming the stage and counting candidates."""
     progress = Progress(SpinnerColumn(), TextColumn("planning: {task.description}"),
@@ -83,9 +97,11 @@ def plan_with_progress(
         def counted(n: int) -> None:
             progress.advance(task, n)
 
-        return plan(loaded, objective, n_paths=paths, horizon_hours=horizon_days * 24.0,
-                    seed=seed, book=book, families=families, pieces=pieces, maxfev=maxfev,
-                    jumps=jumps, client=client, progress=stage, on_evaluations=counted)
+        r = request
+        return plan(loaded, objective, n_paths=r.paths, horizon_hours=r.horizon_days * 24.0,
+                    seed=r.seed, book=r.book, families=r.families, pieces=r.pieces,
+                    maxfev=r.maxfev, jumps=r.jumps, client=client,
+                    progress=PlanProgress(stage, counted))
 
 
 def print_plan(name: str, result: PlanResult) -> None:
@@ -120,73 +136,63 @@ def print_plan(name: str, result: PlanResult) -> None:
                   + ", ".join(f"day {i + 1}: {x:,.0f}" for i, x in enumerate(daily) if x > 0.5))
 
 
+PathsOpt = Annotated[int, typer.Option("--paths", help="Monte Carlo paths (10000).")]
+HorizonDaysOpt = Annotated[float, typer.Option(
+    "--horizon-days", help="Horizon in days of hourly steps (7).")]
+AlphaOpt = Annotated[float, typer.Option(
+    "--alpha", help="Cap on P(liquidation) within the horizon (0.05).")]
+RiskAversionOpt = Annotated[float, typer.Option(
+    "--risk-aversion", help="lambda: weight of the CVaR (0.1).")]
+CvarLevelOpt = Annotated[float, typer.Option("--cvar-level", help="beta of the CVaR (0.95).")]
+FamilyOpt = Annotated[list[str] | None, typer.Option(
+    "--family", help="Families to search (repeat or comma list; default all: "
+                     + ", ".join(FAMILIES) + ").")]
+PiecesOpt = Annotated[int, typer.Option("--pieces", help="Pieces of the piecewise family (4).")]
+MaxfevOpt = Annotated[int, typer.Option(
+    "--maxfev", help="Nelder-Mead evaluations per family after the grid (24).")]
+NoBookOpt = Annotated[bool, typer.Option(
+    "--no-book", help="Leave out the other borrowers' cascade and the followers.")]
+JumpsOpt = Annotated[bool, typer.Option(
+    "--jumps", help="Merton jumps on the paths, total variance unchanged (gaps that test "
+                    "a reactive plan).")]
+JumpIntensityOpt = Annotated[float, typer.Option(
+    "--jump-intensity", help="With --jumps: jumps per day (0.02, illustrative).")]
+JumpMeanOpt = Annotated[float, typer.Option(
+    "--jump-mean", help="With --jumps: mean log jump (-0.05, illustrative).")]
+JumpStdOpt = Annotated[float, typer.Option(
+    "--jump-std", help="With --jumps: std of the log jump (0.05, illustrative).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (0).")]
+ReportOpt = Annotated[Path | None, typer.Option(
+    "--report", help="Also write an HTML report (the comparison chart and the sales).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object.")]
+
+
 def plan_cmd(
     scenario: Annotated[
         str, typer.Argument(help="A built-in scenario name or a scenario TOML file.")
     ] = DEFAULT_SCENARIO,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths (10000).")] = 10_000,
-    horizon_days: Annotated[float, typer.Option(
-        "--horizon-days", help="Horizon in days of hourly steps (7).")] = 7.0,
-    alpha: Annotated[float, typer.Option(
-        "--alpha", help="Cap on P(liquidation) within the horizon (0.05).")] = DEFAULT_ALPHA,
-    risk_aversion: Annotated[float, typer.Option(
-        "--risk-aversion", help="lambda: weight of the CVaR (0.1).")] = DEFAULT_RISK_AVERSION,
-    cvar_level: Annotated[float, typer.Option(
-        "--cvar-level", help="beta of the CVaR (0.95).")] = DEFAULT_CVAR_LEVEL,
-    family: Annotated[list[str] | None, typer.Option(
-        "--family", help="Families to search (repeat or comma list; default all: "
-                         + ", ".join(FAMILIES) + ").")] = None,
-    pieces: Annotated[int, typer.Option(
-        "--pieces", help="Pieces of the piecewise family (4).")] = DEFAULT_PIECES,
-    maxfev: Annotated[int, typer.Option(
-        "--maxfev", help="Nelder-Mead evaluations per family after the grid (24).")
-    ] = DEFAULT_MAXFEV,
-    no_book: Annotated[bool, typer.Option(
-        "--no-book", help="Leave out the other borrowers' cascade and the followers.")
-    ] = False,
-    jumps: Annotated[bool, typer.Option(
-        "--jumps", help="Merton jumps on the paths, total variance unchanged (gaps that test "
-                        "a reactive plan).")] = False,
-    jump_intensity: Annotated[float, typer.Option(
-        "--jump-intensity", help="With --jumps: jumps per day (0.02, illustrative).")
-    ] = DEFAULT_JUMP_INTENSITY_PER_DAY,
-    jump_mean: Annotated[float, typer.Option(
-        "--jump-mean", help="With --jumps: mean log jump (-0.05, illustrative).")
-    ] = DEFAULT_JUMP_MEAN,
-    jump_std: Annotated[float, typer.Option(
-        "--jump-std", help="With --jumps: std of the log jump (0.05, illustrative).")
-    ] = DEFAULT_JUMP_STD,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (0).")] = 0,
+    paths: PathsOpt = 10_000,
+    horizon_days: HorizonDaysOpt = 7.0,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
+    risk_aversion: RiskAversionOpt = DEFAULT_RISK_AVERSION,
+    cvar_level: CvarLevelOpt = DEFAULT_CVAR_LEVEL,
+    family: FamilyOpt = None,
+    pieces: PiecesOpt = DEFAULT_PIECES,
+    maxfev: MaxfevOpt = DEFAULT_MAXFEV,
+    no_book: NoBookOpt = False,
+    jumps: JumpsOpt = False,
+    jump_intensity: JumpIntensityOpt = DEFAULT_JUMP_INTENSITY_PER_DAY,
+    jump_mean: JumpMeanOpt = DEFAULT_JUMP_MEAN,
+    jump_std: JumpStdOpt = DEFAULT_JUMP_STD,
+    seed: SeedOpt = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
-    report: Annotated[Path | None, typer.Option(
-        "--report", help="Also write an HTML report (the comparison chart and the sales).")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Write one JSON object.")] = False,
+    report: ReportOpt = None,
+    json_output: JsonOpt = False,
 ) -> None:
     """The optimal unwind: min mean loss + lambda CVaR s.t. P(liquidation) <= alpha."""
     with user_errors():
-        if not (2 <= paths <= 10_000_000):  # a 95% interval needs two paths
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 10,000,000] "
-                                  "(the plan's 95% intervals need two paths).")
-        if not (1.0 / 24.0 <= horizon_days <= 365.0):
-            raise InvalidArgument(f"--horizon-days={horizon_days} must be in [1/24, 365].")
-        if abs(horizon_days * 24.0 - round(horizon_days * 24.0)) > 1e-9:
-            raise InvalidArgument(f"--horizon-days={horizon_days} must be a whole number of "
-                                  "hours (e.g. 7 or 2.5).")
-        check_paths_memory(paths, round(horizon_days * 24.0), strategy_arrays(1),
-                           steps_label=f"--horizon-days={horizon_days:g} (hourly steps)")
-        if seed < 0:
-            raise InvalidArgument(f"--seed={seed} must not be negative.")
-        if not (math.isfinite(risk_aversion) and 0.0 <= risk_aversion <= MAX_RISK_AVERSION):
-            raise InvalidArgument(
-                f"--risk-aversion={risk_aversion:g} must be in [0, {MAX_RISK_AVERSION:g}]: the "
-                "weight of the CVaR against the mean loss (beyond 1000 the mean no longer "
-                "counts, and the objective overflows); e.g. 0.1.")
-        if pieces < 1 or pieces > 64:
-            raise InvalidArgument(f"--pieces={pieces} must be in [1, 64].")
-        if maxfev < 0:
-            raise InvalidArgument(f"--maxfev={maxfev} must be >= 0.")
+        _check_plan_options(paths, horizon_days, seed, risk_aversion, pieces, maxfev)
         n_workers = resolve_workers(workers, scheduler)
         check_report_path(report)
         objective = PlanObjective(risk_aversion=risk_aversion, cvar_level=cvar_level,
@@ -198,10 +204,10 @@ def plan_cmd(
         loaded = load_scenario(scenario)
         if merton is not None:
             merton.diffusion_variance_daily(loaded.market_parameters().sigma_daily)
-        result = plan_with_progress(loaded, objective, paths=paths, horizon_days=horizon_days,
-                                    seed=seed, families=names, pieces=pieces, maxfev=maxfev,
-                                    book=not no_book, workers=workers, scheduler=scheduler,
-                                    show=not json_output, jumps=merton)
+        request = PlanRequest(paths, horizon_days, seed, names, pieces, maxfev,
+                              book=not no_book, jumps=merton)
+        result = plan_with_progress(loaded, objective, request, workers=workers,
+                                    scheduler=scheduler, show=not json_output)
         check_finite_payload(result.to_dict(), "plan")
         written = None if report is None else write_report(
             report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
@@ -219,9 +225,35 @@ def plan_cmd(
             console.print(f"Report written to {written}", markup=False, highlight=False)
 
 
+def _check_plan_options(paths: int, horizon_days: float, seed: int, risk_aversion: float,
+                        pieces: int, maxfev: int) -> None:
+    """The range checks of ``delever plan``, before any work."""
+    if not (2 <= paths <= 10_000_000):  # a 95% interval needs two paths
+        raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 10,000,000] "
+                              "(the plan's 95% intervals need two paths).")
+    if not (1.0 / 24.0 <= horizon_days <= 365.0):
+        raise InvalidArgument(f"--horizon-days={horizon_days} must be in [1/24, 365].")
+    if abs(horizon_days * 24.0 - round(horizon_days * 24.0)) > 1e-9:
+        raise InvalidArgument(f"--horizon-days={horizon_days} must be a whole number of "
+                              "hours (e.g. 7 or 2.5).")
+    check_paths_memory(paths, round(horizon_days * 24.0), strategy_arrays(1),
+                       steps_label=f"--horizon-days={horizon_days:g} (hourly steps)")
+    if seed < 0:
+        raise InvalidArgument(f"--seed={seed} must not be negative.")
+    if not (math.isfinite(risk_aversion) and 0.0 <= risk_aversion <= MAX_RISK_AVERSION):
+        raise InvalidArgument(
+            f"--risk-aversion={risk_aversion:g} must be in [0, {MAX_RISK_AVERSION:g}]: the "
+            "weight of the CVaR against the mean loss (beyond 1000 the mean no longer "
+            "counts, and the objective overflows); e.g. 0.1.")
+    if pieces < 1 or pieces > 64:
+        raise InvalidArgument(f"--pieces={pieces} must be in [1, 64].")
+    if maxfev < 0:
+        raise InvalidArgument(f"--maxfev={maxfev} must be >= 0.")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``plan`` to the app."""
     app.command("plan")(plan_cmd)
 
 
-__all__ = ["plan_cmd", "plan_with_progress", "print_plan", "register"]
+__all__ = ["PlanRequest", "plan_cmd", "plan_with_progress", "print_plan", "register"]

@@ -12,14 +12,8 @@ from delever.cli._common import console, emit_json, user_errors
 from delever.cli._tables import print_table
 from delever.report.format import format_usd
 from delever.scenario import DEFAULT_SCENARIO, load_scenario
-from delever.scenario.replay import replay_inputs
+from delever.scenario.replay import counterfactual_strategies, replay_inputs
 from delever.sim.replay import ReplayResult, run_replay
-from delever.strategy import AlmgrenChriss, HFLadder, Hold, SellAll, Strategy
-
-
-def counterfactual_strategies(n_steps: int) -> list[Strategy]:
-    """Hold, sell everything at once, Almgren-Chriss over the window, the HF ladder."""
-    return [Hold(), SellAll(), AlmgrenChriss(n_steps=n_steps), HFLadder()]
 
 
 def replay_scenario(scenario: str = DEFAULT_SCENARIO) -> ReplayResult:

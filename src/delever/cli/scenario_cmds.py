@@ -1,15 +1,14 @@
 """delever CLI commands on scenarios: ``run``, ``scenarios`` and ``validate``.
 
-``run`` is built from sections, so later engines (market, simulation, cascade, advice) add a
-section without reshaping the command: each section adds its keys to the JSON object and
-prints its own tables.
+``run`` formats :func:`delever.run` (:mod:`delever.scenario.runner`, which computes the
+sections and the JSON object): it prints each section's tables as the section completes,
+shows the engines' progress bars and numba's compiles (stderr), and writes the HTML report.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,13 +23,13 @@ from delever.cli._common import (
     emit_json,
     user_errors,
 )
+from delever.cli._compile import compile_notice
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.cli.advise_cmds import advise_with_progress, print_advice
-from delever.cli.plan_cmds import plan_with_progress, print_plan
-from delever.cli.replay_cmds import counterfactual_strategies, print_replay
+from delever.cli.plan_cmds import PlanRequest, plan_with_progress, print_plan
+from delever.cli.replay_cmds import print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
-from delever.errors import InvalidArgument
 from delever.report import report_footer, write_report
 from delever.report.format import format_usd
 from delever.report.run_report import run_report_sections
@@ -41,31 +40,21 @@ from delever.scenario import (
     load_scenario,
     read_scenario_spec,
 )
-from delever.scenario.replay import amplification_report, replay_inputs
-from delever.sim.limits import check_paths_memory, strategy_arrays
-from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective
-from delever.sim.recommend import recommend
-from delever.sim.replay import run_replay
-from delever.sim.unwind import UnwindPosition
-from delever.strategy import DEFAULT_STRATEGIES
+from delever.scenario.runner import (
+    PLAN_HORIZON_DAYS,
+    SIMULATION_STEP_HOURS,
+    SIMULATION_STEPS,
+    RunEngines,
+    RunResult,
+    check_run_options,
+)
+from delever.scenario.runner import run as run_scenario
+from delever.sim.advise import Advice
+from delever.sim.api import StreamedSimulation
+from delever.sim.plan import PlanObjective, PlanResult
+from delever.sim.position import PositionReport
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
-
-
-@dataclass
-class RunContext:
-    """What the sections of `delever run` share: inputs, the JSON payload and results."""
-
-    scenario: Scenario
-    payload: dict[str, Any]
-    show: bool  # print tables (False with --json)
-    n_paths: int
-    seed: int
-    artifacts: dict[str, Any] = field(default_factory=dict)  # results for the report
-
-
-# A section of `delever run` adds its keys to the payload and prints its tables.
-RunSection = Callable[[RunContext], None]
 
 
 def _distance(pct: float, driver: str) -> str:
@@ -75,20 +64,14 @@ def _distance(pct: float, driver: str) -> str:
     return f"{pct:.1f}%" if driver == "ETH/USD" else f"{pct:.2f}% {driver}"
 
 
-def _position_section(ctx: RunContext) -> None:
-    scenario, payload, show = ctx.scenario, ctx.payload, ctx.show
-    report = scenario.position_report()
-    ctx.artifacts["position"] = report
-    payload.update(report.to_dict())
-    reported = {key: item.value for key, item in scenario.spec.reported.items()}
-    payload["reported"] = {
-        key: {"value": item.value, "source": item.source, "estimate": item.estimate}
-        for key, item in scenario.spec.reported.items()
-    }
-    payload["estimated_inputs"] = scenario.estimates()
-    if not show:
-        return
+def _print_start(result: RunResult) -> None:
+    spec = result.scenario.spec
+    console.print(Panel.fit(f"[bold]{spec.title}[/bold]\nscenario: {result.scenario.name}"))
 
+
+def _print_position(result: RunResult) -> None:
+    scenario, payload, report = result.scenario, result.payload, result.position
+    reported = {key: item.value for key, item in scenario.spec.reported.items()}
     pnl = report.pnl
     summary = Table(title="Position and P&L", title_justify="left")
     summary.add_column("")
@@ -118,7 +101,15 @@ def _position_section(ctx: RunContext) -> None:
     for label, model, published in rows:
         summary.add_row(label, model, "" if published == "n/a" else published)
     print_table(summary)
+    _print_accounts(report)
+    if payload["estimated_inputs"]:
+        console.print(
+            f"[dim]{len(payload['estimated_inputs'])} input figures are estimates "
+            "(press reports or stated rules); `--json` lists them.[/dim]"
+        )
 
+
+def _print_accounts(report: PositionReport) -> None:
     if report.accounts:
         table = Table(title="Aave v3 accounts at the mark", title_justify="left")
         for column in ("account", "collateral ETH", "debt", "HF", "liq. price", "distance"):
@@ -140,29 +131,13 @@ def _position_section(ctx: RunContext) -> None:
             "the first account is hit "
             f"after a {report.first_liquidation_distance_pct:.1f}% fall from the mark."
         )
-    if payload["estimated_inputs"]:
-        console.print(
-            f"[dim]{len(payload['estimated_inputs'])} input figures are estimates "
-            "(press reports or stated rules); `--json` lists them.[/dim]"
-        )
 
 
-def _market_section(ctx: RunContext) -> None:
-    scenario, payload, show = ctx.scenario, ctx.payload, ctx.show
-    report = scenario.sale_discount_report()
-    ctx.artifacts["sale"] = report
+def _print_market(result: RunResult) -> None:
+    report = result.sale
     if report is None:
-        payload["market"] = None
         return
-    params = scenario.market_parameters()
-    mark = scenario.mark_price_usd
-    market = report.to_dict()
-    market["parameters_source"] = params.source
-    reference = report.market_avg_price_usd if math.isfinite(report.market_avg_price_usd) else mark
-    market["liquidity_discount_usd"] = report.discount_usd(reference)
-    payload["market"] = market
-    if not show:
-        return
+    mark = result.scenario.mark_price_usd
     low, high = report.discount_pct_range
     table = Table(title="The reported sale in a market of limited depth", title_justify="left")
     table.add_column("")
@@ -190,72 +165,24 @@ def _market_section(ctx: RunContext) -> None:
     )
 
 
-SIMULATION_STEPS = 720  # run's strategy comparison: 30 days of hourly steps
+def _print_simulation(result: RunResult) -> None:
+    skipped = result.payload.get("engines_skipped")
+    if skipped:  # said once, where the first engine would have run
+        console.print(f"Simulation, plan and advice skipped: {skipped}", markup=False,
+                      highlight=False)
+    if result.simulation is not None:
+        print_simulation_table(result.scenario.name, result.n_paths, SIMULATION_STEPS,
+                               SIMULATION_STEP_HOURS, result.simulation)
 
 
-def _engines_apply(ctx: RunContext) -> bool:
-    """Whether the unwind engines can run the scenario's position.
-
-    False with no debt, and for accounts they do not take yet (e-mode loops, other assets):
-    those are reported at the mark (above) and the skip is said once, not refused.
-    """
-    debtors = [(a.name, a.account) for a in ctx.scenario.accounts if a.account.has_debt]
-    if not debtors:
-        return False
-    if "engines_skipped" not in ctx.payload:
-        try:
-            UnwindPosition.from_accounts(debtors, 1.0, reserves=ctx.scenario.reserves)
-            ctx.payload["engines_skipped"] = None
-        except InvalidArgument as exc:
-            ctx.payload["engines_skipped"] = str(exc)
-            if ctx.show:
-                console.print(f"Simulation, plan and advice skipped: {exc}", markup=False,
-                              highlight=False)
-    return ctx.payload["engines_skipped"] is None
+def _print_replay(result: RunResult) -> None:
+    if result.replay is not None:
+        print_replay(result.replay)
 
 
-def _simulation_section(ctx: RunContext) -> None:
-    if not _engines_apply(ctx):
-        ctx.payload["simulation"] = None
-        return
-    names = list(DEFAULT_STRATEGIES)
-    steps, step_hours = SIMULATION_STEPS, 1.0
-    result = simulate_with_progress(
-        ctx.scenario, names, ctx.n_paths, steps, step_hours, ctx.seed, show=ctx.show
-    )
-    ctx.artifacts["simulation"] = result
-    ctx.payload["simulation"] = {
-        "n_paths": ctx.n_paths,
-        "n_steps": steps,
-        "step_hours": step_hours,
-        "seed": ctx.seed,
-        "strategies": result.to_dict(),
-    }
-    if ctx.show:
-        print_simulation_table(ctx.scenario.name, ctx.n_paths, steps, step_hours, result)
-
-
-def _replay_section(ctx: RunContext) -> None:
-    try:
-        inputs = replay_inputs(ctx.scenario)
-    except InvalidArgument as exc:  # no sales, or no price data for their days
-        ctx.payload["replay"] = {"skipped": str(exc)}
-        return
-    result = run_replay(inputs, counterfactual_strategies(inputs.n_steps))
-    ctx.artifacts["replay"] = result
-    ctx.payload["replay"] = result.to_dict()
-    if ctx.show:
-        print_replay(result)
-
-
-def _cascade_section(ctx: RunContext) -> None:
-    if ctx.scenario.spec.book is None or "replay" not in ctx.artifacts:
-        ctx.payload["cascade"] = None
-        return
-    report = amplification_report(ctx.scenario, ctx.artifacts["replay"])
-    ctx.artifacts["cascade"] = report
-    ctx.payload["cascade"] = report.to_dict()
-    if not ctx.show:
+def _print_cascade(result: RunResult) -> None:
+    report = result.cascade
+    if report is None:
         return
     table = Table(
         title="The reported sale amplified by other borrowers and followers",
@@ -281,88 +208,89 @@ def _cascade_section(ctx: RunContext) -> None:
     )
 
 
-def _plan_section(ctx: RunContext) -> None:
-    # In this process (no Dask cluster): on one machine the numba thread pool is the fastest
-    # way (benchmarks/bench_plan.py); `delever plan` offers the cluster.
-    if not _engines_apply(ctx):
-        ctx.payload["plan"] = None
+def _print_plan(result: RunResult) -> None:
+    if result.plan is not None:
+        print_plan(result.scenario.name, result.plan)
+
+
+def _print_advice(result: RunResult) -> None:
+    if result.advice is not None:
+        print_advice(result.scenario.name, result.advice)
+
+
+def _print_recommendation(result: RunResult) -> None:
+    items = result.recommendation
+    if items is None:
         return
-    result = plan_with_progress(
-        ctx.scenario, PlanObjective(), paths=ctx.n_paths, horizon_days=7.0, seed=ctx.seed,
-        families=list(FAMILIES), pieces=DEFAULT_PIECES, maxfev=DEFAULT_MAXFEV, book=True,
-        workers=0, scheduler=None, show=ctx.show)
-    ctx.artifacts["plan"] = result
-    ctx.payload["plan"] = result.to_dict()
-    if ctx.show:
-        print_plan(ctx.scenario.name, result)
+    console.print(Panel("\n\n".join(f"[bold]{r.topic.capitalize()}[/bold]: "
+                                     f"{escape(r.text)}" for r in items),
+                        title="Recommendation (model estimates on the scenario's inputs)",
+                        title_align="left"))
 
 
-def _advice_section(ctx: RunContext) -> None:
-    # In this process, as the plan; `delever advise` offers the cluster and more options.
-    if not _engines_apply(ctx):
-        ctx.payload["advice"] = None
-        return
-    plan = ctx.artifacts.get("plan")
-    # the margin buffer counts the plan's own sales (their impact and repayments)
-    daily = float(plan.daily_sold_eth().mean()) if plan is not None else 0.0
-    result = advise_with_progress(ctx.scenario, paths=ctx.n_paths, seed=ctx.seed,
-                                  sell_eth_per_day=daily, client=None, show=ctx.show)
-    ctx.artifacts["advice"] = result
-    ctx.payload["advice"] = result.to_dict()
-    if ctx.show:
-        print_advice(ctx.scenario.name, result)
+# Each section of `delever run` prints its tables once its keys are in (delever.run's
+# on_section); progress bars are shown by the engines below.
+SECTION_PRINTERS: dict[str, Callable[[RunResult], None]] = {
+    "start": _print_start,
+    "position": _print_position,
+    "market": _print_market,
+    "simulation": _print_simulation,
+    "replay": _print_replay,
+    "cascade": _print_cascade,
+    "plan": _print_plan,
+    "advice": _print_advice,
+    "recommendation": _print_recommendation,
+}
 
 
-def _recommendation_section(ctx: RunContext) -> None:
-    plan, advice = ctx.artifacts.get("plan"), ctx.artifacts.get("advice")
-    if plan is None or advice is None:
-        ctx.payload["recommendation"] = None
-        return
-    items = recommend(plan, advice)
-    ctx.artifacts["recommendation"] = items
-    ctx.payload["recommendation"] = [r.to_dict() for r in items]
-    if ctx.show:
-        console.print(Panel("\n\n".join(f"[bold]{r.topic.capitalize()}[/bold]: "
-                                         f"{escape(r.text)}" for r in items),
-                            title="Recommendation (model estimates on the scenario's inputs)",
-                            title_align="left"))
+def _print_section(name: str, result: RunResult) -> None:
+    SECTION_PRINTERS[name](result)
 
 
-RUN_SECTIONS: list[RunSection] = [
-    _position_section,
-    _market_section,
-    _simulation_section,
-    _replay_section,
-    _cascade_section,
-    _plan_section,
-    _advice_section,
-    _recommendation_section,
-]
+def progress_engines(show: bool) -> RunEngines:
+    """The run's long stages with the progress bars of `simulate`, `plan` and `advise`."""
+
+    def simulate_shown(scenario: Scenario, names: list[str], n_paths: int, n_steps: int,
+                       step_hours: float, seed: int) -> StreamedSimulation:
+        return simulate_with_progress(scenario, names, n_paths, n_steps, step_hours, seed,
+                                      show=show)
+
+    def plan_shown(scenario: Scenario, n_paths: int, seed: int) -> PlanResult:
+        return plan_with_progress(scenario, PlanObjective(),
+                                  PlanRequest(n_paths, PLAN_HORIZON_DAYS, seed),
+                                  workers=0, scheduler=None, show=show)
+
+    def advise_shown(scenario: Scenario, n_paths: int, seed: int,
+                     sell_eth_per_day: float) -> Advice:
+        return advise_with_progress(scenario, paths=n_paths, seed=seed,
+                                    sell_eth_per_day=sell_eth_per_day, client=None, show=show)
+
+    return RunEngines(simulate_shown, plan_shown, advise_shown)
 
 
-def _write_report(ctx: RunContext, path: Path, source: str) -> Path:
-    position = ctx.artifacts["position"]
-    estimated = ctx.scenario.estimates()
+def _write_report(result: RunResult, path: Path, source: str) -> Path:
+    scenario = result.scenario
+    estimated = scenario.estimates()
     sections = run_report_sections(
-        position,
-        sale=ctx.artifacts.get("sale"),
-        simulation=ctx.artifacts.get("simulation"),
-        n_paths=ctx.n_paths,
-        seed=ctx.seed,
-        replay=ctx.artifacts.get("replay"),
-        cascade=ctx.artifacts.get("cascade"),
-        plan=ctx.artifacts.get("plan"),
-        advice=ctx.artifacts.get("advice"),
-        recommendation=ctx.artifacts.get("recommendation"),
-        reported={key: item.value for key, item in ctx.scenario.spec.reported.items()},
+        result.position,
+        sale=result.sale,
+        simulation=result.simulation_sample,
+        n_paths=result.n_paths,
+        seed=result.seed,
+        replay=result.replay,
+        cascade=result.cascade,
+        plan=result.plan,
+        advice=result.advice,
+        recommendation=result.recommendation,
+        reported={key: item.value for key, item in scenario.spec.reported.items()},
         has_estimates=bool(estimated),
     )
     return write_report(
         path,
-        f"delever: {ctx.scenario.spec.title or ctx.scenario.name}",
+        f"delever: {scenario.spec.title or scenario.name}",
         sections,
         footer=report_footer(estimated),
-        provenance=report_provenance(source, ctx.scenario.name),
+        provenance=report_provenance(source, scenario.name),
     )
 
 
@@ -385,31 +313,21 @@ def run(
 ) -> None:
     """Run a scenario end to end (default: the February 2026 unwind) and write the report."""
     with user_errors():
-        if not 2 <= paths <= 1_000_000:  # the plan's 95% intervals need two paths
-            raise InvalidArgument(f"--paths={paths} must be a whole number in [2, 1,000,000] "
-                                  "(the plan's 95% intervals need two paths).")
-        check_paths_memory(paths, SIMULATION_STEPS, strategy_arrays(len(DEFAULT_STRATEGIES)),
-                           steps_label=f"{SIMULATION_STEPS} hourly steps")
-        if seed < 0:
-            raise InvalidArgument(f"--seed={seed} must not be negative.")
+        check_run_options(paths, seed, flag_prefix="--")
         if not no_report:
             check_report_path(report)
-        loaded = load_scenario(scenario)
-        payload: dict[str, Any] = {"scenario": loaded.name, "title": loaded.spec.title}
         show = not json_output
-        if show:
-            console.print(Panel.fit(f"[bold]{loaded.spec.title}[/bold]\nscenario: {loaded.name}"))
-        ctx = RunContext(loaded, payload, show, paths, seed)
-        for section in RUN_SECTIONS:
-            section(ctx)
-        payload["report_path"] = None
+        with compile_notice():
+            result = run_scenario(scenario, paths=paths, seed=seed,
+                                  engines=progress_engines(show),
+                                  on_section=_print_section if show else None)
         if not no_report:
-            written = _write_report(ctx, report, scenario)
-            payload["report_path"] = str(written)
+            written = _write_report(result, report, scenario)
+            result = result.with_report_path(str(written))
             if show:
                 console.print(f"Report written to {written}", markup=False, highlight=False)
         if json_output:
-            emit_json(payload)
+            emit_json(result.to_dict())
 
 
 def scenarios(json_output: JsonOpt = False) -> None:

@@ -21,7 +21,7 @@ from delever.cli._common import console, emit_json, user_errors
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
-from delever.sim.api import simulate
+from delever.sim.api import StreamedSimulation, simulate_streamed
 from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.unwind import SimulationResult
 from delever.strategy import DEFAULT_STRATEGIES, strategy_by_name
@@ -88,8 +88,9 @@ def simulate_cmd(
 def simulate_with_progress(
     loaded: Scenario, names: list[str], paths: int, steps: int, step_hours: float, seed: int,
     *, show: bool,
-) -> SimulationResult:
-    """:func:`delever.simulate` with a rich progress bar over chunks of paths."""
+) -> StreamedSimulation:
+    """:func:`delever.sim.api.simulate_streamed` (memory bounded by a chunk of paths) with a
+    rich progress bar over chunks of paths."""
     progress = Progress(TextColumn("simulating"), BarColumn(),
                         TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                         console=console, disable=not show, transient=True)
@@ -99,12 +100,13 @@ def simulate_with_progress(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return simulate(loaded, names, n_paths=paths, n_steps=steps, step_hours=step_hours,
-                        seed=seed, progress=advance)
+        return simulate_streamed(loaded, names, n_paths=paths, n_steps=steps,
+                                 step_hours=step_hours, seed=seed, progress=advance)
 
 
 def print_simulation_table(
-    name: str, paths: int, steps: int, step_hours: float, result: SimulationResult
+    name: str, paths: int, steps: int, step_hours: float,
+    result: SimulationResult | StreamedSimulation,
 ) -> None:
     """The per-strategy table of a simulation."""
     table = Table(title=f"{name}: {paths:,} GBM paths x {steps} steps of "

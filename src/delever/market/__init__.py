@@ -38,6 +38,15 @@ from delever.market.loaders import (
     read_klines_csv,
     read_univ3_pool_state,
 )
+from delever.market.models import (
+    IMPACT_MODELS,
+    LawModel,
+    LinearImpact,
+    ResilientLinearImpact,
+    SquareRootPropagatorImpact,
+    impact_model,
+    kernel_law_of,
+)
 from delever.market.orderbook import OrderBook, OrderBookImpact
 from delever.market.paths import (
     bootstrap_paths,
@@ -52,12 +61,15 @@ from delever.market.transient import ObizhaevaWangImpact, PropagatorImpact
 from delever.market.univ3 import UniswapV3Impact, UniswapV3Pool, illustrative_pool
 
 __all__ = [
+    "IMPACT_MODELS",
     "ACCost",
     "ACSchedule",
     "AlmgrenChrissImpact",
     "Fills",
     "GarchParams",
     "ImpactModel",
+    "LawModel",
+    "LinearImpact",
     "MarketCalibration",
     "MarketData",
     "ObizhaevaWangImpact",
@@ -65,10 +77,12 @@ __all__ = [
     "OrderBookImpact",
     "PoolState",
     "PropagatorImpact",
+    "ResilientLinearImpact",
     "RouteFills",
     "Router",
     "ScheduleFills",
     "SquareRootImpact",
+    "SquareRootPropagatorImpact",
     "TickLiquidity",
     "UniswapV3Impact",
     "UniswapV3Pool",
@@ -85,6 +99,8 @@ __all__ = [
     "gbm_paths",
     "generate_paths",
     "illustrative_pool",
+    "impact_model",
+    "kernel_law_of",
     "load_binance_4h",
     "load_binance_daily",
     "load_binance_daily_recent",

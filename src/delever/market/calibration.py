@@ -543,6 +543,63 @@ def calibrate(
     (2015); 1.0 and 0.5-1.5 are a judgement from those, labelled as an estimate.
     """
     day = as_date(cutoff)
+    window_days, y, (low, high) = _check_calibration_args(window_days, impact_y, impact_y_range)
+    data = MarketData.shipped() if data is None else data
+
+    close = data.daily_close["close_usd"]
+    last_day = close.index[-1].date()
+    if day > last_day + timedelta(days=1):
+        raise InvalidArgument(
+            f"cutoff={day} is after the end of the data (last daily close {last_day}); give "
+            f"a cut-off on or before {last_day + timedelta(days=1)}."
+        )
+    end = _utc(day)
+    start = end - pd.Timedelta(days=window_days)
+    before = close[close.index < end]
+    returns = _window_returns(close, before, day, start, window_days)
+    adv = _adv_fields(data, day, end, window_days)
+    intraday = _intraday_sigma(data, start, end, window_days)
+    last_close = float(before.iloc[-1])
+    last_close_date = before.index[-1].date()
+    return MarketCalibration(
+        cutoff=day,
+        window_days=window_days,
+        **_sigma_fields(returns, data.close_source),
+        sigma_daily_intraday=None if intraday is None else intraday[0],
+        intraday_bars=None if intraday is None else intraday[1],
+        intraday_window=None if intraday is None else intraday[2],
+        n_intraday_returns=0 if intraday is None else intraday[3],
+        **adv,
+        impact_y=SourcedValue(y, IMPACT_Y_SOURCE, True),
+        impact_y_range=(low, high),
+        last_close_usd=SourcedValue(
+            last_close, f"Binance ETHUSDT close of {last_close_date} ({data.close_source})", False
+        ),
+        last_close_date=last_close_date,
+    )
+
+
+def _sigma_fields(returns: pd.Series, close_source: str) -> dict[str, Any]:
+    """σ_daily (sample std, ddof 1) of the window's daily log returns, and the returns."""
+    sigma = float(np.std(returns.to_numpy(), ddof=1))
+    sigma_window = (returns.index[0].date(), returns.index[-1].date())
+    return {
+        "sigma_daily": SourcedValue(
+            sigma,
+            f"std of {len(returns)} daily log returns {sigma_window[0]}..{sigma_window[1]}, "
+            f"{close_source}",
+            True,
+        ),
+        "sigma_window": sigma_window,
+        "n_daily_returns": len(returns),
+        "daily_returns": np.ascontiguousarray(returns.to_numpy(dtype=np.float64)),
+    }
+
+
+def _check_calibration_args(
+    window_days: int, impact_y: float, impact_y_range: tuple[float, float]
+) -> tuple[int, float, tuple[float, float]]:
+    """The window as an int (in range), Y positive and inside its range."""
     if isinstance(window_days, bool) or not isinstance(window_days, int | np.integer):
         raise InvalidArgument(f"window_days={window_days!r} must be a whole number of days.")
     window_days = int(window_days)
@@ -558,18 +615,13 @@ def calibrate(
             f"impact_y_range={impact_y_range!r} must be [low, high] with 0 < low <= "
             f"impact_y={y} <= high."
         )
-    data = MarketData.shipped() if data is None else data
+    return window_days, y, (low, high)
 
-    close = data.daily_close["close_usd"]
-    last_day = close.index[-1].date()
-    if day > last_day + timedelta(days=1):
-        raise InvalidArgument(
-            f"cutoff={day} is after the end of the data (last daily close {last_day}); give "
-            f"a cut-off on or before {last_day + timedelta(days=1)}."
-        )
-    end = _utc(day)
-    start = end - pd.Timedelta(days=window_days)
-    before = close[close.index < end]
+
+def _window_returns(
+    close: pd.Series, before: pd.Series, day: date, start: pd.Timestamp, window_days: int
+) -> pd.Series:
+    """Daily log returns of consecutive closes within ``[start, cutoff)`` (enough of them)."""
     returns = _consecutive_log_returns(before, pd.Timedelta(days=1))
     returns = returns[returns.index >= start]
     if len(returns) < MIN_DAILY_RETURNS:
@@ -578,15 +630,14 @@ def calibrate(
             f"cutoff={day}, window_days={window_days}: the window holds {len(returns)} daily "
             f"returns, at least {MIN_DAILY_RETURNS} are needed (data start {first})."
         )
-    sigma = float(np.std(returns.to_numpy(), ddof=1))
-    sigma_window = (returns.index[0].date(), returns.index[-1].date())
-    sigma_value = SourcedValue(
-        sigma,
-        f"std of {len(returns)} daily log returns {sigma_window[0]}..{sigma_window[1]}, "
-        f"{data.close_source}",
-        True,
-    )
+    return returns
 
+
+def _adv_fields(
+    data: MarketData, day: date, end: pd.Timestamp, window_days: int
+) -> dict[str, Any]:
+    """The ADV: mean daily volume over the last ``window_days`` days of volume before the
+    cut-off, with what it is an average of."""
     volume = data.daily_volume.loc[data.daily_volume.index < end]
     if len(volume) == 0:
         raise InvalidArgument(f"cutoff={day}: no volume data before the cut-off.")
@@ -598,8 +649,6 @@ def calibrate(
             f"the cut-off, at least {MIN_VOLUME_DAYS} are needed."
         )
     adv_window = (volume.index[0].date(), volume.index[-1].date())
-    adv_eth = float(volume["volume_eth"].mean())
-    adv_usd = float(volume["quote_volume_usd"].mean())
     adv_text = (
         f"mean daily volume over {len(volume)} days {adv_window[0]}..{adv_window[1]} of "
         f"{data.volume_source}; one venue and one pair, so the whole ETH market trades more"
@@ -609,33 +658,14 @@ def calibrate(
             f"; volume data end {volume_end.date()}, before the cut-off {day}, so this is "
             "the last window of volume before it"
         )
-
-    intraday = _intraday_sigma(data, start, end, window_days)
-    last_close = float(before.iloc[-1])
-    last_close_date = before.index[-1].date()
-    return MarketCalibration(
-        cutoff=day,
-        window_days=window_days,
-        sigma_daily=sigma_value,
-        sigma_window=sigma_window,
-        n_daily_returns=len(returns),
-        sigma_daily_intraday=None if intraday is None else intraday[0],
-        intraday_bars=None if intraday is None else intraday[1],
-        intraday_window=None if intraday is None else intraday[2],
-        n_intraday_returns=0 if intraday is None else intraday[3],
-        adv_eth=SourcedValue(adv_eth, adv_text, True),
-        adv_usd=SourcedValue(adv_usd, adv_text + "; USDT counted as USD", True),
-        adv_source=adv_text,
-        adv_window=adv_window,
-        adv_days=len(volume),
-        impact_y=SourcedValue(y, IMPACT_Y_SOURCE, True),
-        impact_y_range=(low, high),
-        last_close_usd=SourcedValue(
-            last_close, f"Binance ETHUSDT close of {last_close_date} ({data.close_source})", False
-        ),
-        last_close_date=last_close_date,
-        daily_returns=np.ascontiguousarray(returns.to_numpy(dtype=np.float64)),
-    )
+    return {
+        "adv_eth": SourcedValue(float(volume["volume_eth"].mean()), adv_text, True),
+        "adv_usd": SourcedValue(float(volume["quote_volume_usd"].mean()),
+                                adv_text + "; USDT counted as USD", True),
+        "adv_source": adv_text,
+        "adv_window": adv_window,
+        "adv_days": len(volume),
+    }
 
 
 __all__ = [

@@ -30,6 +30,7 @@ import pandas as pd
 from delever._typing import ArrayLike, FloatArray, FloatArray1D
 from delever.errors import InvalidArgument, check_fraction, check_non_negative, check_positive
 from delever.kernels.impact import sqrt_impact
+from delever.kernels.records import ImpactLaw
 
 
 def _first_bad(values: FloatArray, bad: np.ndarray) -> str:
@@ -406,6 +407,12 @@ def check_n_steps(n_steps: int) -> int:
     return int(n_steps)
 
 
+def half_life_to_rate(half_life_s: float) -> float:
+    """``ln 2 / half_life_s`` per second; infinite for a half-life of 0 (gone at once)."""
+    half_life = check_non_negative("half_life_s", half_life_s)
+    return math.log(2.0) / half_life if half_life > 0.0 else math.inf
+
+
 @dataclass(frozen=True)
 class SquareRootImpact:
     """The square-root law of metaorder impact.
@@ -418,6 +425,10 @@ class SquareRootImpact:
     permanent_frac : share of the peak impact left in the mid right after the order
         (1.0: the mid stays at the marginal price reached; about 2/3: the level to which
         the impact relaxes after a metaorder, see Notes).
+    transient_half_life_s : half-life of the transient part ``(1 - permanent_frac) I`` in
+        the engines, seconds (0, the default: it is gone at once, as in :meth:`execute`).
+        Only :meth:`kernel_law` reads it; :meth:`execute` and :meth:`execute_schedule`
+        keep today's rules (new mid ``m (1 - permanent_frac I)``; slices walk one curve).
 
     Notes
     -----
@@ -444,12 +455,31 @@ class SquareRootImpact:
     adv_eth: float
     impact_y: float = 1.0
     permanent_frac: float = 1.0
+    transient_half_life_s: float = 0.0
 
     def __post_init__(self) -> None:
         check_non_negative("sigma_daily", self.sigma_daily, "Give a daily fraction, e.g. 0.04.")
         check_positive("adv_eth", self.adv_eth, "Give the average daily volume in ETH.")
         check_non_negative("impact_y", self.impact_y, "Y is of order 1, e.g. 1.0.")
         check_fraction("permanent_frac", self.permanent_frac, low_open=False)
+        check_non_negative("transient_half_life_s", self.transient_half_life_s,
+                           "Give seconds; 0 removes the transient part at once.")
+
+    def kernel_law(self, step_s: float | None = None) -> ImpactLaw:
+        """The law the engines walk: ``scale = Y sigma``, ``exponent = 1/2``, depth ``V``.
+
+        ``decay_per_s = ln 2 / transient_half_life_s`` (infinite for a half-life of 0: the
+        transient part is gone at once). ``step_s`` is not used: the law is exact at any
+        step. One sale of ``Q`` from a fresh market through
+        :func:`delever.kernels.impact_law.fill` fetches ``m Q (1 - 2/3 I(Q))``, as
+        :meth:`execute` (tests/market/test_impact_models.py checks it).
+        """
+        del step_s  # exact at every step
+        return ImpactLaw(scale=self.y_sigma, exponent=0.5, adv_eth=float(self.adv_eth),
+                         permanent=float(self.permanent_frac),
+                         decay_per_s=half_life_to_rate(self.transient_half_life_s),
+                         thin_vol=0.0, thin_drawdown=0.0, vol_ref=math.inf,
+                         vol_halflife_s=math.inf)
 
     @property
     def name(self) -> str:
@@ -470,7 +500,17 @@ class SquareRootImpact:
     def peak_impact_frac(self, qty_eth: ArrayLike) -> FloatArray:
         """``Y * sigma_daily * sqrt(Q / V)``, a fraction of the mid (capped at 1)."""
         qty = as_qty_array("qty_eth", qty_eth)
-        out: FloatArray = np.minimum(self.y_sigma * np.sqrt(qty / self.adv_eth), 1.0)
+        # The marginal impact of the walk, where both of the law's volumes stand at Q:
+        # kernels.impact_law.impact_fraction vectorised (numpy's ``** 0.5`` is its sqrt, so
+        # the figures are those of ``Y sigma sqrt(Q / V)``; tests check it against the kernel).
+        law = self.kernel_law()
+        ratio = np.atleast_1d(qty / law.adv_eth)  # an array: a 0-d one would take pow()
+        out: FloatArray = np.minimum(law.scale * ratio ** law.exponent, 1.0).reshape(qty.shape)
+        return out
+
+    def average_discount_frac(self, qty_eth: ArrayLike) -> FloatArray:
+        """``2/3 I(Q)``: one sale of Q from a fresh market fills ``2/3`` of its peak below."""
+        out: FloatArray = (2.0 / 3.0) * self.peak_impact_frac(qty_eth)
         return out
 
     def execute(self, mid_price_usd: ArrayLike, qty_eth: ArrayLike) -> Fills:
@@ -504,7 +544,7 @@ class SquareRootImpact:
     def marginal_price_usd(self, mid_price_usd: ArrayLike, qty_eth: ArrayLike) -> FloatArray:
         """``mid * max(0, 1 - Y sigma sqrt(q / V))``."""
         mid, qty = as_orders(mid_price_usd, qty_eth)
-        out: FloatArray = mid * np.maximum(0.0, 1.0 - self.y_sigma * np.sqrt(qty / self.adv_eth))
+        out: FloatArray = mid * (1.0 - self.peak_impact_frac(qty))
         return out
 
     def qty_at_marginal_price_eth(
@@ -534,4 +574,5 @@ __all__ = [
     "check_n_steps",
     "cumulative_schedule",
     "equal_slices",
+    "half_life_to_rate",
 ]

@@ -453,6 +453,41 @@ def read_book_depth_csv(
         grows, or no snapshot at or before ``snapshot``.
     """
     file = Path(path)
+    lines, column = _book_depth_rows(file)
+    times = _parse_times(file, lines, list(column[0]), "timestamp")
+    percentage = pd.to_numeric(pd.Series(column[1], dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    bad = ~np.isfinite(percentage) | (percentage == 0) | (np.abs(percentage) >= 100)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidArgument(
+            f"{file}: row {lines[i]}, column percentage: {column[1][i]!r} must be a non-zero "
+            "percent from mid in (-100, 100) (negative = bids)."
+        )
+    depth = _numbers(file, lines, list(column[2]), "depth")
+    notional = _numbers(file, lines, list(column[3]), "notional")
+    chosen = _snapshot_time(file, times, snapshot)
+    pick = np.flatnonzero(times == chosen)
+    frame = pd.DataFrame(
+        {
+            "side": np.where(percentage[pick] < 0, "bid", "ask"),
+            "distance": np.abs(percentage[pick]) / 100.0,
+            "depth_eth": depth[pick],
+            "notional_usd": notional[pick],
+            "_line": np.asarray(lines)[pick],
+        }
+    )
+    frame = frame.sort_values(["side", "distance"], ascending=[False, True], kind="stable")
+    _check_depth_sides(file, frame, chosen)
+    frame = frame.drop(columns="_line").reset_index(drop=True)
+    frame.attrs["snapshot_time"] = chosen
+    frame.attrs["source"] = f"user file {file}"
+    return frame
+
+
+def _book_depth_rows(file: Path) -> tuple[list[int], list[tuple[str, ...]]]:
+    """The data rows' line numbers and the four columns, after the header is checked."""
     rows = csv_rows(file, read_user_text(file, "a Binance bookDepth CSV"))
     if not rows:
         raise InvalidArgument(f"{file}: the file is empty; expected {','.join(BOOK_DEPTH_HEADER)}.")
@@ -469,42 +504,26 @@ def read_book_depth_csv(
         if len(cells) != 4:
             raise InvalidArgument(f"{file}: row {line}: {len(cells)} columns, expected 4.")
     lines = [line for line, _ in rows]
-    column = list(zip(*(cells for _, cells in rows), strict=True))
-    times = _parse_times(file, lines, list(column[0]), "timestamp")
-    percentage = pd.to_numeric(pd.Series(column[1], dtype=object), errors="coerce").to_numpy(
-        dtype=np.float64
-    )
-    bad = ~np.isfinite(percentage) | (percentage == 0) | (np.abs(percentage) >= 100)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InvalidArgument(
-            f"{file}: row {lines[i]}, column percentage: {column[1][i]!r} must be a non-zero "
-            "percent from mid in (-100, 100) (negative = bids)."
-        )
-    depth = _numbers(file, lines, list(column[2]), "depth")
-    notional = _numbers(file, lines, list(column[3]), "notional")
+    return lines, list(zip(*(cells for _, cells in rows), strict=True))
 
+
+def _snapshot_time(
+    file: Path, times: pd.DatetimeIndex, snapshot: str | datetime | pd.Timestamp | None
+) -> pd.Timestamp:
+    """The first snapshot, or the last one at or before ``snapshot``."""
     if snapshot is None:
-        chosen = times.min()
-    else:
-        wanted = utc_time("snapshot", snapshot)
-        earlier = times[times <= wanted]
-        if len(earlier) == 0:
-            raise InvalidArgument(
-                f"{file}: snapshot={wanted} is before the first snapshot ({times.min()})."
-            )
-        chosen = earlier.max()
-    pick = np.flatnonzero(times == chosen)
-    frame = pd.DataFrame(
-        {
-            "side": np.where(percentage[pick] < 0, "bid", "ask"),
-            "distance": np.abs(percentage[pick]) / 100.0,
-            "depth_eth": depth[pick],
-            "notional_usd": notional[pick],
-            "_line": np.asarray(lines)[pick],
-        }
-    )
-    frame = frame.sort_values(["side", "distance"], ascending=[False, True], kind="stable")
+        return times.min()
+    wanted = utc_time("snapshot", snapshot)
+    earlier = times[times <= wanted]
+    if len(earlier) == 0:
+        raise InvalidArgument(
+            f"{file}: snapshot={wanted} is before the first snapshot ({times.min()})."
+        )
+    return earlier.max()
+
+
+def _check_depth_sides(file: Path, frame: pd.DataFrame, chosen: pd.Timestamp) -> None:
+    """Each side's percentages once each, and its depth cumulative (never falling)."""
     for side, group in frame.groupby("side", sort=False):
         repeated = group["distance"].duplicated()
         if repeated.any():
@@ -520,10 +539,6 @@ def read_book_depth_csv(
                 f"{file}: row {line}: cumulative depth falls as the distance from mid grows "
                 f"({side} side of snapshot {chosen}); depth must be cumulative."
             )
-    frame = frame.drop(columns="_line").reset_index(drop=True)
-    frame.attrs["snapshot_time"] = chosen
-    frame.attrs["source"] = f"user file {file}"
-    return frame
 
 
 # --- Uniswap v3 pool state ---------------------------------------------------------------------
@@ -673,6 +688,62 @@ def read_univ3_pool_state(path: str | PathLike[str]) -> PoolState:
     must stay >= 0 and <= 2**128 - 1.
     """
     file = Path(path)
+    raw = _pool_json(file)
+    decimals0 = _pool_int(file, "decimals0", raw["decimals0"], low=0, high=77)
+    decimals1 = _pool_int(file, "decimals1", raw["decimals1"], low=0, high=77)
+    fee_pips = _pool_int(file, "fee_pips", raw["fee_pips"], low=1, high=999_999)
+    spacing = _tick_spacing(file, raw, fee_pips)
+    sqrt_price, liquidity, tick = _pool_slot0(file, raw)
+    ticks = _pool_ticks(file, raw["ticks"], spacing)
+    _check_tick_liquidity(file, ticks, tick, liquidity)
+    return PoolState(
+        token0=raw["token0"].strip(),
+        token1=raw["token1"].strip(),
+        decimals0=decimals0,
+        decimals1=decimals1,
+        fee_pips=fee_pips,
+        tick_spacing=spacing,
+        sqrt_price_x96=sqrt_price,
+        liquidity=liquidity,
+        tick=tick,
+        ticks=tuple(ticks),
+    )
+
+
+def _tick_spacing(file: Path, raw: dict[str, Any], fee_pips: int) -> int:
+    """The file's tick spacing, else the standard one of the fee tier."""
+    if "tick_spacing" in raw:
+        return _pool_int(file, "tick_spacing", raw["tick_spacing"], low=1, high=16383)
+    if fee_pips in UNIV3_TICK_SPACING:
+        return UNIV3_TICK_SPACING[fee_pips]
+    raise InvalidArgument(
+        f"{file}: fee_pips={fee_pips} is not a standard tier ({sorted(UNIV3_TICK_SPACING)}); "
+        "give tick_spacing too."
+    )
+
+
+def _pool_slot0(file: Path, raw: dict[str, Any]) -> tuple[int, int, int]:
+    """``sqrt_price_x96``, ``liquidity`` and ``tick``, in range and consistent."""
+    sqrt_price = _pool_int(
+        file,
+        "sqrt_price_x96",
+        raw["sqrt_price_x96"],
+        low=UNIV3_MIN_SQRT_RATIO,
+        high=UNIV3_MAX_SQRT_RATIO - 1,
+    )
+    liquidity = _pool_int(file, "liquidity", raw["liquidity"], low=0, high=_UINT128_MAX)
+    tick = _pool_int(file, "tick", raw["tick"], low=UNIV3_MIN_TICK, high=UNIV3_MAX_TICK)
+    # floor(log_1.0001(price)); float logs are exact enough to be off by at most one tick
+    implied = math.floor(2.0 * math.log(sqrt_price / 2**96) / math.log(1.0001))
+    if abs(implied - tick) > 1:
+        raise InvalidArgument(
+            f"{file}: tick={tick} does not match sqrt_price_x96 (which implies tick {implied})."
+        )
+    return sqrt_price, liquidity, tick
+
+
+def _pool_json(file: Path) -> dict[str, Any]:
+    """The pool file's JSON object, its keys and token symbols checked."""
     text = read_user_text(file, "a Uniswap v3 pool state JSON")
     try:
         raw = json.loads(text)
@@ -694,37 +765,15 @@ def read_univ3_pool_state(path: str | PathLike[str]) -> PoolState:
     for field in ("token0", "token1"):
         if not isinstance(raw[field], str) or not raw[field].strip():
             raise InvalidArgument(f"{file}: {field}={raw[field]!r} must be a token symbol.")
-    decimals0 = _pool_int(file, "decimals0", raw["decimals0"], low=0, high=77)
-    decimals1 = _pool_int(file, "decimals1", raw["decimals1"], low=0, high=77)
-    fee_pips = _pool_int(file, "fee_pips", raw["fee_pips"], low=1, high=999_999)
-    if "tick_spacing" in raw:
-        spacing = _pool_int(file, "tick_spacing", raw["tick_spacing"], low=1, high=16383)
-    elif fee_pips in UNIV3_TICK_SPACING:
-        spacing = UNIV3_TICK_SPACING[fee_pips]
-    else:
-        raise InvalidArgument(
-            f"{file}: fee_pips={fee_pips} is not a standard tier ({sorted(UNIV3_TICK_SPACING)}); "
-            "give tick_spacing too."
-        )
-    sqrt_price = _pool_int(
-        file,
-        "sqrt_price_x96",
-        raw["sqrt_price_x96"],
-        low=UNIV3_MIN_SQRT_RATIO,
-        high=UNIV3_MAX_SQRT_RATIO - 1,
-    )
-    liquidity = _pool_int(file, "liquidity", raw["liquidity"], low=0, high=_UINT128_MAX)
-    tick = _pool_int(file, "tick", raw["tick"], low=UNIV3_MIN_TICK, high=UNIV3_MAX_TICK)
-    # floor(log_1.0001(price)); float logs are exact enough to be off by at most one tick
-    implied = math.floor(2.0 * math.log(sqrt_price / 2**96) / math.log(1.0001))
-    if abs(implied - tick) > 1:
-        raise InvalidArgument(
-            f"{file}: tick={tick} does not match sqrt_price_x96 (which implies tick {implied})."
-        )
-    if not isinstance(raw["ticks"], list):
+    return raw
+
+
+def _pool_ticks(file: Path, entries: Any, spacing: int) -> list[TickLiquidity]:
+    """The initialised ticks, checked (range, spacing, once each) and sorted by index."""
+    if not isinstance(entries, list):
         raise InvalidArgument(f"{file}: ticks must be a list of {{index, liquidity_net}}.")
     ticks: list[TickLiquidity] = []
-    for k, entry in enumerate(raw["ticks"]):
+    for k, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != {"index", "liquidity_net"}:
             raise InvalidArgument(
                 f"{file}: ticks[{k}]={entry!r} must be an object with keys index, liquidity_net."
@@ -748,7 +797,12 @@ def read_univ3_pool_state(path: str | PathLike[str]) -> PoolState:
     for before, after in itertools.pairwise(ticks):
         if before.index == after.index:
             raise InvalidArgument(f"{file}: tick {after.index} appears twice in ticks.")
-    # Walk up and down from the current tick: the liquidity of every range must stay valid.
+    return ticks
+
+
+def _check_tick_liquidity(file: Path, ticks: list[TickLiquidity], tick: int,
+                          liquidity: int) -> None:
+    """Walk up and down from the current tick: the liquidity of every range must stay valid."""
     level = liquidity
     for entry in (t for t in ticks if t.index > tick):
         level += entry.liquidity_net
@@ -765,18 +819,6 @@ def read_univ3_pool_state(path: str | PathLike[str]) -> PoolState:
                 f"{file}: crossing tick {entry.index} downward leaves liquidity {level}; it "
                 "must stay in [0, 2**128 - 1]. Check liquidity and the liquidity_net signs."
             )
-    return PoolState(
-        token0=raw["token0"].strip(),
-        token1=raw["token1"].strip(),
-        decimals0=decimals0,
-        decimals1=decimals1,
-        fee_pips=fee_pips,
-        tick_spacing=spacing,
-        sqrt_price_x96=sqrt_price,
-        liquidity=liquidity,
-        tick=tick,
-        ticks=tuple(ticks),
-    )
 
 
 __all__ = [

@@ -15,6 +15,8 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
@@ -36,8 +38,14 @@ from delever.kernels.paths import (
     log_increments_to_prices,
     stationary_indices,
 )
-from delever.market.calibration import GarchParams
-from delever.market.loaders import read_klines_csv
+from delever.market.calibration import (
+    GarchParams,
+    MarketCalibration,
+    as_date,
+    calibrate,
+    fit_garch,
+)
+from delever.market.loaders import eth_daily_close, read_klines_csv
 
 Seed = int | np.random.Generator
 BootstrapMethod = Literal["stationary", "moving"]
@@ -530,13 +538,183 @@ def generate_paths(model: str, **kwargs: Any) -> FloatArray2D:
     return func(**kwargs)
 
 
+
+# --- price models by name, in daily units and from a market calibration ------------------------
+
+DEFAULT_BLOCK_DAYS = 10.0
+BOOTSTRAP_METHODS = ("stationary", "moving")
+
+
+@dataclass(frozen=True)
+class PathRequest:
+    """A draw of exogenous price paths, in the units a user gives (days, daily figures).
+
+    ``s0_usd`` None: the calibration's last close; ``sigma_daily`` None: the calibrated daily
+    volatility. ``step_days`` and ``drift_daily`` apply to gbm and merton, the jump figures to
+    merton, ``block_days`` and ``bootstrap_method`` to bootstrap, ``replay_start`` (a day,
+    default the last one before the cut-off) and ``stride_days`` to replay; ``antithetic`` to
+    gbm, merton and garch. The other models' fields are not read.
+    """
+
+    n_paths: int
+    n_steps: int
+    seed: int = 0
+    s0_usd: float | None = None
+    sigma_daily: float | None = None
+    drift_daily: float = 0.0
+    step_days: float = 1.0
+    antithetic: bool = False
+    jump_intensity_per_day: float = DEFAULT_JUMP_INTENSITY_PER_DAY
+    jump_mean: float = DEFAULT_JUMP_MEAN
+    jump_std: float = DEFAULT_JUMP_STD
+    block_days: float = DEFAULT_BLOCK_DAYS
+    bootstrap_method: str = "stationary"
+    replay_start: date | str | None = None
+    stride_days: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class DrawnPaths:
+    """Paths, ``(n_paths, n_steps + 1)`` USD, and the parameters the model used (JSON-able)."""
+
+    paths_usd: FloatArray2D
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """One request against one calibration: the resolved start and volatility."""
+
+    request: PathRequest
+    calibration: MarketCalibration
+    s0_usd: float
+    sigma_daily: float
+
+    def returns_text(self) -> str:
+        cal = self.calibration
+        return (f"{cal.n_daily_returns} daily log returns "
+                f"{cal.sigma_window[0]}..{cal.sigma_window[1]}")
+
+
+def _gbm(draw: _Draw) -> DrawnPaths:
+    r = draw.request
+    params: dict[str, Any] = {"sigma_per_step": draw.sigma_daily * math.sqrt(r.step_days),
+                              "drift_per_step": r.drift_daily * r.step_days}
+    paths = generate_paths("gbm", s0_usd=draw.s0_usd, n_paths=r.n_paths, n_steps=r.n_steps,
+                           seed=r.seed, antithetic=r.antithetic, **params)
+    return DrawnPaths(paths, params)
+
+
+def _merton(draw: _Draw) -> DrawnPaths:
+    """Jumps with the diffusion lowered so that the total daily variance is sigma_daily²."""
+    r, sigma = draw.request, draw.sigma_daily
+    lam, m, s = r.jump_intensity_per_day, r.jump_mean, r.jump_std
+    jump_var = lam * (m * m + s * s)
+    if jump_var >= sigma * sigma:
+        raise InvalidArgument(
+            f"jump variance per day {jump_var:.6g} (intensity x (mean² + std²)) must be "
+            f"below sigma_daily² = {sigma * sigma:.6g}; lower --jump-intensity or sizes."
+        )
+    kwargs: dict[str, Any] = {
+        "sigma_per_step": math.sqrt((sigma * sigma - jump_var) * r.step_days),
+        "jump_intensity_per_step": lam * r.step_days,
+        "jump_mean": m,
+        "jump_std": s,
+        "drift_per_step": r.drift_daily * r.step_days,
+    }
+    paths = generate_paths("merton", s0_usd=draw.s0_usd, n_paths=r.n_paths, n_steps=r.n_steps,
+                           seed=r.seed, antithetic=r.antithetic, **kwargs)
+    illustrative = (lam, m, s) == (DEFAULT_JUMP_INTENSITY_PER_DAY, DEFAULT_JUMP_MEAN,
+                                   DEFAULT_JUMP_STD)
+    return DrawnPaths(paths, {**kwargs, "jump_defaults_illustrative": illustrative})
+
+
+def _garch(draw: _Draw) -> DrawnPaths:
+    r, cal = draw.request, draw.calibration
+    fitted = fit_garch(cal.daily_returns, source=f"GARCH(1,1) fit on {draw.returns_text()}")
+    paths = generate_paths("garch", s0_usd=draw.s0_usd, n_paths=r.n_paths, n_steps=r.n_steps,
+                           params=fitted, seed=r.seed, antithetic=r.antithetic)
+    return DrawnPaths(paths, fitted.to_dict())
+
+
+def _bootstrap(draw: _Draw) -> DrawnPaths:
+    r = draw.request
+    params: dict[str, Any] = {"block_length": r.block_days, "method": r.bootstrap_method,
+                              "returns": draw.returns_text()}
+    if r.bootstrap_method not in BOOTSTRAP_METHODS:
+        raise unknown_name("bootstrap_method", r.bootstrap_method, BOOTSTRAP_METHODS)
+    paths = generate_paths("bootstrap", s0_usd=draw.s0_usd, n_paths=r.n_paths,
+                           n_steps=r.n_steps, returns=draw.calibration.daily_returns,
+                           block_length=r.block_days, method=r.bootstrap_method, seed=r.seed)
+    return DrawnPaths(paths, params)
+
+
+def _replay(draw: _Draw) -> DrawnPaths:
+    """Windows of the shipped daily closes from ``replay_start``, rescaled to ``s0_usd`` only
+    when one was given."""
+    r = draw.request
+    closes = eth_daily_close()
+    first = (draw.calibration.cutoff - timedelta(days=1) if r.replay_start is None
+             else as_date(r.replay_start, "replay_start"))
+    position = np.flatnonzero(pd.DatetimeIndex(closes.index).date == first)
+    if position.size == 0:
+        raise InvalidArgument(
+            f"replay_start={first} is outside the daily data "
+            f"({closes.index[0].date()}..{closes.index[-1].date()})."
+        )
+    paths = generate_paths("replay", prices=closes["close_usd"], n_steps=r.n_steps,
+                           n_paths=r.n_paths, start=int(position[0]), stride=r.stride_days,
+                           s0_usd=r.s0_usd)
+    return DrawnPaths(paths, {"replay_start": first.isoformat(), "stride_days": r.stride_days,
+                              "rescaled": r.s0_usd is not None})
+
+
+PATH_MODELS: dict[str, Callable[[_Draw], DrawnPaths]] = {
+    "gbm": _gbm,
+    "merton": _merton,
+    "garch": _garch,
+    "bootstrap": _bootstrap,
+    "replay": _replay,
+}
+
+
+def draw_paths(
+    model: str, request: PathRequest, calibration: MarketCalibration | None = None
+) -> DrawnPaths:
+    """Paths of the price model named ``model`` (gbm, merton, garch, bootstrap, replay) from
+    a request in daily units, calibrated on ``calibration`` (default: :func:`calibrate` with
+    its default cut-off and window). The model's raw generator is :func:`generate_paths`.
+
+    Raises
+    ------
+    InvalidArgument
+        An unknown model (with close matches); a ``sigma_daily`` that is not positive; a
+        merton jump variance at or above sigma_daily²; an unknown bootstrap method; a
+        replay start outside the data.
+    """
+    draw_model = PATH_MODELS.get(model)
+    if draw_model is None:
+        raise unknown_name("model", model, PATH_MODELS)
+    cal = calibration if calibration is not None else calibrate()
+    sigma = (cal.sigma_daily.value if request.sigma_daily is None
+             else check_positive("sigma_daily", request.sigma_daily))
+    s0 = request.s0_usd if request.s0_usd is not None else cal.last_close_usd.value
+    return draw_model(_Draw(request, cal, s0, sigma))
+
+
 __all__ = [
+    "BOOTSTRAP_METHODS",
+    "DEFAULT_BLOCK_DAYS",
     "DEFAULT_JUMP_INTENSITY_PER_DAY",
     "DEFAULT_JUMP_MEAN",
     "DEFAULT_JUMP_STD",
     "MODELS",
+    "PATH_MODELS",
+    "DrawnPaths",
+    "PathRequest",
     "bootstrap_indices",
     "bootstrap_paths",
+    "draw_paths",
     "garch_paths",
     "gbm_paths",
     "generate_paths",

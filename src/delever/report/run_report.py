@@ -127,13 +127,16 @@ def simulation_sections(
 ) -> list[ReportSection]:
     """Price fan, HF, ETH sold, P&L distribution and P(liquidation) per strategy."""
     first = result.results[0]
+    shown = first.n_paths  # a streamed run keeps its first paths whole for the figures
+    shown_label = (f"{n_paths:,} paths" if shown >= n_paths
+                   else f"the first {shown:,} of {n_paths:,} paths")
     times = np.arange(first.n_steps + 1, dtype=np.float64) * first.step_hours / 24.0
     reference = result["hold"] if "hold" in result.strategies else first
     fan = price_fan_figure(
         times,
         reference.mid_usd,
         band_usd=band_usd,
-        title=f"ETH mid under '{reference.strategy}' ({n_paths:,} paths)",
+        title=f"ETH mid under '{reference.strategy}' ({shown_label})",
     )
     hf = lines_by_label_figure(
         times,
@@ -170,6 +173,9 @@ def simulation_sections(
         f"{n_paths:,} GBM paths (seed {seed}) from the mark with the calibrated daily "
         "volatility; the owner's own square-root impact, the Chainlink-style oracle, "
         "interest and Aave liquidations in every step."
+        + ("" if shown >= n_paths else
+           f" The figures draw {shown_label} (every per-step array kept); the tables' figures "
+           "are over every path.")
     )
     return [
         ReportSection("Monte Carlo: price and liquidation band", text, figures=[fan]),

@@ -8,13 +8,14 @@ and the followers (:func:`delever.scenario.market.scenario_market`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from delever.scenario.build import Scenario
 from delever.scenario.market import scenario_market
-from delever.sim.advise import Advice
+from delever.sim.advise import Advice, AdviceRun, AdviceSettings
 from delever.sim.advise import advise as advise_position
 from delever.sim.api import build_inputs
+from delever.sim.montecarlo import MonteCarlo
 from delever.sim.plan import (
     DEFAULT_HORIZON_HOURS,
     DEFAULT_MAXFEV,
@@ -23,11 +24,20 @@ from delever.sim.plan import (
     Jumps,
     PlanObjective,
     PlanResult,
+    PlanSearch,
     plan_for_scenario,
 )
 
 if TYPE_CHECKING:
     from distributed import Client
+
+
+class PlanProgress(NamedTuple):
+    """Callbacks of a long plan: ``stage`` with the stage's name, ``evaluations`` with the
+    candidates evaluated since the last call."""
+
+    stage: Callable[[str], None] | None = None
+    evaluations: Callable[[int], None] | None = None
 
 
 def plan(
@@ -43,21 +53,23 @@ def plan(
     maxfev: int = DEFAULT_MAXFEV,
     jumps: Jumps | None = None,
     client: Client | None = None,
-    progress: Callable[[str], None] | None = None,
-    on_evaluations: Callable[[int], None] | None = None,
+    progress: PlanProgress | Callable[[str], None] | None = None,
 ) -> PlanResult:
     """The liquidation-aware optimal unwind of the scenario's position.
 
     ``objective`` default ``PlanObjective()`` (lambda 0.1, CVaR 95%, alpha 5%);
     ``book=False`` leaves out the other borrowers and the followers; ``jumps`` adds Merton
     jumps to the GBM paths (same total variance). The rest as
-    :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``).
+    :func:`delever.sim.plan.plan_for_scenario` (hourly steps over ``horizon_hours``);
+    ``progress``: a :class:`PlanProgress`, or one callable for the stage names.
     """
+    hooks = progress if isinstance(progress, PlanProgress) else PlanProgress(progress)
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
-        scenario, objective or PlanObjective(), n_paths=n_paths, horizon_hours=horizon_hours,
-        seed=seed, market=market, families=families, pieces=pieces, maxfev=maxfev,
-        jumps=jumps, client=client, progress=progress, on_evaluations=on_evaluations)
+        scenario, objective or PlanObjective(), mc=MonteCarlo(seed, n_paths),
+        horizon_hours=horizon_hours, market=market,
+        search=PlanSearch(families, pieces, maxfev), jumps=jumps, client=client,
+        progress=hooks.stage, on_evaluations=hooks.evaluations)
 
 
 def advise(
@@ -71,9 +83,11 @@ def advise(
     """The risk advice on the scenario's position (:func:`delever.sim.advise.advise`), its
     market with the book and the followers; ``kwargs`` go to that function."""
     inputs = build_inputs(scenario, n_paths=1, n_steps=1)
-    return advise_position(inputs.position, scenario_market(scenario), inputs.lending,
-                           mark_price_usd=scenario.mark_price_usd, n_paths=n_paths, seed=seed,
-                           client=client, **kwargs)
+    progress = kwargs.pop("progress", None)
+    run = AdviceRun(scenario_market(scenario), inputs.lending, scenario.mark_price_usd,
+                    n_paths=n_paths, seed=seed, client=client,
+                    **{k: kwargs.pop(k) for k in ("oracle", "sigma_daily") if k in kwargs})
+    return advise_position(inputs.position, run, AdviceSettings(**kwargs), progress=progress)
 
 
-__all__ = ["advise", "plan"]
+__all__ = ["PlanProgress", "advise", "plan"]

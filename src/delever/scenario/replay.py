@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
+from delever._typing import FloatArray1D
 from delever.book import synthetic_book
 from delever.book.actors import Followers, ImpactParams, LargeAccount
 from delever.errors import InvalidArgument
-from delever.ledger import Side
+from delever.ledger import Side, Trade
 from delever.market.impact import SquareRootImpact
 from delever.market.loaders import load_binance_daily_recent, load_binance_hourly
 from delever.scenario.build import Scenario
@@ -26,12 +27,20 @@ from delever.sim.replay import (
     START_RULE,
     ReplayInputs,
     ReplayResult,
+    StartRebuild,
     own_impact_fraction,
     rebuild_start,
 )
 from delever.sim.unwind import CHAINLINK_ETH_USD, UnwindMarket, UnwindPosition
+from delever.strategy import AlmgrenChriss, HFLadder, Hold, SellAll, Strategy
 
 STEP_HOURS = 1.0
+
+
+def counterfactual_strategies(n_steps: int) -> list[Strategy]:
+    """What the replay sets beside the reported sales: hold, sell everything at once,
+    Almgren-Chriss over the window, the HF ladder."""
+    return [Hold(), SellAll(), AlmgrenChriss(n_steps=n_steps), HFLadder()]
 
 
 def _hourly_path(start: datetime, n_steps: int) -> tuple[np.ndarray, int]:
@@ -71,22 +80,14 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     schedule on the realized path ends at the accounts' ETH and debt. The scenario's
     reserves (with its overrides) set the liquidation threshold, bonus and rate curves.
     """
-    if scenario.ledger is None:
-        raise InvalidArgument(f"scenario {scenario.name!r} has no trade list to replay.")
-    sells = [t for t in scenario.ledger.trades if t.side is Side.SELL]
-    if not sells:
-        raise InvalidArgument(f"scenario {scenario.name!r} has no sales to replay.")
+    sells = _reported_sales(scenario)
     first_day = min(t.time for t in sells).astimezone(UTC).date()
     last_day = max(t.time for t in sells).astimezone(UTC).date()
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
     n_days = (last_day - first_day).days + 1
     n_steps = int(24 * n_days / STEP_HOURS)
     realized, n_interpolated = _hourly_path(start, n_steps)
-
-    schedule = np.zeros(n_steps)
-    for trade in sells:
-        day_index = (trade.time.astimezone(UTC).date() - first_day).days
-        schedule[day_index * 24 : (day_index + 1) * 24] += trade.quantity_eth / 24.0
+    schedule = _hourly_schedule(sells, first_day, n_steps)
     sold = float(schedule.sum())
     proceeds = math.fsum(t.quantity_eth * t.price_usd for t in sells)
 
@@ -115,22 +116,6 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
     rebuild = rebuild_start(end, schedule, realized / (1.0 - own), market=market,
                             lending=lending, oracle=CHAINLINK_ETH_USD,
                             price_usd=proceeds / sold)
-    liq_start = ", ".join(f"{n} ${p:,.0f}" for n, p in zip(
-        end.names, rebuild.start_liquidation_price_usd, strict=True))
-    shares = ", ".join(f"{n} {100 * w:.1f}%" for n, w in zip(
-        end.names, rebuild.account_split, strict=True))
-    notes = (
-        f"market parameters: {params.source}",
-        "each day's reported sale spread evenly over its 24 hours (rule, estimate)",
-        START_RULE,
-        f"shares of the sales: {shares}; liquidation prices at the start: {liq_start}; "
-        f"end state matched to {rebuild.end_eth_gap:.2g} ETH and "
-        f"${rebuild.end_debt_gap_usd:,.0f} per account ({rebuild.iterations} engine runs)",
-        f"hourly path: Binance ETHUSDT opens (a missing 00:00 bar takes the 23:00 close); "
-        f"{n_interpolated} hours interpolated",
-        "the low is the lowest daily low of the window (the 2026-02-06 00:00 hourly bar with "
-        "the crash low is missing upstream)",
-    )
     return ReplayInputs(
         start=start,
         step_hours=STEP_HOURS,
@@ -142,9 +127,49 @@ def replay_inputs(scenario: Scenario) -> ReplayInputs:
         market=market,
         lending=lending,
         oracle=CHAINLINK_ETH_USD,
-        notes=notes,
+        notes=_replay_notes(params.source, end, rebuild, n_interpolated),
         rebuild=rebuild,
         end_position=end,
+    )
+
+
+def _reported_sales(scenario: Scenario) -> list[Trade]:
+    """The scenario's sell trades; refused when it has none."""
+    if scenario.ledger is None:
+        raise InvalidArgument(f"scenario {scenario.name!r} has no trade list to replay.")
+    sells = [t for t in scenario.ledger.trades if t.side is Side.SELL]
+    if not sells:
+        raise InvalidArgument(f"scenario {scenario.name!r} has no sales to replay.")
+    return sells
+
+
+def _hourly_schedule(sells: list[Trade], first_day: date, n_steps: int) -> FloatArray1D:
+    """Each day's reported quantity spread evenly over its 24 hours (a stated rule)."""
+    schedule = np.zeros(n_steps)
+    for trade in sells:
+        day_index = (trade.time.astimezone(UTC).date() - first_day).days
+        schedule[day_index * 24 : (day_index + 1) * 24] += trade.quantity_eth / 24.0
+    return schedule
+
+
+def _replay_notes(params_source: str, end: UnwindPosition, rebuild: StartRebuild,
+                  n_interpolated: int) -> tuple[str, ...]:
+    """What the replay assumed, and how closely the rebuilt start meets the end state."""
+    liq_start = ", ".join(f"{n} ${p:,.0f}" for n, p in zip(
+        end.names, rebuild.start_liquidation_price_usd, strict=True))
+    shares = ", ".join(f"{n} {100 * w:.1f}%" for n, w in zip(
+        end.names, rebuild.account_split, strict=True))
+    return (
+        f"market parameters: {params_source}",
+        "each day's reported sale spread evenly over its 24 hours (rule, estimate)",
+        START_RULE,
+        f"shares of the sales: {shares}; liquidation prices at the start: {liq_start}; "
+        f"end state matched to {rebuild.end_eth_gap:.2g} ETH and "
+        f"${rebuild.end_debt_gap_usd:,.0f} per account ({rebuild.iterations} engine runs)",
+        f"hourly path: Binance ETHUSDT opens (a missing 00:00 bar takes the 23:00 close); "
+        f"{n_interpolated} hours interpolated",
+        "the low is the lowest daily low of the window (the 2026-02-06 00:00 hourly bar with "
+        "the crash low is missing upstream)",
     )
 
 
@@ -184,4 +209,4 @@ def amplification_report(
     )
 
 
-__all__ = ["amplification_report", "replay_inputs"]
+__all__ = ["amplification_report", "counterfactual_strategies", "replay_inputs"]

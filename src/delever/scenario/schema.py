@@ -8,6 +8,7 @@ A bare number is accepted too and means "the user's own input" (``source = "user
 
 from __future__ import annotations
 
+import difflib
 import math
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -336,6 +337,26 @@ class PositionSpec(_Strict):
         return self
 
 
+IMPACT_MODEL_NAMES = ("sqrt", "linear", "ow", "propagator")
+"""The ``[market] model`` names: the impact models the engines can walk
+(``delever.market.IMPACT_MODELS``; tests/market/test_impact_models.py checks they agree)."""
+
+_MODEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "sqrt": ("permanent_frac", "transient_half_life_hours"),
+    "linear": ("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
+    "ow": ("impact_per_adv", "permanent_frac", "transient_half_life_hours"),
+    "propagator": ("permanent_frac", "decay_time_hours", "decay_exponent"),
+}
+_MODEL_NEEDS: dict[str, tuple[str, ...]] = {"linear": ("impact_per_adv",),
+                                             "ow": ("impact_per_adv",)}
+
+
+def _permanent_share(item: Sourced) -> Sourced:
+    if not 0 <= item.value <= 1:
+        raise ValueError(f"value={item.value!r} must be in [0, 1]; give a share, e.g. 0.67")
+    return item
+
+
 class MarketSpec(_Strict):
     """Market parameters (the market layer reads these; see `delever calibrate`)."""
 
@@ -365,7 +386,67 @@ class MarketSpec(_Strict):
         "genesis) to the day after the shipped data's last day.",
     )
 
+    model: str = Field(
+        default="sqrt",
+        strict=True,
+        description="Impact model the engines walk: sqrt (default), linear, ow, propagator.",
+    )
+    permanent_frac: Annotated[Sourced, AfterValidator(_permanent_share)] | None = Field(
+        default=None,
+        description="Share of the impact that never decays, in [0, 1] (default: 2/3 for sqrt "
+        "and 1 for linear, 0 for ow and propagator).",
+    )
+    transient_half_life_hours: NonNegativeSourced | None = Field(
+        default=None,
+        description="Half-life of the decaying part of the impact, hours, >= 0 (sqrt: 6, "
+        "linear: 0 = at once, ow: 6); sqrt, linear and ow only.",
+    )
+    impact_per_adv: PositiveSourced | None = Field(
+        default=None,
+        description="linear and ow (required): impact of selling one day's volume, a fraction "
+        "of the price, > 0 (e.g. 0.1).",
+    )
+    decay_time_hours: PositiveSourced | None = Field(
+        default=None,
+        description="propagator: t0 of the power-law decay (1 + t/t0)^-beta, hours, > 0 "
+        "(default 1).",
+    )
+    decay_exponent: NonNegativeSourced | None = Field(
+        default=None,
+        description="propagator: beta of the power-law decay, >= 0 (default 0.3).",
+    )
+    state_liquidity: bool = Field(
+        default=False,
+        strict=True,
+        description="Thin the depth as realized volatility and drawdown rise (the fitted "
+        "estimates of delever.market.liquidity); default false.",
+    )
+
     _cutoff_not_a_number = field_validator("cutoff", mode="before")(_not_a_number)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in IMPACT_MODEL_NAMES:
+            close = difflib.get_close_matches(value, IMPACT_MODEL_NAMES, n=2, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"is not an impact model the engines can walk; choose one of "
+                             f"{', '.join(IMPACT_MODEL_NAMES)}{hint}")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_the_model(self) -> MarketSpec:
+        allowed = _MODEL_FIELDS[self.model]
+        for key in sorted({f for fields in _MODEL_FIELDS.values() for f in fields}):
+            if getattr(self, key) is not None and key not in allowed:
+                users = [m for m, fields in _MODEL_FIELDS.items() if key in fields]
+                raise ValueError(f"{key} applies to model {' or '.join(users)}, not to "
+                                 f"model = {self.model!r}; remove it or change the model")
+        for key in _MODEL_NEEDS.get(self.model, ()):
+            if getattr(self, key) is None:
+                raise ValueError(f"model = {self.model!r} needs {key} (the impact of selling "
+                                 "one day's volume, a fraction of the price, e.g. 0.1)")
+        return self
 
     @field_validator("cutoff")
     @classmethod
@@ -459,6 +540,7 @@ class ScenarioSpec(_Strict):
 
 
 __all__ = [
+    "IMPACT_MODEL_NAMES",
     "SCHEMA_VERSION",
     "AccountSpec",
     "BookSpec",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from delever.market.impact import SquareRootImpact
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
 from delever.protocol.reserve_history import reserve_state_on
+from delever.sim.estimators import RunningMoments
+from delever.sim.montecarlo import MonteCarlo, Stream
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -31,6 +33,7 @@ from delever.sim.unwind import (
     SimulationResult,
     UnwindMarket,
     UnwindPosition,
+    UnwindResult,
     simulate_strategies,
 )
 from delever.strategy import DEFAULT_STRATEGIES, Strategy, strategy_by_name
@@ -151,6 +154,21 @@ def resolve_strategies(strategies: Sequence[Strategy | str] | None) -> list[Stra
     return out
 
 
+def gbm_chunk(mc: MonteCarlo, stream: Stream, index: int, s0_usd: float, n_steps: int,
+              sigma_per_step: float) -> FloatArray2D:
+    """Chunk ``index`` of ``stream``: zero-drift GBM from ``s0_usd`` (n_chunk, n_steps + 1)."""
+    draw = mc.chunk(stream, index)
+    n = draw.paths.stop - draw.paths.start
+    return gbm_paths(s0_usd, n, n_steps, sigma_per_step=sigma_per_step, seed=draw.rng)
+
+
+def gbm_chunk_paths(mc: MonteCarlo, stream: Stream, s0_usd: float, n_steps: int,
+                    sigma_per_step: float) -> FloatArray2D:
+    """Every chunk of ``stream`` (:func:`gbm_chunk`), stacked in chunk order."""
+    return np.concatenate([gbm_chunk(mc, stream, k, s0_usd, n_steps, sigma_per_step)
+                           for k in range(mc.n_chunks)])
+
+
 def build_inputs(
     scenario: ScenarioLike,
     *,
@@ -165,7 +183,7 @@ def build_inputs(
     """The position, market, reserves and GBM paths :func:`simulate` uses by default.
 
     Paths: GBM with the scenario's daily sigma scaled to the step, zero drift, from the mark
-    (:func:`delever.market.gbm_paths`, seeded by ``seed``).
+    (:func:`gbm_chunk_paths`: the :data:`Stream.SIMULATE` chunks of ``seed``).
     """
     check_positive("step_hours", step_hours)
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
@@ -183,10 +201,10 @@ def build_inputs(
     if lending is None:
         lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves)
     if paths is None:
-        paths = gbm_paths(scenario.mark_price_usd, _count("n_paths", n_paths),
-                          _count("n_steps", n_steps),
-                          sigma_per_step=params.sigma_daily * math.sqrt(step_hours / 24.0),
-                          seed=int(seed))
+        mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
+        paths = gbm_chunk_paths(mc, Stream.SIMULATE, scenario.mark_price_usd,
+                                _count("n_steps", n_steps),
+                                params.sigma_daily * math.sqrt(step_hours / 24.0))
     return SimulationInputs(position, market, lending, np.asarray(paths, dtype=np.float64))
 
 
@@ -226,26 +244,214 @@ def simulate(
     """
     inputs = build_inputs(scenario, n_paths=n_paths, n_steps=n_steps, step_hours=step_hours,
                           seed=seed, paths=paths, market=market, lending=lending)
-    base = config if config is not None else SimConfig()
-    cfg = SimConfig(step_hours=float(step_hours),
-                    liquidator_sell_frac=base.liquidator_sell_frac,
-                    repay_with_collateral=base.repay_with_collateral,
-                    max_liquidation_rounds=base.max_liquidation_rounds,
-                    chunk_paths=base.chunk_paths)
+    cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     return simulate_strategies(inputs.position, resolve_strategies(strategies), inputs.paths,
                                market=inputs.market, lending=inputs.lending, oracle=oracle,
                                config=cfg, progress=progress)
+
+
+SAMPLE_PATHS = 1_000  # paths a streamed run keeps whole, for figures (the first chunks)
+
+
+# The means of UnwindResult.summary_dict: summary key -> per-path array.
+_MEAN_KEYS = {
+    "realized_pnl_usd": "realized_pnl_usd", "unrealized_pnl_usd": "unrealized_pnl_usd",
+    "total_pnl_usd": "total_pnl_usd", "liquidity_discount_usd": "liquidity_discount_usd",
+    "eth_left": "eth_left", "sold_eth": "sold_total_eth", "seized_eth": "seized_total_eth",
+    "bad_debt_usd": "bad_debt_usd", "interest_usd": "interest_usd",
+    "book_sold_eth": "book_sold_eth", "follower_sold_eth": "follower_sold_eth",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyTally:
+    """One strategy's running estimators over the chunks merged so far.
+
+    What :meth:`delever.sim.unwind.UnwindResult.summary_dict` reports, kept without the
+    per-path arrays: the means as :class:`RunningMoments` (Chan's merge: exact up to
+    rounding, with their standard errors), counts of liquidated and recovered paths, the
+    histogram of the recovery step (an exact median) and, for the exact 5th percentile of
+    the P&L, the per-path total P&L (8 bytes a path).
+    """
+
+    strategy: str
+    step_hours: float
+    n_paths: int
+    moments: Mapping[str, RunningMoments]
+    liquidated: int
+    recovery_counts: np.ndarray  # paths recovered at step k, k = 0..n_steps
+    pnl_parts: tuple[np.ndarray, ...]  # each chunk's per-path total P&L, in order
+
+    @property
+    def total_pnl_usd(self) -> np.ndarray:
+        """Every path's total P&L (USD), in path order."""
+        return np.concatenate(self.pnl_parts)
+
+    @classmethod
+    def of(cls, r: UnwindResult) -> StrategyTally:
+        """The tally of one chunk's result."""
+        rec = r.recovery_step
+        return cls(r.strategy, r.step_hours, r.n_paths,
+                   {k: RunningMoments.of(getattr(r, a)) for k, a in _MEAN_KEYS.items()},
+                   int(r.liquidated.sum()),
+                   np.bincount(rec[rec >= 0], minlength=r.n_steps + 1),
+                   (np.asarray(r.total_pnl_usd, dtype=np.float64).copy(),))
+
+    def merge(self, other: StrategyTally) -> StrategyTally:
+        """Both chunks' tally (``other`` after this one, in path order)."""
+        return StrategyTally(
+            self.strategy, self.step_hours, self.n_paths + other.n_paths,
+            {k: m.merge(other.moments[k]) for k, m in self.moments.items()},
+            self.liquidated + other.liquidated, self.recovery_counts + other.recovery_counts,
+            self.pnl_parts + other.pnl_parts)
+
+    def _median_recovery_hours(self) -> float:
+        counts = self.recovery_counts
+        m = int(counts.sum())
+        if m == 0:
+            return math.nan
+        cum = np.cumsum(counts)
+        lo, hi = (int(np.searchsorted(cum, i, side="right")) for i in ((m - 1) // 2, m // 2))
+        return (lo * self.step_hours + hi * self.step_hours) / 2.0
+
+    def summary_dict(self) -> dict[str, float]:
+        """The keys and definitions of :meth:`UnwindResult.summary_dict`, over every path."""
+        mean = {k: m.mean for k, m in self.moments.items()}
+        n = self.n_paths
+        return {
+            "p_liquidation": self.liquidated / n,
+            "realized_pnl_usd": mean["realized_pnl_usd"],
+            "unrealized_pnl_usd": mean["unrealized_pnl_usd"],
+            "total_pnl_usd": mean["total_pnl_usd"],
+            "total_pnl_usd_p05": float(np.quantile(self.total_pnl_usd, 0.05)),
+            "liquidity_discount_usd": mean["liquidity_discount_usd"],
+            "eth_left": mean["eth_left"],
+            "sold_eth": mean["sold_eth"],
+            "seized_eth": mean["seized_eth"],
+            "bad_debt_usd": mean["bad_debt_usd"],
+            "interest_usd": mean["interest_usd"],
+            "share_recovered": int(self.recovery_counts.sum()) / n,
+            "median_recovery_hours": self._median_recovery_hours(),
+            "book_sold_eth": mean["book_sold_eth"],
+            "follower_sold_eth": mean["follower_sold_eth"],
+        }
+
+    def standard_errors(self) -> dict[str, float]:
+        """The standard error of each mean of :meth:`summary_dict` (and of the proportions)."""
+        n = self.n_paths
+        out = {k: m.standard_error for k, m in self.moments.items()}
+        for key, k in (("p_liquidation", self.liquidated),
+                       ("share_recovered", int(self.recovery_counts.sum()))):
+            p = k / n
+            out[key] = math.sqrt(p * (1.0 - p) / n)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class StreamedSimulation:
+    """Strategies over ``n_paths`` paths run chunk by chunk, memory bounded by a chunk.
+
+    ``tallies``: each strategy's running estimators over every path (:class:`StrategyTally`).
+    ``sample``: the first ``sample.results[0].n_paths`` paths (:data:`SAMPLE_PATHS`, or all
+    when fewer) with every per-step array, for figures: per-step bands drawn from it are
+    estimates from that sample.
+    """
+
+    n_paths: int
+    tallies: tuple[StrategyTally, ...]
+    sample: SimulationResult
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The strategies' names, in run order."""
+        return tuple(t.strategy for t in self.tallies)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Per-strategy summaries over every path (the keys of
+        :meth:`SimulationResult.to_dict`)."""
+        return {t.strategy: t.summary_dict() for t in self.tallies}
+
+
+def simulate_streamed(
+    scenario: ScenarioLike,
+    strategies: Sequence[Strategy | str] | None = None,
+    *,
+    n_paths: int = 1_000,
+    n_steps: int = 720,
+    step_hours: float = 1.0,
+    seed: int = 0,
+    sample_paths: int = SAMPLE_PATHS,
+    oracle: OracleLike = CHAINLINK_ETH_USD,
+    config: SimConfig | None = None,
+    progress: ProgressCallback | None = None,
+) -> StreamedSimulation:
+    """:func:`simulate` (same paths, same per-path numbers) one chunk at a time.
+
+    Each chunk of the :data:`Stream.SIMULATE` stream is drawn, run through every strategy,
+    folded into each strategy's :class:`StrategyTally` and dropped; only the first
+    ``sample_paths`` paths keep their per-step arrays. Peak memory: one chunk's per-step
+    arrays plus the sample, whatever ``n_paths`` (and 8 bytes a path for the P&L quantile).
+    """
+    strats = resolve_strategies(strategies)
+    mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
+    steps = _count("n_steps", n_steps)
+    _count("sample_paths", sample_paths)
+    placeholder = np.full((1, steps + 1), float(scenario.mark_price_usd))
+    inputs = build_inputs(scenario, n_steps=steps, step_hours=step_hours, paths=placeholder)
+    sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
+    cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours),
+                  chunk_paths=mc.chunk_paths)
+    tallies: list[StrategyTally] = []
+    sample: list[SimulationResult] = []
+    for k in range(mc.n_chunks):
+        exo = gbm_chunk(mc, Stream.SIMULATE, k, float(scenario.mark_price_usd), steps, sigma)
+        part = simulate_strategies(inputs.position, strats, exo, market=inputs.market,
+                                   lending=inputs.lending, oracle=oracle, config=cfg)
+        chunk = [StrategyTally.of(r) for r in part.results]
+        tallies = chunk if not tallies else [t.merge(c) for t, c in zip(tallies, chunk,
+                                                                       strict=True)]
+        if mc.chunk_slice(k).start < sample_paths:
+            sample.append(part)
+        del part, exo
+        if progress is not None:
+            progress(mc.chunk_slice(k).stop * len(strats), mc.n_paths * len(strats))
+    return StreamedSimulation(mc.n_paths, tuple(tallies), _join_sample(sample, sample_paths))
+
+
+def _join_sample(parts: Sequence[SimulationResult], sample_paths: int) -> SimulationResult:
+    # imported here: distributed imports this module
+    from delever.sim.distributed import concat_results
+
+    joined = concat_results(parts)
+    return joined if joined.results[0].n_paths <= sample_paths else _head(joined, sample_paths)
+
+
+def _head(result: SimulationResult, n: int) -> SimulationResult:
+    """The first ``n`` paths of every array."""
+    out = []
+    for r in result.results:
+        kwargs = {f.name: (getattr(r, f.name)[:n].copy()
+                           if isinstance(getattr(r, f.name), np.ndarray) else getattr(r, f.name))
+                  for f in fields(UnwindResult)}
+        out.append(UnwindResult(**kwargs))
+    return SimulationResult(tuple(out))
 
 
 __all__ = [
     "DEFAULT_PERMANENT_FRAC",
     "DEFAULT_RESERVE_DAY",
     "DEFAULT_TRANSIENT_HALF_LIFE_HOURS",
+    "SAMPLE_PATHS",
     "ScenarioLike",
     "SimulationInputs",
+    "StrategyTally",
+    "StreamedSimulation",
     "build_inputs",
     "debt_symbol_of",
     "default_lending",
+    "gbm_chunk",
+    "gbm_chunk_paths",
     "resolve_strategies",
     "simulate",
+    "simulate_streamed",
 ]

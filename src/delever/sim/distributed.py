@@ -4,10 +4,11 @@ The layer is small on purpose (DESIGN.md, "Scale"): :func:`open_client` gives a 
 local process cluster or on an existing scheduler, :func:`map_tasks` maps a picklable function
 over items and gives the results back in order, :func:`spawn_seeds` gives each task its own
 random stream. :func:`simulate_distributed` uses them for a Monte Carlo run of the unwind
-engine: the paths are cut into chunks of a fixed size (independent of the number of workers),
-chunk ``k`` draws its GBM paths from ``SeedSequence(seed).spawn(n_chunks)[k]``, and the
-per-path results are concatenated in chunk order, so the result is the same, byte for byte,
-with 1 worker, 2 workers or no Dask at all (``client=None``).
+engine: the paths are the chunks of :class:`delever.sim.montecarlo.MonteCarlo`'s
+``Stream.SIMULATE`` (a fixed size, independent of the number of workers; chunk ``k`` draws
+from ``SeedSequence(seed).spawn(N_STREAMS)[SIMULATE].spawn(n_chunks)[k]``), and the per-path
+results are concatenated in chunk order, so the result is the same, byte for byte, with 1
+worker, 2 workers, no Dask at all (``client=None``) or :func:`delever.simulate` itself.
 
 Dask is imported inside the functions that need it, so ``import delever`` does not pay for it.
 """
@@ -23,7 +24,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -32,6 +33,7 @@ from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_finite, check_positive, check_whole
 from delever.market.paths import gbm_paths
 from delever.sim.api import ScenarioLike, build_inputs, resolve_strategies
+from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream, chunk_sizes
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -57,7 +59,7 @@ _SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 _ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>[^\s:/]+|\[[0-9a-fA-F:]+\])"
                       r"(?::(?P<port>\d{1,5}))?(?P<rest>/\S*)?$")
 
-DEFAULT_CHUNK_PATHS = 1_000
+DEFAULT_CHUNK_PATHS = CHUNK_PATHS  # the Monte Carlo service's chunk
 WORKER_THREADS_ENV = "DELEVER_WORKER_THREADS"  # numba threads per task on a local worker
 
 
@@ -394,13 +396,6 @@ def run_chunk(task: ChunkTask) -> SimulationResult:
                                lending=task.lending, oracle=task.oracle, config=task.config)
 
 
-def chunk_sizes(n_paths: int, chunk_paths: int) -> list[int]:
-    """Paths per chunk: ``chunk_paths`` each, the last one the remainder."""
-    n = check_whole("n_paths", n_paths)
-    c = check_whole("chunk_paths", chunk_paths)
-    return [min(c, n - start) for start in range(0, n, c)]
-
-
 def chunked_gbm_paths(
     s0_usd: float,
     n_paths: int,
@@ -413,10 +408,11 @@ def chunked_gbm_paths(
     """All the paths :func:`simulate_chunks` draws, stacked in chunk order (for reference).
 
     Chunk ``k`` is ``gbm_paths(s0_usd, size_k, n_steps, sigma_per_step=...,
-    seed=default_rng(spawn_seeds(seed, n_chunks)[k]))``.
+    seed=default_rng(MonteCarlo(seed, n_paths, chunk_paths).chunk_seed(Stream.SIMULATE, k)))``.
     """
-    sizes = chunk_sizes(n_paths, chunk_paths)
-    seeds = spawn_seeds(seed, len(sizes))
+    mc = MonteCarlo(seed, n_paths, chunk_paths)
+    sizes = mc.sizes
+    seeds = mc.chunk_seeds(Stream.SIMULATE)
     return np.concatenate([
         gbm_paths(s0_usd, size, check_whole("n_steps", n_steps), sigma_per_step=sigma_per_step,
                   seed=np.random.default_rng(ss))
@@ -454,14 +450,12 @@ def simulate_chunks(
     position: UnwindPosition,
     strategies: Sequence[Strategy],
     *,
+    mc: MonteCarlo,
     s0_usd: float,
     sigma_per_step: float,
+    n_steps: int,
     market: UnwindMarket,
     lending: LendingParams,
-    n_paths: int,
-    n_steps: int,
-    seed: int,
-    chunk_paths: int = DEFAULT_CHUNK_PATHS,
     oracle: OracleLike = CHAINLINK_ETH_USD,
     config: SimConfig | None = None,
     client: Client | None = None,
@@ -473,32 +467,29 @@ def simulate_chunks(
     ----------
     position, strategies, market, lending, oracle, config : as
         :func:`delever.sim.unwind.simulate_strategies` (``config.step_hours`` is the step).
+    mc : the paths (``n_paths``), the seed and the chunk size (fixed, whatever the number of
+        workers); chunk ``k`` is chunk ``k`` of ``Stream.SIMULATE``.
     s0_usd : start price (USD).
     sigma_per_step : volatility of the log return over one step (fraction).
-    n_paths, n_steps : paths in all and steps per path.
-    seed : whole number >= 0; chunk ``k`` uses ``spawn_seeds(seed, n_chunks)[k]``.
-    chunk_paths : paths per task (fixed, whatever the number of workers).
-    client : ``distributed.Client``; None runs the chunks here.
+    n_steps : steps per path.
     progress : called with (paths done, n_paths) as chunks finish (each finished chunk
-        counted as ``chunk_paths``, capped at ``n_paths``).
+        counted as ``mc.chunk_paths``, capped at ``n_paths``).
 
     Returns
     -------
-    SimulationResult over all ``n_paths`` paths, in chunk order; equal byte for byte to
+    SimulationResult over all ``mc.n_paths`` paths, in chunk order; equal byte for byte to
     ``simulate_strategies(..., chunked_gbm_paths(...))`` with the same chunking.
     """
     check_positive("s0_usd", s0_usd)
     check_finite("sigma_per_step", sigma_per_step)
-    sizes = chunk_sizes(n_paths, chunk_paths)
     steps = check_whole("n_steps", n_steps)
-    seeds = spawn_seeds(seed, len(sizes))
     strats = tuple(strategies)
     cfg = config if config is not None else SimConfig()
     tasks = [ChunkTask(position, strats, market, lending, oracle, cfg, float(s0_usd),
                        float(sigma_per_step), size, steps, ss)
-             for size, ss in zip(sizes, seeds, strict=True)]
-    total = int(n_paths)
-    step = int(chunk_paths)
+             for size, ss in zip(mc.sizes, mc.chunk_seeds(Stream.SIMULATE), strict=True)]
+    total = int(mc.n_paths)
+    step = int(mc.chunk_paths)
 
     def on_task(done: int, _tasks: int) -> None:
         # Chunks finish in any order; count each as full (the last may be short), capped.
@@ -513,11 +504,9 @@ def simulate_distributed(
     scenario: ScenarioLike,
     strategies: Sequence[Strategy | str] | None = None,
     *,
-    n_paths: int = 1_000,
+    mc: MonteCarlo,
     n_steps: int = 720,
     step_hours: float = 1.0,
-    seed: int = 0,
-    chunk_paths: int = DEFAULT_CHUNK_PATHS,
     client: Client | None = None,
     market: UnwindMarket | None = None,
     lending: LendingParams | None = None,
@@ -529,16 +518,16 @@ def simulate_distributed(
 
     The scenario is read here (it does not pickle); the workers get only the position,
     market, reserves, oracle, config and strategies. Paths: GBM from the scenario's mark with
-    its daily sigma scaled to the step, zero drift, chunk ``k`` seeded by
-    ``spawn_seeds(seed, n_chunks)[k]`` (so not the same draws as ``simulate(seed=seed)``,
-    which uses one generator for all paths).
+    its daily sigma scaled to the step, zero drift, the ``Stream.SIMULATE`` chunks of ``mc``:
+    with the default chunk size (``MonteCarlo(seed, n_paths)``) the same draws, and the same
+    bytes, as ``simulate(n_paths=n_paths, seed=seed)``.
 
     Parameters
     ----------
     scenario : a :class:`delever.Scenario` (or any ``ScenarioLike``).
     strategies : Strategy objects or built-in names; default every built-in.
-    n_paths, n_steps, step_hours, seed : the GBM paths (hours per step).
-    chunk_paths : paths per task (default 1,000), independent of the number of workers.
+    mc : paths, seed and chunk size (:class:`delever.sim.montecarlo.MonteCarlo`).
+    n_steps, step_hours : steps per path and hours per step.
     client : ``distributed.Client`` (see :func:`open_client`); None runs the chunks here.
     market, lending, oracle, config : as :func:`delever.simulate`.
     progress : called with (paths done, n_paths) as chunks finish.
@@ -546,27 +535,19 @@ def simulate_distributed(
     Returns
     -------
     SimulationResult, the same shape as :func:`delever.simulate`'s, equal byte for byte for
-    any number of workers (and ``client=None``) at the same ``seed`` and ``chunk_paths``.
+    any number of workers (and ``client=None``) at the same ``mc``.
     """
     check_positive("step_hours", step_hours)
-    check_whole("n_paths", n_paths)
-    check_whole("chunk_paths", chunk_paths)
     mark = float(scenario.mark_price_usd)
     # A one-path placeholder so build_inputs does not draw paths we would not use.
     inputs = build_inputs(scenario, n_steps=check_whole("n_steps", n_steps), step_hours=step_hours,
                           paths=np.full((1, int(n_steps) + 1), mark), market=market,
                           lending=lending)
-    base = config if config is not None else SimConfig()
-    cfg = SimConfig(step_hours=float(step_hours),
-                    liquidator_sell_frac=base.liquidator_sell_frac,
-                    repay_with_collateral=base.repay_with_collateral,
-                    max_liquidation_rounds=base.max_liquidation_rounds,
-                    chunk_paths=base.chunk_paths)
+    cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
-    return simulate_chunks(inputs.position, resolve_strategies(strategies), s0_usd=mark,
-                           sigma_per_step=sigma, market=inputs.market, lending=inputs.lending,
-                           n_paths=n_paths, n_steps=n_steps, seed=seed,
-                           chunk_paths=chunk_paths, oracle=oracle, config=cfg, client=client,
+    return simulate_chunks(inputs.position, resolve_strategies(strategies), mc=mc, s0_usd=mark,
+                           sigma_per_step=sigma, n_steps=n_steps, market=inputs.market,
+                           lending=inputs.lending, oracle=oracle, config=cfg, client=client,
                            progress=progress)
 
 

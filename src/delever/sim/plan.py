@@ -30,8 +30,9 @@ noisy candidates favours those whose in-sample estimate is low.
 
 Evaluations run as Dask tasks (one per chunk of paths, every candidate of a batch in the same
 task) through :func:`delever.sim.distributed.map_tasks`; chunk ``k`` draws its paths from
-``SeedSequence(seed).spawn(n_chunks)[k]`` and the per-path results are joined in chunk order,
-so the plan is the same, byte for byte, with no Dask, 1 worker or 2.
+chunk ``k`` of the ``Stream.PLAN`` stream of :class:`delever.sim.montecarlo.MonteCarlo` and the
+per-path results are joined in chunk order, so the plan is the same, byte for byte, with no
+Dask, 1 worker or 2. Estimators: :mod:`delever.sim.estimators`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import scipy.optimize as sco
-from scipy.stats import norm
 
 from delever._typing import BoolArray, FloatArray1D, FloatArray2D
 from delever.errors import (
@@ -62,8 +62,18 @@ from delever.market.paths import (
     merton_paths,
 )
 from delever.sim.api import ScenarioLike, build_inputs
-from delever.sim.distributed import chunk_sizes, map_tasks, share, spawn_seeds
-from delever.sim.stress import Z95, Estimate, binomial_ci
+from delever.sim.distributed import map_tasks, share
+from delever.sim.estimators import (
+    Estimate,
+    binomial_ci,
+    cvar_influence,
+    half_width,
+    mean_ci,
+    standard_error,
+    var_cvar,
+    z_value,
+)
+from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream, chunk_sizes
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
     LendingParams,
@@ -151,13 +161,8 @@ class Outcomes:
 
 
 def _cvar(loss: FloatArray1D, level: float) -> tuple[float, float]:
-    """(VaR, CVaR) at ``level``: the ``level`` quantile and the mean of the losses above it.
-
-    CVaR = VaR + E[(L - VaR)+] / (1 - level) (Rockafellar & Uryasev 2000), with the sample
-    quantile as VaR.
-    """
-    var = float(np.quantile(loss, level))
-    return var, var + float(np.mean(np.maximum(loss - var, 0.0))) / (1.0 - level)
+    """(VaR, CVaR) at ``level`` (:func:`delever.sim.estimators.var_cvar`)."""
+    return var_cvar(loss, level)
 
 
 @dataclass(frozen=True)
@@ -199,10 +204,7 @@ class PlanMetrics:
 
 
 def _estimate(values: FloatArray1D) -> Estimate:
-    n = values.shape[0]
-    mean = float(values.mean())
-    half = Z95 * float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    return Estimate(mean, mean - half, mean + half)
+    return mean_ci(values)
 
 
 def objective_influence(loss: FloatArray1D, objective: PlanObjective
@@ -216,8 +218,7 @@ def objective_influence(loss: FloatArray1D, objective: PlanObjective
     """
     n = loss.shape[0]
     lam = objective.risk_aversion
-    var, cvar = _cvar(loss, objective.cvar_level)
-    cvar_infl = var + np.maximum(loss - var, 0.0) / (1.0 - objective.cvar_level)
+    cvar, cvar_infl = cvar_influence(loss, objective.cvar_level)
     if objective.risk_measure == "cvar":
         return float(loss.mean()) + lam * cvar, loss + lam * cvar_infl, cvar, cvar_infl
     centred = loss - loss.mean()
@@ -226,8 +227,7 @@ def objective_influence(loss: FloatArray1D, objective: PlanObjective
 
 
 def _half(psi: FloatArray1D) -> float:
-    n = psi.shape[0]
-    return Z95 * float(psi.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return half_width(psi)
 
 
 def metrics(out: Outcomes, objective: PlanObjective, *, label: str, family: str,
@@ -547,7 +547,7 @@ def _join(parts: list[list[Outcomes]], n_total: int) -> list[Outcomes]:
 class UnwindEvaluator:
     """Candidates through the unwind engine on zero-drift GBM paths drawn chunk by chunk.
 
-    Chunk ``k`` of ``chunk_paths`` paths is drawn from ``spawn_seeds(seed, n_chunks)[k]`` on
+    Chunk ``k`` of ``chunk_paths`` paths is drawn from chunk ``k`` of ``Stream.PLAN`` on
     whichever worker runs it; every candidate of a batch sees the same paths (common random
     numbers) and every batch the same paths as the others.
     """
@@ -561,7 +561,7 @@ class UnwindEvaluator:
     n_steps: int = DEFAULT_HORIZON_HOURS
     step_hours: float = 1.0
     seed: int = 0
-    chunk_paths: int = 1_000
+    chunk_paths: int = CHUNK_PATHS
     oracle: OracleLike = CHAINLINK_ETH_USD
     config: SimConfig = field(default_factory=SimConfig)
     jumps: Jumps | None = None  # None: GBM
@@ -597,12 +597,7 @@ class UnwindEvaluator:
                 "seed": self.seed, "chunk_paths": self.chunk_paths}
 
     def _config(self) -> SimConfig:
-        c = self.config
-        return SimConfig(step_hours=float(self.step_hours),
-                         liquidator_sell_frac=c.liquidator_sell_frac,
-                         repay_with_collateral=c.repay_with_collateral,
-                         max_liquidation_rounds=c.max_liquidation_rounds,
-                         chunk_paths=c.chunk_paths)
+        return dataclasses.replace(self.config, step_hours=float(self.step_hours))
 
     def _shared(self) -> Any:
         """The static inputs; with a client, scattered to the workers once per evaluator."""
@@ -619,8 +614,9 @@ class UnwindEvaluator:
         items = tuple(candidates)
         if not items:
             return []
-        sizes = chunk_sizes(self.n_paths, self.chunk_paths)
-        seeds = spawn_seeds(self.seed, len(sizes))
+        mc = MonteCarlo(self.seed, self.n_paths, self.chunk_paths)
+        sizes = mc.sizes
+        seeds = mc.chunk_seeds(Stream.PLAN)
         tasks = [_UnwindTask(size, ss, items) for size, ss in zip(sizes, seeds, strict=True)]
         parts = map_tasks(self.client, run_unwind_task, tasks, shared=self._shared())
         if self.progress is not None:
@@ -673,8 +669,9 @@ class LinearImpactEvaluator:
                 "whiten": self.whiten}
 
     def _normals(self) -> FloatArray2D:
-        rng = np.random.default_rng(self.seed)
-        z = rng.standard_normal((self.n_paths, self.n_steps))
+        mc = MonteCarlo(self.seed, self.n_paths)
+        z = np.concatenate([d.rng.standard_normal((d.paths.stop - d.paths.start, self.n_steps))
+                            for d in mc.chunks(Stream.PLAN)])
         if self.whiten:
             z = z - z.mean(axis=0)
             cov = np.cov(z, rowvar=False, ddof=1).reshape(self.n_steps, self.n_steps)
@@ -809,15 +806,14 @@ def _near_optimal(search: _Search, best: Candidate, pieces: int
                if key[0] == best.family and m.feasible and key != best_key]
     # Simultaneous 95% intervals (Bonferroni over the comparisons): the best of many noisy
     # candidates is itself biased low, so one-at-a-time intervals would exclude ties.
-    z = float(norm.ppf(1.0 - 0.025 / max(1, len(members))))
+    z = z_value(1.0 - 0.05 / max(1, len(members)))
     keys = [best_key]
     gaps = [0.0]
     for key in members:
         value, psi, _, _ = objective_influence(search.outcomes[key].loss_usd, objective)
         gap = value - value_best
         diff = psi - psi_best
-        half = z * float(diff.std(ddof=1)) / math.sqrt(diff.shape[0]) if diff.shape[0] > 1 \
-            else math.nan
+        half = z * standard_error(diff)  # nan below two paths
         if gap - half <= 0.0:  # the interval of the difference holds 0
             keys.append(key)
             gaps.append(gap)
@@ -1078,6 +1074,61 @@ def _relabel(m: PlanMetrics, label: str) -> PlanMetrics:
     return dataclasses.replace(m, label=label)
 
 
+def _check_families(families: Sequence[str], pieces: int) -> list[str]:
+    """The families, each once, in order; InvalidArgument for none, an unknown one or bad
+    ``pieces``."""
+    fams = list(dict.fromkeys(families))
+    if not fams:
+        raise InvalidArgument("families is empty; give at least one of " + ", ".join(FAMILIES))
+    for fam in fams:
+        if fam not in FAMILIES:
+            raise unknown_name("family", fam, FAMILIES)
+    if isinstance(pieces, bool) or int(pieces) < 1:
+        raise InvalidArgument(f"pieces={pieces!r} must be a whole number >= 1.")
+    return fams
+
+
+def _choose(search: _Search, feasible: list[FamilyBest], fams: list[str], pieces: int
+            ) -> tuple[Candidate, PlanMetrics, NearOptimal | None]:
+    """The plan: the centre of the near-optimal set of the best feasible family; with none
+    feasible, the candidate least often liquidated."""
+    if feasible:
+        top = min(feasible, key=lambda b: (b.metrics.objective_usd.value  # type: ignore[union-attr]
+                                           , fams.index(b.family)))
+        assert top.candidate is not None and top.metrics is not None
+        # The argmin is one noisy point of a flat objective: recommend the centre of the
+        # schedules Monte Carlo cannot tell from it.
+        near, plan = _near_optimal(search, top.candidate, pieces)
+        return plan, _relabel(search.seen[(plan.family, plan.params)],
+                              "plan: " + plan.family), near
+    k = min(list(search.seen), key=lambda key: (search.seen[key].p_liquidation.value,
+                                                search.seen[key].objective_usd.value))
+    return Candidate(k[0], k[1]), _relabel(search.seen[k], "plan: " + k[0]), None
+
+
+def _binding(any_feasible: bool, free: PlanMetrics, plan_m: PlanMetrics
+             ) -> tuple[Literal["liquidation", "none", "infeasible"], float]:
+    """Which constraint binds, and what it costs (objective of the plan minus the free one)."""
+    if not any_feasible:
+        return "infeasible", math.nan
+    if free.objective_usd.value < plan_m.objective_usd.value and not free.feasible:
+        return "liquidation", plan_m.objective_usd.value - free.objective_usd.value
+    return "none", 0.0
+
+
+def _gains(plan_out: Outcomes, plan_m: PlanMetrics, base: dict[str, Outcomes],
+           objective: PlanObjective) -> list[tuple[str, Estimate]]:
+    """Each baseline's objective minus the plan's, with its paired interval (same paths)."""
+    _, psi_plan, _, _ = objective_influence(plan_out.loss_usd, objective)
+    gains = []
+    for name, o in base.items():
+        value_b, psi_b, _, _ = objective_influence(o.loss_usd, objective)
+        diff = psi_b - psi_plan
+        gain = value_b - plan_m.objective_usd.value
+        gains.append((name, Estimate(gain, gain - _half(diff), gain + _half(diff))))
+    return gains
+
+
 def optimize_schedule(
     evaluator: Evaluator,
     objective: PlanObjective = PlanObjective(),
@@ -1109,14 +1160,7 @@ def optimize_schedule(
     -------
     PlanResult
     """
-    fams = list(dict.fromkeys(families))
-    if not fams:
-        raise InvalidArgument("families is empty; give at least one of " + ", ".join(FAMILIES))
-    for fam in fams:
-        if fam not in FAMILIES:
-            raise unknown_name("family", fam, FAMILIES)
-    if isinstance(pieces, bool) or int(pieces) < 1:
-        raise InvalidArgument(f"pieces={pieces!r} must be a whole number >= 1.")
+    fams = _check_families(families, pieces)
     search = _Search(evaluator, objective)
     bests = []
     for fam in fams:
@@ -1131,43 +1175,17 @@ def optimize_schedule(
     base_metrics = tuple(metrics(o, objective, label=name, family="baseline")
                          for name, o in zip(base, base_out, strict=True))
     feasible = [b for b in bests if b.metrics is not None]
-    keys = list(search.seen)
-    if feasible:
-        top = min(feasible, key=lambda b: (b.metrics.objective_usd.value  # type: ignore[union-attr]
-                                           , fams.index(b.family)))
-        assert top.candidate is not None and top.metrics is not None
-        # The argmin is one noisy point of a flat objective: recommend the centre of the
-        # schedules Monte Carlo cannot tell from it.
-        near, plan = _near_optimal(search, top.candidate, int(pieces))
-        plan_m = _relabel(search.seen[(plan.family, plan.params)], "plan: " + plan.family)
-    else:
-        k = min(keys, key=lambda key: (search.seen[key].p_liquidation.value,
-                                       search.seen[key].objective_usd.value))
-        plan, plan_m = Candidate(k[0], k[1]), _relabel(search.seen[k], "plan: " + k[0])
-        near = None
+    keys = list(search.seen)  # the searched candidates (before the near-optimal centre)
+    plan, plan_m, near = _choose(search, feasible, fams, int(pieces))
     k_free = min(keys, key=lambda key: (search.seen[key].objective_usd.value, key[1]))
     free = _relabel(search.seen[k_free], "unconstrained: " + k_free[0])
-    if not feasible:
-        binding: Literal["liquidation", "none", "infeasible"] = "infeasible"
-        gap = math.nan
-    elif free.objective_usd.value < plan_m.objective_usd.value and not free.feasible:
-        binding = "liquidation"
-        gap = plan_m.objective_usd.value - free.objective_usd.value
-    else:
-        binding = "none"
-        gap = 0.0
+    binding, gap = _binding(bool(feasible), free, plan_m)
     if progress is not None:
         progress("fresh paths")
     fresh = evaluator.fresh(fresh_seed_offset).evaluate([plan])[0]
     fresh_p = binomial_ci(int(fresh.liquidated.sum()), fresh.liquidated.shape[0])
     plan_out = search.outcomes[(plan.family, plan.params)]
-    _, psi_plan, _, _ = objective_influence(plan_out.loss_usd, objective)
-    gains = []
-    for name, o in zip(base, base_out, strict=True):
-        value_b, psi_b, _, _ = objective_influence(o.loss_usd, objective)
-        diff = psi_b - psi_plan
-        gain = value_b - plan_m.objective_usd.value
-        gains.append((name, Estimate(gain, gain - _half(diff), gain + _half(diff))))
+    gains = _gains(plan_out, plan_m, dict(zip(base, base_out, strict=True)), objective)
     initial_eth = evaluator.initial_eth
     intended = plan.sale_fractions(int(evaluator.n_steps), float(evaluator.step_hours))
     shortfall = 0.0 if intended is None else max(
@@ -1188,20 +1206,29 @@ def optimize_schedule(
     )
 
 
+DEFAULT_PLAN_PATHS = MonteCarlo(0, 10_000)  # seed 0, 10,000 paths, the service's chunks
+
+
+@dataclass(frozen=True)
+class PlanSearch:
+    """How hard the plan searches: the families, K pieces of the piecewise family and the
+    Nelder–Mead evaluations per family after the grid (see :func:`optimize_schedule`)."""
+
+    families: Sequence[str] = FAMILIES
+    pieces: int = DEFAULT_PIECES
+    maxfev: int = DEFAULT_MAXFEV
+
+
 def plan_for_scenario(
     scenario: ScenarioLike,
     objective: PlanObjective = PlanObjective(),
     *,
-    n_paths: int = 10_000,
+    mc: MonteCarlo = DEFAULT_PLAN_PATHS,
     horizon_hours: float = float(DEFAULT_HORIZON_HOURS),
     step_hours: float = 1.0,
-    seed: int = 0,
-    chunk_paths: int = 1_000,
     market: UnwindMarket | None = None,
     lending: LendingParams | None = None,
-    families: Sequence[str] = FAMILIES,
-    pieces: int = DEFAULT_PIECES,
-    maxfev: int = DEFAULT_MAXFEV,
+    search: PlanSearch = PlanSearch(),
     jumps: Jumps | None = None,
     client: Client | None = None,
     progress: Callable[[str], None] | None = None,
@@ -1213,13 +1240,13 @@ def plan_for_scenario(
     ----------
     scenario : a :class:`delever.Scenario` (or any ``ScenarioLike``).
     objective : lambda, the CVaR level, alpha.
-    n_paths, horizon_hours, step_hours, seed, chunk_paths : the GBM paths (zero drift, the
-        scenario's daily sigma), ``horizon_hours / step_hours`` steps, in chunks of
-        ``chunk_paths`` (one Dask task each).
+    mc : the paths, the seed and the chunk size (one Dask task each); the GBM paths (zero
+        drift, the scenario's daily sigma) are its ``Stream.PLAN`` chunks.
+    horizon_hours, step_hours : ``horizon_hours / step_hours`` steps.
     market : default :func:`delever.sim.api.build_inputs`'s square-root market; pass
         ``delever.scenario.market.scenario_market(scenario)`` for the book and followers.
     lending : default the reserves on the scenario's day (``build_inputs``).
-    families, pieces, maxfev : the search (see :func:`optimize_schedule`).
+    search : families, pieces, maxfev (see :func:`optimize_schedule`).
     jumps : Merton jumps on the paths (:class:`Jumps`); None (default) plain GBM.
     client : ``distributed.Client``; None evaluates here.
     progress : called with the stage's name; ``on_evaluations`` with candidates evaluated.
@@ -1235,12 +1262,12 @@ def plan_for_scenario(
                           paths=np.full((1, n_steps + 1), mark), market=market,
                           lending=lending)
     evaluator = UnwindEvaluator(inputs.position, inputs.market, inputs.lending, mark,
-                                scenario.market_parameters().sigma_daily, n_paths=n_paths,
-                                n_steps=n_steps, step_hours=step_hours, seed=seed,
-                                chunk_paths=chunk_paths, jumps=jumps, client=client,
+                                scenario.market_parameters().sigma_daily, n_paths=mc.n_paths,
+                                n_steps=n_steps, step_hours=step_hours, seed=mc.seed,
+                                chunk_paths=mc.chunk_paths, jumps=jumps, client=client,
                                 progress=on_evaluations)
-    return optimize_schedule(evaluator, objective, families=families, pieces=pieces,
-                             maxfev=maxfev, progress=progress)
+    return optimize_schedule(evaluator, objective, families=search.families,
+                             pieces=search.pieces, maxfev=search.maxfev, progress=progress)
 
 
 __all__ = [
@@ -1259,6 +1286,7 @@ __all__ = [
     "PlanMetrics",
     "PlanObjective",
     "PlanResult",
+    "PlanSearch",
     "UnwindEvaluator",
     "ac_sale_fractions",
     "baseline_strategies",

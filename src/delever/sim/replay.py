@@ -22,7 +22,10 @@ from scipy.optimize import brentq
 
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument
-from delever.kernels.unwind import impact_fraction_py
+from delever.kernels.impact_law import add_volume_py, decay_memory_py, impact_fraction_py
+from delever.kernels.records import ImpactLaw
+from delever.market.impact import half_life_to_rate
+from delever.market.liquidity import StateLiquidity, path_depth_eth, path_state
 from delever.sim.unwind import (
     LendingParams,
     OracleLike,
@@ -191,24 +194,43 @@ class ReplayInputs:
         return int(self.schedule_eth.size)
 
 
+def market_law(market: UnwindMarket | ImpactLaw, step_hours: float) -> ImpactLaw:
+    """The ``ImpactLaw`` the unwind engine walks for ``market`` (a law is returned as is).
+
+    ``market.impact.kernel_law`` with the market's transient half-life as the decay rate
+    (``ln 2 / half-life``; none: the transient part is gone at once).
+    """
+    if isinstance(market, ImpactLaw):
+        return market
+    half_life_s = 3600.0 * market.transient_half_life_hours
+    return market.impact.kernel_law(3600.0 * step_hours)._replace(
+        decay_per_s=half_life_to_rate(half_life_s))
+
+
 def own_impact_fraction(
-    schedule_eth: FloatArray1D, market: UnwindMarket, step_hours: float
+    schedule_eth: FloatArray1D,
+    market: UnwindMarket | ImpactLaw,
+    step_hours: float,
+    *,
+    depth_eth: FloatArray1D | None = None,
 ) -> FloatArray1D:
     """``I_own`` at the end of each step: the engine's impact of the schedule alone.
 
-    Same law as the kernel (:mod:`delever.kernels.unwind`): permanent ``Q_all`` and a memory
-    ``Q_mem`` that shrinks by ``decay**2`` a step. Entry 0 (the start) is 0.
+    The kernels' law (:mod:`delever.kernels.impact_law`): every step the memory decays
+    (``decay_memory``), the step's sale is added (``add_volume``) and ``impact_fraction`` is
+    read at that step's depth: ``depth_eth[k]`` (``(n_steps + 1,)``, e.g. thinned by
+    :func:`delever.market.liquidity.path_depth_eth`), or the law's fixed ``adv_eth``. Entry 0
+    (the start) is 0.
     """
-    impact = market.impact
-    decay = market.decay_per_step(step_hours)
-    y_sigma = impact.impact_y * impact.sigma_daily
+    law = market_law(market, step_hours)
+    step_s = 3600.0 * step_hours
     out = np.zeros(schedule_eth.size + 1)
-    q_all = q_mem = 0.0
+    q_perm = q_mem = 0.0
     for k, q in enumerate(schedule_eth, start=1):
-        q_mem *= decay * decay
-        q_all += q
-        q_mem = q_mem + q if decay > 0.0 else 0.0
-        out[k] = impact_fraction_py(q_all, q_mem, y_sigma, impact.adv_eth, impact.permanent_frac)
+        q_mem = decay_memory_py(law, q_mem, step_s)
+        q_perm, q_mem = add_volume_py(law, q_perm, q_mem, float(q))
+        depth = law.adv_eth if depth_eth is None else float(depth_eth[k])
+        out[k] = impact_fraction_py(law, q_perm, q_mem, depth)
     return out
 
 
@@ -249,22 +271,7 @@ class ReplayResult:
         ``own_impact`` is the fund's modelled impact at the step of the hourly low;
         ``rest`` is everything else: other sellers, liquidations, the market's own move.
         """
-        start = float(self.inputs.realized_usd[0])
-        low = float(self.inputs.realized_low_usd)
-        k_low = int(np.argmin(self.inputs.realized_usd))
-        total = 100.0 * math.log(start / low)
-        own = 100.0 * -math.log(1.0 - float(self.own_impact[k_low]))
-        return {
-            "start_price_usd": start,
-            "low_price_usd": low,
-            "drawdown_pct": 100.0 * (1.0 - low / start),
-            "drawdown_log_pct": total,
-            "own_impact_log_pct": own,
-            "rest_log_pct": total - own,
-            "own_impact_share": own / total if total > 0 else math.nan,
-            "own_impact_at_end_pct": 100.0 * float(self.own_impact[-1]),
-            "no_fund_low_usd": float(np.min(self.no_fund_usd)),
-        }
+        return drawdown_decomposition(self.inputs, self.own_impact)
 
     def counterfactual_frame(self) -> pd.DataFrame:
         """One row per strategy, on the same no-fund path with the owner's own impact."""
@@ -359,6 +366,51 @@ class ReplayResult:
         return out
 
 
+def drawdown_decomposition(inputs: ReplayInputs, own_impact: FloatArray1D) -> dict[str, float]:
+    """The drawdown of ``inputs``' window split into the fund's impact ``own_impact`` (at the
+    step of the hourly low) and the rest, in log points (%); see
+    :meth:`ReplayResult.decomposition`."""
+    start = float(inputs.realized_usd[0])
+    low = float(inputs.realized_low_usd)
+    k_low = int(np.argmin(inputs.realized_usd))
+    total = 100.0 * math.log(start / low)
+    own = 100.0 * -math.log(1.0 - float(own_impact[k_low]))
+    return {
+        "start_price_usd": start,
+        "low_price_usd": low,
+        "drawdown_pct": 100.0 * (1.0 - low / start),
+        "drawdown_log_pct": total,
+        "own_impact_log_pct": own,
+        "rest_log_pct": total - own,
+        "own_impact_share": own / total if total > 0 else math.nan,
+        "own_impact_at_end_pct": 100.0 * float(own_impact[-1]),
+        "no_fund_low_usd": float(np.min(inputs.realized_usd / (1.0 - own_impact))),
+    }
+
+
+def state_liquidity_own_impact(
+    inputs: ReplayInputs,
+    liquidity: StateLiquidity,
+    *,
+    initial_var_per_day: float,
+    initial_peak_usd: float | None = None,
+) -> FloatArray1D:
+    """``I_own`` with the depth thinned along the realized path (state-dependent liquidity).
+
+    The realized path's EWMA volatility and drawdown from the running peak
+    (:func:`delever.market.liquidity.path_state`, seeded with ``initial_var_per_day`` and
+    ``initial_peak_usd``) thin the market's depth at each step
+    (:func:`delever.market.liquidity.path_depth_eth`), and :func:`own_impact_fraction`
+    reads the impact there. The engine, walking the same law on the replay, sees the same
+    state: its mid is the realized path.
+    """
+    law = liquidity.apply(market_law(inputs.market, inputs.step_hours))
+    vol, drawdown = path_state(inputs.realized_usd, 3600.0 * inputs.step_hours, liquidity,
+                               initial_var_per_day, initial_peak_usd)
+    depth = path_depth_eth(law, vol, drawdown)
+    return own_impact_fraction(inputs.schedule_eth, law, inputs.step_hours, depth_eth=depth)
+
+
 def run_replay(
     inputs: ReplayInputs,
     strategies: Sequence[Strategy],
@@ -413,8 +465,11 @@ __all__ = [
     "ReplayInputs",
     "ReplayResult",
     "StartRebuild",
+    "drawdown_decomposition",
     "equal_start_split",
+    "market_law",
     "own_impact_fraction",
     "rebuild_start",
     "run_replay",
+    "state_liquidity_own_impact",
 ]

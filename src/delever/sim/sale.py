@@ -72,8 +72,7 @@ def _schedule_ratios(model: SquareRootImpact, slices_eth: np.ndarray) -> tuple[f
     if schedule.total_unfilled_eth > 0:
         raise InvalidArgument(
             f"qty_eth={float(slices_eth.sum()):,.0f} exceeds what the square-root law can fill "
-            f"(V / (Y sigma)^2 = {model.adv_eth / (model.impact_y * model.sigma_daily) ** 2:,.0f}"
-            " ETH); lower impact_y or raise adv_eth."
+            f"(V / (Y sigma)^2 = {model.capacity_eth:,.0f} ETH); lower impact_y or raise adv_eth."
         )
     total = 1.0 - schedule.avg_fill_price_usd
     return total, np.asarray(schedule.avg_price_usd / schedule.mid_before_usd)
@@ -134,7 +133,7 @@ def sale_discount(
         adv_eth=adv_eth,
         impact_y=impact_y,
         impact_y_range=impact_y_range,
-        peak_impact_pct=100.0 * impact_y * sigma_daily * math.sqrt(qty / adv_eth),
+        peak_impact_pct=100.0 * float(central.peak_impact_frac(qty)),
         discount_pct=100.0 * discount,
         discount_pct_range=(100.0 * low, 100.0 * high),
         market_avg_price_usd=market_avg,

@@ -1,8 +1,8 @@
 """Monte Carlo stress of a borrower book and a large account under GBM price paths.
 
-:func:`stress` draws GBM paths (all randomness from ``np.random.default_rng(seed)``, in
-chunks of a fixed size), runs the cascade engine of :mod:`delever.book.cascade` on each
-chunk (numba-parallel over paths) and summarises:
+:func:`stress` draws GBM paths (the ``Stream.STRESS`` chunks of
+:class:`delever.sim.montecarlo.MonteCarlo`, a fixed size), runs the cascade engine of
+:mod:`delever.book.cascade` on each chunk (numba-parallel over paths) and summarises:
 
 - P(liquidation) of the large account, with a Clopper-Pearson 95% interval;
 - liquidations at risk: the 95th percentile of collateral liquidated (ETH);
@@ -11,8 +11,9 @@ chunk (numba-parallel over paths) and summarises:
 
 each percentile with a distribution-free order-statistic 95% interval (the ranks whose
 binomial probabilities bracket the quantile; Conover 1999, Practical Nonparametric
-Statistics, §3.2). Results depend only on the seed: the chunk size is fixed and the kernel's
-scratch blocks do not depend on the number of threads.
+Statistics, §3.2); the estimators are those of :mod:`delever.sim.estimators`. Results depend
+only on the seed: the chunk size is fixed and the kernel's scratch blocks do not depend on
+the number of threads.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from delever._typing import FloatArray1D, FloatArray2D
 from delever.book.actors import (
@@ -49,57 +49,18 @@ from delever.book.cascade import (
 from delever.errors import InvalidArgument, check_finite, check_non_negative, check_positive
 from delever.kernels import cascade as k
 from delever.market.paths import gbm_paths
+from delever.sim.estimators import CONFIDENCE, Z95, Estimate, binomial_ci
+from delever.sim.estimators import quantile_ci as _quantile_ci
+from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream
 
-CHUNK_PATHS = 1_000  # fixed: the draws of a seed never depend on how the work is split
-CONFIDENCE = 0.95
-Z95 = 1.959963984540054  # two-sided 95% normal quantile, norm.ppf(0.975)
 QUANTILE = 0.95
 STEPS_PER_DAY = 24  # hourly steps by default
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A statistic with a 95% confidence interval."""
-
-    value: float
-    low: float
-    high: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"value": self.value, "low": self.low, "high": self.high}
-
-
-def binomial_ci(successes: int, trials: int, confidence: float = CONFIDENCE) -> Estimate:
-    """Clopper-Pearson (exact) interval of a proportion."""
-    alpha = 1.0 - confidence
-    p = successes / trials
-    low = 0.0 if successes == 0 else float(sps.beta.ppf(alpha / 2, successes,
-                                                        trials - successes + 1))
-    high = 1.0 if successes == trials else float(sps.beta.ppf(1 - alpha / 2, successes + 1,
-                                                             trials - successes))
-    return Estimate(p, low, high)
-
-
 def quantile_ci(values: FloatArray1D, q: float = QUANTILE,
                 confidence: float = CONFIDENCE) -> Estimate:
-    """Sample quantile (linear interpolation) with an order-statistic confidence interval.
-
-    Notes
-    -----
-    With n sorted values the interval is ``[x_(l), x_(u)]``, l and u the binomial(n, q)
-    quantiles at (1 − c)/2 and (1 + c)/2 (ranks clipped to 1..n): coverage >= c for any
-    continuous distribution, up to the discreteness of the binomial.
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
-    n = x.shape[0]
-    if n == 0:
-        return Estimate(math.nan, math.nan, math.nan)
-    alpha = 1.0 - confidence
-    lo = int(sps.binom.ppf(alpha / 2, n, q))
-    hi = int(sps.binom.ppf(1 - alpha / 2, n, q)) + 1
-    lo = min(max(lo, 1), n)
-    hi = min(max(hi, 1), n)
-    return Estimate(float(np.quantile(x, q)), float(x[lo - 1]), float(x[hi - 1]))
+    """:func:`delever.sim.estimators.quantile_ci` at the stress's default 95th percentile."""
+    return _quantile_ci(values, q, confidence)
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,6 +149,21 @@ def _amplification(values: FloatArray2D, p0: float) -> FloatArray1D:
     return out
 
 
+@dataclass(frozen=True)
+class StressActors:
+    """Who acts in the stress besides the exogenous price: as
+    :func:`delever.book.cascade.run_cascade` (the large account defaults to the trend-2026
+    position, 396,000 ETH against $526M as one account, an estimate)."""
+
+    impact: ImpactParams = DEFAULT_IMPACT
+    large_account: LargeAccount = TREND_2026_LARGE_ACCOUNT
+    liquidators: Liquidators = DEFAULT_LIQUIDATORS
+    followers: Followers = NO_FOLLOWERS
+    panic: PanicSellers = NO_PANIC
+    cautious: CautiousBorrowers | None = None
+    protocol_fee: float = DEFAULT_PROTOCOL_FEE
+
+
 def stress(
     book: BorrowerBook,
     *,
@@ -198,16 +174,10 @@ def stress(
     price_usd: float | None = None,
     sigma_per_step: float | None = None,
     drift_per_step: float = 0.0,
-    impact: ImpactParams = DEFAULT_IMPACT,
-    large_account: LargeAccount = TREND_2026_LARGE_ACCOUNT,
-    liquidators: Liquidators = DEFAULT_LIQUIDATORS,
-    followers: Followers = NO_FOLLOWERS,
-    panic: PanicSellers = NO_PANIC,
-    cautious: CautiousBorrowers | None = None,
-    protocol_fee: float = DEFAULT_PROTOCOL_FEE,
+    actors: StressActors = StressActors(),
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
-    """Monte Carlo stress of ``book`` plus ``large_account`` on GBM paths.
+    """Monte Carlo stress of ``book`` plus ``actors.large_account`` on GBM paths.
 
     Parameters
     ----------
@@ -216,22 +186,19 @@ def stress(
         Paths and steps per path (hourly steps by default).
     engine : {"ladder", "exact"}
     seed : int
-        Seed of ``np.random.default_rng``; the only source of randomness.
+        The only source of randomness: the ``Stream.STRESS`` chunks of
+        ``MonteCarlo(seed, n_paths)``.
     price_usd : float, optional
         Start price P0 (default: the book's reference price).
     sigma_per_step : float, optional
-        GBM volatility per step (default ``impact.sigma_daily / sqrt(24)``: hourly steps).
+        GBM volatility per step (default ``actors.impact.sigma_daily / sqrt(24)``: hourly).
     drift_per_step : float
         GBM drift per step (default 0).
-    impact, large_account, liquidators, followers, panic, cautious, protocol_fee
-        As :func:`delever.book.cascade.run_cascade`; the large account defaults to the
-        trend-2026 position (396,000 ETH against $526M as one account, an estimate).
+    actors : StressActors
+        Impact, the large account, liquidators, followers, panic sellers, cautious
+        borrowers, the protocol fee.
     progress : callable(done_paths, n_paths), optional
         Called after each chunk of paths.
-
-    Returns
-    -------
-    StressResult
     """
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise InvalidArgument(f"n_paths={n_paths!r} must be a whole number >= 1.")
@@ -244,29 +211,33 @@ def stress(
             raise InvalidArgument("price_usd=None and the book has no reference price.")
         price_usd = book.reference_price_usd
     p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
-    sigma = (impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
+    sigma = (actors.impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
              else check_non_negative("sigma_per_step", sigma_per_step))
     check_finite("drift_per_step", drift_per_step)
-    rng = np.random.default_rng(seed)
     ladder = None if engine == "exact" else build_ladder(
-        book, cautious=cautious, protocol_fee=protocol_fee)
+        book, cautious=actors.cautious, protocol_fee=actors.protocol_fee)
     chunks = []
-    done = 0
-    while done < n_paths:
-        m = min(CHUNK_PATHS, n_paths - done)
+    for draw in MonteCarlo(seed, n_paths, CHUNK_PATHS).chunks(Stream.STRESS):
+        m = draw.paths.stop - draw.paths.start
         exog = gbm_paths(p0, m, n_steps, sigma_per_step=sigma, drift_per_step=drift_per_step,
-                         seed=rng)
+                         seed=draw.rng)
         result = run_cascade(
-            book, exog, engine=engine, impact=impact, liquidators=liquidators,
-            followers=followers, panic=panic, cautious=cautious, large_account=large_account,
-            protocol_fee=protocol_fee, ladder=ladder,
+            book, exog, engine=engine, impact=actors.impact, liquidators=actors.liquidators,
+            followers=actors.followers, panic=actors.panic, cautious=actors.cautious,
+            large_account=actors.large_account, protocol_fee=actors.protocol_fee,
+            ladder=ladder,
         )
         chunks.append(result.values)
-        done += m
         if progress is not None:
-            progress(done, n_paths)
+            progress(draw.paths.stop, n_paths)
     values = np.concatenate(chunks)
     values.setflags(write=False)
+    return _summary(values, n_paths, n_steps, seed, engine, p0)
+
+
+def _summary(values: FloatArray2D, n_paths: int, n_steps: int, seed: int, engine: Engine,
+             p0: float) -> StressResult:
+    """The stress's estimates from its per-path outcomes."""
     liquidated = int(np.count_nonzero(values[:, k.OUT_WHALE_FIRST_STEP] >= 0))
     amp = _amplification(values, p0)
     measured = int(np.count_nonzero(np.isfinite(amp)))
@@ -291,8 +262,10 @@ def stress(
 
 __all__ = [
     "CHUNK_PATHS",
+    "CONFIDENCE",
     "Z95",
     "Estimate",
+    "StressActors",
     "StressResult",
     "binomial_ci",
     "quantile_ci",

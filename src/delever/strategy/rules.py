@@ -6,7 +6,6 @@ interprets. Illustrative defaults (not fitted to anything) are labelled as such.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from delever.kernels.unwind import (
     RULE_STOP_LOSS,
 )
 from delever.market.almgren_chriss import almgren_chriss_schedule
+from delever.market.impact import SquareRootImpact
 from delever.strategy.base import Hold, RuleSpec, Strategy, StrategyContext
 
 
@@ -153,8 +153,8 @@ class AlmgrenChriss(Strategy):
         slice_eth = context.initial_eth / self.n_steps
         if slice_eth <= 0:
             return 1.0
-        discount = (2.0 / 3.0) * context.impact_y * context.sigma_daily * (
-            context.mark_price_usd * math.sqrt(slice_eth / context.adv_eth))
+        market = SquareRootImpact(context.sigma_daily, context.adv_eth, context.impact_y)
+        discount = context.mark_price_usd * float(market.average_discount_frac(slice_eth))
         return max(discount * tau / slice_eth, 1e-300)
 
     def rule_spec(self, context: StrategyContext) -> RuleSpec:
