@@ -40,7 +40,12 @@ from delever.book.book import BorrowerBook
 from delever.errors import InvalidArgument, check_fraction, check_positive, unknown_name
 from delever.kernels import cascade as k
 from delever.kernels.cascade_exact import simulate_exact
-from delever.kernels.cascade_ladder import acct_template, simulate_ladder
+from delever.kernels.cascade_ladder import (
+    acct_template,
+    fast_tables,
+    plain_mask,
+    simulate_ladder,
+)
 from delever.kernels.records import ImpactLaw, LiquidationRules
 
 Engine = Literal["exact", "ladder"]
@@ -390,10 +395,16 @@ def run_cascade(
                                   rules=rules)
         if len(ladder.path_order) != len(book):
             raise InvalidArgument("ladder was built for another book; build it for this one.")
-        template = acct_template(k.book_columns(kbook)[:, ladder.path_order])
-        who_kind = np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))
+        columns = k.book_columns(kbook)
+        # plain borrowers by prefix sums (cascade_ladder.FastBook), the others one by one
+        plain, lt, bonus = plain_mask(columns, rules)
+        walked = ~plain[ladder.borrower[ladder.schedule]]
+        template = acct_template(columns[:, ladder.path_order])
+        who_kind = np.ascontiguousarray(
+            np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))[:, walked])
         simulate_ladder(exog, template, *records,
-                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule]), who_kind,
+                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule][walked]),
+                        who_kind, fast_tables(columns, rules, plain, lt, bonus),
                         min(N_BLOCKS, n_paths), out, prices)
     return CascadePaths(values=out, prices_usd=prices if record_prices else None, engine=engine)
 

@@ -119,7 +119,11 @@ M_PANIC_DONE = 7
 M_WHALE_C = 8
 M_WHALE_D = 9
 M_Q_SCALE = 10
-N_M = 11
+M_FAST_N = 11  # the plain book's cohorts
+M_FAST_UMIN = 12  # a lower bound of their u (the highest trigger is 1 / it)
+M_FAST_DD = 13  # the plain book's change of debt, USD
+M_FAST_DC = 14  # and of collateral, ETH
+N_M = 15
 
 
 class LadderSchedule(NamedTuple):
@@ -447,6 +451,286 @@ def _round_py(rules: LiquidationRules, actors: CascadeActors, acct: FloatArray2D
 _round = njit(cache=True, inline="always", error_model="numpy")(_round_py)
 
 
+# ---- The plain book by prefix sums (cohorts) ----------------------------------------------
+#
+# A "plain" borrower (no alert rule, the book's most common LT and bonus, rules under which
+# a triggered partial call is never capped nor refused as dust: :func:`plain_rules_ok`) is
+# described by u = C·LT / D (HF = u·p). A partial call at p maps u to (u − κ/p) / (1 − cf),
+# κ = cf (1 + bonus) LT, and D to (1 − cf) D: the same affine map for every borrower called
+# at the same price. Borrowers sorted by their starting u0 and called in the same rounds
+# therefore keep their order, and a set of them with one history (a cohort: a range of the
+# sorted book, its level k = calls so far, u = α u0 + β, D = s D0) is split by each round
+# into a called prefix and the rest. The sums a round needs over a range are prefix sums of
+# the count, D0 and D0 u0 over the borrowers still alive at the level (a call at level k is
+# the full close when D < min_base_usd, i.e. when the borrower's partial-call budget L is
+# k): O(log n) per cohort and round, whatever the number of borrowers called.
+
+F_LO = 0  # cohort's integer columns
+F_HI = 1
+F_LEVEL = 2
+F_ALPHA = 0  # cohort's float columns
+F_BETA = 1
+F_SCALE = 2
+LEVEL_CAP = 48  # partial-call budgets are counted up to this (a sentinel: "this many or more")
+
+
+class FastBook(NamedTuple):
+    """The plain book (shared by the blocks) and one block's cohorts."""
+
+    u0: FloatArray1D  # (m,) C0 LT / D0, ascending (trigger price 1 / u0, highest first)
+    pre: FloatArray2D  # (3 rows per level set, m + 1): prefix count, D0, D0 u0
+    row_of: IntArray1D  # (LEVEL_CAP + 1,) level -> its level set's rows (3 * set)
+    par: FloatArray1D  # (LT, bonus)
+    coh_i: IntArray  # (2m + 2, 3) F_LO, F_HI, F_LEVEL
+    coh_f: FloatArray2D  # (2m + 2, 3) F_ALPHA, F_BETA, F_SCALE
+
+
+def plain_rules_ok(rules: LiquidationRules, lt: float, bonus: float) -> bool:
+    """Whether a triggered call on a borrower of (``lt``, ``bonus``) is always one of: a
+    partial call neither capped nor refused (HF > full_close_hf, D >= min_base_usd), a full
+    close (HF <= full_close_hf or D < min_base_usd) capped only when HF < (1 + bonus) LT."""
+    bf = 1.0 + bonus
+    if not (0.0 < lt and 0.0 <= bonus and rules.close_factor > 0.0):
+        return False
+    if rules.close_factor >= 1.0:
+        return True
+    fch = rules.full_close_hf
+    return bool(lt <= fch and bf * lt < fch and rules.close_factor * bf * lt < fch
+                and (1.0 - rules.close_factor) * rules.min_base_usd >= rules.min_leftover_usd
+                and rules.min_base_usd * (fch / lt - rules.close_factor * bf)
+                >= rules.min_leftover_usd)
+
+
+def plain_mask(columns: FloatArray2D, rules: LiquidationRules) -> tuple[Any, float, float]:
+    """Which borrowers of the book's columns (:func:`book_columns`) take the prefix-sum path,
+    and their (LT, bonus): the most common pair among those without an alert rule."""
+    c0, d0, lt, bonus, watch = columns
+    ok = (c0 > 0.0) & (d0 > 0.0) & (lt > 0.0) & ~(watch > 1.0)
+    if not ok.any():
+        return ok, 0.0, 0.0
+    pairs, counts = np.unique(np.stack((lt[ok], bonus[ok])), axis=1, return_counts=True)
+    lt_p, bonus_p = (float(v) for v in pairs[:, int(np.argmax(counts))])
+    if not plain_rules_ok(rules, lt_p, bonus_p):
+        return np.zeros_like(ok), 0.0, 0.0
+    return ok & (lt == lt_p) & (bonus == bonus_p), lt_p, bonus_p
+
+
+def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: float,
+                bonus: float) -> FloatArray2D:
+    """The plain borrowers (``mask``) as one array for :func:`simulate_ladder`: row 0 their
+    u0 ascending, row 1 ``(LT, bonus, m, row_of...)``, then the prefix rows (one parallel
+    loop argument: :class:`FastBook` is rebuilt from it by :func:`_fast_book`)."""
+    c0 = columns[0][mask]
+    d0 = columns[1][mask]
+    u0 = c0 * lt / d0
+    order = np.argsort(u0, kind="stable")
+    u0 = np.ascontiguousarray(u0[order])
+    d0 = d0[order]
+    cf = rules.close_factor
+    budget = np.zeros(u0.shape[0], dtype=np.int64)  # partial calls before the full one
+    if cf < 1.0:
+        d = d0.copy()
+        for _ in range(LEVEL_CAP):
+            more = d >= rules.min_base_usd  # as the engines: D - D·cf after each call
+            if not more.any():
+                break
+            budget += more
+            d = np.where(more, d - d * cf, d)
+    rows: list[FloatArray1D] = []
+    row_of = np.zeros(LEVEL_CAP + 1, dtype=np.int64)
+    last = -1
+    for level in range(LEVEL_CAP + 1):
+        alive = budget >= level
+        n_alive = int(alive.sum())
+        if n_alive != last:  # nested sets: the same count is the same set
+            for col in (alive.astype(np.float64), np.where(alive, d0, 0.0),
+                        np.where(alive, d0 * u0, 0.0)):
+                rows.append(np.concatenate(([0.0], np.cumsum(col))))
+            last = n_alive
+        row_of[level] = len(rows) - 3
+    m = u0.shape[0]
+    packed = np.zeros((2 + len(rows), max(m + 1, LEVEL_CAP + 4)))
+    packed[0, :m] = u0
+    packed[1, :3] = (lt, bonus, m)
+    packed[1, 3:LEVEL_CAP + 4] = row_of
+    packed[2:, :m + 1] = np.stack(rows)
+    return packed
+
+
+def _fast_book_py(packed: FloatArray2D) -> FastBook:
+    """:class:`FastBook` from :func:`fast_tables`, with empty cohort arrays for a block."""
+    m = int(packed[1, 2])
+    row_of = np.empty(LEVEL_CAP + 1, np.int64)
+    for k in range(LEVEL_CAP + 1):
+        row_of[k] = int(packed[1, 3 + k])
+    cap = 2 * m + 2
+    return FastBook(packed[0, :m], packed[2:, :m + 1], row_of, packed[1, :2],
+                    np.zeros((cap, 3), np.int64), np.zeros((cap, 3)))
+
+
+_fast_book = njit(cache=True)(_fast_book_py)
+
+
+def _range_sums_py(pre: FloatArray2D, row: int, lo: int, hi: int
+                   ) -> tuple[float, float, float]:
+    """Count, sum D0, sum D0 u0 of the level set ``row`` over sorted positions [lo, hi)."""
+    return (pre[row, hi] - pre[row, lo], pre[row + 1, hi] - pre[row + 1, lo],
+            pre[row + 2, hi] - pre[row + 2, lo])
+
+
+_range_sums = njit(cache=True, inline="always")(_range_sums_py)
+
+
+def _fast_start_py(fb: FastBook, m: FloatArray1D) -> None:
+    """One cohort: the whole plain book, untouched."""
+    n = fb.u0.shape[0]
+    m[M_FAST_N] = 1.0 if n > 0 else 0.0
+    m[M_FAST_UMIN] = fb.u0[0] if n > 0 else math.inf
+    fb.coh_i[0, F_LO] = 0
+    fb.coh_i[0, F_HI] = n
+    fb.coh_i[0, F_LEVEL] = 0
+    fb.coh_f[0, F_ALPHA] = 1.0
+    fb.coh_f[0, F_BETA] = 0.0
+    fb.coh_f[0, F_SCALE] = 1.0
+
+
+_fast_start = njit(cache=True)(_fast_start_py)
+
+
+class _Called(NamedTuple):
+    count: float
+    repaid_usd: float
+    seized_eth: float
+    fee_eth: float
+    bad_usd: float
+
+
+def _cohort_call_py(rules: LiquidationRules, fb: FastBook, j: int, lo: int, g: int, gc: int,
+                    mid: int, x: float, fee_share: float) -> _Called:
+    """The calls of one round on cohort ``j``'s positions [lo, mid) at price 1 / ``x``:
+    [lo, gc) full and capped, [gc, g) full, [g, mid) partial or (budget spent) full."""
+    lt, bonus = fb.par[0], fb.par[1]
+    bf = 1.0 + bonus
+    k = fb.coh_i[j, F_LEVEL]
+    a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
+    r0 = fb.row_of[min(k, LEVEL_CAP)]
+    r1 = fb.row_of[min(k + 1, LEVEL_CAP)]
+    n_cap, d_cap, du_cap = _range_sums(fb.pre, r0, lo, gc)
+    seized = s * (a * du_cap + b * d_cap) / lt  # all the collateral: C = D u / LT
+    repaid = seized / (x * bf)
+    fee = (seized - seized / bf) * fee_share if fee_share > 0.0 else 0.0
+    bad = s * d_cap - repaid
+    n_gap, d_gap, _ = _range_sums(fb.pre, r0, gc, g)
+    n_all, d_all, _ = _range_sums(fb.pre, r0, g, mid)
+    n_part, d_part, _ = _range_sums(fb.pre, r1, g, mid)
+    if rules.close_factor >= 1.0:
+        n_part, d_part = 0.0, 0.0
+    d_full = s * (d_gap + d_all - d_part)
+    d_partial = s * d_part * rules.close_factor
+    base = (d_full + d_partial) * x  # ETH worth the debt covered
+    seized_f = base * bf
+    return _Called(n_cap + n_gap + n_all, repaid + d_full + d_partial, seized + seized_f,
+                   fee + base * bonus * fee_share, bad if n_cap > 0.0 else 0.0)
+
+
+_cohort_call = njit(cache=True, inline="always", error_model="numpy")(_cohort_call_py)
+
+
+def _fast_split_py(rules: LiquidationRules, fb: FastBook, j: int, g: int, mid: int,
+                   x: float, tail: int) -> int:
+    """Cohort ``j`` keeps [mid, hi); its partial calls [g, mid) become a cohort at ``tail``
+    one level down (kept if anyone is alive there). Returns the new tail."""
+    cf = rules.close_factor
+    k = fb.coh_i[j, F_LEVEL]
+    r1 = fb.row_of[min(k + 1, LEVEL_CAP)]
+    if cf < 1.0 and fb.pre[r1, mid] - fb.pre[r1, g] > 0.0:
+        a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
+        kappa = cf * (1.0 + fb.par[1]) * fb.par[0]
+        fb.coh_i[tail, F_LO] = g
+        fb.coh_i[tail, F_HI] = mid
+        fb.coh_i[tail, F_LEVEL] = k + 1
+        fb.coh_f[tail, F_ALPHA] = a / (1.0 - cf)
+        fb.coh_f[tail, F_BETA] = (b - kappa * x) / (1.0 - cf)
+        fb.coh_f[tail, F_SCALE] = s * (1.0 - cf)
+        tail += 1
+    fb.coh_i[j, F_LO] = mid
+    return tail
+
+
+_fast_split = njit(cache=True, inline="always", error_model="numpy")(_fast_split_py)
+
+
+def _fast_round_py(rules: LiquidationRules, fee_share: float, fb: FastBook, m: FloatArray1D,
+                   p: float, o: FloatArray1D) -> tuple[bool, float]:
+    """One round of the plain book at ``p``: ``(anyone called, ETH to liquidators)``."""
+    n = int(m[M_FAST_N])
+    x = 1.0 / p
+    if not m[M_FAST_UMIN] < x:
+        return False, 0.0
+    u0 = fb.u0
+    fch = rules.full_close_hf if rules.close_factor < 1.0 else math.inf
+    cap_u = (1.0 + fb.par[1]) * fb.par[0] * x
+    tail = n
+    received = 0.0
+    calls = 0.0
+    for j in range(n):
+        lo, hi = fb.coh_i[j, F_LO], fb.coh_i[j, F_HI]
+        a, b = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA]
+        if not a * u0[lo] + b < x:
+            continue
+        mid = lo + np.searchsorted(u0[lo:hi], (x - b) / a)  # HF < 1: u < 1 / p
+        g = lo + np.searchsorted(u0[lo:mid], (fch * x - b) / a, side="right")
+        gc = lo + np.searchsorted(u0[lo:g], (cap_u - b) / a)
+        called = _cohort_call(rules, fb, j, lo, g, gc, mid, x, fee_share)
+        if called.count > 0.0:
+            calls += called.count
+            if fb.coh_i[j, F_LEVEL] == 0:
+                o[OUT_ACCOUNTS_LIQUIDATED] += called.count
+            to_liq = called.seized_eth - called.fee_eth
+            received += to_liq
+            o[OUT_SEIZED_ETH] += called.seized_eth
+            o[OUT_TO_LIQUIDATOR_ETH] += to_liq
+            o[OUT_PROTOCOL_FEE_ETH] += called.fee_eth
+            o[OUT_DEBT_REPAID_USD] += called.repaid_usd
+            m[M_FAST_DC] -= called.seized_eth
+            m[M_FAST_DD] -= called.repaid_usd
+            if rules.write_off_bad_debt and called.bad_usd > 0.0:
+                o[OUT_BAD_DEBT_USD] += called.bad_usd
+                m[M_FAST_DD] -= called.bad_usd
+        tail = _fast_split(rules, fb, j, g, mid, x, tail)
+    o[OUT_CALLS] += calls
+    _fast_compact(fb, m, n, tail)
+    return calls > 0.0, received
+
+
+_fast_round = njit(cache=True, error_model="numpy")(_fast_round_py)
+
+
+def _fast_compact_py(fb: FastBook, m: FloatArray1D, n: int, tail: int) -> None:
+    """Drop the cohorts with nobody alive left; the new ones (from ``n`` to ``tail``) follow
+    the old; the lowest u of a cohort's first position (a bound) is the next trigger."""
+    w = 0
+    u_min = math.inf
+    for j in range(tail):
+        lo, hi, k = fb.coh_i[j, F_LO], fb.coh_i[j, F_HI], fb.coh_i[j, F_LEVEL]
+        r0 = fb.row_of[min(k, LEVEL_CAP)]
+        if lo >= hi or not fb.pre[r0, hi] - fb.pre[r0, lo] > 0.0:
+            continue
+        if w != j:
+            for col in range(3):
+                fb.coh_i[w, col] = fb.coh_i[j, col]
+                fb.coh_f[w, col] = fb.coh_f[j, col]
+        u = fb.coh_f[w, F_ALPHA] * fb.u0[lo] + fb.coh_f[w, F_BETA]
+        if u < u_min:
+            u_min = u
+        w += 1
+    m[M_FAST_N] = float(w)
+    m[M_FAST_UMIN] = u_min
+
+
+_fast_compact = njit(cache=True, inline="always")(_fast_compact_py)
+
+
 def _whale_round_py(rules: LiquidationRules, actors: CascadeActors, whale: LargeAccountRecord,
                     m: FloatArray1D, t: int, p: float, o: FloatArray1D) -> float:
     """The large account's call of this round; ETH to the liquidator (-1: none)."""
@@ -533,7 +817,7 @@ _open_step = njit(cache=True, inline="always")(_open_step_py)
 
 
 def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
-               keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+               keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, fb: FastBook,
                t: int, e_t: float, p: float, o: FloatArray1D) -> tuple[float, float]:
     """The fixed point of step ``t`` from its opening mid ``p``: rounds at the current
     price until nobody is liquidated. Returns ``(mid, ETH seized from the large account)``.
@@ -549,8 +833,12 @@ def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntA
             o[OUT_CAPPED_STEPS] += 1.0
             break
         whale_got = _whale_round(rules, a, whale, m, t, p, o)
-        active, received, sold = _round(rules, a, acct, ints, links, keys, trigger, who_kind, p,
-                                        scale, o)
+        active, received, sold = _round(rules, a, acct, ints, links, keys, sched.trigger_usd,
+                                        sched.who_kind, p, scale, o)
+        plain_active, plain_got = _fast_round(rules, a.protocol_fee, fb, m, p, o)
+        if plain_active:
+            active = True
+            received += plain_got
         if whale_got >= 0.0:
             active = True
             received += whale_got
@@ -575,13 +863,14 @@ _settle = njit(cache=True, error_model="numpy")(_settle_py)
 
 
 def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
-             keys: FloatArray1D, m: FloatArray1D, trigger: FloatArray1D, who_kind: IntArray,
+             keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, fb: FastBook,
              exo: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> float:
     """Every step of one path: the opening sales, then :func:`_settle` when a trigger is
     above the opening mid (else the step is quiet and costs a few comparisons); returns
     the last mid. ``prices``: empty, or one per step to record."""
     law, a, whale = run.law, run.actors, run.whale
     lag_at = N_M + max(a.k_defer, 1)
+    trigger = sched.trigger_usd
     n_rungs = trigger.shape[0]
     scale = m[M_Q_SCALE]
     record = prices.shape[0] == exo.shape[0]
@@ -599,9 +888,9 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
         if p > 0.0 and ((m[M_WHALE_D] > 0.0
                          and m[M_WHALE_C] * p * whale.liquidation_threshold < m[M_WHALE_D])
                         or ints[C_Q_TOP] >= _bucket(p, scale)
-                        or (ptr < n_rungs and trigger[ptr] > p)):
-            p, whale_got = _settle(run, acct, ints, links, keys, m, trigger, who_kind, t, e_t,
-                                   p, o)
+                        or (ptr < n_rungs and trigger[ptr] > p)
+                        or p * m[M_FAST_UMIN] < 1.0):
+            p, whale_got = _settle(run, acct, ints, links, keys, m, sched, fb, t, e_t, p, o)
             whale_sold += whale_got
         m[lag_at + t % max(a.follower_lag, 1)] = whale_sold
         if vol_state and p > 0.0 and m[M_P] > 0.0:
@@ -619,7 +908,8 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
 _walk = njit(cache=True, error_model="numpy")(_walk_py)
 
 
-def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D) -> None:
+def _start_path_py(run: LadderRun, sc: LadderScratch, fb: FastBook, p0: float,
+                   o: FloatArray1D) -> None:
     sc.ints[:Q_BUCKETS] = -1
     sc.ints[Q_BUCKETS:] = 0
     sc.ints[C_Q_TOP] = -1
@@ -634,6 +924,7 @@ def _start_path_py(run: LadderRun, sc: LadderScratch, p0: float, o: FloatArray1D
     m[M_PANIC_DONE] = 1.0 if run.actors.panic_eth <= 0.0 else 0.0
     m[M_WHALE_C] = run.whale.collateral_eth
     m[M_WHALE_D] = run.whale.debt_usd
+    _fast_start(fb, m)
     o[:] = 0.0
     o[OUT_WHALE_FIRST_STEP] = -1.0
     o[OUT_MIN_PRICE] = p0
@@ -656,6 +947,8 @@ def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
         acct[i, A_C] = math.nan
         acct[i, A_MARK] = -4.0
     m = sc.state
+    debt_left += m[M_FAST_DD]
+    coll_left += m[M_FAST_DC]
     o[OUT_HELD_ETH] = np.sum(m[N_M:N_M + max(actors.k_defer, 1)])
     o[OUT_DEBT_LEFT_USD] = debt_left + m[M_WHALE_D]
     o[OUT_COLLATERAL_LEFT_ETH] = coll_left + m[M_WHALE_C]
@@ -664,16 +957,16 @@ def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
 _end_path = njit(cache=True)(_end_path_py)
 
 
-def _path_py(run: LadderRun, sched: LadderSchedule, exo: FloatArray1D, sc: LadderScratch,
-             totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> None:
+def _path_py(run: LadderRun, sched: LadderSchedule, fb: FastBook, exo: FloatArray1D,
+             sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D
+             ) -> None:
     """One path from the book's start; ``prices`` empty or one per step."""
     p = exo[0]
-    _start_path(run, sc, p, o)
+    _start_path(run, sc, fb, p, o)
     if prices.shape[0] == exo.shape[0]:
         prices[0] = p
     acct, ints, links, keys, m = sc  # once: each array a function takes is counted
-    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched.trigger_usd,
-                               sched.who_kind, exo, o, prices)
+    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched, fb, exo, o, prices)
     _end_path(run.actors, sc, totals, o)
 
 
@@ -681,22 +974,21 @@ _path = njit(cache=True)(_path_py)
 
 
 def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, template: FloatArray2D,
-              rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
-              whale: LargeAccountRecord, trigger_usd: FloatArray1D, who_kind: IntArray,
-              out: FloatArray2D, prices_out: FloatArray2D) -> None:
+              run: LadderRun, sched: LadderSchedule, plain: FloatArray2D, out: FloatArray2D,
+              prices_out: FloatArray2D) -> None:
     """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``template``
-    (:func:`acct_template`), the schedule ``trigger_usd`` and ``who_kind`` (borrower, kind)."""
-    sched = LadderSchedule(trigger_usd, who_kind)
-    run = LadderRun(rules, law, actors, whale)
+    (:func:`acct_template`), the schedule ``sched``, the plain book ``plain``
+    (:func:`fast_tables`)."""
     n_paths = exogenous_usd.shape[0]
     record = prices_out.shape[0] == n_paths
     totals = np.array([np.sum(template[:, A_D0]), np.sum(template[:, A_C0])])
-    sc = _scratch(template, actors)
+    sc = _scratch(template, run.actors)
+    fb = _fast_book(plain)
     # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
     sc.state[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
     for path in range(blk, n_paths, n_blocks):
         prices = prices_out[path] if record else np.empty(0)
-        _path(run, sched, exogenous_usd[path], sc, totals, out[path], prices)
+        _path(run, sched, fb, exogenous_usd[path], sc, totals, out[path], prices)
 
 
 _block = njit(cache=True)(_block_py)
@@ -705,29 +997,33 @@ _block = njit(cache=True)(_block_py)
 def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
                        rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
                        whale: LargeAccountRecord, trigger_usd: FloatArray1D,
-                       who_kind: IntArray, n_blocks: int, out: FloatArray2D,
-                       prices_out: FloatArray2D) -> None:
+                       who_kind: IntArray, plain: FloatArray2D, n_blocks: int, out: FloatArray2D, prices_out: FloatArray2D) -> None:
     """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
     one row per path, the mid at the end of each step (column 0: the start price).
 
     ``template``: the (renumbered) book's rows (:func:`acct_template`); ``trigger_usd`` and
-    ``who_kind`` (rows: borrower, kind): the schedule (a parallel loop cannot take a record
-    of arrays; the records of numbers are arguments). Paths are split into ``n_blocks``
-    interleaved blocks, each with its own scratch; the results depend neither on it nor on
-    the number of threads.
+    ``who_kind`` (rows: borrower, kind): the schedule of the borrowers walked one by one;
+    ``plain``: :func:`fast_tables` of the plain borrowers (taken out of the schedule; their
+    rows in ``template`` stay untouched). Paths are split into ``n_blocks`` interleaved
+    blocks, each with its own scratch; the results depend neither on it nor on the number
+    of threads.
     """
     for blk in prange(n_blocks):
-        _block(blk, n_blocks, exogenous_usd, template, rules, law, actors, whale, trigger_usd,
-               who_kind, out, prices_out)
+        _block(blk, n_blocks, exogenous_usd, template, LadderRun(rules, law, actors, whale),
+               LadderSchedule(trigger_usd, who_kind), plain, out, prices_out)
 
 
 simulate_ladder = njit(cache=True, parallel=True, error_model="numpy")(simulate_ladder_py)
 
 __all__ = [
+    "FastBook",
     "LadderRun",
     "LadderSchedule",
     "LadderScratch",
     "acct_template",
+    "fast_tables",
+    "plain_mask",
+    "plain_rules_ok",
     "simulate_ladder",
     "simulate_ladder_py",
 ]
