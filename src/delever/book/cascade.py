@@ -125,6 +125,13 @@ class Ladder:
         The path engine numbers borrowers in the order of their first scheduled rung (its
         memory order): the book position of each number, and the number of each scheduled
         rung's borrower.
+    walk_order, walk_trigger_usd, walk_who_kind
+        What the ladder engine walks borrower by borrower (the others, the plain book, are
+        in ``plain_tables``): the book positions of its numbered borrowers, and the
+        schedule's triggers and (number, kind) rows restricted to them.
+    plain_tables : 2-d float
+        The plain book's sorted u = C·LT/D and prefix sums
+        (:func:`delever.kernels.cascade_ladder.fast_tables`).
     """
 
     trigger_usd: FloatArray1D
@@ -135,10 +142,15 @@ class Ladder:
     schedule: IntArray1D = field(repr=False)
     path_order: IntArray1D = field(repr=False)
     path_borrower: IntArray1D = field(repr=False)
+    walk_order: IntArray1D = field(repr=False)
+    walk_trigger_usd: FloatArray1D = field(repr=False)
+    walk_who_kind: IntArray = field(repr=False)
+    plain_tables: FloatArray2D = field(repr=False)
 
     def __post_init__(self) -> None:
         for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",
-                     "schedule", "path_order", "path_borrower"):
+                     "schedule", "path_order", "path_borrower", "walk_order",
+                     "walk_trigger_usd", "walk_who_kind", "plain_tables"):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -208,6 +220,11 @@ def build_ladder(
     schedule = np.sort(np.concatenate((liq[first], np.flatnonzero(kind == k.RUNG_ALERT))))
     schedule = np.ascontiguousarray(schedule, dtype=np.int64)
     path_order, path_borrower = _path_order(borrower, schedule, len(book))
+    columns = k.book_columns(kbook)
+    plain, lt, bonus = plain_mask(columns, rules)
+    walked = ~plain[borrower[schedule]]
+    walk_order, walk_who = _path_order(borrower, schedule[walked], len(book))
+    n_walk = len(np.unique(walk_who))
     return Ladder(
         trigger_usd=np.ascontiguousarray(trigger[order]),
         borrower=borrower,
@@ -217,6 +234,10 @@ def build_ladder(
         schedule=schedule,
         path_order=path_order,
         path_borrower=path_borrower,
+        walk_order=np.ascontiguousarray(walk_order[:n_walk]),
+        walk_trigger_usd=np.ascontiguousarray(trigger[order][schedule[walked]]),
+        walk_who_kind=np.ascontiguousarray(np.stack((walk_who, kind[schedule[walked]]))),
+        plain_tables=fast_tables(columns, rules, plain, lt, bonus),
     )
 
 
@@ -395,16 +416,9 @@ def run_cascade(
                                   rules=rules)
         if len(ladder.path_order) != len(book):
             raise InvalidArgument("ladder was built for another book; build it for this one.")
-        columns = k.book_columns(kbook)
-        # plain borrowers by prefix sums (cascade_ladder.FastBook), the others one by one
-        plain, lt, bonus = plain_mask(columns, rules)
-        walked = ~plain[ladder.borrower[ladder.schedule]]
-        template = acct_template(columns[:, ladder.path_order])
-        who_kind = np.ascontiguousarray(
-            np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))[:, walked])
-        simulate_ladder(exog, template, *records,
-                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule][walked]),
-                        who_kind, fast_tables(columns, rules, plain, lt, bonus),
+        template = acct_template(k.book_columns(kbook)[:, ladder.walk_order])
+        simulate_ladder(exog, template, *records, ladder.walk_trigger_usd, ladder.walk_who_kind,
+                        ladder.plain_tables,
                         min(N_BLOCKS, n_paths), out, prices)
     return CascadePaths(values=out, prices_usd=prices if record_prices else None, engine=engine)
 

@@ -123,7 +123,9 @@ M_FAST_N = 11  # the plain book's cohorts
 M_FAST_UMIN = 12  # a lower bound of their u (the highest trigger is 1 / it)
 M_FAST_DD = 13  # the plain book's change of debt, USD
 M_FAST_DC = 14  # and of collateral, ETH
-N_M = 15
+M_FAST_FREE = 15  # free cohort slots (stack in FastBook.work[0])
+M_FAST_NEXT = 16  # cohort slots never used yet start here
+N_M = 17
 
 
 class LadderSchedule(NamedTuple):
@@ -478,11 +480,15 @@ class FastBook(NamedTuple):
     """The plain book (shared by the blocks) and one block's cohorts."""
 
     u0: FloatArray1D  # (m,) C0 LT / D0, ascending (trigger price 1 / u0, highest first)
-    pre: FloatArray2D  # (3 rows per level set, m + 1): prefix count, D0, D0 u0
-    row_of: IntArray1D  # (LEVEL_CAP + 1,) level -> its level set's rows (3 * set)
+    pre: FloatArray2D  # (m + 1, ...) by position: u0, then per level set the prefix count,
+    # D0 and D0 u0 (a position's sums share cache lines: a round reads a few positions)
+    row_of: IntArray1D  # (LEVEL_CAP + 1,) level -> its level set's first column
     par: FloatArray1D  # (LT, bonus)
-    coh_i: IntArray  # (2m + 2, 3) F_LO, F_HI, F_LEVEL
-    coh_f: FloatArray2D  # (2m + 2, 3) F_ALPHA, F_BETA, F_SCALE
+    coh_i: IntArray  # (m + 1, 3) cohort slots: F_LO, F_HI, F_LEVEL
+    coh_f: FloatArray2D  # (m + 1, 3) F_ALPHA, F_BETA, F_SCALE
+    heap_key: FloatArray1D  # (m + 1,) min-heap of the cohorts by the u of their first position
+    heap_slot: IntArray1D  # (m + 1,) the cohort slot of each heap entry
+    work: IntArray  # (2, m + 1): free slots, and the slots taken out in a round
 
 
 def plain_rules_ok(rules: LiquidationRules, lt: float, bonus: float) -> bool:
@@ -508,8 +514,12 @@ def plain_mask(columns: FloatArray2D, rules: LiquidationRules) -> tuple[Any, flo
     ok = (c0 > 0.0) & (d0 > 0.0) & (lt > 0.0) & ~(watch > 1.0)
     if not ok.any():
         return ok, 0.0, 0.0
-    pairs, counts = np.unique(np.stack((lt[ok], bonus[ok])), axis=1, return_counts=True)
-    lt_p, bonus_p = (float(v) for v in pairs[:, int(np.argmax(counts))])
+    lt_ok, bonus_ok = lt[ok], bonus[ok]
+    if np.all(lt_ok == lt_ok[0]) and np.all(bonus_ok == bonus_ok[0]):
+        lt_p, bonus_p = float(lt_ok[0]), float(bonus_ok[0])  # one pair (the usual book)
+    else:
+        pairs, counts = np.unique(np.stack((lt_ok, bonus_ok)), axis=1, return_counts=True)
+        lt_p, bonus_p = (float(v) for v in pairs[:, int(np.argmax(counts))])
     if not plain_rules_ok(rules, lt_p, bonus_p):
         return np.zeros_like(ok), 0.0, 0.0
     return ok & (lt == lt_p) & (bonus == bonus_p), lt_p, bonus_p
@@ -517,9 +527,9 @@ def plain_mask(columns: FloatArray2D, rules: LiquidationRules) -> tuple[Any, flo
 
 def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: float,
                 bonus: float) -> FloatArray2D:
-    """The plain borrowers (``mask``) as one array for :func:`simulate_ladder`: row 0 their
-    u0 ascending, row 1 ``(LT, bonus, m, row_of...)``, then the prefix rows (one parallel
-    loop argument: :class:`FastBook` is rebuilt from it by :func:`_fast_book`)."""
+    """The plain borrowers (``mask``) as one array for :func:`simulate_ladder`: row 0
+    ``(LT, bonus, m, row_of...)``, then one row per sorted position (``FastBook.pre``); one
+    parallel loop argument, :class:`FastBook` is rebuilt from it by :func:`_fast_book`."""
     c0 = columns[0][mask]
     d0 = columns[1][mask]
     u0 = c0 * lt / d0
@@ -536,7 +546,7 @@ def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: f
                 break
             budget += more
             d = np.where(more, d - d * cf, d)
-    rows: list[FloatArray1D] = []
+    cols: list[FloatArray1D] = [np.concatenate((u0, [math.inf]))]
     row_of = np.zeros(LEVEL_CAP + 1, dtype=np.int64)
     last = -1
     for level in range(LEVEL_CAP + 1):
@@ -545,27 +555,27 @@ def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: f
         if n_alive != last:  # nested sets: the same count is the same set
             for col in (alive.astype(np.float64), np.where(alive, d0, 0.0),
                         np.where(alive, d0 * u0, 0.0)):
-                rows.append(np.concatenate(([0.0], np.cumsum(col))))
+                cols.append(np.concatenate(([0.0], np.cumsum(col))))
             last = n_alive
-        row_of[level] = len(rows) - 3
+        row_of[level] = len(cols) - 3
     m = u0.shape[0]
-    packed = np.zeros((2 + len(rows), max(m + 1, LEVEL_CAP + 4)))
-    packed[0, :m] = u0
-    packed[1, :3] = (lt, bonus, m)
-    packed[1, 3:LEVEL_CAP + 4] = row_of
-    packed[2:, :m + 1] = np.stack(rows)
+    packed = np.zeros((m + 2, max(len(cols), LEVEL_CAP + 4)))
+    packed[0, :3] = (lt, bonus, m)
+    packed[0, 3:LEVEL_CAP + 4] = row_of
+    packed[1:, :len(cols)] = np.stack(cols, axis=1)
     return packed
 
 
 def _fast_book_py(packed: FloatArray2D) -> FastBook:
     """:class:`FastBook` from :func:`fast_tables`, with empty cohort arrays for a block."""
-    m = int(packed[1, 2])
+    m = int(packed[0, 2])
     row_of = np.empty(LEVEL_CAP + 1, np.int64)
     for k in range(LEVEL_CAP + 1):
-        row_of[k] = int(packed[1, 3 + k])
-    cap = 2 * m + 2
-    return FastBook(packed[0, :m], packed[2:, :m + 1], row_of, packed[1, :2],
-                    np.zeros((cap, 3), np.int64), np.zeros((cap, 3)))
+        row_of[k] = int(packed[0, 3 + k])
+    cap = m + 1  # live cohorts are disjoint non-empty ranges: at most m
+    return FastBook(packed[1:m + 1, 0], packed[1:], row_of, packed[0, :2],
+                    np.empty((cap, 3), np.int64), np.empty((cap, 3)), np.empty(cap),
+                    np.empty(cap, np.int64), np.empty((2, cap), np.int64))
 
 
 _fast_book = njit(cache=True)(_fast_book_py)
@@ -574,24 +584,80 @@ _fast_book = njit(cache=True)(_fast_book_py)
 def _range_sums_py(pre: FloatArray2D, row: int, lo: int, hi: int
                    ) -> tuple[float, float, float]:
     """Count, sum D0, sum D0 u0 of the level set ``row`` over sorted positions [lo, hi)."""
-    return (pre[row, hi] - pre[row, lo], pre[row + 1, hi] - pre[row + 1, lo],
-            pre[row + 2, hi] - pre[row + 2, lo])
+    return (pre[hi, row] - pre[lo, row], pre[hi, row + 1] - pre[lo, row + 1],
+            pre[hi, row + 2] - pre[lo, row + 2])
 
 
 _range_sums = njit(cache=True, inline="always")(_range_sums_py)
 
 
+def _heap_push_py(fb: FastBook, m: FloatArray1D, key: float, slot: int) -> None:
+    """Cohort ``slot`` into the heap at ``key`` (the u of its first position)."""
+    i = int(m[M_FAST_N])
+    m[M_FAST_N] = float(i + 1)
+    while i > 0:
+        up = (i - 1) >> 1
+        if not fb.heap_key[up] > key:
+            break
+        fb.heap_key[i] = fb.heap_key[up]
+        fb.heap_slot[i] = fb.heap_slot[up]
+        i = up
+    fb.heap_key[i] = key
+    fb.heap_slot[i] = slot
+    m[M_FAST_UMIN] = fb.heap_key[0]
+
+
+_heap_push = njit(cache=True, inline="always")(_heap_push_py)
+
+
+def _heap_pop_py(fb: FastBook, m: FloatArray1D) -> int:
+    """The cohort of the lowest key, out of the heap (which must not be empty)."""
+    top = fb.heap_slot[0]
+    n = int(m[M_FAST_N]) - 1
+    m[M_FAST_N] = float(n)
+    key = fb.heap_key[n]
+    slot = fb.heap_slot[n]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and fb.heap_key[child + 1] < fb.heap_key[child]:
+            child += 1
+        if not fb.heap_key[child] < key:
+            break
+        fb.heap_key[i] = fb.heap_key[child]
+        fb.heap_slot[i] = fb.heap_slot[child]
+        i = child
+    if n > 0:
+        fb.heap_key[i] = key
+        fb.heap_slot[i] = slot
+    m[M_FAST_UMIN] = fb.heap_key[0] if n > 0 else math.inf
+    return int(top)
+
+
+_heap_pop = njit(cache=True, inline="always")(_heap_pop_py)
+
+
 def _fast_start_py(fb: FastBook, m: FloatArray1D) -> None:
     """One cohort: the whole plain book, untouched."""
     n = fb.u0.shape[0]
-    m[M_FAST_N] = 1.0 if n > 0 else 0.0
-    m[M_FAST_UMIN] = fb.u0[0] if n > 0 else math.inf
+    m[M_FAST_N] = 0.0
+    m[M_FAST_FREE] = 0.0
+    m[M_FAST_NEXT] = 1.0
+    m[M_FAST_UMIN] = math.inf
     fb.coh_i[0, F_LO] = 0
     fb.coh_i[0, F_HI] = n
     fb.coh_i[0, F_LEVEL] = 0
     fb.coh_f[0, F_ALPHA] = 1.0
     fb.coh_f[0, F_BETA] = 0.0
     fb.coh_f[0, F_SCALE] = 1.0
+    if n > 0:
+        _heap_push(fb, m, fb.u0[0], 0)
+    # the plain book's totals: its changes are added to them
+    r0 = fb.row_of[0]
+    m[M_FAST_DD] = fb.pre[n, r0 + 1]
+    m[M_FAST_DC] = fb.pre[n, r0 + 2] / fb.par[0] if n > 0 else 0.0
 
 
 _fast_start = njit(cache=True)(_fast_start_py)
@@ -636,51 +702,95 @@ def _cohort_call_py(rules: LiquidationRules, fb: FastBook, j: int, lo: int, g: i
 _cohort_call = njit(cache=True, inline="always", error_model="numpy")(_cohort_call_py)
 
 
-def _fast_split_py(rules: LiquidationRules, fb: FastBook, j: int, g: int, mid: int,
-                   x: float, tail: int) -> int:
-    """Cohort ``j`` keeps [mid, hi); its partial calls [g, mid) become a cohort at ``tail``
-    one level down (kept if anyone is alive there). Returns the new tail."""
+def _fast_split_py(rules: LiquidationRules, fb: FastBook, m: FloatArray1D, j: int, g: int,
+                   mid: int, x: float) -> None:
+    """Cohort ``j`` (taken out of the heap) keeps [mid, hi) if anyone is alive there; its
+    partial calls [g, mid) become a cohort one level down (if anyone is alive there)."""
     cf = rules.close_factor
     k = fb.coh_i[j, F_LEVEL]
+    a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
     r1 = fb.row_of[min(k + 1, LEVEL_CAP)]
-    if cf < 1.0 and fb.pre[r1, mid] - fb.pre[r1, g] > 0.0:
-        a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
-        kappa = cf * (1.0 + fb.par[1]) * fb.par[0]
-        fb.coh_i[tail, F_LO] = g
-        fb.coh_i[tail, F_HI] = mid
-        fb.coh_i[tail, F_LEVEL] = k + 1
-        fb.coh_f[tail, F_ALPHA] = a / (1.0 - cf)
-        fb.coh_f[tail, F_BETA] = (b - kappa * x) / (1.0 - cf)
-        fb.coh_f[tail, F_SCALE] = s * (1.0 - cf)
-        tail += 1
-    fb.coh_i[j, F_LO] = mid
-    return tail
+    if cf < 1.0 and fb.pre[mid, r1] - fb.pre[g, r1] > 0.0:
+        if m[M_FAST_FREE] > 0.0:
+            m[M_FAST_FREE] -= 1.0
+            new = fb.work[0, int(m[M_FAST_FREE])]
+        else:
+            new = int(m[M_FAST_NEXT])
+            m[M_FAST_NEXT] += 1.0
+        a1 = a / (1.0 - cf)
+        b1 = (b - cf * (1.0 + fb.par[1]) * fb.par[0] * x) / (1.0 - cf)
+        fb.coh_i[new, F_LO] = g
+        fb.coh_i[new, F_HI] = mid
+        fb.coh_i[new, F_LEVEL] = k + 1
+        fb.coh_f[new, F_ALPHA] = a1
+        fb.coh_f[new, F_BETA] = b1
+        fb.coh_f[new, F_SCALE] = s * (1.0 - cf)
+        _heap_push(fb, m, a1 * fb.u0[g] + b1, new)
+    hi = fb.coh_i[j, F_HI]
+    r0 = fb.row_of[min(k, LEVEL_CAP)]
+    if fb.pre[hi, r0] - fb.pre[mid, r0] > 0.0:
+        fb.coh_i[j, F_LO] = mid
+        _heap_push(fb, m, a * fb.u0[mid] + b, j)
+    else:
+        fb.work[0, int(m[M_FAST_FREE])] = j
+        m[M_FAST_FREE] += 1.0
 
 
 _fast_split = njit(cache=True, inline="always", error_model="numpy")(_fast_split_py)
 
 
+def _search_py(u: FloatArray1D, lo: int, hi: int, key: float, right: bool) -> int:
+    """First position in [lo, hi) of ascending ``u`` with ``u >= key`` (``right``: > key),
+    else ``hi``; galloping from ``lo``, as the answer is usually a few positions away."""
+    a = lo
+    step = 1
+    while a < hi:
+        probe = min(a + step, hi) - 1
+        v = u[probe]
+        if v < key or (right and v == key):
+            a = probe + 1
+            step *= 2
+        else:
+            hi = probe
+            break
+    while a < hi:
+        half = (a + hi) >> 1
+        v = u[half]
+        if v < key or (right and v == key):
+            a = half + 1
+        else:
+            hi = half
+    return a
+
+
+_search = njit(cache=True, inline="always")(_search_py)
+
+
 def _fast_round_py(rules: LiquidationRules, fee_share: float, fb: FastBook, m: FloatArray1D,
                    p: float, o: FloatArray1D) -> tuple[bool, float]:
-    """One round of the plain book at ``p``: ``(anyone called, ETH to liquidators)``."""
-    n = int(m[M_FAST_N])
+    """One round of the plain book at ``p``: ``(anyone called, ETH to liquidators)``.
+
+    Only the cohorts whose first position has HF < 1 are taken out of the heap: a round
+    costs O(log) per cohort called, not per borrower nor per cohort alive."""
     x = 1.0 / p
     if not m[M_FAST_UMIN] < x:
         return False, 0.0
+    n_out = 0
+    while m[M_FAST_N] > 0.0 and fb.heap_key[0] < x:  # out first: one call per round each
+        fb.work[1, n_out] = _heap_pop(fb, m)
+        n_out += 1
     u0 = fb.u0
     fch = rules.full_close_hf if rules.close_factor < 1.0 else math.inf
     cap_u = (1.0 + fb.par[1]) * fb.par[0] * x
-    tail = n
     received = 0.0
     calls = 0.0
-    for j in range(n):
+    for q in range(n_out):
+        j = fb.work[1, q]
         lo, hi = fb.coh_i[j, F_LO], fb.coh_i[j, F_HI]
         a, b = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA]
-        if not a * u0[lo] + b < x:
-            continue
-        mid = lo + np.searchsorted(u0[lo:hi], (x - b) / a)  # HF < 1: u < 1 / p
-        g = lo + np.searchsorted(u0[lo:mid], (fch * x - b) / a, side="right")
-        gc = lo + np.searchsorted(u0[lo:g], (cap_u - b) / a)
+        mid = _search(u0, lo, hi, (x - b) / a, False)  # HF < 1: u < 1 / p
+        g = _search(u0, lo, mid, (fch * x - b) / a, True)
+        gc = _search(u0, lo, g, (cap_u - b) / a, False)
         called = _cohort_call(rules, fb, j, lo, g, gc, mid, x, fee_share)
         if called.count > 0.0:
             calls += called.count
@@ -697,38 +807,13 @@ def _fast_round_py(rules: LiquidationRules, fee_share: float, fb: FastBook, m: F
             if rules.write_off_bad_debt and called.bad_usd > 0.0:
                 o[OUT_BAD_DEBT_USD] += called.bad_usd
                 m[M_FAST_DD] -= called.bad_usd
-        tail = _fast_split(rules, fb, j, g, mid, x, tail)
+        _fast_split(rules, fb, m, j, g, mid, x)
     o[OUT_CALLS] += calls
-    _fast_compact(fb, m, n, tail)
     return calls > 0.0, received
 
 
-_fast_round = njit(cache=True, error_model="numpy")(_fast_round_py)
-
-
-def _fast_compact_py(fb: FastBook, m: FloatArray1D, n: int, tail: int) -> None:
-    """Drop the cohorts with nobody alive left; the new ones (from ``n`` to ``tail``) follow
-    the old; the lowest u of a cohort's first position (a bound) is the next trigger."""
-    w = 0
-    u_min = math.inf
-    for j in range(tail):
-        lo, hi, k = fb.coh_i[j, F_LO], fb.coh_i[j, F_HI], fb.coh_i[j, F_LEVEL]
-        r0 = fb.row_of[min(k, LEVEL_CAP)]
-        if lo >= hi or not fb.pre[r0, hi] - fb.pre[r0, lo] > 0.0:
-            continue
-        if w != j:
-            for col in range(3):
-                fb.coh_i[w, col] = fb.coh_i[j, col]
-                fb.coh_f[w, col] = fb.coh_f[j, col]
-        u = fb.coh_f[w, F_ALPHA] * fb.u0[lo] + fb.coh_f[w, F_BETA]
-        if u < u_min:
-            u_min = u
-        w += 1
-    m[M_FAST_N] = float(w)
-    m[M_FAST_UMIN] = u_min
-
-
-_fast_compact = njit(cache=True, inline="always")(_fast_compact_py)
+# inlined: a record of arrays passed to a function costs a reference count per array
+_fast_round = njit(cache=True, inline="always", error_model="numpy")(_fast_round_py)
 
 
 def _whale_round_py(rules: LiquidationRules, actors: CascadeActors, whale: LargeAccountRecord,
@@ -835,10 +920,11 @@ def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntA
         whale_got = _whale_round(rules, a, whale, m, t, p, o)
         active, received, sold = _round(rules, a, acct, ints, links, keys, sched.trigger_usd,
                                         sched.who_kind, p, scale, o)
-        plain_active, plain_got = _fast_round(rules, a.protocol_fee, fb, m, p, o)
-        if plain_active:
-            active = True
-            received += plain_got
+        if p * m[M_FAST_UMIN] < 1.0:
+            plain_active, plain_got = _fast_round(rules, a.protocol_fee, fb, m, p, o)
+            if plain_active:
+                active = True
+                received += plain_got
         if whale_got >= 0.0:
             active = True
             received += whale_got
