@@ -129,12 +129,13 @@ N_M = 17
 
 
 class LadderSchedule(NamedTuple):
-    """The rungs a path walks (each borrower's alert and first liquidation rung), highest
-    trigger first; ``who_kind[0]`` numbers rows of the (renumbered) book, ``who_kind[1]``
-    is the rung's kind."""
+    """The rungs a path walks (each walked borrower's alert and first liquidation rung),
+    highest trigger first; ``who_kind[0]`` numbers rows of the (renumbered) book,
+    ``who_kind[1]`` is the rung's kind; the plain book's table."""
 
     trigger_usd: FloatArray1D
     who_kind: IntArray
+    plain: FloatArray2D  # the plain book (:func:`fast_tables`)
 
 
 class LadderRun(NamedTuple):
@@ -467,28 +468,26 @@ _round = njit(cache=True, inline="always", error_model="numpy")(_round_py)
 # the full close when D < min_base_usd, i.e. when the borrower's partial-call budget L is
 # k): O(log n) per cohort and round, whatever the number of borrowers called.
 
-F_LO = 0  # cohort's integer columns
+# The cohorts' integer columns (a block's (m + 1, 6) array) ...
+F_LO = 0
 F_HI = 1
 F_LEVEL = 2
-F_ALPHA = 0  # cohort's float columns
+F_HEAP_SLOT = 3  # min-heap of the cohorts by the u of their first position: slots ...
+F_FREE = 4  # stack of free cohort slots
+F_OUT = 5  # the slots taken out in a round
+# ... and float columns ((m + 1, 4))
+F_ALPHA = 0
 F_BETA = 1
 F_SCALE = 2
+F_HEAP_KEY = 3  # ... and keys
 LEVEL_CAP = 48  # partial-call budgets are counted up to this (a sentinel: "this many or more")
 
 
-class FastBook(NamedTuple):
-    """The plain book (shared by the blocks) and one block's cohorts."""
+class Cohorts(NamedTuple):
+    """One block's cohorts (slots of at most m live ones: disjoint non-empty ranges)."""
 
-    u0: FloatArray1D  # (m,) C0 LT / D0, ascending (trigger price 1 / u0, highest first)
-    pre: FloatArray2D  # (m + 1, ...) by position: u0, then per level set the prefix count,
-    # D0 and D0 u0 (a position's sums share cache lines: a round reads a few positions)
-    row_of: IntArray1D  # (LEVEL_CAP + 1,) level -> its level set's first column
-    par: FloatArray1D  # (LT, bonus)
-    coh_i: IntArray  # (m + 1, 3) cohort slots: F_LO, F_HI, F_LEVEL
-    coh_f: FloatArray2D  # (m + 1, 3) F_ALPHA, F_BETA, F_SCALE
-    heap_key: FloatArray1D  # (m + 1,) min-heap of the cohorts by the u of their first position
-    heap_slot: IntArray1D  # (m + 1,) the cohort slot of each heap entry
-    work: IntArray  # (2, m + 1): free slots, and the slots taken out in a round
+    ints: IntArray  # (m + 1, 6) F_LO ... F_OUT
+    floats: FloatArray2D  # (m + 1, 4) F_ALPHA ... F_HEAP_KEY
 
 
 def plain_rules_ok(rules: LiquidationRules, lt: float, bonus: float) -> bool:
@@ -528,8 +527,9 @@ def plain_mask(columns: FloatArray2D, rules: LiquidationRules) -> tuple[Any, flo
 def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: float,
                 bonus: float) -> FloatArray2D:
     """The plain borrowers (``mask``) as one array for :func:`simulate_ladder`: row 0
-    ``(LT, bonus, m, row_of...)``, then one row per sorted position (``FastBook.pre``); one
-    parallel loop argument, :class:`FastBook` is rebuilt from it by :func:`_fast_book`."""
+    ``(LT, bonus, m, first column of each level's set...)``, then one row per sorted
+    position and one past the end: u0, then per level set the prefix count, D0 and D0 u0
+    (a position's sums share cache lines: a round reads a few positions)."""
     c0 = columns[0][mask]
     d0 = columns[1][mask]
     u0 = c0 * lt / d0
@@ -566,98 +566,96 @@ def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: f
     return packed
 
 
-def _fast_book_py(packed: FloatArray2D) -> FastBook:
-    """:class:`FastBook` from :func:`fast_tables`, with empty cohort arrays for a block."""
-    m = int(packed[0, 2])
-    row_of = np.empty(LEVEL_CAP + 1, np.int64)
-    for k in range(LEVEL_CAP + 1):
-        row_of[k] = int(packed[0, 3 + k])
-    cap = m + 1  # live cohorts are disjoint non-empty ranges: at most m
-    return FastBook(packed[1:m + 1, 0], packed[1:], row_of, packed[0, :2],
-                    np.empty((cap, 3), np.int64), np.empty((cap, 3)), np.empty(cap),
-                    np.empty(cap, np.int64), np.empty((2, cap), np.int64))
+def _cohorts_py(tab: FloatArray2D) -> Cohorts:
+    """Empty cohort slots for one block of paths (``tab``: :func:`fast_tables`)."""
+    cap = int(tab[0, 2]) + 1
+    return Cohorts(np.empty((cap, 6), np.int64), np.empty((cap, 4)))
 
 
-_fast_book = njit(cache=True)(_fast_book_py)
+_cohorts = njit(cache=True)(_cohorts_py)
+
+# The hot helpers below take plain arrays: ``tab`` (:func:`fast_tables`: row 0 the
+# parameters, row 1 + pos position pos's u0 and prefix sums), ``ci`` and ``cf`` (a block's
+# :class:`Cohorts`).
 
 
-def _range_sums_py(pre: FloatArray2D, row: int, lo: int, hi: int
-                   ) -> tuple[float, float, float]:
-    """Count, sum D0, sum D0 u0 of the level set ``row`` over sorted positions [lo, hi)."""
-    return (pre[hi, row] - pre[lo, row], pre[hi, row + 1] - pre[lo, row + 1],
-            pre[hi, row + 2] - pre[lo, row + 2])
+def _col_py(tab: FloatArray2D, level: int) -> int:
+    """First column of the level set of borrowers with a budget of ``level`` calls or more."""
+    return int(tab[0, 3 + min(level, LEVEL_CAP)])
 
 
-_range_sums = njit(cache=True, inline="always")(_range_sums_py)
+_col = njit(cache=True, inline="always")(_col_py)
 
 
-def _heap_push_py(fb: FastBook, m: FloatArray1D, key: float, slot: int) -> None:
+def _heap_push_py(ci: IntArray, cf: FloatArray2D, m: FloatArray1D, key: float, slot: int
+                  ) -> None:
     """Cohort ``slot`` into the heap at ``key`` (the u of its first position)."""
     i = int(m[M_FAST_N])
     m[M_FAST_N] = float(i + 1)
     while i > 0:
         up = (i - 1) >> 1
-        if not fb.heap_key[up] > key:
+        if not cf[up, F_HEAP_KEY] > key:
             break
-        fb.heap_key[i] = fb.heap_key[up]
-        fb.heap_slot[i] = fb.heap_slot[up]
+        cf[i, F_HEAP_KEY] = cf[up, F_HEAP_KEY]
+        ci[i, F_HEAP_SLOT] = ci[up, F_HEAP_SLOT]
         i = up
-    fb.heap_key[i] = key
-    fb.heap_slot[i] = slot
-    m[M_FAST_UMIN] = fb.heap_key[0]
+    cf[i, F_HEAP_KEY] = key
+    ci[i, F_HEAP_SLOT] = slot
+    m[M_FAST_UMIN] = cf[0, F_HEAP_KEY]
 
 
 _heap_push = njit(cache=True, inline="always")(_heap_push_py)
 
 
-def _heap_pop_py(fb: FastBook, m: FloatArray1D) -> int:
+def _heap_pop_py(ci: IntArray, cf: FloatArray2D, m: FloatArray1D) -> int:
     """The cohort of the lowest key, out of the heap (which must not be empty)."""
-    top = fb.heap_slot[0]
+    top = ci[0, F_HEAP_SLOT]
     n = int(m[M_FAST_N]) - 1
     m[M_FAST_N] = float(n)
-    key = fb.heap_key[n]
-    slot = fb.heap_slot[n]
+    key = cf[n, F_HEAP_KEY]
+    slot = ci[n, F_HEAP_SLOT]
     i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
-        if child + 1 < n and fb.heap_key[child + 1] < fb.heap_key[child]:
+        if child + 1 < n and cf[child + 1, F_HEAP_KEY] < cf[child, F_HEAP_KEY]:
             child += 1
-        if not fb.heap_key[child] < key:
+        if not cf[child, F_HEAP_KEY] < key:
             break
-        fb.heap_key[i] = fb.heap_key[child]
-        fb.heap_slot[i] = fb.heap_slot[child]
+        cf[i, F_HEAP_KEY] = cf[child, F_HEAP_KEY]
+        ci[i, F_HEAP_SLOT] = ci[child, F_HEAP_SLOT]
         i = child
     if n > 0:
-        fb.heap_key[i] = key
-        fb.heap_slot[i] = slot
-    m[M_FAST_UMIN] = fb.heap_key[0] if n > 0 else math.inf
+        cf[i, F_HEAP_KEY] = key
+        ci[i, F_HEAP_SLOT] = slot
+    m[M_FAST_UMIN] = cf[0, F_HEAP_KEY] if n > 0 else math.inf
     return int(top)
 
 
 _heap_pop = njit(cache=True, inline="always")(_heap_pop_py)
 
 
-def _fast_start_py(fb: FastBook, m: FloatArray1D) -> None:
-    """One cohort: the whole plain book, untouched."""
-    n = fb.u0.shape[0]
+def _fast_start_py(tab: FloatArray2D, coh: Cohorts, m: FloatArray1D) -> None:
+    """One cohort: the whole plain book, untouched; the plain book's totals in ``m`` (its
+    changes are added to them)."""
+    ci, cf = coh
+    n = int(tab[0, 2])
     m[M_FAST_N] = 0.0
     m[M_FAST_FREE] = 0.0
     m[M_FAST_NEXT] = 1.0
     m[M_FAST_UMIN] = math.inf
-    fb.coh_i[0, F_LO] = 0
-    fb.coh_i[0, F_HI] = n
-    fb.coh_i[0, F_LEVEL] = 0
-    fb.coh_f[0, F_ALPHA] = 1.0
-    fb.coh_f[0, F_BETA] = 0.0
-    fb.coh_f[0, F_SCALE] = 1.0
+    ci[0, F_LO] = 0
+    ci[0, F_HI] = n
+    ci[0, F_LEVEL] = 0
+    cf[0, F_ALPHA] = 1.0
+    cf[0, F_BETA] = 0.0
+    cf[0, F_SCALE] = 1.0
     if n > 0:
-        _heap_push(fb, m, fb.u0[0], 0)
-    # the plain book's totals: its changes are added to them
-    r0 = fb.row_of[0]
-    m[M_FAST_DD] = fb.pre[n, r0 + 1]
-    m[M_FAST_DC] = fb.pre[n, r0 + 2] / fb.par[0] if n > 0 else 0.0
+        _heap_push(ci, cf, m, tab[1, 0], 0)
+    r0 = _col(tab, 0)
+    m[M_FAST_DD] = tab[n + 1, r0 + 1]
+    m[M_FAST_DC] = tab[n + 1, r0 + 2] / tab[0, 0] if n > 0 else 0.0
 
 
 _fast_start = njit(cache=True)(_fast_start_py)
@@ -671,82 +669,92 @@ class _Called(NamedTuple):
     bad_usd: float
 
 
-def _cohort_call_py(rules: LiquidationRules, fb: FastBook, j: int, lo: int, g: int, gc: int,
-                    mid: int, x: float, fee_share: float) -> _Called:
-    """The calls of one round on cohort ``j``'s positions [lo, mid) at price 1 / ``x``:
+def _range_py(tab: FloatArray2D, col: int, lo: int, hi: int) -> tuple[float, float, float]:
+    """Count, sum D0, sum D0 u0 of the level set at ``col`` over sorted positions [lo, hi)."""
+    return (tab[hi + 1, col] - tab[lo + 1, col], tab[hi + 1, col + 1] - tab[lo + 1, col + 1],
+            tab[hi + 1, col + 2] - tab[lo + 1, col + 2])
+
+
+_range = njit(cache=True, inline="always")(_range_py)
+
+
+def _cohort_call_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray,
+                    cf: FloatArray2D, j: int, cut: tuple[int, int, int, int], x: float,
+                    fee_share: float) -> _Called:
+    """The calls of one round on cohort ``j`` at price 1 / ``x``; ``cut = (lo, gc, g, mid)``:
     [lo, gc) full and capped, [gc, g) full, [g, mid) partial or (budget spent) full."""
-    lt, bonus = fb.par[0], fb.par[1]
+    lo, gc, g, mid = cut
+    lt, bonus = tab[0, 0], tab[0, 1]
     bf = 1.0 + bonus
-    k = fb.coh_i[j, F_LEVEL]
-    a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
-    r0 = fb.row_of[min(k, LEVEL_CAP)]
-    r1 = fb.row_of[min(k + 1, LEVEL_CAP)]
-    n_cap, d_cap, du_cap = _range_sums(fb.pre, r0, lo, gc)
+    k = ci[j, F_LEVEL]
+    a, b, s = cf[j, F_ALPHA], cf[j, F_BETA], cf[j, F_SCALE]
+    r0 = _col(tab, k)
+    r1 = _col(tab, k + 1)
+    n_cap, d_cap, du_cap = _range(tab, r0, lo, gc)
     seized = s * (a * du_cap + b * d_cap) / lt  # all the collateral: C = D u / LT
     repaid = seized / (x * bf)
     fee = (seized - seized / bf) * fee_share if fee_share > 0.0 else 0.0
     bad = s * d_cap - repaid
-    n_gap, d_gap, _ = _range_sums(fb.pre, r0, gc, g)
-    n_all, d_all, _ = _range_sums(fb.pre, r0, g, mid)
-    n_part, d_part, _ = _range_sums(fb.pre, r1, g, mid)
+    n_gap, d_gap, _ = _range(tab, r0, gc, g)
+    n_all, d_all, _ = _range(tab, r0, g, mid)
+    n_part, d_part, _ = _range(tab, r1, g, mid)
     if rules.close_factor >= 1.0:
         n_part, d_part = 0.0, 0.0
     d_full = s * (d_gap + d_all - d_part)
     d_partial = s * d_part * rules.close_factor
     base = (d_full + d_partial) * x  # ETH worth the debt covered
-    seized_f = base * bf
-    return _Called(n_cap + n_gap + n_all, repaid + d_full + d_partial, seized + seized_f,
+    return _Called(n_cap + n_gap + n_all, repaid + d_full + d_partial, seized + base * bf,
                    fee + base * bonus * fee_share, bad if n_cap > 0.0 else 0.0)
 
 
 _cohort_call = njit(cache=True, inline="always", error_model="numpy")(_cohort_call_py)
 
 
-def _fast_split_py(rules: LiquidationRules, fb: FastBook, m: FloatArray1D, j: int, g: int,
-                   mid: int, x: float) -> None:
+def _fast_split_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray, cf: FloatArray2D,
+                   m: FloatArray1D, j: int, g: int, mid: int, x: float) -> None:
     """Cohort ``j`` (taken out of the heap) keeps [mid, hi) if anyone is alive there; its
     partial calls [g, mid) become a cohort one level down (if anyone is alive there)."""
-    cf = rules.close_factor
-    k = fb.coh_i[j, F_LEVEL]
-    a, b, s = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA], fb.coh_f[j, F_SCALE]
-    r1 = fb.row_of[min(k + 1, LEVEL_CAP)]
-    if cf < 1.0 and fb.pre[mid, r1] - fb.pre[g, r1] > 0.0:
+    close = rules.close_factor
+    k = ci[j, F_LEVEL]
+    a, b, s = cf[j, F_ALPHA], cf[j, F_BETA], cf[j, F_SCALE]
+    r1 = _col(tab, k + 1)
+    if close < 1.0 and tab[mid + 1, r1] - tab[g + 1, r1] > 0.0:
         if m[M_FAST_FREE] > 0.0:
             m[M_FAST_FREE] -= 1.0
-            new = fb.work[0, int(m[M_FAST_FREE])]
+            new = ci[int(m[M_FAST_FREE]), F_FREE]
         else:
             new = int(m[M_FAST_NEXT])
             m[M_FAST_NEXT] += 1.0
-        a1 = a / (1.0 - cf)
-        b1 = (b - cf * (1.0 + fb.par[1]) * fb.par[0] * x) / (1.0 - cf)
-        fb.coh_i[new, F_LO] = g
-        fb.coh_i[new, F_HI] = mid
-        fb.coh_i[new, F_LEVEL] = k + 1
-        fb.coh_f[new, F_ALPHA] = a1
-        fb.coh_f[new, F_BETA] = b1
-        fb.coh_f[new, F_SCALE] = s * (1.0 - cf)
-        _heap_push(fb, m, a1 * fb.u0[g] + b1, new)
-    hi = fb.coh_i[j, F_HI]
-    r0 = fb.row_of[min(k, LEVEL_CAP)]
-    if fb.pre[hi, r0] - fb.pre[mid, r0] > 0.0:
-        fb.coh_i[j, F_LO] = mid
-        _heap_push(fb, m, a * fb.u0[mid] + b, j)
+        a1 = a / (1.0 - close)
+        b1 = (b - close * (1.0 + tab[0, 1]) * tab[0, 0] * x) / (1.0 - close)
+        ci[new, F_LO] = g
+        ci[new, F_HI] = mid
+        ci[new, F_LEVEL] = k + 1
+        cf[new, F_ALPHA] = a1
+        cf[new, F_BETA] = b1
+        cf[new, F_SCALE] = s * (1.0 - close)
+        _heap_push(ci, cf, m, a1 * tab[g + 1, 0] + b1, new)
+    hi = ci[j, F_HI]
+    r0 = _col(tab, k)
+    if tab[hi + 1, r0] - tab[mid + 1, r0] > 0.0:
+        ci[j, F_LO] = mid
+        _heap_push(ci, cf, m, a * tab[mid + 1, 0] + b, j)
     else:
-        fb.work[0, int(m[M_FAST_FREE])] = j
+        ci[int(m[M_FAST_FREE]), F_FREE] = j
         m[M_FAST_FREE] += 1.0
 
 
 _fast_split = njit(cache=True, inline="always", error_model="numpy")(_fast_split_py)
 
 
-def _search_py(u: FloatArray1D, lo: int, hi: int, key: float, right: bool) -> int:
-    """First position in [lo, hi) of ascending ``u`` with ``u >= key`` (``right``: > key),
-    else ``hi``; galloping from ``lo``, as the answer is usually a few positions away."""
+def _search_py(tab: FloatArray2D, lo: int, hi: int, key: float, right: bool) -> int:
+    """First position in [lo, hi) with ``u0 >= key`` (``right``: > key), else ``hi``;
+    galloping from ``lo``, as the answer is usually a few positions away."""
     a = lo
     step = 1
     while a < hi:
         probe = min(a + step, hi) - 1
-        v = u[probe]
+        v = tab[probe + 1, 0]
         if v < key or (right and v == key):
             a = probe + 1
             step *= 2
@@ -755,7 +763,7 @@ def _search_py(u: FloatArray1D, lo: int, hi: int, key: float, right: bool) -> in
             break
     while a < hi:
         half = (a + hi) >> 1
-        v = u[half]
+        v = tab[half + 1, 0]
         if v < key or (right and v == key):
             a = half + 1
         else:
@@ -766,35 +774,33 @@ def _search_py(u: FloatArray1D, lo: int, hi: int, key: float, right: bool) -> in
 _search = njit(cache=True, inline="always")(_search_py)
 
 
-def _fast_round_py(rules: LiquidationRules, fee_share: float, fb: FastBook, m: FloatArray1D,
-                   p: float, o: FloatArray1D) -> tuple[bool, float]:
+def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray2D, ci: IntArray,
+                   cf: FloatArray2D, m: FloatArray1D, p: float, o: FloatArray1D
+                   ) -> tuple[bool, float]:
     """One round of the plain book at ``p``: ``(anyone called, ETH to liquidators)``.
 
     Only the cohorts whose first position has HF < 1 are taken out of the heap: a round
     costs O(log) per cohort called, not per borrower nor per cohort alive."""
     x = 1.0 / p
-    if not m[M_FAST_UMIN] < x:
-        return False, 0.0
     n_out = 0
-    while m[M_FAST_N] > 0.0 and fb.heap_key[0] < x:  # out first: one call per round each
-        fb.work[1, n_out] = _heap_pop(fb, m)
+    while m[M_FAST_N] > 0.0 and cf[0, F_HEAP_KEY] < x:  # out first: one call per round each
+        ci[n_out, F_OUT] = _heap_pop(ci, cf, m)
         n_out += 1
-    u0 = fb.u0
     fch = rules.full_close_hf if rules.close_factor < 1.0 else math.inf
-    cap_u = (1.0 + fb.par[1]) * fb.par[0] * x
+    cap_u = (1.0 + tab[0, 1]) * tab[0, 0] * x
     received = 0.0
     calls = 0.0
     for q in range(n_out):
-        j = fb.work[1, q]
-        lo, hi = fb.coh_i[j, F_LO], fb.coh_i[j, F_HI]
-        a, b = fb.coh_f[j, F_ALPHA], fb.coh_f[j, F_BETA]
-        mid = _search(u0, lo, hi, (x - b) / a, False)  # HF < 1: u < 1 / p
-        g = _search(u0, lo, mid, (fch * x - b) / a, True)
-        gc = _search(u0, lo, g, (cap_u - b) / a, False)
-        called = _cohort_call(rules, fb, j, lo, g, gc, mid, x, fee_share)
+        j = ci[q, F_OUT]
+        lo, hi = ci[j, F_LO], ci[j, F_HI]
+        a, b = cf[j, F_ALPHA], cf[j, F_BETA]
+        mid = _search(tab, lo, hi, (x - b) / a, False)  # HF < 1: u < 1 / p
+        g = _search(tab, lo, mid, (fch * x - b) / a, True)
+        gc = _search(tab, lo, g, (cap_u - b) / a, False)
+        called = _cohort_call(rules, tab, ci, cf, j, (lo, gc, g, mid), x, fee_share)
         if called.count > 0.0:
             calls += called.count
-            if fb.coh_i[j, F_LEVEL] == 0:
+            if ci[j, F_LEVEL] == 0:
                 o[OUT_ACCOUNTS_LIQUIDATED] += called.count
             to_liq = called.seized_eth - called.fee_eth
             received += to_liq
@@ -807,12 +813,12 @@ def _fast_round_py(rules: LiquidationRules, fee_share: float, fb: FastBook, m: F
             if rules.write_off_bad_debt and called.bad_usd > 0.0:
                 o[OUT_BAD_DEBT_USD] += called.bad_usd
                 m[M_FAST_DD] -= called.bad_usd
-        _fast_split(rules, fb, m, j, g, mid, x)
+        _fast_split(rules, tab, ci, cf, m, j, g, mid, x)
     o[OUT_CALLS] += calls
     return calls > 0.0, received
 
 
-# inlined: a record of arrays passed to a function costs a reference count per array
+# plain arrays, inlined: a record of arrays passed or bound costs a reference count per array
 _fast_round = njit(cache=True, inline="always", error_model="numpy")(_fast_round_py)
 
 
@@ -902,12 +908,14 @@ _open_step = njit(cache=True, inline="always")(_open_step_py)
 
 
 def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
-               keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, fb: FastBook,
+               keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, coh: Cohorts,
                t: int, e_t: float, p: float, o: FloatArray1D) -> tuple[float, float]:
     """The fixed point of step ``t`` from its opening mid ``p``: rounds at the current
     price until nobody is liquidated. Returns ``(mid, ETH seized from the large account)``.
     Arrays: the scratch's and the schedule's."""
     rules, law, a, whale = run
+    trigger, who_kind, tab = sched
+    ci, cf = coh
     k_slots = max(a.k_defer, 1)
     phi_now = a.phi if a.k_defer > 0 else 1.0
     scale = m[M_Q_SCALE]
@@ -918,10 +926,10 @@ def _settle_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntA
             o[OUT_CAPPED_STEPS] += 1.0
             break
         whale_got = _whale_round(rules, a, whale, m, t, p, o)
-        active, received, sold = _round(rules, a, acct, ints, links, keys, sched.trigger_usd,
-                                        sched.who_kind, p, scale, o)
+        active, received, sold = _round(rules, a, acct, ints, links, keys, trigger, who_kind, p,
+                                        scale, o)
         if p * m[M_FAST_UMIN] < 1.0:
-            plain_active, plain_got = _fast_round(rules, a.protocol_fee, fb, m, p, o)
+            plain_active, plain_got = _fast_round(rules, a.protocol_fee, tab, ci, cf, m, p, o)
             if plain_active:
                 active = True
                 received += plain_got
@@ -949,7 +957,7 @@ _settle = njit(cache=True, error_model="numpy")(_settle_py)
 
 
 def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArray,
-             keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, fb: FastBook,
+             keys: FloatArray1D, m: FloatArray1D, sched: LadderSchedule, coh: Cohorts,
              exo: FloatArray1D, o: FloatArray1D, prices: FloatArray1D) -> float:
     """Every step of one path: the opening sales, then :func:`_settle` when a trigger is
     above the opening mid (else the step is quiet and costs a few comparisons); returns
@@ -976,7 +984,7 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
                         or ints[C_Q_TOP] >= _bucket(p, scale)
                         or (ptr < n_rungs and trigger[ptr] > p)
                         or p * m[M_FAST_UMIN] < 1.0):
-            p, whale_got = _settle(run, acct, ints, links, keys, m, sched, fb, t, e_t, p, o)
+            p, whale_got = _settle(run, acct, ints, links, keys, m, sched, coh, t, e_t, p, o)
             whale_sold += whale_got
         m[lag_at + t % max(a.follower_lag, 1)] = whale_sold
         if vol_state and p > 0.0 and m[M_P] > 0.0:
@@ -994,8 +1002,8 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
 _walk = njit(cache=True, error_model="numpy")(_walk_py)
 
 
-def _start_path_py(run: LadderRun, sc: LadderScratch, fb: FastBook, p0: float,
-                   o: FloatArray1D) -> None:
+def _start_path_py(run: LadderRun, sched: LadderSchedule, sc: LadderScratch, coh: Cohorts,
+                   p0: float, o: FloatArray1D) -> None:
     sc.ints[:Q_BUCKETS] = -1
     sc.ints[Q_BUCKETS:] = 0
     sc.ints[C_Q_TOP] = -1
@@ -1010,7 +1018,7 @@ def _start_path_py(run: LadderRun, sc: LadderScratch, fb: FastBook, p0: float,
     m[M_PANIC_DONE] = 1.0 if run.actors.panic_eth <= 0.0 else 0.0
     m[M_WHALE_C] = run.whale.collateral_eth
     m[M_WHALE_D] = run.whale.debt_usd
-    _fast_start(fb, m)
+    _fast_start(sched.plain, coh, m)
     o[:] = 0.0
     o[OUT_WHALE_FIRST_STEP] = -1.0
     o[OUT_MIN_PRICE] = p0
@@ -1043,16 +1051,16 @@ def _end_path_py(actors: CascadeActors, sc: LadderScratch, totals: FloatArray1D,
 _end_path = njit(cache=True)(_end_path_py)
 
 
-def _path_py(run: LadderRun, sched: LadderSchedule, fb: FastBook, exo: FloatArray1D,
+def _path_py(run: LadderRun, sched: LadderSchedule, coh: Cohorts, exo: FloatArray1D,
              sc: LadderScratch, totals: FloatArray1D, o: FloatArray1D, prices: FloatArray1D
              ) -> None:
     """One path from the book's start; ``prices`` empty or one per step."""
     p = exo[0]
-    _start_path(run, sc, fb, p, o)
+    _start_path(run, sched, sc, coh, p, o)
     if prices.shape[0] == exo.shape[0]:
         prices[0] = p
     acct, ints, links, keys, m = sc  # once: each array a function takes is counted
-    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched, fb, exo, o, prices)
+    o[OUT_FINAL_PRICE] = _walk(run, acct, ints, links, keys, m, sched, coh, exo, o, prices)
     _end_path(run.actors, sc, totals, o)
 
 
@@ -1060,21 +1068,20 @@ _path = njit(cache=True)(_path_py)
 
 
 def _block_py(blk: int, n_blocks: int, exogenous_usd: FloatArray2D, template: FloatArray2D,
-              run: LadderRun, sched: LadderSchedule, plain: FloatArray2D, out: FloatArray2D,
+              run: LadderRun, sched: LadderSchedule, out: FloatArray2D,
               prices_out: FloatArray2D) -> None:
     """Paths ``blk, blk + n_blocks, ...`` with one scratch; the book is ``template``
-    (:func:`acct_template`), the schedule ``sched``, the plain book ``plain``
-    (:func:`fast_tables`)."""
+    (:func:`acct_template`), the schedule and the plain book ``sched``."""
     n_paths = exogenous_usd.shape[0]
     record = prices_out.shape[0] == n_paths
     totals = np.array([np.sum(template[:, A_D0]), np.sum(template[:, A_C0])])
     sc = _scratch(template, run.actors)
-    fb = _fast_book(plain)
+    coh = _cohorts(sched.plain)
     # buckets cover [P0 / 2^8, P0 * 2^9) (P0 of the first path), the ends catch the rest
     sc.state[M_Q_SCALE] = 256.0 / exogenous_usd[0, 0]
     for path in range(blk, n_paths, n_blocks):
         prices = prices_out[path] if record else np.empty(0)
-        _path(run, sched, fb, exogenous_usd[path], sc, totals, out[path], prices)
+        _path(run, sched, coh, exogenous_usd[path], sc, totals, out[path], prices)
 
 
 _block = njit(cache=True)(_block_py)
@@ -1096,13 +1103,13 @@ def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
     """
     for blk in prange(n_blocks):
         _block(blk, n_blocks, exogenous_usd, template, LadderRun(rules, law, actors, whale),
-               LadderSchedule(trigger_usd, who_kind), plain, out, prices_out)
+               LadderSchedule(trigger_usd, who_kind, plain), out, prices_out)
 
 
 simulate_ladder = njit(cache=True, parallel=True, error_model="numpy")(simulate_ladder_py)
 
 __all__ = [
-    "FastBook",
+    "Cohorts",
     "LadderRun",
     "LadderSchedule",
     "LadderScratch",
