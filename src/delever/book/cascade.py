@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from delever._typing import FloatArray1D, FloatArray2D, IntArray1D
+from delever._typing import FloatArray1D, FloatArray2D, IntArray, IntArray1D
 from delever.book.actors import (
     NO_LARGE_ACCOUNT,
     CautiousBorrowers,

@@ -495,7 +495,7 @@ def plain_rules_ok(rules: LiquidationRules, lt: float, bonus: float) -> bool:
     partial call neither capped nor refused (HF > full_close_hf, D >= min_base_usd), a full
     close (HF <= full_close_hf or D < min_base_usd) capped only when HF < (1 + bonus) LT."""
     bf = 1.0 + bonus
-    if not (0.0 < lt and 0.0 <= bonus and rules.close_factor > 0.0):
+    if not (lt > 0.0 and bonus >= 0.0 and rules.close_factor > 0.0):
         return False
     if rules.close_factor >= 1.0:
         return True
@@ -662,7 +662,7 @@ _fast_start = njit(cache=True)(_fast_start_py)
 
 
 class _Called(NamedTuple):
-    count: float
+    n_calls: float
     repaid_usd: float
     seized_eth: float
     fee_eth: float
@@ -697,9 +697,7 @@ def _cohort_call_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray,
     bad = s * d_cap - repaid
     n_gap, d_gap, _ = _range(tab, r0, gc, g)
     n_all, d_all, _ = _range(tab, r0, g, mid)
-    n_part, d_part, _ = _range(tab, r1, g, mid)
-    if rules.close_factor >= 1.0:
-        n_part, d_part = 0.0, 0.0
+    d_part = _range(tab, r1, g, mid)[1] if rules.close_factor < 1.0 else 0.0
     d_full = s * (d_gap + d_all - d_part)
     d_partial = s * d_part * rules.close_factor
     base = (d_full + d_partial) * x  # ETH worth the debt covered
@@ -798,10 +796,10 @@ def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray2D,
         g = _search(tab, lo, mid, (fch * x - b) / a, True)
         gc = _search(tab, lo, g, (cap_u - b) / a, False)
         called = _cohort_call(rules, tab, ci, cf, j, (lo, gc, g, mid), x, fee_share)
-        if called.count > 0.0:
-            calls += called.count
+        if called.n_calls > 0.0:
+            calls += called.n_calls
             if ci[j, F_LEVEL] == 0:
-                o[OUT_ACCOUNTS_LIQUIDATED] += called.count
+                o[OUT_ACCOUNTS_LIQUIDATED] += called.n_calls
             to_liq = called.seized_eth - called.fee_eth
             received += to_liq
             o[OUT_SEIZED_ETH] += called.seized_eth
@@ -1090,7 +1088,8 @@ _block = njit(cache=True)(_block_py)
 def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
                        rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
                        whale: LargeAccountRecord, trigger_usd: FloatArray1D,
-                       who_kind: IntArray, plain: FloatArray2D, n_blocks: int, out: FloatArray2D, prices_out: FloatArray2D) -> None:
+                       who_kind: IntArray, plain: FloatArray2D, n_blocks: int,
+                       out: FloatArray2D, prices_out: FloatArray2D) -> None:
     """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
     one row per path, the mid at the end of each step (column 0: the start price).
 
