@@ -17,7 +17,7 @@ import pytest
 
 from delever.book import BorrowerBook, ImpactParams, build_ladder, cascade, run_cascade
 from delever.book.cascade import DEFAULT_SIGMA_DAILY
-from delever.kernels.cascade_ladder import plain_rules_ok
+from delever.kernels.cascade_ladder import T_M, plain_rules_ok
 from delever.kernels.records import LiquidationRules
 from delever.market.paths import gbm_paths
 
@@ -38,7 +38,7 @@ def _book(n: int, seed: int, lt: float | np.ndarray = 0.83, bonus: float = 0.05
 
 def test_the_plain_book_is_used_for_a_usual_book() -> None:
     ladder = build_ladder(_book(500, 1))
-    assert int(ladder.plain_tables[0, 2]) == 500  # every borrower on the prefix-sum path
+    assert int(ladder.plain_tables[T_M]) == 500  # every borrower on the prefix-sum path
     assert ladder.walk_order.shape == (0,)
 
 
@@ -76,7 +76,7 @@ def test_rules_outside_the_plain_case_walk_everyone() -> None:
     assert plain_rules_ok(AAVE_V36, 0.83, 0.05)
     book = _book(300, 4, 0.97, 0.01)
     ladder = build_ladder(book)
-    assert int(ladder.plain_tables[0, 2]) == 0
+    assert int(ladder.plain_tables[T_M]) == 0
     exog = gbm_paths(2000.0, 4, 120, sigma_per_step=4 * DEFAULT_SIGMA_DAILY / math.sqrt(24),
                      seed=2)
     e = run_cascade(book, exog, engine="exact")

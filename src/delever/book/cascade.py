@@ -129,7 +129,7 @@ class Ladder:
         What the ladder engine walks borrower by borrower (the others, the plain book, are
         in ``plain_tables``): the book positions of its numbered borrowers, and the
         schedule's triggers and (number, kind) rows restricted to them.
-    plain_tables : 2-d float
+    plain_tables : 1-d float
         The plain book's sorted u = C·LT/D and prefix sums
         (:func:`delever.kernels.cascade_ladder.fast_tables`).
     """
@@ -145,7 +145,7 @@ class Ladder:
     walk_order: IntArray1D = field(repr=False)
     walk_trigger_usd: FloatArray1D = field(repr=False)
     walk_who_kind: IntArray = field(repr=False)
-    plain_tables: FloatArray2D = field(repr=False)
+    plain_tables: FloatArray1D = field(repr=False)
 
     def __post_init__(self) -> None:
         for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",

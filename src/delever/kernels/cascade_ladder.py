@@ -135,7 +135,7 @@ class LadderSchedule(NamedTuple):
 
     trigger_usd: FloatArray1D
     who_kind: IntArray
-    plain: FloatArray2D  # the plain book (:func:`fast_tables`)
+    plain: FloatArray1D  # the plain book (:func:`fast_tables`)
 
 
 class LadderRun(NamedTuple):
@@ -481,6 +481,16 @@ F_BETA = 1
 F_SCALE = 2
 F_HEAP_KEY = 3  # ... and keys
 LEVEL_CAP = 48  # partial-call budgets are counted up to this (a sentinel: "this many or more")
+# The plain book's table (:func:`fast_tables`, one float array): parameters, then u0 of each
+# sorted position (contiguous: the searches gallop through it), then the prefix sums by
+# position (a position's sums share cache lines: a round reads a few positions).
+T_LT = 0
+T_BONUS = 1
+T_M = 2  # plain borrowers
+T_WIDTH = 3  # prefix columns per position
+T_PRE = 4  # where the prefix sums start
+T_COLS = 5  # LEVEL_CAP + 1 slots: first prefix column of each level's set
+T_U0 = 64  # u0 ascending, then +inf
 
 
 class Cohorts(NamedTuple):
@@ -525,11 +535,10 @@ def plain_mask(columns: FloatArray2D, rules: LiquidationRules) -> tuple[Any, flo
 
 
 def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: float,
-                bonus: float) -> FloatArray2D:
-    """The plain borrowers (``mask``) as one array for :func:`simulate_ladder`: row 0
-    ``(LT, bonus, m, first column of each level's set...)``, then one row per sorted
-    position and one past the end: u0, then per level set the prefix count, D0 and D0 u0
-    (a position's sums share cache lines: a round reads a few positions)."""
+                bonus: float) -> FloatArray1D:
+    """The plain borrowers (``mask``) as one array for :func:`simulate_ladder` (``T_*``
+    slots): parameters, u0 ascending, then by sorted position (and one past the end) per
+    level set the prefix count, D0 and D0 u0."""
     c0 = columns[0][mask]
     d0 = columns[1][mask]
     u0 = c0 * lt / d0
@@ -546,8 +555,8 @@ def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: f
                 break
             budget += more
             d = np.where(more, d - d * cf, d)
-    cols: list[FloatArray1D] = [np.concatenate((u0, [math.inf]))]
-    row_of = np.zeros(LEVEL_CAP + 1, dtype=np.int64)
+    cols: list[FloatArray1D] = []
+    col_of = np.zeros(LEVEL_CAP + 1, dtype=np.int64)
     last = -1
     for level in range(LEVEL_CAP + 1):
         alive = budget >= level
@@ -557,18 +566,22 @@ def fast_tables(columns: FloatArray2D, rules: LiquidationRules, mask: Any, lt: f
                         np.where(alive, d0 * u0, 0.0)):
                 cols.append(np.concatenate(([0.0], np.cumsum(col))))
             last = n_alive
-        row_of[level] = len(cols) - 3
+        col_of[level] = len(cols) - 3
     m = u0.shape[0]
-    packed = np.zeros((m + 2, max(len(cols), LEVEL_CAP + 4)))
-    packed[0, :3] = (lt, bonus, m)
-    packed[0, 3:LEVEL_CAP + 4] = row_of
-    packed[1:, :len(cols)] = np.stack(cols, axis=1)
-    return packed
+    width = len(cols)
+    pre_at = T_U0 + m + 1
+    tab = np.zeros(pre_at + (m + 1) * width)
+    tab[T_LT], tab[T_BONUS], tab[T_M], tab[T_WIDTH], tab[T_PRE] = lt, bonus, m, width, pre_at
+    tab[T_COLS:T_COLS + LEVEL_CAP + 1] = col_of
+    tab[T_U0:T_U0 + m] = u0
+    tab[T_U0 + m] = math.inf
+    tab[pre_at:] = np.stack(cols, axis=1).ravel()
+    return tab
 
 
-def _cohorts_py(tab: FloatArray2D) -> Cohorts:
+def _cohorts_py(tab: FloatArray1D) -> Cohorts:
     """Empty cohort slots for one block of paths (``tab``: :func:`fast_tables`)."""
-    cap = int(tab[0, 2]) + 1
+    cap = int(tab[T_M]) + 1
     return Cohorts(np.empty((cap, 6), np.int64), np.empty((cap, 4)))
 
 
@@ -579,12 +592,20 @@ _cohorts = njit(cache=True)(_cohorts_py)
 # :class:`Cohorts`).
 
 
-def _col_py(tab: FloatArray2D, level: int) -> int:
+def _col_py(tab: FloatArray1D, level: int) -> int:
     """First column of the level set of borrowers with a budget of ``level`` calls or more."""
-    return int(tab[0, 3 + min(level, LEVEL_CAP)])
+    return int(tab[T_COLS + min(level, LEVEL_CAP)])
 
 
 _col = njit(cache=True, inline="always")(_col_py)
+
+
+def _at_py(tab: FloatArray1D, pos: int, col: int) -> float:
+    """Prefix column ``col`` at sorted position ``pos`` (0..m)."""
+    return float(tab[int(tab[T_PRE]) + pos * int(tab[T_WIDTH]) + col])
+
+
+_at = njit(cache=True, inline="always")(_at_py)
 
 
 def _heap_push_py(ci: IntArray, cf: FloatArray2D, m: FloatArray1D, key: float, slot: int
@@ -636,11 +657,11 @@ def _heap_pop_py(ci: IntArray, cf: FloatArray2D, m: FloatArray1D) -> int:
 _heap_pop = njit(cache=True, inline="always")(_heap_pop_py)
 
 
-def _fast_start_py(tab: FloatArray2D, coh: Cohorts, m: FloatArray1D) -> None:
+def _fast_start_py(tab: FloatArray1D, coh: Cohorts, m: FloatArray1D) -> None:
     """One cohort: the whole plain book, untouched; the plain book's totals in ``m`` (its
     changes are added to them)."""
     ci, cf = coh
-    n = int(tab[0, 2])
+    n = int(tab[T_M])
     m[M_FAST_N] = 0.0
     m[M_FAST_FREE] = 0.0
     m[M_FAST_NEXT] = 1.0
@@ -652,10 +673,10 @@ def _fast_start_py(tab: FloatArray2D, coh: Cohorts, m: FloatArray1D) -> None:
     cf[0, F_BETA] = 0.0
     cf[0, F_SCALE] = 1.0
     if n > 0:
-        _heap_push(ci, cf, m, tab[1, 0], 0)
+        _heap_push(ci, cf, m, tab[T_U0], 0)
     r0 = _col(tab, 0)
-    m[M_FAST_DD] = tab[n + 1, r0 + 1]
-    m[M_FAST_DC] = tab[n + 1, r0 + 2] / tab[0, 0] if n > 0 else 0.0
+    m[M_FAST_DD] = _at(tab, n, r0 + 1)
+    m[M_FAST_DC] = _at(tab, n, r0 + 2) / tab[T_LT] if n > 0 else 0.0
 
 
 _fast_start = njit(cache=True)(_fast_start_py)
@@ -669,22 +690,25 @@ class _Called(NamedTuple):
     bad_usd: float
 
 
-def _range_py(tab: FloatArray2D, col: int, lo: int, hi: int) -> tuple[float, float, float]:
+def _range_py(tab: FloatArray1D, col: int, lo: int, hi: int) -> tuple[float, float, float]:
     """Count, sum D0, sum D0 u0 of the level set at ``col`` over sorted positions [lo, hi)."""
-    return (tab[hi + 1, col] - tab[lo + 1, col], tab[hi + 1, col + 1] - tab[lo + 1, col + 1],
-            tab[hi + 1, col + 2] - tab[lo + 1, col + 2])
+    width = int(tab[T_WIDTH])
+    at_lo = int(tab[T_PRE]) + lo * width + col
+    at_hi = at_lo + (hi - lo) * width
+    return (tab[at_hi] - tab[at_lo], tab[at_hi + 1] - tab[at_lo + 1],
+            tab[at_hi + 2] - tab[at_lo + 2])
 
 
 _range = njit(cache=True, inline="always")(_range_py)
 
 
-def _cohort_call_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray,
+def _cohort_call_py(rules: LiquidationRules, tab: FloatArray1D, ci: IntArray,
                     cf: FloatArray2D, j: int, cut: tuple[int, int, int, int], x: float,
                     fee_share: float) -> _Called:
     """The calls of one round on cohort ``j`` at price 1 / ``x``; ``cut = (lo, gc, g, mid)``:
     [lo, gc) full and capped, [gc, g) full, [g, mid) partial or (budget spent) full."""
     lo, gc, g, mid = cut
-    lt, bonus = tab[0, 0], tab[0, 1]
+    lt, bonus = tab[T_LT], tab[T_BONUS]
     bf = 1.0 + bonus
     k = ci[j, F_LEVEL]
     a, b, s = cf[j, F_ALPHA], cf[j, F_BETA], cf[j, F_SCALE]
@@ -708,7 +732,7 @@ def _cohort_call_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray,
 _cohort_call = njit(cache=True, inline="always", error_model="numpy")(_cohort_call_py)
 
 
-def _fast_split_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray, cf: FloatArray2D,
+def _fast_split_py(rules: LiquidationRules, tab: FloatArray1D, ci: IntArray, cf: FloatArray2D,
                    m: FloatArray1D, j: int, g: int, mid: int, x: float) -> None:
     """Cohort ``j`` (taken out of the heap) keeps [mid, hi) if anyone is alive there; its
     partial calls [g, mid) become a cohort one level down (if anyone is alive there)."""
@@ -716,7 +740,7 @@ def _fast_split_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray, cf:
     k = ci[j, F_LEVEL]
     a, b, s = cf[j, F_ALPHA], cf[j, F_BETA], cf[j, F_SCALE]
     r1 = _col(tab, k + 1)
-    if close < 1.0 and tab[mid + 1, r1] - tab[g + 1, r1] > 0.0:
+    if close < 1.0 and _at(tab, mid, r1) - _at(tab, g, r1) > 0.0:
         if m[M_FAST_FREE] > 0.0:
             m[M_FAST_FREE] -= 1.0
             new = ci[int(m[M_FAST_FREE]), F_FREE]
@@ -724,19 +748,19 @@ def _fast_split_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray, cf:
             new = int(m[M_FAST_NEXT])
             m[M_FAST_NEXT] += 1.0
         a1 = a / (1.0 - close)
-        b1 = (b - close * (1.0 + tab[0, 1]) * tab[0, 0] * x) / (1.0 - close)
+        b1 = (b - close * (1.0 + tab[T_BONUS]) * tab[T_LT] * x) / (1.0 - close)
         ci[new, F_LO] = g
         ci[new, F_HI] = mid
         ci[new, F_LEVEL] = k + 1
         cf[new, F_ALPHA] = a1
         cf[new, F_BETA] = b1
         cf[new, F_SCALE] = s * (1.0 - close)
-        _heap_push(ci, cf, m, a1 * tab[g + 1, 0] + b1, new)
+        _heap_push(ci, cf, m, a1 * tab[T_U0 + g] + b1, new)
     hi = ci[j, F_HI]
     r0 = _col(tab, k)
-    if tab[hi + 1, r0] - tab[mid + 1, r0] > 0.0:
+    if _at(tab, hi, r0) - _at(tab, mid, r0) > 0.0:
         ci[j, F_LO] = mid
-        _heap_push(ci, cf, m, a * tab[mid + 1, 0] + b, j)
+        _heap_push(ci, cf, m, a * tab[T_U0 + mid] + b, j)
     else:
         ci[int(m[M_FAST_FREE]), F_FREE] = j
         m[M_FAST_FREE] += 1.0
@@ -745,14 +769,14 @@ def _fast_split_py(rules: LiquidationRules, tab: FloatArray2D, ci: IntArray, cf:
 _fast_split = njit(cache=True, inline="always", error_model="numpy")(_fast_split_py)
 
 
-def _search_py(tab: FloatArray2D, lo: int, hi: int, key: float, right: bool) -> int:
+def _search_py(tab: FloatArray1D, lo: int, hi: int, key: float, right: bool) -> int:
     """First position in [lo, hi) with ``u0 >= key`` (``right``: > key), else ``hi``;
     galloping from ``lo``, as the answer is usually a few positions away."""
     a = lo
     step = 1
     while a < hi:
         probe = min(a + step, hi) - 1
-        v = tab[probe + 1, 0]
+        v = tab[T_U0 + probe]
         if v < key or (right and v == key):
             a = probe + 1
             step *= 2
@@ -761,7 +785,7 @@ def _search_py(tab: FloatArray2D, lo: int, hi: int, key: float, right: bool) -> 
             break
     while a < hi:
         half = (a + hi) >> 1
-        v = tab[half + 1, 0]
+        v = tab[T_U0 + half]
         if v < key or (right and v == key):
             a = half + 1
         else:
@@ -772,7 +796,7 @@ def _search_py(tab: FloatArray2D, lo: int, hi: int, key: float, right: bool) -> 
 _search = njit(cache=True, inline="always")(_search_py)
 
 
-def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray2D, ci: IntArray,
+def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray1D, ci: IntArray,
                    cf: FloatArray2D, m: FloatArray1D, p: float, o: FloatArray1D
                    ) -> tuple[bool, float]:
     """One round of the plain book at ``p``: ``(anyone called, ETH to liquidators)``.
@@ -785,7 +809,7 @@ def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray2D,
         ci[n_out, F_OUT] = _heap_pop(ci, cf, m)
         n_out += 1
     fch = rules.full_close_hf if rules.close_factor < 1.0 else math.inf
-    cap_u = (1.0 + tab[0, 1]) * tab[0, 0] * x
+    cap_u = (1.0 + tab[T_BONUS]) * tab[T_LT] * x
     received = 0.0
     calls = 0.0
     for q in range(n_out):
@@ -1088,7 +1112,7 @@ _block = njit(cache=True)(_block_py)
 def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
                        rules: LiquidationRules, law: ImpactLaw, actors: CascadeActors,
                        whale: LargeAccountRecord, trigger_usd: FloatArray1D,
-                       who_kind: IntArray, plain: FloatArray2D, n_blocks: int,
+                       who_kind: IntArray, plain: FloatArray1D, n_blocks: int,
                        out: FloatArray2D, prices_out: FloatArray2D) -> None:
     """Run the ladder engine on every path: ``out[path, OUT_*]`` and, when ``prices_out`` has
     one row per path, the mid at the end of each step (column 0: the start price).
