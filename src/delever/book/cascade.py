@@ -7,9 +7,10 @@
 - :func:`run_cascade`: the book (and a large account, followers, panic sellers, cautious
   borrowers, liquidators who hold part of their ETH) on exogenous price paths, with the
   ``"exact"`` engine (every borrower every round, one ``liquidate_one`` call each) or the
-  ``"ladder"`` engine (only the borrowers whose trigger the price crosses: first rungs from
-  the ladder, later ones from a per-path queue of each borrower's actual trigger; the same
-  call at the execution price, so the two agree to rounding). The sales move the price by
+  ``"ladder"`` engine (the plain book by prefix sums over cohorts of borrowers sorted by
+  trigger; the others only when the price crosses their trigger: first rungs from the
+  ladder, later ones from a per-path queue of each borrower's actual trigger; the same
+  calls at the execution price, so the two agree to rounding). The sales move the price by
   an :class:`~delever.kernels.records.ImpactLaw` (``ImpactParams`` gives the square-root
   one). Rules default to Aave v3.6 (:func:`_default_rules`).
 - :func:`cascade`: the deterministic cascade after one shock (``delever cascade``).

@@ -20,7 +20,17 @@ Stages (the step model is in :mod:`delever.kernels.cascade`):
    close with no collateral cap nor dust) is done inline with no division
    (:func:`_ladder_call_py`), the rest by :func:`~delever.kernels.liquidation.liquidate_one`.
 
-The borrowers' state is one row of 8 floats each (one cache line): collateral, debt, LT,
+4. The plain book (most borrowers: no alert rule, the book's most common LT and bonus, and
+   rules under which :func:`plain_rules_ok` holds, as Aave v3.0-v3.6 and Morpho Blue do for
+   their usual parameters) is not walked borrower by borrower: the calls of a round on it
+   are sums over ranges of the book sorted by u = C·LT/D, read from prefix sums
+   (:func:`fast_tables`), one O(log) step per cohort of borrowers sharing a history of
+   calls (:func:`_fast_round`; the idea of DESIGN.md's S(p), kept exact per rung: each
+   rung's debt is covered in USD and converted at the execution price, gaps below
+   ``full_close_hf`` and the ``min_base_usd`` rule close the whole position as the
+   protocol does). Cost per round: O(cohorts called · log n), not O(borrowers called).
+
+The walked borrowers' state is one row of 8 floats each (one cache line): collateral, debt, LT,
 bonus, alert HF, the round of its last call with its flags, and its starting collateral and
 debt. The hot functions take plain arrays rather than records of arrays: numba counts
 references to every array a record carries each time one is passed, which cost more than
