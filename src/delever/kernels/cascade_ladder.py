@@ -114,7 +114,9 @@ C_FREE = Q_BUCKETS + 2
 C_TOUCHED = Q_BUCKETS + 3
 C_ROUND = Q_BUCKETS + 4
 C_PTR = Q_BUCKETS + 5
-N_INTS = Q_BUCKETS + 6
+C_Q_MIN = Q_BUCKETS + 6  # the buckets pushed to on this path lie in [C_Q_MIN, C_Q_MAX]:
+C_Q_MAX = Q_BUCKETS + 7  # only those heads are reset for the next path
+N_INTS = Q_BUCKETS + 8
 
 # A path's market state, then the liquidators' deferred sales (one slot per later step),
 # then the large account's sales (one slot per step of the followers' lag).
@@ -190,8 +192,12 @@ acct_template = njit(cache=True)(_acct_template_py)
 def _scratch_py(template: FloatArray2D, actors: CascadeActors) -> LadderScratch:
     cap = 3 * template.shape[0] + 8
     n_state = N_M + max(actors.k_defer, 1) + max(actors.follower_lag, 1)
-    return LadderScratch(template.copy(), np.empty(N_INTS, np.int64),
-                         np.empty((cap, N_L), np.int64), np.empty(cap), np.zeros(n_state))
+    ints = np.empty(N_INTS, np.int64)
+    ints[:Q_BUCKETS] = -1
+    ints[C_Q_MIN] = Q_BUCKETS
+    ints[C_Q_MAX] = -1
+    return LadderScratch(template.copy(), ints, np.empty((cap, N_L), np.int64), np.empty(cap),
+                         np.zeros(n_state))
 
 
 _scratch = njit(cache=True)(_scratch_py)
@@ -284,6 +290,10 @@ def _push_py(heads: IntArray1D, links: IntArray, keys: FloatArray1D, key: float,
     heads[b] = e
     if b > cnt[C_Q_TOP]:
         cnt[C_Q_TOP] = b
+    if b < cnt[C_Q_MIN]:
+        cnt[C_Q_MIN] = b
+    if b > cnt[C_Q_MAX]:
+        cnt[C_Q_MAX] = b
 
 
 _push = njit(cache=True, inline="always")(_push_py)
@@ -1036,9 +1046,12 @@ _walk = njit(cache=True, error_model="numpy")(_walk_py)
 
 def _start_path_py(run: LadderRun, sched: LadderSchedule, sc: LadderScratch, coh: Cohorts,
                    p0: float, o: FloatArray1D) -> None:
-    sc.ints[:Q_BUCKETS] = -1
+    # the heads the last path pushed to (a memset of every bucket costs as much as a path)
+    sc.ints[sc.ints[C_Q_MIN]:sc.ints[C_Q_MAX] + 1] = -1
     sc.ints[Q_BUCKETS:] = 0
     sc.ints[C_Q_TOP] = -1
+    sc.ints[C_Q_MIN] = Q_BUCKETS
+    sc.ints[C_Q_MAX] = -1
     m = sc.state
     scale = m[M_Q_SCALE]
     m[:] = 0.0
