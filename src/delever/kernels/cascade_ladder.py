@@ -836,9 +836,12 @@ def _fast_round_py(rules: LiquidationRules, fee_share: float, tab: FloatArray1D,
         j = ci[q, F_OUT]
         lo, hi = ci[j, F_LO], ci[j, F_HI]
         a, b = cf[j, F_ALPHA], cf[j, F_BETA]
-        mid = _search(tab, lo, hi, (x - b) / a, False)  # HF < 1: u < 1 / p
-        g = _search(tab, lo, mid, (fch * x - b) / a, True)
-        gc = _search(tab, lo, g, (cap_u - b) / a, False)
+        inv_a = 1.0 / a
+        mid = _search(tab, lo, hi, (x - b) * inv_a, False)  # HF < 1: u < 1 / p
+        g = gc = lo
+        if not a * tab[T_U0 + lo] + b > fch * x:  # a gap: someone at HF <= full_close_hf
+            g = _search(tab, lo, mid, (fch * x - b) * inv_a, True)
+            gc = _search(tab, lo, g, (cap_u - b) * inv_a, False)
         called = _cohort_call(rules, tab, ci, cf, j, (lo, gc, g, mid), x, fee_share)
         if called.n_calls > 0.0:
             calls += called.n_calls
