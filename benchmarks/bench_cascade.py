@@ -9,8 +9,10 @@ trend-2026 large account, 10^4 hourly GBM paths x 720 steps (30 days), 2 numba t
 - ``exact``: the exact engine on as many paths as fit in about a minute (``--quick``: ~10 s).
 
 Besides path-steps per second, the mean cost of one liquidation call (run time / calls, per
-engine, all threads together) and every rate as a ratio against the bare paths of the same
-run (machines are shared: the ratios travel, the absolute rates less so).
+engine, all threads together; the ladder counts each borrower's call as the exact engine does,
+though its plain book pays one O(log n) step per cohort of borrowers called together) and
+every rate as a ratio against the bare paths of the same run (machines are shared: the
+ratios travel, the absolute rates less so).
 
 Fixed seed, warm-up calls (no JIT in the timings), a parity check (ladder vs exact on a few
 paths) before timing. Prints CSV rows, or one JSON object with ``--json``.

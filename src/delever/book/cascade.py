@@ -7,9 +7,10 @@
 - :func:`run_cascade`: the book (and a large account, followers, panic sellers, cautious
   borrowers, liquidators who hold part of their ETH) on exogenous price paths, with the
   ``"exact"`` engine (every borrower every round, one ``liquidate_one`` call each) or the
-  ``"ladder"`` engine (only the borrowers whose trigger the price crosses: first rungs from
-  the ladder, later ones from a per-path queue of each borrower's actual trigger; the same
-  call at the execution price, so the two agree to rounding). The sales move the price by
+  ``"ladder"`` engine (the plain book by prefix sums over cohorts of borrowers sorted by
+  trigger; the others only when the price crosses their trigger: first rungs from the
+  ladder, later ones from a per-path queue of each borrower's actual trigger; the same
+  calls at the execution price, so the two agree to rounding). The sales move the price by
   an :class:`~delever.kernels.records.ImpactLaw` (``ImpactParams`` gives the square-root
   one). Rules default to Aave v3.6 (:func:`_default_rules`).
 - :func:`cascade`: the deterministic cascade after one shock (``delever cascade``).
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from delever._results import ResultContract
-from delever._typing import FloatArray1D, FloatArray2D, IntArray1D
+from delever._typing import FloatArray1D, FloatArray2D, IntArray, IntArray1D
 from delever.book.actors import (
     NO_LARGE_ACCOUNT,
     CautiousBorrowers,
@@ -41,7 +42,12 @@ from delever.book.book import BorrowerBook
 from delever.errors import InvalidArgument, check_fraction, check_positive, unknown_name
 from delever.kernels import cascade as k
 from delever.kernels.cascade_exact import simulate_exact
-from delever.kernels.cascade_ladder import acct_template, simulate_ladder
+from delever.kernels.cascade_ladder import (
+    acct_template,
+    fast_tables,
+    plain_mask,
+    simulate_ladder,
+)
 from delever.kernels.records import ImpactLaw, LiquidationRules
 from delever.protocol.registry import get_protocol
 
@@ -119,6 +125,13 @@ class Ladder:
         The path engine numbers borrowers in the order of their first scheduled rung (its
         memory order): the book position of each number, and the number of each scheduled
         rung's borrower.
+    walk_order, walk_trigger_usd, walk_who_kind
+        What the ladder engine walks borrower by borrower (the others, the plain book, are
+        in ``plain_tables``): the book positions of its numbered borrowers, and the
+        schedule's triggers and (number, kind) rows restricted to them.
+    plain_tables : 1-d float
+        The plain book's sorted u = C·LT/D and prefix sums
+        (:func:`delever.kernels.cascade_ladder.fast_tables`).
     """
 
     trigger_usd: FloatArray1D
@@ -129,10 +142,15 @@ class Ladder:
     schedule: IntArray1D = field(repr=False)
     path_order: IntArray1D = field(repr=False)
     path_borrower: IntArray1D = field(repr=False)
+    walk_order: IntArray1D = field(repr=False)
+    walk_trigger_usd: FloatArray1D = field(repr=False)
+    walk_who_kind: IntArray = field(repr=False)
+    plain_tables: FloatArray1D = field(repr=False)
 
     def __post_init__(self) -> None:
         for name in ("trigger_usd", "borrower", "kind", "sold_eth", "cum_sold_eth",
-                     "schedule", "path_order", "path_borrower"):
+                     "schedule", "path_order", "path_borrower", "walk_order",
+                     "walk_trigger_usd", "walk_who_kind", "plain_tables"):
             getattr(self, name).setflags(write=False)
 
     def __len__(self) -> int:
@@ -202,6 +220,11 @@ def build_ladder(
     schedule = np.sort(np.concatenate((liq[first], np.flatnonzero(kind == k.RUNG_ALERT))))
     schedule = np.ascontiguousarray(schedule, dtype=np.int64)
     path_order, path_borrower = _path_order(borrower, schedule, len(book))
+    columns = k.book_columns(kbook)
+    plain, lt, bonus = plain_mask(columns, rules)
+    walked = ~plain[borrower[schedule]]
+    walk_order, walk_who = _path_order(borrower, schedule[walked], len(book))
+    n_walk = len(np.unique(walk_who))
     return Ladder(
         trigger_usd=np.ascontiguousarray(trigger[order]),
         borrower=borrower,
@@ -211,6 +234,10 @@ def build_ladder(
         schedule=schedule,
         path_order=path_order,
         path_borrower=path_borrower,
+        walk_order=np.ascontiguousarray(walk_order[:n_walk]),
+        walk_trigger_usd=np.ascontiguousarray(trigger[order][schedule[walked]]),
+        walk_who_kind=np.ascontiguousarray(np.stack((walk_who, kind[schedule[walked]]))),
+        plain_tables=fast_tables(columns, rules, plain, lt, bonus),
     )
 
 
@@ -389,10 +416,9 @@ def run_cascade(
                                   rules=rules)
         if len(ladder.path_order) != len(book):
             raise InvalidArgument("ladder was built for another book; build it for this one.")
-        template = acct_template(k.book_columns(kbook)[:, ladder.path_order])
-        who_kind = np.stack((ladder.path_borrower, ladder.kind[ladder.schedule]))
-        simulate_ladder(exog, template, *records,
-                        np.ascontiguousarray(ladder.trigger_usd[ladder.schedule]), who_kind,
+        template = acct_template(k.book_columns(kbook)[:, ladder.walk_order])
+        simulate_ladder(exog, template, *records, ladder.walk_trigger_usd, ladder.walk_who_kind,
+                        ladder.plain_tables,
                         min(N_BLOCKS, n_paths), out, prices)
     return CascadePaths(values=out, prices_usd=prices if record_prices else None, engine=engine)
 
