@@ -24,9 +24,12 @@ MAX_LINES = 80
 MAX_PARAMS = 12
 SRC = Path(__file__).resolve().parents[1] / "src" / "delever"
 
-_SPLIT = "being split in issue 12"
 ALLOWED: dict[str, str] = {
-    "delever.book.cascade:run_cascade": _SPLIT,
+    # The public cascade entry point: its 15 keyword-only parameters, each with a default, are
+    # the actors and the engine's options, one keyword each as every caller (the stress and
+    # amplification engines, the CLI, the tests, the benchmark) names them; 88 lines of which
+    # 38 are the docstring. A record of actors would move the same list one level down.
+    "delever.book.cascade:run_cascade": "keyword-only options of the public cascade call",
 }
 
 
