@@ -354,7 +354,8 @@ def simulate_exact_py(exogenous_usd: FloatArray2D, columns: FloatArray2D,
     parallel loop cannot take a record of arrays; the records of numbers are arguments).
     """
     for path in prange(exogenous_usd.shape[0]):
-        _one_path(path, exogenous_usd, columns, rules, law, actors, whale, out, prices_out)
+        _one_path(np.int64(path), exogenous_usd, columns, rules, law, actors, whale, out,
+                  prices_out)
 
 
 simulate_exact = njit(cache=True, parallel=True, error_model="numpy")(simulate_exact_py)

@@ -1151,7 +1151,8 @@ def simulate_ladder_py(exogenous_usd: FloatArray2D, template: FloatArray2D,
     of threads.
     """
     for blk in prange(n_blocks):
-        _block(blk, n_blocks, exogenous_usd, template, LadderRun(rules, law, actors, whale),
+        _block(np.int64(blk), n_blocks, exogenous_usd, template,
+               LadderRun(rules, law, actors, whale),
                LadderSchedule(trigger_usd, who_kind, plain), out, prices_out)
 
 

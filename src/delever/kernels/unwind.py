@@ -812,7 +812,9 @@ _spec = njit(cache=True)(_spec_py)
 # numba's parfor lowering cannot pass a record that holds records into the parallel region.
 # The stages are inlined (inline="always") into the per-path function, which the loop calls
 # uninlined: inlined into the prange body itself they gave wrong numbers (numba 0.6x), and
-# left as calls they cost ~4x the time (every call passes the records by value).
+# left as calls they cost ~4x the time (every call passes the records by value). The path
+# index goes in as int64: the parfor's own index is unsigned in the gufunc it outlines, and
+# a second integer type would compile the whole per-path function a second time.
 
 
 def _init_loop_py(exo: FloatArray2D, accounts: UnwindAccounts, market: MarketSpec,
@@ -821,7 +823,7 @@ def _init_loop_py(exo: FloatArray2D, accounts: UnwindAccounts, market: MarketSpe
                   out: UnwindOutputs) -> None:
     for i in prange(exo.shape[0]):
         spec = _spec(accounts, market, law, rules, rule, curves, book)
-        _init_path(exo, spec, state, out, i)
+        _init_path(exo, spec, state, out, np.int64(i))
 
 
 _init_loop = njit(cache=True, parallel=True)(_init_loop_py)
@@ -834,7 +836,7 @@ def _steps_loop_py(exo: FloatArray2D, k_start: int, k_stop: int, accounts: Unwin
     scratch = np.zeros((exo.shape[0], state.coll.shape[1]))
     for i in prange(exo.shape[0]):
         _run_path(_spec(accounts, market, law, rules, rule, curves, book), exo, k_start, k_stop,
-                  state, out, i, scratch)
+                  state, out, np.int64(i), scratch)
 
 
 _steps_loop = njit(cache=True, parallel=True)(_steps_loop_py)
