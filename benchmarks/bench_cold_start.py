@@ -11,11 +11,13 @@ the same bytes (the cache changes nothing but the time). Also timed, warm: ``del
 Usage: ``python benchmarks/bench_cold_start.py [--paths N] [--repeats R]`` (default 1000,
 the run's own default, and 2). CSV rows: ``case,paths,seconds,ratio_to_warm``.
 
-Measured once (2026-12-06, a shared 2-core machine at load ~9, ``--paths 1000 --repeats 1``):
-cold 209 s, warm 32 s, ratio 6.5 (target <= 2); ``--help`` 6.8 s and ``position`` 5.9 s warm,
-both compiling nothing (the time is imports). A cold ``run --paths 20`` spent 180 s of 195 s
-compiling 67 functions, 110 s in ``kernels.cascade.simulate`` (parallel, with its helpers
-inlined) and 52 s in ``kernels.unwind.unwind_steps``: the ratio is the kernels' compile time.
+Measured (2026-12-06, 2-core machine, ``--paths 1000 --repeats 1``): before the kernel
+redesign, at load ~9: cold 209 s, warm 32 s (6.5x). After it, at load ~1.1: cold 76.3 s, warm
+10.6 s (7.2x; target <= 2); ``--help`` 2.9 s and ``position`` 3.1 s warm, compiling nothing.
+The ratio is the kernels' compile time: a cold ``delever.run(paths=20)`` spends about 60 s
+compiling, 17 s of it the unwind engine's per-path function (its stages inlined) and 12 s the
+cascade ladder's fixed point. Not inlining the unwind stages halves their compile but makes
+the warm unwind 1.8x slower (measured; not taken).
 """
 
 from __future__ import annotations
