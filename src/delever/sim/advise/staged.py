@@ -30,6 +30,8 @@ import numpy as np
 from delever._results import ResultContract
 from delever._typing import FloatArray1D
 from delever.errors import InvalidArgument, check_positive, check_whole
+from delever.kernels.impact_law import decay_memory_py, fill_py, impact_fraction_py
+from delever.kernels.records import ImpactLaw
 from delever.sim.advise.common import health_factor as _hf
 from delever.sim.advise.common import open_fraction
 from delever.sim.unwind import UnwindMarket, UnwindPosition
@@ -101,12 +103,6 @@ class StagedPlan(ResultContract):
                 "batches": [b.to_dict() for b in self.batches]}
 
 
-def _area(a: float, q: float, adv: float) -> float:
-    """``2/3 ((a + q)^1.5 - a^1.5) / sqrt(V)``: the integral of ``sqrt(x / V)`` over
-    ``[a, a + q]`` (the engine's metaorder walk, :mod:`delever.kernels.unwind`)."""
-    return (2.0 / 3.0) * (math.pow(a + q, 1.5) - math.pow(a, 1.5)) / math.sqrt(adv)
-
-
 def staged_deleveraging(
     position: UnwindPosition,
     market: UnwindMarket,
@@ -144,7 +140,7 @@ def staged_deleveraging(
     interval = check_positive("interval_hours", interval_hours)
     check_whole("max_batches", max_batches)
     law = _Law.of(market, p, interval)
-    q_cap = law.adv * (1.5 * cap / law.ys) ** 2 if law.ys > 0 else math.inf
+    q_cap = law.batch_cap_eth(cap)
     c = position.collateral_eth.astype(np.float64).copy()
     d = position.debt_usd.astype(np.float64).copy()
     lt = position.liquidation_threshold
@@ -155,7 +151,7 @@ def staged_deleveraging(
     # Accounts that selling cannot bring to h (insolvent at the fill): left out of the batches.
     stuck = np.zeros(c.shape, dtype=bool)
     for k in range(int(max_batches)):
-        q_mem *= law.decay * law.decay  # the transient memory decays between batches
+        q_mem = law.decayed(q_mem)  # the transient memory decays between batches
         mid = law.mid(q_all, q_mem)
         if np.all((_hf(c, d, mid, lt) >= h * (1.0 - 1e-12)) | stuck):
             break
@@ -172,10 +168,10 @@ def staged_deleveraging(
         batches.append(Batch(
             time_hours=k * interval, eth=q, mid_usd=mid, fill_price_usd=f,
             discount_frac=1.0 - f / mid,
-            sqrt_law_discount_frac=(2.0 / 3.0) * law.ys * math.sqrt(q / law.adv),
+            sqrt_law_discount_frac=law.fresh_discount_frac(q),
             hf_after=float(_hf(float((c * lt).sum()), float(d.sum()), m_after, 1.0)),
             hf_after_by_account=tuple(float(v) for v in _hf(c, d, m_after, lt))))
-    final_mid = law.mid(q_all, q_mem * law.decay * law.decay)
+    final_mid = law.mid(q_all, law.decayed(q_mem))
     reached = bool(np.all(_hf(c, d, final_mid, lt) >= h * (1.0 - 1e-9)))
     return StagedPlan(h, cap, interval, q_cap, math.fsum(b.eth for b in batches), no_impact,
                       proceeds_total, reached, tuple(batches),
@@ -184,39 +180,49 @@ def staged_deleveraging(
 
 @dataclass(frozen=True)
 class _Law:
-    """The engine's metaorder rule at a flat exogenous price ``p`` (see the Notes above)."""
+    """The engine's metaorder walk (:mod:`delever.kernels.impact_law`, the market's own law)
+    at a flat exogenous price ``p``, batches ``interval_s`` seconds apart (fixed depth)."""
 
     p: float
-    ys: float
-    adv: float
-    perm: float
-    decay: float
+    law: ImpactLaw
+    interval_s: float
 
     @classmethod
     def of(cls, market: UnwindMarket, p: float, interval_hours: float) -> _Law:
-        """The market's square-root law at price ``p``, decaying over ``interval_hours``."""
-        imp = market.impact
-        return cls(p, imp.y_sigma, float(imp.adv_eth), float(imp.permanent_frac),
-                   market.decay_per_step(interval_hours))
+        """The market's law at price ``p``, decaying over ``interval_hours``."""
+        return cls(p, market.kernel_law(), 3600.0 * interval_hours)
+
+    def batch_cap_eth(self, cap: float) -> float:
+        """The batch whose discount from a fresh market is ``cap``:
+        ``scale (q / V)^e / (e + 1) = cap`` (the square-root law: ``V (1.5 cap / (Y sigma))^2``)."""
+        law = self.law
+        if law.scale <= 0:
+            return math.inf
+        return float(law.adv_eth * (cap * (law.exponent + 1.0) / law.scale) ** (1.0 / law.exponent))
+
+    def fresh_discount_frac(self, q: float) -> float:
+        """A batch's discount from a fresh market, ``scale (q / V)^e / (e + 1)``."""
+        law = self.law
+        return float(law.scale * (q / law.adv_eth) ** law.exponent / (law.exponent + 1.0))
+
+    def decayed(self, q_mem: float) -> float:
+        """The transient memory one interval later."""
+        return float(decay_memory_py(self.law, q_mem, self.interval_s))
 
     def mid(self, q_all: float, q_mem: float) -> float:
         """The pre-trade mid after ``q_all`` sold (``q_mem`` its decayed memory)."""
-        return self.p * (1.0 - self.ys * (self.perm * math.sqrt(q_all / self.adv)
-                                          + (1.0 - self.perm) * math.sqrt(q_mem / self.adv)))
+        return self.p * (1.0 - impact_fraction_py(self.law, q_all, q_mem, self.law.adv_eth))
 
     def fill(self, q: float, q_all: float, q_mem: float, mid: float) -> float:
         """The average fill of a batch ``q`` (the mid for ``q <= 0``)."""
         if q <= 0:
             return mid
-        lost = self.ys * (self.perm * _area(q_all, q, self.adv)
-                          + (1.0 - self.perm) * _area(q_mem, q, self.adv))
-        return self.p * (q - lost) / q
+        filled, proceeds = fill_py(self.law, q_all, q_mem, self.law.adv_eth, self.p, q)
+        return float(proceeds / q) if filled > 0 else 0.0
 
     def settled(self, q: float, q_all: float, q_mem: float) -> float:
         """The mid one interval after a batch ``q`` (the next batch's pre-trade mid)."""
-        return self.p * (1.0 - self.ys * (self.perm * math.sqrt((q_all + q) / self.adv)
-                                          + (1.0 - self.perm) * self.decay
-                                          * math.sqrt((q_mem + q) / self.adv)))
+        return self.mid(q_all + q, self.decayed(q_mem + q))
 
 
 def _needed_no_impact(c: FloatArray1D, d: FloatArray1D, lt: FloatArray1D, p: float,
