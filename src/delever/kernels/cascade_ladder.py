@@ -916,19 +916,19 @@ _price = njit(cache=True, inline="always")(_price_py)
 
 
 def _open_step_py(law: ImpactLaw, actors: CascadeActors, whale: LargeAccountRecord,
-                  m: FloatArray1D, t: int, e_t: float) -> tuple[float, float, float]:
-    """Sales decided at the end of the last step (``m``: the path's state array):
-    ``(liquidators' deferred sale, others' sales, the large account's sale)``."""
+                  m: FloatArray1D, slot: int, fslot: int, e_t: float
+                  ) -> tuple[float, float, float]:
+    """Sales decided at the end of the last step (``m``: the path's state array; ``slot``
+    and ``fslot``: this step's slots of the liquidators' deferred sales and of the large
+    account's sales): ``(liquidators' deferred sale, others' sales, the large account's
+    sale)``."""
     a = actors
-    k_slots = max(a.k_defer, 1)
     m[M_Q_MEM] = decay_memory(law, m[M_Q_MEM], a.step_s)
     if law.thin_vol > 0.0 or law.thin_drawdown > 0.0:
         drawdown = 1.0 - m[M_P] / m[M_PEAK] if m[M_PEAK] > 0.0 else 0.0
         m[M_DEPTH] = depth_eth(law, math.sqrt(m[M_VAR]), drawdown)
-    slot = N_M + t % k_slots
     q_liq = m[slot]
     m[slot] = 0.0
-    fslot = N_M + k_slots + t % max(a.follower_lag, 1)
     q_other = a.follower_kappa * m[fslot]
     m[fslot] = 0.0
     if m[M_PANIC_DONE] == 0.0 and m[M_P] <= m[M_P0] * (1.0 - a.panic_drawdown):
@@ -1008,7 +1008,13 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
     above the opening mid (else the step is quiet and costs a few comparisons); returns
     the last mid. ``prices``: empty, or one per step to record."""
     law, a, whale = run.law, run.actors, run.whale
-    lag_at = N_M + max(a.k_defer, 1)
+    k_slots = max(a.k_defer, 1)
+    lag = max(a.follower_lag, 1)
+    lag_at = N_M + k_slots
+    # the slots of step t are t % k_slots and t % lag, kept as counters: an integer
+    # division per step costs as much as the rest of a quiet step
+    ik = 1 % k_slots
+    il = 1 % lag
     trigger = sched.trigger_usd
     n_rungs = trigger.shape[0]
     scale = m[M_Q_SCALE]
@@ -1019,7 +1025,7 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
         e_t = exo[t]
         if e_t < o[OUT_MIN_EXOGENOUS]:
             o[OUT_MIN_EXOGENOUS] = e_t
-        q_liq, q_other, whale_sold = _open_step(law, a, whale, m, t, e_t)
+        q_liq, q_other, whale_sold = _open_step(law, a, whale, m, N_M + ik, lag_at + il, e_t)
         o[OUT_LIQUIDATOR_SOLD_ETH] += q_liq
         o[OUT_OTHER_SOLD_ETH] += q_other
         p = _price(law, e_t, m)
@@ -1031,7 +1037,9 @@ def _walk_py(run: LadderRun, acct: FloatArray2D, ints: IntArray1D, links: IntArr
                         or p * m[M_FAST_UMIN] < 1.0):
             p, whale_got = _settle(run, acct, ints, links, keys, m, sched, coh, t, e_t, p, o)
             whale_sold += whale_got
-        m[lag_at + t % max(a.follower_lag, 1)] = whale_sold
+        m[lag_at + il] = whale_sold
+        ik = ik + 1 if ik + 1 < k_slots else 0
+        il = il + 1 if il + 1 < lag else 0
         if vol_state and p > 0.0 and m[M_P] > 0.0:
             m[M_VAR] = ewma_variance(law, m[M_VAR], math.log(p / m[M_P]), a.step_s)
         m[M_P] = p
