@@ -69,6 +69,33 @@ def _amounts(field_name: str, raw: Mapping[str, float]) -> Mapping[str, float]:
     return MappingProxyType(out)
 
 
+def _units(side: str, raw: Mapping[str, int], amounts: Mapping[str, float]) -> Mapping[str, int]:
+    """Exact integer balances (``10**decimals`` per token, as the chain holds them) for some
+    of ``amounts``' assets; each must agree with its token amount to float precision."""
+    if not isinstance(raw, Mapping):
+        raise InvalidArgument(f"{side}_units must be a mapping of symbol to integer units.")
+    out: dict[str, int] = {}
+    for key, value in raw.items():
+        symbol = resolve_symbol(key, RESERVES, field=f"{side}_units")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidArgument(
+                f"{side}_units.{symbol}={value!r} must be a whole number of units >= 0."
+            )
+        if symbol not in amounts:
+            raise InvalidArgument(
+                f"{side}_units.{symbol} has no {side}.{symbol} amount beside it; give both."
+            )
+        tokens = value / 10 ** RESERVES[symbol].decimals
+        if not math.isclose(tokens, amounts[symbol], rel_tol=1e-12,
+                            abs_tol=10.0 ** -RESERVES[symbol].decimals):
+            raise InvalidArgument(
+                f"{side}_units.{symbol}={value} is {tokens!r} tokens, but {side}.{symbol}="
+                f"{amounts[symbol]!r}; the two must describe the same balance."
+            )
+        out[symbol] = value
+    return MappingProxyType(out)
+
+
 def check_whole_units(
     account: Account, where: str = "account", labels: Mapping[str, str] | None = None
 ) -> Account:
@@ -107,6 +134,11 @@ class Account:
     emode
         True when the account uses the ETH-correlated e-mode; it may then borrow only
         ETH-denominated assets (``ETH_CORRELATED_EMODE.borrowable_symbols``).
+    collateral_units, debt_units
+        Optional exact balances in integer units (``10**decimals`` per token) for some of the
+        assets, as read on chain (a snapshot): the exact path (``exact=True``) uses them
+        instead of rounding the float amounts, so its health factor is the chain's to the
+        wei. Each must agree with its token amount to float precision.
 
     Notes
     -----
@@ -117,11 +149,18 @@ class Account:
     collateral: Mapping[str, float]
     debt: Mapping[str, float]
     emode: bool = False
+    collateral_units: Mapping[str, int] | None = None
+    debt_units: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "collateral", _amounts("collateral", self.collateral))
         object.__setattr__(self, "debt", _amounts("debt", self.debt))
         object.__setattr__(self, "emode", bool(self.emode))
+        for side in ("collateral", "debt"):
+            units = getattr(self, f"{side}_units")
+            if units is not None:
+                object.__setattr__(self, f"{side}_units",
+                                   _units(side, units, getattr(self, side)))
         if self.emode:
             allowed = ETH_CORRELATED_EMODE.borrowable_symbols
             for symbol, amount in self.debt.items():
@@ -134,7 +173,8 @@ class Account:
 
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.collateral.items())), tuple(sorted(self.debt.items())),
-                     self.emode))
+                     self.emode, tuple(sorted((self.collateral_units or {}).items())),
+                     tuple(sorted((self.debt_units or {}).items()))))
 
     @property
     def has_debt(self) -> bool:
@@ -456,8 +496,14 @@ def _exact_inputs(
     book: _Book,
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     acc = book.account
-    coll = {s: to_units(a, book.risk[s].decimals) for s, a in acc.collateral.items()}
-    debt = {s: to_units(a, book.risk[s].decimals) for s, a in acc.debt.items()}
+    # the chain's integer balances where the account carries them (a snapshot), else the
+    # token amounts rounded to units
+    exact_coll = acc.collateral_units or {}
+    exact_debt = acc.debt_units or {}
+    coll = {s: exact_coll[s] if s in exact_coll else to_units(a, book.risk[s].decimals)
+            for s, a in acc.collateral.items()}
+    debt = {s: exact_debt[s] if s in exact_debt else to_units(a, book.risk[s].decimals)
+            for s, a in acc.debt.items()}
     price = {s: to_base(p) for s, p in book.price.items()}
     for s, p in price.items():
         if p <= 0:

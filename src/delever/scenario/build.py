@@ -61,8 +61,9 @@ class Scenario:
 
     @property
     def prices(self) -> Prices:
-        """USD prices at the mark (ETH derivatives at their default exchange rates)."""
-        return Prices.from_eth(self.mark_price_usd)
+        """USD prices at the mark: the scenario's ``prices`` (oracle prices read at a block),
+        the others from the mark (ETH derivatives at their default exchange rates)."""
+        return scenario_prices(self.spec)
 
     def pnl(self, mark_price_usd: float | None = None) -> PnL:
         """Realized and unrealized P&L at ``mark_price_usd`` (default: the scenario's mark)."""
@@ -216,6 +217,19 @@ def _reserves(spec: ScenarioSpec) -> Mapping[str, ReserveParams]:
     return MappingProxyType(reserves)
 
 
+def scenario_prices(spec: ScenarioSpec) -> Prices:
+    """The scenario's oracle prices at the mark (``prices``), the rest from the mark."""
+    prices = dict(Prices.from_eth(spec.mark.price_usd.value).usd)
+    for raw_symbol, price in spec.prices.items():
+        symbol = _reserve_symbol(raw_symbol, "prices")
+        if symbol == "WETH":
+            raise InvalidArgument(
+                "prices.WETH: the WETH price is mark.price_usd; remove it from prices."
+            )
+        prices[symbol] = price.value
+    return Prices(prices)
+
+
 def _accounts(spec: ScenarioSpec) -> tuple[NamedAccount, ...]:
     built = []
     for index, item in enumerate(spec.accounts):
@@ -227,8 +241,12 @@ def _accounts(spec: ScenarioSpec) -> tuple[NamedAccount, ...]:
         debt = {
             _reserve_symbol(sym, f"{where}.debt"): amount.value for sym, amount in item.debt.items()
         }
+        units = [{_reserve_symbol(sym, f"{where}.{side}_units"): int(text)
+                  for sym, text in getattr(item, f"{side}_units").items()}
+                 for side in ("collateral", "debt")]
         try:
-            account = Account(collateral=collateral, debt=debt, emode=item.emode)
+            account = Account(collateral=collateral, debt=debt, emode=item.emode,
+                              collateral_units=units[0] or None, debt_units=units[1] or None)
         except InvalidArgument as exc:
             raise InvalidArgument(f"{where}: {exc}") from None
         check_whole_units(account, where=f"accounts[{index}]")
@@ -277,7 +295,7 @@ def _check_position_matches_accounts(
         summary = spec.position.summary
         assert summary is not None  # the schema guarantees one of the two
         position_eth, where = summary.held_eth.value, "position.summary.held_eth"
-    prices = Prices.from_eth(spec.mark.price_usd.value)
+    prices = scenario_prices(spec)
     collateral_eth = math.fsum(
         amount * prices.price(symbol) / prices.price("WETH")
         for named in accounts

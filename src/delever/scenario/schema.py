@@ -237,6 +237,11 @@ class TradeSpec(_Strict):
         return self
 
 
+# Token balances in integer units overflow TOML's 64-bit integers (1,000 WETH is 1e21 wei):
+# they are written as decimal text.
+UnitsText = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="Integer units.")]
+
+
 class AccountSpec(_Strict):
     """One Aave v3 account: collateral and debt by asset, in token units."""
 
@@ -254,6 +259,16 @@ class AccountSpec(_Strict):
     emode: bool = Field(
         default=False,
         description="Use the ETH-correlated e-mode (ETH-denominated debt only).",
+    )
+    collateral_units: dict[str, UnitsText] = Field(
+        default_factory=dict,
+        description="Exact collateral balances in integer units (10**decimals per token) as "
+        "read on chain, written as decimal text; the exact health factor uses them.",
+    )
+    debt_units: dict[str, UnitsText] = Field(
+        default_factory=dict,
+        description="Exact debt balances in integer units, as decimal text (see "
+        "collateral_units).",
     )
 
     @model_validator(mode="after")
@@ -530,6 +545,12 @@ class ScenarioSpec(_Strict):
     )
     reserve_overrides: dict[str, ReserveOverride] = Field(
         default_factory=dict, description="Risk-parameter overrides by reserve symbol."
+    )
+    prices: dict[str, PriceSourced] = Field(
+        default_factory=dict,
+        description="Oracle prices (USD) at the mark by reserve symbol, e.g. read at a block; "
+        "the others follow the mark (ETH derivatives at their default exchange rates, "
+        "stablecoins at 1). WETH's price is mark.price_usd.",
     )
     market: MarketSpec | None = Field(default=None, description="Market parameters.")
     book: BookSpec | None = Field(

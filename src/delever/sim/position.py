@@ -26,6 +26,7 @@ from delever.protocol import (
     rate_distance_to_liquidation,
 )
 from delever.protocol.base import LendingProtocol, RiskParams
+from delever.protocol.rule_sets import DEFAULT_RULE_SET
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,15 @@ class AccountReport(ResultContract):
     distance_to_liquidation_pct: float
     available_borrows_usd: float
     distance_driver: str = "ETH/USD"  # what distance_to_liquidation_pct is a fall of
+    # Aave's integer health factor (1e18 = 1), where the account carries the chain's exact
+    # balances (a snapshot): what getUserAccountData returns at those prices
+    health_factor_wad: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON output."""
-        return {
+        """Plain dict for JSON output (``health_factor_wad`` as text, where known)."""
+        exact = {} if self.health_factor_wad is None else {
+            "health_factor_wad": str(self.health_factor_wad)}
+        return {**exact,
             "name": self.name,
             "collateral_eth": self.collateral_eth,
             "collateral_usd": self.collateral_usd,
@@ -167,6 +173,19 @@ def _market_account(named: NamedAccount, prices: Prices, reserves: Mapping[str, 
     )
 
 
+def _exact_hf_wad(account: Account, prices: Prices, reserves: Mapping[str, ReserveParams],
+                  protocol: LendingProtocol | None) -> int | None:
+    """The contract's integer HF when every balance of ``account`` is given in exact units."""
+    units = {**(account.collateral_units or {})}, {**(account.debt_units or {})}
+    if not (units[0] or units[1]) or set(units[0]) != set(account.collateral) or set(
+            units[1]) != set(account.debt):
+        return None
+    rule_set = getattr(protocol, "rule_set", DEFAULT_RULE_SET)
+    wad = account_data(account, prices, reserves=reserves, exact=True,
+                       rule_set=rule_set).health_factor_wad
+    return None if wad is None else int(wad)
+
+
 def analyze_position(
     accounts: Sequence[NamedAccount],
     prices: Prices,
@@ -227,6 +246,7 @@ def analyze_position(
                 distance_to_liquidation_pct=distance,
                 available_borrows_usd=data.available_borrows_usd,
                 distance_driver=driver,
+                health_factor_wad=_exact_hf_wad(named.account, prices, reserves, protocol),
             )
         )
     return PositionReport(mark_price_usd=mark, accounts=tuple(reports), pnl=pnl)
