@@ -46,9 +46,9 @@ def _rows(frame: pd.DataFrame, unit: str, step: pd.Timedelta) -> list[str]:
         open_t = stamp.value // scale
         close_t = (stamp + step).value // scale - 1  # Binance: next open minus one unit
         lines.append(",".join([
-            str(open_t), repr(float(bar.open_usd)), repr(float(bar.high_usd)), repr(float(bar.low_usd)),
-            repr(float(bar.close_usd)), repr(float(bar.volume_eth)), str(close_t),
-            repr(float(bar.quote_volume_usd)), "0", "0", "0", "0"]))
+            str(open_t), *(repr(float(v)) for v in (bar.open_usd, bar.high_usd, bar.low_usd,
+                                                    bar.close_usd, bar.volume_eth)),
+            str(close_t), repr(float(bar.quote_volume_usd)), "0", "0", "0", "0"]))
     return lines
 
 
@@ -107,7 +107,7 @@ def test_same_bar_in_two_files(tmp_path: Path, daily: pd.DataFrame) -> None:
     changed = bars.iloc[3:].copy()
     changed.iloc[0, 3] += 1.0
     c = _write(tmp_path, "c", _rows(changed, "ms", DAY), zipped=False)
-    with pytest.raises(SourceError, match="2025-03-04.*two files with different values"):
+    with pytest.raises(SourceError, match=r"2025-03-04.*two files with different values"):
         read_archive_klines([a, c])
 
 
@@ -160,7 +160,7 @@ def test_book_depth_zip(tmp_path: Path) -> None:
     np.testing.assert_allclose(later.bid_price_usd, [2400.0])
     assert "snapshot 2025-06-24 00:00:38+00:00" in later.source
     bad = _write(tmp_path, "bad", ["timestamp,percent,depth,notional"], zipped=False)
-    with pytest.raises(SourceError, match="^archive bookDepth: .*header"):
+    with pytest.raises(SourceError, match=r"^archive bookDepth: .*header"):
         read_archive_book_depth(bad)
 
 

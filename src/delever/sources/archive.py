@@ -99,7 +99,7 @@ def bar_interval(frame: pd.DataFrame) -> pd.Timedelta:
     """The bar length: the smallest step between open times (gaps make larger ones)."""
     if len(frame) < 2:
         raise SourceError("klines: at least two bars are needed to tell the interval.")
-    steps = np.diff(frame.index.asi8)
+    steps = np.diff(pd.DatetimeIndex(frame.index).asi8)
     return pd.Timedelta(int(steps.min()), unit="ns")
 
 
@@ -124,7 +124,7 @@ def klines_market_data(frame: pd.DataFrame) -> MarketData:
         intraday: tuple[tuple[str, float, pd.DataFrame], ...] = ()
     elif bar < DAY and DAY % bar == pd.Timedelta(0):
         per_day = int(DAY / bar)
-        by_day = data.groupby(data.index.floor("D"))
+        by_day = data.groupby(pd.DatetimeIndex(data.index).floor("D"))
         complete = by_day["close_usd"].count() == per_day
         daily = pd.DataFrame({
             "close_usd": by_day["close_usd"].last(),

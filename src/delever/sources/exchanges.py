@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -463,7 +464,7 @@ def _page_ohlcv(exchange: Any, venue: str, symbol: str, timeframe: str, step_ms:
     since_ms = start_ms
     for _ in range(MAX_OHLCV_PAGES):
         page = _call(venue, f"{symbol} {timeframe} OHLCV",
-                     lambda s=since_ms: exchange.fetch_ohlcv(symbol, timeframe, s, opts.page_bars),
+                     partial(exchange.fetch_ohlcv, symbol, timeframe, since_ms, opts.page_bars),
                      opts.retry, opts.sleep)
         bars = _ohlcv_rows(venue, page)
         if not bars:
