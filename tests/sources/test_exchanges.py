@@ -441,3 +441,30 @@ def test_cli_without_live_options_opens_no_exchange(monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(_cli(), ["impact", "--qty-eth", "10", "--model", "router",
                                          "--json"])
     assert result.exit_code == 0, result.output
+
+
+def test_cli_book_from_one_exchange_text(fixture_venues: dict[str, list[Reply]]) -> None:
+    result = CliRunner().invoke(_cli(), ["impact", "--qty-eth", "10", "--model", "book",
+                                         "--horizon-steps", "1", "--exchanges", "binance"])
+    assert result.exit_code == 0, result.output
+    assert ("venue: binance ETH/USDT order book received at 2025-06-25T00:00:00.000Z"
+            in result.stdout)
+    # 10 ETH into the fixture's first bid, 77.3125382 ETH at 2448.45: the average is that bid
+    binance_raw = _load("binance_depth.json")["response"]
+    assert float(binance_raw["bids"][0][1]) > 10
+    json_result = CliRunner().invoke(_cli(), ["impact", "--qty-eth", "10", "--model", "book",
+                                              "--horizon-steps", "1", "--exchanges", "binance",
+                                              "--json"])
+    assert json.loads(json_result.stdout)["avg_price_usd"] == pytest.approx(2448.45, rel=1e-12)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["--model", "book", "--exchanges", "binance,okx"], "--model book takes one venue"),
+    (["--model", "router", "--exchanges", "binance", "--book-file", "x.csv"],
+     "give --book-file or --exchanges, not both"),
+    (["--model", "router", "--exchanges", "binance", "--depth", "0"], "depth=0 must be"),
+], ids=["book-two-venues", "book-file-too", "depth"])
+def test_cli_exchange_option_errors(fixture_venues: dict[str, list[Reply]], args: list[str],
+                                    match: str) -> None:
+    result = CliRunner().invoke(_cli(), ["impact", "--qty-eth", "10", *args])
+    assert result.exit_code == 2 and match in result.stderr, result.stderr
