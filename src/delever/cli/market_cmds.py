@@ -1,8 +1,15 @@
-"""delever CLI commands on price impact: ``impact``.
+"""delever CLI commands on price impact: ``impact`` (and ``calibrate`` from live sources).
 
 ``delever impact --qty-eth Q --model M`` sells Q ETH with one impact model and prints the
 fill schedule, the average price, the final mid and the liquidity discount (mark minus
-average fill price), or one JSON object with ``--json``.
+average fill price), or one JSON object with ``--json``. ``--exchanges binance,okx`` (models
+``book`` and ``router``) takes the venues' live order books through ccxt.
+
+:func:`calibrate_cmd` is ``delever calibrate`` with two more sources: ``--exchange VENUE``
+(daily OHLCV through ccxt, no bar at or after the cut-off) and ``--archive FILE...`` (kline
+files of Binance's public data archive). Without them it is the shipped-data command of
+:mod:`delever.cli.paths_cmds`. Only a command given one of these options opens a network
+connection (``delever.sources``, imported then).
 
 All default market parameters sit in the ``DEFAULT_*`` block below, each with its source;
 they are **estimates**, and the JSON output lists which ones a run used.
@@ -13,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,11 +28,21 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from delever.cli._common import console, emit_json, err_console, user_errors
+from delever.cli._common import (
+    atomic_write_text,
+    check_output_path,
+    console,
+    emit_json,
+    err_console,
+    user_errors,
+)
 from delever.cli._finite import non_finite_paths
 from delever.cli._tables import print_table
+from delever.cli.paths_cmds import DEFAULT_CUTOFF_TEXT, CutoffOpt, WindowOpt
+from delever.cli.paths_cmds import calibrate_cmd as shipped_calibrate_cmd
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
+from delever.market.calibration import DEFAULT_WINDOW_DAYS, MarketData, as_date, calibrate
 from delever.market.impact import ImpactModel, ScheduleFills, SquareRootImpact, VenueModel
 from delever.market.orderbook import OrderBook, OrderBookImpact
 from delever.market.router import Router
@@ -81,9 +99,10 @@ MODEL_OPTIONS: dict[str, tuple[str, ...]] = {
     "ac": ("--sigma", "--eta", "--gamma", "--epsilon", "--risk-aversion"),
     "ow": ("--impact-usd-per-eth", "--half-life-days"),
     "propagator": ("--impact-usd-per-eth", "--decay-time-days", "--decay-exponent"),
-    "book": ("--book-file", "--book-time"),
+    "book": ("--book-file", "--book-time", "--exchanges", "--symbol", "--depth"),
     "univ3": ("--pool-file",),
-    "router": ("--book-file", "--book-time", "--pool-file"),
+    "router": ("--book-file", "--book-time", "--pool-file", "--exchanges", "--symbol",
+               "--depth"),
 }
 # Sizes beyond these are refused before any arithmetic: squares of them stay far from float
 # overflow (numpy would otherwise print RuntimeWarnings), and all ETH in existence is ~1.2e8.
@@ -325,6 +344,19 @@ PoolFileOpt = Annotated[
     Opt("--pool-file", help="univ3/router: Uniswap v3 pool state JSON "
         "(default: a synthetic illustrative pool)."),
 ]
+ExchangesOpt = Annotated[
+    str | None,
+    Opt("--exchanges", help="book/router: live order books from these venues (ccxt ids, "
+        "comma-separated, e.g. binance,okx); book takes one. Needs the network."),
+]
+SymbolOpt = Annotated[
+    str | None,
+    Opt("--symbol", help="With --exchanges: ETH/USDT (default), ETH/USDC or ETH/USD; the "
+        "quote is counted 1:1 as USD."),
+]
+DepthOpt = Annotated[
+    int | None, Opt("--depth", help="With --exchanges: levels per side to fetch (default 100).")
+]
 ImpactJsonOpt = Annotated[bool, Opt("--json", help="Write one JSON object to stdout.")]
 
 
@@ -349,6 +381,9 @@ def impact(
     book_file: BookFileOpt = None,
     book_time: BookTimeOpt = None,
     pool_file: PoolFileOpt = None,
+    exchanges: ExchangesOpt = None,
+    symbol: SymbolOpt = None,
+    depth: DepthOpt = None,
     json_output: ImpactJsonOpt = False,
 ) -> None:
     """Sell --qty-eth ETH through an impact model: fills, average price, liquidity discount."""
@@ -358,7 +393,8 @@ def impact(
         sigma=sigma, eta=eta, gamma=gamma, epsilon=epsilon, risk_aversion=risk_aversion,
         impact_usd_per_eth=impact_usd_per_eth, half_life_days=half_life_days,
         decay_time_days=decay_time_days, decay_exponent=decay_exponent, book_file=book_file,
-        book_time=book_time, pool_file=pool_file)
+        book_time=book_time, pool_file=pool_file, exchanges=exchanges, symbol=symbol,
+        depth=depth)
     # extreme model parameters can overflow: the result is checked below and refused in one
     # line, so numpy's RuntimeWarnings would only be noise before that line
     with user_errors(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -395,6 +431,15 @@ class ImpactOptions:
     book_file: Path | None = None
     book_time: str | None = None
     pool_file: Path | None = None
+    exchanges: str | None = None
+    symbol: str | None = None
+    depth: int | None = None
+
+    def venue_names(self) -> tuple[str, ...]:
+        """The venues of ``--exchanges``, split and stripped (empty without it)."""
+        if self.exchanges is None:
+            return ()
+        return tuple(v.strip() for v in self.exchanges.split(",") if v.strip())
 
     def model_parameters(self) -> dict[str, float | None]:
         """The numeric model options by flag."""
@@ -416,7 +461,7 @@ class ImpactOptions:
             model == "sqrt"
             or (model == "ac" and None in (self.sigma, self.eta, self.gamma))
             or (model in ("ow", "propagator") and self.impact_usd_per_eth is None)
-            or (model == "router" and self.book_file is None)
+            or (model == "router" and self.book_file is None and self.exchanges is None)
         )
 
 
@@ -433,6 +478,7 @@ class _ImpactBuild:
     warnings: list[str]
     mark_usd: float | None = None
     book: OrderBook | None = None
+    venue_books: tuple[Any, ...] = ()  # delever.sources.exchanges.VenueBook, live venues
     engine: ImpactModel | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -500,6 +546,7 @@ def _sqrt_inputs(options: ImpactOptions, qty: float) -> _ImpactBuild:
     warnings = unused_options(options.model, {
         **options.model_parameters(), "--book-file": options.book_file,
         "--book-time": options.book_time, "--pool-file": options.pool_file,
+        "--exchanges": options.exchanges, "--symbol": options.symbol, "--depth": options.depth,
     }, uses_sqrt_params)
     default_sigma = default_adv = math.nan
     if options.sigma_daily is None or options.adv_eth is None:
@@ -514,10 +561,41 @@ def _sqrt_inputs(options: ImpactOptions, qty: float) -> _ImpactBuild:
                         mark_usd=options.price_usd)
 
 
+def _live_books(options: ImpactOptions, build: _ImpactBuild) -> None:
+    """``--exchanges``: the venues' books (the network is touched here only); the mark
+    defaults to the mean of their mids."""
+    from delever.sources import exchanges
+
+    venues = options.venue_names()
+    if options.book_file is not None:
+        raise InvalidArgument("give --book-file or --exchanges, not both.")
+    if options.model == "book" and len(venues) != 1:
+        raise InvalidArgument(f"--exchanges={options.exchanges!r}: --model book takes one "
+                              "venue; use --model router for several.")
+    build.venue_books = exchanges.fetch_order_books(
+        venues, options.symbol or exchanges.DEFAULT_SYMBOL,
+        exchanges.DEFAULT_DEPTH if options.depth is None else options.depth,
+        retry=exchanges.DEFAULT_RETRY,
+    )
+    if build.mark_usd is None:
+        build.mark_usd = exchanges.mean_mid_usd(build.venue_books)
+    build.parameters["venue_sources"] = [b.source for b in build.venue_books]
+    build.parameters["venue_mids_usd"] = {
+        b.venue: b.book.mid_price_usd for b in build.venue_books}
+    if options.model == "book":
+        book = build.venue_books[0].book
+        build.engine = OrderBookImpact(book)
+        build.payload["venue_source"] = book.source
+        build.parameters["book_mid_usd"] = book.mid_price_usd
+        build.parameters["book_bid_depth_eth"] = book.bid_depth_eth
+
+
 def _load_venue(options: ImpactOptions, build: _ImpactBuild) -> None:
     """The book or pool a venue model sells into; the mark defaults to its own mid."""
     mark = build.mark_usd
-    if options.model == "book":
+    if options.model in ("book", "router") and options.exchanges is not None:
+        _live_books(options, build)
+    elif options.model == "book":
         book = load_book(options.book_file, options.book_time)
         build.engine = OrderBookImpact(book)
         build.mark_usd = mark if mark is not None else book.mid_price_usd
@@ -616,7 +694,10 @@ def _router_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
     """The order split between the book (or the square-root law) and the pool."""
     venues: list[VenueModel] = []
     names: list[str] = []
-    if build.book is not None:
+    if build.venue_books:
+        venues.extend(OrderBookImpact(b.book) for b in build.venue_books)
+        names.extend(b.venue for b in build.venue_books)
+    elif build.book is not None:
         venues.append(OrderBookImpact(build.book))
         names.append("book")
         build.parameters["book_source"] = build.book.source
@@ -624,10 +705,11 @@ def _router_engine(options: ImpactOptions, build: _ImpactBuild) -> None:
         venues.append(_sqrt_model(build.sigma_daily, build.adv_eth, build.impact_y))
         names.append("sqrt")
         build.parameters.update(build.sqrt_params())
-    pool = load_pool(options.pool_file)
-    venues.append(UniswapV3Impact(pool))
-    names.append("univ3")
-    build.parameters["pool_source"] = pool.source
+    if not build.venue_books or options.pool_file is not None:  # live venues: pool if given
+        pool = load_pool(options.pool_file)
+        venues.append(UniswapV3Impact(pool))
+        names.append("univ3")
+        build.parameters["pool_source"] = pool.source
     router = Router.of(venues, names)
     build.engine = router
     routed = router.route(_mark(build), build.qty_eth)
@@ -684,9 +766,10 @@ def _finish_payload(options: ImpactOptions, build: _ImpactBuild,
     model, payload, notes = options.model, build.payload, build.notes
     payload["parameters"] = build.parameters
     payload["estimates"] = sorted(set(build.defaults_used))
-    synthetic = (model == "book" and options.book_file is None) or (
-        model in ("univ3", "router") and options.pool_file is None
-    )
+    live = options.exchanges is not None
+    synthetic = (model == "book" and options.book_file is None and not live) or (
+        model == "univ3" and options.pool_file is None
+    ) or (model == "router" and options.pool_file is None and not live)
     if synthetic:
         notes.append("Venue data are a synthetic illustrative example, not market data.")
     if model in ("sqrt", "router", "book", "univ3"):
@@ -773,10 +856,89 @@ def _print(payload: dict[str, Any], schedule: ScheduleFills) -> None:
     print_table(summary)
     if payload.get("venue_source"):
         console.print(f"venue: {payload['venue_source']}", markup=False)
+    else:
+        for source in payload["parameters"].get("venue_sources", []):
+            console.print(f"venue: {source}", markup=False)
     if payload["estimates"]:
         console.print("defaults used (estimates): " + ", ".join(payload["estimates"]))
     for note in payload["notes"]:
         console.print(f"note: {note}", markup=False)
+
+
+# --- calibrate from an exchange or archive files -------------------------------------------------
+
+ExchangeOpt = Annotated[
+    str | None,
+    Opt("--exchange", help="Calibrate on daily OHLCV from this venue (a ccxt id, e.g. "
+        "binance) instead of the shipped data; only bars closed before the cut-off. Needs "
+        "the network."),
+]
+ArchiveOpt = Annotated[
+    list[Path] | None,
+    Opt("--archive", help="Calibrate on kline files from data.binance.vision (zip or csv, "
+        "spot or USD-M futures; repeat for several files) instead of the shipped data."),
+]
+CalSymbolOpt = Annotated[
+    str, Opt("--symbol", help="With --exchange: ETH/USDT, ETH/USDC or ETH/USD (quote "
+             "counted 1:1 as USD).")
+]
+CalOutputOpt = Annotated[
+    Path | None,
+    Opt("--output", "-o", help="Write the [market] TOML section to this file."),
+]
+
+
+def calibrate_cmd(
+    cutoff: CutoffOpt = DEFAULT_CUTOFF_TEXT,
+    window_days: WindowOpt = DEFAULT_WINDOW_DAYS,
+    output: CalOutputOpt = None,
+    json_output: ImpactJsonOpt = False,
+    exchange: ExchangeOpt = None,
+    archive: ArchiveOpt = None,
+    symbol: CalSymbolOpt = "ETH/USDT",
+) -> None:
+    """Estimate sigma, ADV and impact Y before a cut-off (shipped data, --exchange or
+    --archive), as TOML."""
+    if exchange is None and not archive:  # the shipped data: paths_cmds' command as it is
+        shipped_calibrate_cmd(cutoff, window_days, output, json_output)
+        return
+    with user_errors():
+        check_output_path("--output", output)
+        day = as_date(cutoff)
+        data = _live_market_data(exchange, archive or [], symbol, day, window_days)
+        result = calibrate(day, window_days, data=data)
+        section = result.to_toml_section()
+        written = None if output is None else atomic_write_text(output, section)
+        if json_output:
+            payload = result.to_dict()
+            payload["toml"] = section
+            payload["output"] = None if written is None else str(written)
+            emit_json(payload)
+        elif written is None:
+            typer.echo(section, nl=False)
+        else:
+            console.print(result.summary(), markup=False, highlight=False)
+            console.print(f"wrote the [market] section to {written}", markup=False)
+
+
+def _live_market_data(exchange: str | None, archive: list[Path], symbol: str, day: date,
+                      window_days: int) -> MarketData:
+    """The MarketData of ``--exchange`` (daily bars from the window's first return to the
+    cut-off) or of ``--archive`` files."""
+    from delever.sources import archive as archive_files
+    from delever.sources import exchanges
+
+    if exchange is not None and archive:
+        raise InvalidArgument("give --exchange or --archive, not both.")
+    if archive:
+        return archive_files.klines_market_data(archive_files.read_archive_klines(archive))
+    assert exchange is not None
+    since = day - timedelta(days=window_days + 1)  # one close before the window's first return
+    frame = exchanges.fetch_ohlcv(
+        exchange, symbol, "1d", since.isoformat(), day.isoformat(),
+        options=exchanges.OhlcvOptions(retry=exchanges.DEFAULT_RETRY),
+    )
+    return archive_files.klines_market_data(frame)
 
 
 def register(app: typer.Typer) -> None:
@@ -789,6 +951,7 @@ __all__ = [
     "DEFAULT_MARKET_SOURCE",
     "DEFAULT_PRICE_USD",
     "ac_defaults",
+    "calibrate_cmd",
     "illustrative_book",
     "impact",
     "load_book",
