@@ -20,7 +20,9 @@ SEED = 20260207
 
 # --- what each command takes -------------------------------------------------------------
 # Kinds: float, int, date, out (a file written), in (a file read), flag, workers, scheduler,
-# and enum:<a,b,c> (enum*: repeatable). "@model" ties an option to the --model it needs.
+# and enum:<a,b,c> (enum*: repeatable), net (a live source: only its missing value and
+# misspellings are fuzzed, as any value would reach the network). "@model" ties an option to
+# the --model it needs.
 
 ScenarioArg = "scenario"  # positional: a built-in name or a TOML file
 PROTOCOLS = "enum:aave-v3.6,aave-v3.0,aave-v3.3,morpho-blue"  # --protocol of position/liquidate
@@ -99,8 +101,10 @@ COMMANDS: dict[str, Command] = {
                  "--risk-aversion": "float", "--impact-usd-per-eth": "float",
                  "--half-life-days": "float", "--decay-time-days": "float",
                  "--decay-exponent": "float", "--book-file": "in", "--book-time": "date",
-                 "--pool-file": "in"}),
-        Command("calibrate", (), {"--cutoff": "date", "--window-days": "int", "--output": "out"},
+                 "--pool-file": "in", "--exchanges": "net", "--symbol": "net",
+                 "--depth": "net"}),
+        Command("calibrate", (), {"--cutoff": "date", "--window-days": "int", "--output": "out",
+                                  "--exchange": "net", "--symbol": "net", "--archive": "in"},
                 report_ext="toml"),
         Command("paths", ("--paths", "2", "--steps", "3"),
                 {"--model": "enum:gbm,merton,garch,bootstrap,replay", "--paths": "int",

@@ -944,6 +944,7 @@ def _live_market_data(exchange: str | None, archive: list[Path], symbol: str, da
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("impact")(impact)
+    app.command("calibrate")(calibrate_cmd)
 
 
 __all__ = [

@@ -367,5 +367,5 @@ def _print_summary(payload: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    app.command("calibrate")(calibrate_cmd)
+    # `calibrate` is registered by market_cmds, whose version adds --exchange / --archive
     app.command("paths")(paths_cmd)
