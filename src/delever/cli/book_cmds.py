@@ -146,10 +146,16 @@ def fetch_cmd(
         if json_output:
             emit_json({"output": str(output), **meta})
             return
-        dropped = ", ".join(f"{n} {why}" for why, n in meta["dropped"].items() if n)
         console.print(f"{output}: {len(book.rows):,} accounts of {book.candidates:,} borrowers "
-                      f"at block {book.block} (dropped: {dropped or 'none'}); "
+                      f"at block {book.block} (dropped: {_dropped(meta)}); "
                       f"{meta['rpc_requests']:,} RPC requests.", markup=False, highlight=False)
+
+
+def _dropped(meta: dict[str, Any]) -> str:
+    dropped = meta.get("dropped")
+    if not isinstance(dropped, dict):
+        return "unknown"
+    return ", ".join(f"{n:,} {why}" for why, n in dropped.items() if n) or "none"
 
 
 def show_cmd(
@@ -178,7 +184,7 @@ def show_cmd(
             lines.append(f"{meta.get('market')} (chain {meta.get('chain_id')}), block "
                          f"{meta.get('block')} ({when}), ETH ${meta.get('eth_price_usd', 0):,.2f}")
             lines.append(f"source: {meta.get('source')}")
-            lines.append(f"dropped: {meta.get('dropped')}")
+            lines.append(f"dropped: {_dropped(meta)}")
         if hf is not None:
             finite = hf[np.isfinite(hf)]
             median = float(np.median(finite)) if finite.size else math.nan
