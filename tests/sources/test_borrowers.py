@@ -125,8 +125,11 @@ def _chain_with_logs() -> FakeChain:
 def test_fetch_writes_a_book_that_reads_back(tmp_path: Path) -> None:
     chain = _chain_with_logs()
     out = tmp_path / "book.parquet"
+    seen: list[tuple[int, int]] = []
     _book, meta = fetch_book(chain, FetchRequest(MARKET, out, from_block=1_000_000,
-                                                 chunk_blocks=250, source="http://x/***"))
+                                                 chunk_blocks=250, source="http://x/***"),
+                             progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(250, 1000), (500, 1000), (750, 1000), (1000, 1000)]
     back = read_book_parquet(out)
     assert back.account_id.tolist() == [address(1), address(2), address(3)]
     np.testing.assert_allclose(back.collateral_eth, [10.0, 6.0 - 3.0 / 0.955, 2.0], rtol=1e-14)
@@ -206,6 +209,16 @@ def test_addresses_instead_of_a_scan(tmp_path: Path) -> None:
                                                 addresses=(address(1), address(4))))
     assert [r.account for r in book.rows] == [address(1)]
     assert chain.log_requests == [] and "2 addresses given" in meta["source"]
+
+
+def test_no_book_position_writes_nothing(tmp_path: Path) -> None:
+    chain = FakeChain(known_accounts())
+    out = tmp_path / "b.parquet"
+    with pytest.raises(SourceError, match=r"^none of the 2 addresses holds a book position at "
+                       r"block 20000000 \(dropped: 1 no_debt, 1 eth_debt_only\); nothing "
+                       r"written\.$"):
+        fetch_book(chain, FetchRequest(MARKET, out, addresses=(address(4), address(5))))
+    assert not out.exists()
 
 
 # --- RPC requests ---------------------------------------------------------------------------------

@@ -597,6 +597,10 @@ def fetch_book(chain: ChainReader, request: FetchRequest, *,
                                    save=save_state_to(state_path), progress=progress)
         scanned = (from_block, block)
     book = read_book(chain, market, addresses, block, batch=request.batch)
+    if not book.rows:  # the scan's state stays: a rerun does not scan again
+        dropped = ", ".join(f"{n} {why}" for why, n in book.dropped.items() if n) or "none"
+        raise SourceError(f"none of the {book.candidates} addresses holds a book position at "
+                          f"block {block} (dropped: {dropped}); nothing written.")
     metadata = book_metadata(book, request, scanned, chain.calls_made)
     write_book_parquet(request.output, [vars(row) for row in book.rows], metadata)
     state_path.unlink(missing_ok=True)
