@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from delever._io import atomic_write_text
+from delever.book.loaders import write_book_parquet
 from delever.sources import SourceError
 
 # --- the market ---------------------------------------------------------------------------
@@ -285,16 +287,14 @@ def _logs_or_shrink(chain: ChainReader, pool: str, start: int, end: int) -> \
 
 
 def scan_borrowers(chain: ChainReader, state: ScanState, *, chunk_blocks: int,
-                   save: Callable[[ScanState], None], progress: ScanProgress | None = None,
-                   clock: Callable[[], float] | None = None) -> list[str]:
+                   save: Callable[[ScanState], None],
+                   progress: ScanProgress | None = None) -> list[str]:
     """Scan ``Borrow`` events from ``state.next_block`` to ``state.to_block``; return borrowers.
 
     ``save`` is called with the state at most every :data:`SAVE_EVERY_S` seconds, at the end,
     and before any failure propagates, so a rerun resumes after the last completed range.
     """
-    import time
-
-    now = clock or time.monotonic
+    now = time.monotonic
     if chunk_blocks < 1:
         raise SourceError(f"chunk_blocks={chunk_blocks} must be at least 1, e.g. 10000.")
     total = state.to_block - state.from_block + 1
@@ -578,8 +578,6 @@ def fetch_book(chain: ChainReader, request: FetchRequest, *,
     Returns the book and the metadata written. The sidecar ``<output>.partial.json`` is kept
     on failure (a rerun resumes) and removed once the book is written.
     """
-    from delever.book.loaders import write_book_parquet
-
     market, state_path = request.market, partial_path(request.output)
     from_block = market.pool_from_block if request.from_block is None else request.from_block
     state = None
