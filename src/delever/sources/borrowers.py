@@ -77,9 +77,10 @@ class AaveMarket:
 
 # bgd-labs/aave-address-book @ f61c97628307d387ca93a78578970fe6db885029, src/AaveV3Ethereum.sol:
 # POOL, AAVE_PROTOCOL_DATA_PROVIDER, ORACLE, WETH_UNDERLYING, wstETH_UNDERLYING,
-# weETH_UNDERLYING. Creation block 16291127 of the Pool proxy: Etherscan's contract creation,
-# used as the Aave v3 deployment block by public indexers (e.g. cryo scripts scanning
-# "--blocks 16291127:latest"); an earlier --from-block only costs empty ranges.
+# weETH_UNDERLYING. Block 16291127: the Aave v3 Ethereum Pool's deployment block as public
+# indexers use it (e.g. cryo scripts scanning "--blocks 16291127:latest"), not checked against
+# Etherscan here; a too-early --from-block only costs empty ranges, a too-late one misses
+# borrowers, so give --from-block where in doubt.
 MARKETS: dict[str, AaveMarket] = {
     "ethereum-core": AaveMarket(
         name="ethereum-core",
