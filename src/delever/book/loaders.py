@@ -1,4 +1,5 @@
-"""Read borrower books from files: the delever CSV schema and the Lido Aave v3 cohort files.
+"""Read borrower books from files: the delever CSV and Parquet schemas and the Lido Aave v3
+cohort files.
 
 Book CSV schema (one account per row, header required, comma-separated, UTF-8)::
 
@@ -16,6 +17,13 @@ Book CSV schema (one account per row, header required, comma-separated, UTF-8)::
                             takes the asset's Aave v3 Core value
 ==========================  =========================================================
 
+Book Parquet files (``delever book fetch``) hold the same columns (``emode`` boolean,
+``asset`` text) plus those of :data:`BOOK_PARQUET_EXTRA_COLUMNS` (the on-chain health factor
+and the amounts the book's columns were derived from), and a JSON object under the file
+metadata key ``delever.book`` (market, chain id, block, block time, ETH price, source, how
+``collateral_eth`` was derived). :func:`read_book_parquet` reads the book columns and quotes
+the book at the file's ETH price.
+
 Columns may come in any order; unknown columns are refused (a typo would otherwise drop an
 optional column silently). Blank lines are skipped. Every problem raises one
 :class:`~delever.errors.InvalidArgument` line naming the file, the row (the line number in the
@@ -25,6 +33,8 @@ file, header = 1) and the column.
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
 from collections.abc import Sequence
 from os import PathLike
@@ -32,8 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from delever._io import atomic_write_bytes
 from delever.book.assets import BOOK_ASSETS
 from delever.book.book import BookValueError, BorrowerBook
 from delever.errors import InvalidArgument, check_non_negative, unknown_name
@@ -212,6 +224,150 @@ def _asset(line: int, cell: str) -> str:
     return symbol
 
 
+# --- Parquet book files ------------------------------------------------------------------------
+
+PARQUET_METADATA_KEY = b"delever.book"
+# Written by ``delever book fetch`` beside the book columns; read back by nothing but kept so a
+# user can see what each row was derived from (units in the names).
+BOOK_PARQUET_EXTRA_COLUMNS = (
+    "health_factor",  # on chain at the block (getUserAccountData)
+    "eth_collateral_usd",  # WETH, wstETH, weETH enabled as collateral, USD
+    "eth_debt_usd",  # debt in those assets, USD
+    "other_collateral_usd",  # all other collateral, USD (left out of collateral_eth)
+    "total_debt_usd",  # all debt, USD
+    "emode_category",  # Aave e-mode category id, 0 outside e-mode
+)
+_PARQUET_FLOATS = ("collateral_eth", "debt_usd", *PARAMETER_COLUMNS)
+
+
+def write_book_parquet(
+    path: str | PathLike[str], rows: Sequence[dict[str, Any]], metadata: dict[str, Any]
+) -> Path:
+    """Write book rows (dicts of the book and extra columns) and ``metadata`` as Parquet.
+
+    The file is written atomically (a temp file renamed), so a failure keeps an earlier file.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = (*BOOK_CSV_COLUMNS, *BOOK_PARQUET_EXTRA_COLUMNS)
+    types = {"account": pa.string(), "asset": pa.string(), "emode": pa.bool_(),
+             "emode_category": pa.int64()}
+    schema = pa.schema([(name, types.get(name, pa.float64())) for name in columns])
+    table = pa.Table.from_pydict({name: [row[name] for row in rows] for name in columns},
+                                 schema=schema)
+    table = table.replace_schema_metadata({PARQUET_METADATA_KEY: json.dumps(metadata)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return atomic_write_bytes(Path(path), buffer.getvalue(), option="--output")
+
+
+def _read_parquet_table(file: Path) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(file)
+    except FileNotFoundError:
+        raise InvalidArgument(f"{file}: no such file; give the path of a book .parquet file."
+                              ) from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"{file}: is a folder; give a book .parquet file.") from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidArgument(f"{file}: not a readable Parquet file ({reason[:120]}).") from None
+
+
+def read_book_parquet_metadata(path: str | PathLike[str]) -> dict[str, Any]:
+    """The ``delever.book`` metadata of a book Parquet file (``{}`` where it has none)."""
+    file = Path(path)
+    raw = (_read_parquet_table(file).schema.metadata or {}).get(PARQUET_METADATA_KEY)
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument(f"{file}: metadata {PARQUET_METADATA_KEY.decode()} is not JSON."
+                              ) from None
+    if not isinstance(meta, dict):
+        raise InvalidArgument(f"{file}: metadata {PARQUET_METADATA_KEY.decode()} is not an "
+                              "object.")
+    return meta
+
+
+def read_book_parquet(
+    path: str | PathLike[str], *, reference_price_usd: float | None = None
+) -> BorrowerBook:
+    """Read a borrower book from a Parquet file (``delever book fetch``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.parquet`` file.
+    reference_price_usd : float, optional
+        ETH price at which the book is quoted; default the file's metadata ``eth_price_usd``
+        (the oracle's at the block), if any.
+
+    Returns
+    -------
+    BorrowerBook
+
+    Raises
+    ------
+    InvalidArgument
+        One line naming the file, the row (data row, first = 1) and the column: not Parquet, a
+        missing or unknown column, no rows, a null or non-numeric cell, a bad value.
+    """
+    file = Path(path)
+    table = _read_parquet_table(file)
+    names = list(table.column_names)
+    allowed = (*BOOK_CSV_COLUMNS, *BOOK_PARQUET_EXTRA_COLUMNS)
+    for name in names:
+        if name not in allowed:
+            raise InvalidArgument(f"{file}: {unknown_name('column', name, allowed)}")
+    for name in (*REQUIRED_COLUMNS, *PARAMETER_COLUMNS):
+        if name not in names:
+            raise InvalidArgument(f"{file}: column {name} is missing (columns: "
+                                  f"{', '.join(BOOK_CSV_COLUMNS)}).")
+    if table.num_rows == 0:
+        raise InvalidArgument(f"{file}: the file has no accounts.")
+    if reference_price_usd is None:
+        price = read_book_parquet_metadata(file).get("eth_price_usd")
+        reference_price_usd = float(price) if isinstance(price, int | float) else None
+    values = {name: _parquet_column(file, table, name) for name in ("account", *_PARQUET_FLOATS)}
+    emode = (_parquet_column(file, table, "emode") if "emode" in names
+             else np.zeros(table.num_rows, dtype=np.bool_))
+    try:
+        return BorrowerBook(
+            account_id=np.array(values["account"], dtype=str),
+            **{name: values[name] for name in _PARQUET_FLOATS},
+            emode=emode,
+            reference_price_usd=reference_price_usd,
+        )
+    except BookValueError as exc:
+        column = "account" if exc.column == "account_id" else exc.column
+        raise InvalidArgument(f"{file}: data row {exc.index + 1}, column {column}: "
+                              f"{column}={exc.value} {exc.rule}") from None
+
+
+def _parquet_column(file: Path, table: Any, name: str) -> npt.NDArray[Any]:
+    """One column as a numpy array of its book type; a null or wrong type is one line."""
+    column = table.column(name)
+    nulls = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
+    if nulls.size:
+        raise InvalidArgument(f"{file}: data row {int(nulls[0]) + 1}, column {name}: empty cell;"
+                              f" give {name} in every row.")
+    values = column.to_numpy(zero_copy_only=False)
+    if name == "account":
+        return np.array([str(v) for v in values], dtype=str)
+    kind = "b" if name == "emode" else "f"
+    if values.dtype.kind not in ("b" if kind == "b" else "fiu"):
+        raise InvalidArgument(f"{file}: column {name} holds {column.type}; give "
+                              f"{'booleans' if kind == 'b' else 'numbers'}.")
+    out: npt.NDArray[Any] = values.astype(np.bool_ if kind == "b" else np.float64)
+    return out
+
+
 # --- Lido Aave v3 cohort files ----------------------------------------------------------------
 
 LIDO_COLUMNS = ("user", "collateral", "debt", "threshold", "emode", "eth_price")
@@ -303,8 +459,12 @@ def read_lido_cohort(
 
 __all__ = [
     "BOOK_CSV_COLUMNS",
+    "BOOK_PARQUET_EXTRA_COLUMNS",
     "LIDO_EMODE_LIQUIDATION_BONUS",
     "LIDO_LIQUIDATION_BONUS",
     "read_book_csv",
+    "read_book_parquet",
+    "read_book_parquet_metadata",
     "read_lido_cohort",
+    "write_book_parquet",
 ]

@@ -8,7 +8,9 @@ and runs rounds of Aave liquidations, each round's liquidator sales moving the p
 reports P(liquidation) of the large account, liquidations at risk, bad-debt VaR and the
 amplification, each with a 95% interval.
 
-Without ``--book`` both use the default synthetic book below (an ESTIMATE).
+``--book`` takes a book CSV or a ``.parquet`` book (``delever book fetch``); without it both
+use the scenario's ``[book] file`` where it has one, else the default synthetic book below (an
+ESTIMATE).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from delever.book.cascade import (
     Engine,
     cascade,
 )
-from delever.book.loaders import read_book_csv
+from delever.book.loaders import read_book_csv, read_book_parquet
 from delever.book.synthetic import synthetic_book
 from delever.cli._bounds import MAX_ETH, MAX_USD, check_lt, check_price_usd
 from delever.cli._common import console, emit_json, user_errors
@@ -89,6 +91,7 @@ class Defaults:
     whale_lt: float = DEFAULT_WHALE_LT
     follower_kappa: float = DEFAULT_FOLLOWER_KAPPA
     follower_lag: int = DEFAULT_FOLLOWER_LAG
+    book_file: Path | None = None  # the scenario's [book] file (a Parquet book), if any
 
 
 BUILTIN_DEFAULTS = Defaults("built-in defaults (trend-2026 estimates)",
@@ -121,6 +124,7 @@ def scenario_defaults(name: str | None) -> Defaults:
             book.total_collateral_eth.value, "book_seed": book.seed,
             "follower_kappa": book.followers_kappa.value,
             "follower_lag": book.followers_lag_steps,
+            "book_file": scenario.book_file,
         }
     return Defaults(f"scenario {scenario.name}", scenario.mark_price_usd, market.impact_y,
                     market.sigma_daily, market.adv_eth, **book_values, **whale)
@@ -154,7 +158,8 @@ ScenarioArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write one JSON object to stdout.")]
 BookOpt = Annotated[
     Path | None,
-    typer.Option("--book", help="Borrower book CSV (delever schema); default: a synthetic "
+    typer.Option("--book", help="Borrower book: a CSV (delever schema) or a .parquet book "
+                 "(delever book fetch); default: the scenario's [book] file, else a synthetic "
                  "book of 2,000 borrowers, 1,000,000 ETH (estimates)."),
 ]
 EngineOpt = Annotated[str, typer.Option("--engine", help="exact or ladder.")]
@@ -182,6 +187,9 @@ def _engine(engine: str) -> Engine:
 
 
 def _book(path: Path | None, price_usd: float, defaults: Defaults) -> BorrowerBook:
+    path = path if path is not None else defaults.book_file
+    if path is not None and path.suffix.lower() == ".parquet":
+        return read_book_parquet(path, reference_price_usd=price_usd)
     if path is not None:
         return read_book_csv(path, reference_price_usd=price_usd)
     return synthetic_book(defaults.book_accounts, defaults.book_collateral_eth, price_usd,
@@ -269,7 +277,7 @@ def cascade_cmd(
                 "engine": result.engine,
                 "defaults": defaults.source,
                 "book": {
-                    "source": str(book) if book is not None else "synthetic (estimate)",
+                    "source": _book_source(book, defaults),
                     "accounts": len(the_book),
                     "collateral_eth": the_book.total_collateral_eth,
                     "debt_usd": the_book.total_debt_usd,
@@ -280,6 +288,15 @@ def cascade_cmd(
             emit_json(payload)
             return
         console.print(result.summary(), markup=False, highlight=False)
+
+
+def _book_source(path: Path | None, defaults: Defaults) -> str:
+    """Where the command's book came from, for its JSON output."""
+    if path is not None:
+        return str(path)
+    if defaults.book_file is not None:
+        return f"{defaults.book_file} ([book] file of the {defaults.source})"
+    return "synthetic (estimate)"
 
 
 def check_error(field: str, value: float, rule: str) -> InvalidArgument:

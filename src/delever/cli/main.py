@@ -10,6 +10,7 @@ import typer
 
 from delever.cli import (
     advise_cmds,
+    book_cmds,
     cascade_cmds,
     market_cmds,
     paths_cmds,
@@ -42,6 +43,7 @@ for module in (
     cascade_cmds,
     plan_cmds,
     advise_cmds,
+    book_cmds,
 ):
     module.register(app)
 

@@ -53,6 +53,8 @@ class Scenario:
     ledger: Ledger | None  # None when the position is known only from reported totals
     # The scenario's `protocol` (default aave-v3.6); engines take its kernel_rules().
     protocol: LendingProtocol = dataclasses.field(default_factory=get_protocol)
+    # `[book] file`, resolved against the scenario file's folder; None: the synthetic draw.
+    book_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -311,8 +313,12 @@ def _check_position_matches_accounts(
         )
 
 
-def build_scenario(spec: ScenarioSpec) -> Scenario:
-    """Model objects from a validated scenario; bad combinations raise InvalidArgument."""
+def build_scenario(spec: ScenarioSpec, *, base_dir: Path | None = None) -> Scenario:
+    """Model objects from a validated scenario; bad combinations raise InvalidArgument.
+
+    ``base_dir`` is the folder a ``[book] file`` is relative to (the scenario file's; default
+    the current folder).
+    """
     accounts = _accounts(spec)
     reserves = _reserves(spec)
     ledger = _ledger(spec)
@@ -324,7 +330,24 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         mark_price_usd=spec.mark.price_usd.value,
         ledger=ledger,
         protocol=_protocol(spec),
+        book_file=_book_file(spec, base_dir),
     )
+
+
+def _book_file(spec: ScenarioSpec, base_dir: Path | None) -> Path | None:
+    """The ``[book] file`` resolved against ``base_dir``; it must exist (read when used)."""
+    if spec.book is None or spec.book.file is None:
+        return None
+    path = Path(spec.book.file).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        raise InvalidArgument(f"book.file={spec.book.file!r}: no such file ({path}); give the "
+                              "path of a book .parquet file, relative to the scenario file.")
+    if path.suffix.lower() != ".parquet":
+        raise InvalidArgument(f"book.file={spec.book.file!r} must be a .parquet book "
+                              "(delever book fetch).")
+    return path
 
 
 def _protocol(spec: ScenarioSpec) -> LendingProtocol:
@@ -337,7 +360,9 @@ def _protocol(spec: ScenarioSpec) -> LendingProtocol:
 
 def load_scenario(source: str | Path = DEFAULT_SCENARIO) -> Scenario:
     """Load a built-in scenario by name (default ``trend-2026``) or a TOML file by path."""
-    return build_scenario(read_scenario_spec(source))
+    path = Path(str(source))
+    base_dir = path.parent if path.is_file() else None
+    return build_scenario(read_scenario_spec(source), base_dir=base_dir)
 
 
 __all__ = ["MarketParameters", "Scenario", "build_scenario", "load_scenario"]

@@ -519,6 +519,12 @@ class BookSpec(_Strict):
     followers_lag_steps: int = Field(
         default=1, ge=1, le=10_000, description="Steps between the sale and the copy."
     )
+    file: str | None = Field(
+        default=None, min_length=1, max_length=4096,
+        description="A Parquet borrower book (delever book fetch), relative to the scenario "
+        "file: the cascade and stress commands use it instead of the synthetic draw "
+        "(n_accounts, total_collateral_eth and seed then serve the engines that still draw).",
+    )
 
 
 class ScenarioSpec(_Strict):
