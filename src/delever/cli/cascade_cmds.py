@@ -119,9 +119,10 @@ def scenario_defaults(name: str | None) -> Defaults:
             whale["whale_lt"] = scenario.reserves["WETH"].liquidation_threshold
     book_values: dict[str, Any] = {}
     if book is not None:
+        total = book.total_collateral_eth
         book_values = {
-            "book_accounts": book.n_accounts, "book_collateral_eth":
-            book.total_collateral_eth.value, "book_seed": book.seed,
+            "book_accounts": book.n_accounts, "book_seed": book.seed,
+            **({} if total is None else {"book_collateral_eth": total.value}),
             "follower_kappa": book.followers_kappa.value,
             "follower_lag": book.followers_lag_steps,
             "book_file": scenario.book_file,

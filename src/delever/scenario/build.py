@@ -13,6 +13,8 @@ from types import MappingProxyType
 import pandas as pd
 from pydantic import BaseModel
 
+from delever.book import BorrowerBook, synthetic_book
+from delever.book.loaders import read_book_parquet
 from delever.errors import InvalidArgument, unknown_name
 from delever.kernels.records import ImpactLaw
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
@@ -25,6 +27,7 @@ from delever.protocol import (
     check_whole_units,
     get_protocol,
 )
+from delever.protocol.base import RiskParams
 from delever.scenario.loader import DEFAULT_SCENARIO, read_scenario_spec
 from delever.scenario.schema import ScenarioSpec, Sourced
 from delever.sim.position import NamedAccount, PositionReport, analyze_position
@@ -86,6 +89,20 @@ class Scenario:
         """Each account's HF and liquidation price, the band and the P&L at the mark."""
         return analyze_position(self.accounts, self.prices, self.pnl(), reserves=self.reserves,
                                 protocol=self.protocol)
+
+    def borrower_book(self, price_usd: float, risk: RiskParams) -> BorrowerBook | None:
+        """The other borrowers: the ``[book] file`` (read from the chain) where given, else
+        the synthetic book drawn at ``price_usd`` with ``risk``'s LT and bonus; None with no
+        ``[book]``."""
+        spec = self.spec.book
+        if spec is None:
+            return None
+        if self.book_file is not None:
+            return read_book_parquet(self.book_file)
+        assert spec.total_collateral_eth is not None  # the schema: a file or a total
+        return synthetic_book(spec.n_accounts, spec.total_collateral_eth.value, price_usd,
+                              seed=spec.seed, liquidation_threshold=risk.liquidation_threshold,
+                              liquidation_bonus=risk.liquidation_bonus)
 
     def engine_law(self, step_s: float) -> ImpactLaw | None:
         """The impact law the engines walk at a step of ``step_s`` seconds: the ``[market]

@@ -8,7 +8,7 @@ the fitted state-dependent liquidity where ``[market] state_liquidity = true``.
 
 from __future__ import annotations
 
-from delever.book import build_ladder, synthetic_book
+from delever.book import build_ladder
 from delever.book.cascade import DEFAULT_PROTOCOL_FEE
 from delever.book.synthetic import DEFAULT_LIQUIDATION_BONUS, DEFAULT_LIQUIDATION_THRESHOLD
 from delever.kernels.records import ImpactLaw
@@ -74,21 +74,18 @@ def engine_law(scenario: Scenario, step_s: float) -> ImpactLaw | None:
 
 
 def scenario_book_sales(scenario: Scenario) -> BookSales:
-    """The liquidation rungs of the scenario's synthetic book (empty with no ``[book]``).
+    """The liquidation rungs of the scenario's book (empty with no ``[book]``): the
+    ``[book] file`` where given, else the synthetic book.
 
     The book is drawn at the scenario's mark, as in
     :func:`delever.scenario.replay.amplification_report`:
     ``synthetic_book(n_accounts, total_collateral_eth, mark_price_usd, seed=seed)``, then
     :func:`delever.book.build_ladder` and :meth:`BookSales.from_ladder`.
     """
-    spec = scenario.spec.book
-    if spec is None:
-        return BookSales.empty()
     risk = book_risk(scenario)
-    book = synthetic_book(spec.n_accounts, spec.total_collateral_eth.value,
-                          scenario.mark_price_usd, seed=spec.seed,
-                          liquidation_threshold=risk.liquidation_threshold,
-                          liquidation_bonus=risk.liquidation_bonus)
+    book = scenario.borrower_book(scenario.mark_price_usd, risk)
+    if book is None:
+        return BookSales.empty()
     return BookSales.from_ladder(build_ladder(book, rules=scenario.protocol.kernel_rules(),
                                               protocol_fee=risk.protocol_fee))
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from delever._typing import FloatArray1D
-from delever.book import synthetic_book
 from delever.book.actors import Followers, ImpactParams, LargeAccount
 from delever.errors import InvalidArgument
 from delever.ledger import Side, Trade
@@ -194,12 +193,8 @@ def amplification_report(
         inputs = replay_inputs(scenario)
         own = own_impact_fraction(inputs.schedule_eth, inputs.market, inputs.step_hours)
         exogenous = inputs.realized_usd / (1.0 - own)
-    risk = book_risk(scenario)
-    book = synthetic_book(
-        spec.n_accounts, spec.total_collateral_eth.value, float(exogenous[0]), seed=spec.seed,
-        liquidation_threshold=risk.liquidation_threshold,
-        liquidation_bonus=risk.liquidation_bonus,
-    )
+    book = scenario.borrower_book(float(exogenous[0]), book_risk(scenario))
+    assert book is not None  # [book] was checked above
     params = scenario.market_parameters()
     seller = LargeAccount(
         inputs.position.total_eth,

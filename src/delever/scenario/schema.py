@@ -507,8 +507,10 @@ class BookSpec(_Strict):
     """The other borrowers (a synthetic book fitted to a real Aave cohort) and followers."""
 
     n_accounts: int = Field(default=2_000, ge=1, le=1_000_000, description="Borrowers.")
-    total_collateral_eth: EthSourced = Field(
-        description="ETH collateral of the whole book; in (0, 1.2e8] (all the ETH in existence)."
+    total_collateral_eth: EthSourced | None = Field(
+        default=None,
+        description="ETH collateral of the whole (synthetic) book; in (0, 1.2e8] (all the ETH "
+        "in existence). Required unless file is given.",
     )
     seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Seed of the book's draw.")
     followers_kappa: KappaSourced = Field(
@@ -522,9 +524,16 @@ class BookSpec(_Strict):
     file: str | None = Field(
         default=None, min_length=1, max_length=4096,
         description="A Parquet borrower book (delever book fetch), relative to the scenario "
-        "file: the cascade and stress commands use it instead of the synthetic draw "
-        "(n_accounts, total_collateral_eth and seed then serve the engines that still draw).",
+        "file: every engine uses it instead of the synthetic draw (n_accounts, "
+        "total_collateral_eth and seed are then not used).",
     )
+
+    @model_validator(mode="after")
+    def _drawn_or_read(self) -> BookSpec:
+        if self.file is None and self.total_collateral_eth is None:
+            raise ValueError("give total_collateral_eth (a synthetic book) or file (a book "
+                             "read from the chain: delever book fetch)")
+        return self
 
 
 class ScenarioSpec(_Strict):
