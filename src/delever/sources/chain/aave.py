@@ -20,7 +20,7 @@ from delever.protocol.account import Account, Prices, account_data, to_base, to_
 from delever.protocol.reserves import RESERVES, EModeCategory, ReserveParams
 from delever.sources import SourceError
 from delever.sources.chain import abi
-from delever.sources.chain.markets import AaveMarket, resolve_market
+from delever.sources.chain.markets import AaveMarket, checksum, resolve_market
 from delever.sources.chain.rpc import RpcClient, is_address
 
 BASE_CURRENCY_DECIMALS = 8  # AaveOracle BASE_CURRENCY_UNIT on Ethereum: 1e8 = 1 USD
@@ -205,6 +205,10 @@ class LiveAccount:
                 debt[name] = p.debt_tokens
                 exact &= to_units(debt[name], p.decimals) == p.variable_debt_units
             exact &= to_base(prices[name]) == p.price_base
+        for reserve in self.reserves:  # every known reserve's price: the engines move WETH's
+            name = known.get(reserve.symbol.lower())
+            if name is not None and reserve.price_base > 0:
+                prices.setdefault(name, reserve.price_usd)
         category = self._emode_model(known) if self.emode is not None else None
         try:
             account = Account(collateral=collateral, debt=debt, emode=category is not None)
@@ -319,7 +323,7 @@ def _strategies(client: RpcClient, m: AaveMarket, assets: Sequence[str],
     dp = m.protocol_data_provider
     where = _run(client, [(dp, abi.GET_INTEREST_RATE_STRATEGY_ADDRESS, (a,)) for a in assets],
                  block, allow_failure=True)
-    calls = [(str(w[0]) if w else m.pool, abi.GET_INTEREST_RATE_DATA_BPS, (a,))
+    calls = [(checksum(str(w[0])) if w else m.pool, abi.GET_INTEREST_RATE_DATA_BPS, (a,))
              for w, a in zip(where, assets, strict=True)]
     rows = _run(client, calls, block, allow_failure=True)
     return [RateStrategy(calls[k][0], *(int(v) for v in row)) if row and where[k] else None
@@ -337,7 +341,7 @@ def _read_reserves(
     head = _required(_run(client, [(m.pool, abi.GET_RESERVES_LIST, ()),
                                    (m.protocol_data_provider, abi.GET_ALL_RESERVES_TOKENS, ())],
                           block))
-    assets = [str(a) for a in head[0][0]]
+    assets = [checksum(str(a)) for a in head[0][0]]
     symbols = {str(addr).lower(): str(sym) for sym, addr in head[1][0]}
     calls = [c for a in assets for c in _per_reserve_calls(m, a)]
     calls.append((m.oracle, abi.GET_ASSETS_PRICES, (assets,)))
@@ -369,7 +373,8 @@ def _read_reserves(
             total_atoken_units=int(totals[2]), total_variable_debt_units=int(totals[4]),
             virtual_underlying_units=v_units,
             utilization=_utilization(int(totals[4]), v_units, int(totals[2])),
-            a_token=str(pool_data[8]), variable_debt_token=str(pool_data[10]),
+            a_token=checksum(str(pool_data[8])),
+            variable_debt_token=checksum(str(pool_data[10])),
             rate_strategy=strategies[k],
             emode_category_ids=tuple(c.category_id for c in categories
                                      if c.has_collateral(reserve_id)),

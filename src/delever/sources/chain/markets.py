@@ -92,7 +92,8 @@ def get_market(name: str) -> AaveMarket:
     raise SourceError(str(unknown_name("--market", name, MARKETS)))
 
 
-def _checksum(address: str) -> str:
+def checksum(address: str) -> str:
+    """EIP-55 checksummed ``address``."""
     from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(address))
@@ -123,7 +124,7 @@ def resolve_market(client: RpcClient, market: AaveMarket, block: int) -> AaveMar
                 f"{fn.label} at {provider} returned {len(data)} bytes at block {block}, not an "
                 "address; is it a PoolAddressesProvider?"
             ) from None
-        found.append(_checksum(address))
+        found.append(checksum(address))
     pool, oracle, data_provider = found
     for address, what in ((pool, "Pool"), (oracle, "AaveOracle"),
                           (data_provider, "PoolDataProvider")):
@@ -135,5 +136,5 @@ def resolve_market(client: RpcClient, market: AaveMarket, block: int) -> AaveMar
     )
 
 
-__all__ = ["DEFAULT_MARKET", "MARKETS", "AaveMarket", "get_market", "require_code",
+__all__ = ["DEFAULT_MARKET", "MARKETS", "AaveMarket", "checksum", "get_market", "require_code",
            "resolve_market"]
