@@ -304,7 +304,7 @@ def account_data(res: dict[str, Reserve], user: User) -> tuple[int, int, int, in
 
 
 # --- the node -------------------------------------------------------------------------------
-class Revert(Exception):
+class RevertError(Exception):
     """A handler's revert."""
 
 
@@ -345,7 +345,7 @@ class FakeChain:
         chain = self
 
         class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status, payload = chain.answer(body)
                 try:
@@ -362,7 +362,8 @@ class FakeChain:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -391,7 +392,7 @@ class FakeChain:
             return 200, json.dumps(reply).encode()
         try:
             reply["result"] = self._method(method, request.get("params", []))
-        except Revert:
+        except RevertError:
             reply["error"] = {"code": 3, "message": "execution reverted", "data": "0x"}
         except KeyError as exc:
             reply["error"] = {"code": -32601, "message": f"unsupported {exc}"}
@@ -436,10 +437,10 @@ class FakeChain:
             return b""  # calling an account without code succeeds with no data
         entry = self._table.get((to_l, data[:4]))
         if entry is None:
-            raise Revert
+            raise RevertError
         name, inputs, outputs, handler = entry
         if (to.lower(), name) in {(a.lower(), n) for a, n in self.revert}:
-            raise Revert
+            raise RevertError
         args = tuple(decode(list(inputs), data[4:]))
         return encode(list(outputs), list(handler(args)))
 
@@ -516,7 +517,7 @@ class FakeChain:
         for r in self.reserves.values():
             if r.underlying.lower() == address.lower():
                 return r
-        raise Revert
+        raise RevertError
 
     def _user(self, address: str) -> User:
         return self.users.get(address.lower(), User())
@@ -542,7 +543,7 @@ class FakeChain:
         for target, _allow_failure, data in args[0]:
             try:
                 results.append((True, self.call(target, bytes(data))))
-            except Revert:
+            except RevertError:
                 results.append((False, b""))
         return (results,)
 
