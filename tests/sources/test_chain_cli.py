@@ -185,3 +185,23 @@ def test_no_debt_json_health_factor_is_max(chain: FakeChain) -> None:
     out = json.loads(r.out)
     assert out["health_factor_wad"] == str(UINT256_MAX)
     assert out["debt_usd"] == 0.0
+
+
+def test_stablecoin_emode_keeps_the_chain_figures(chain: FakeChain) -> None:
+    # e-mode 7 (the fixture's stablecoin category): delever's Account allows ETH-denominated
+    # e-mode debt only, so the model is refused in one line and the chain's figures remain.
+    chain.users[MIXED_USER].emode = 7
+    r = invoke("--address", MIXED_USER, "--rpc", chain.url, "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["health_factor_wad"] == str(account_data(chain.reserves,
+                                                        chain.users[MIXED_USER])[5])
+    assert out["delever_health_factor_wad"] is None
+    assert out["model_note"].startswith(f"account {MIXED_USER} (e-mode 7) cannot be modelled "
+                                        "by delever: debt.USDC: the ETH-correlated e-mode")
+
+
+def test_negative_block_before_any_request(chain: FakeChain) -> None:
+    r = invoke("--address", EMODE_USER, "--rpc", chain.url, "--block", "-1")
+    assert r.code == 2 and "--block -1 must be a block number >= 0." in r.err
+    assert sum(chain.methods.values()) == 0

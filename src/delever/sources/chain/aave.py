@@ -18,6 +18,7 @@ from typing import Any
 from delever.errors import InvalidArgument
 from delever.protocol.account import Account, Prices, account_data, to_base, to_units
 from delever.protocol.reserves import RESERVES, EModeCategory, ReserveParams
+from delever.protocol.rule_sets import DEFAULT_RULE_SET
 from delever.sources import SourceError
 from delever.sources.chain import abi
 from delever.sources.chain.markets import AaveMarket, checksum, resolve_market
@@ -147,13 +148,17 @@ class DeleverModel:
         return (f"delever cannot model {', '.join(self.unmodelled)} (known reserves: "
                 f"{', '.join(RESERVES)}); its figures leave them out.")
 
-    def health_factor_wad(self) -> int:
-        """delever's exact (integer) health factor of the model."""
+    def health_factor_wad(self, rule_set: str = DEFAULT_RULE_SET) -> int:
+        """delever's exact (integer) health factor of the model.
+
+        ``rule_set`` is the pool's rounding: ``"3.6"`` (v3.5 and later, the default) or
+        ``"3.3"`` for a block before the v3.5 upgrade (:mod:`delever.protocol.rule_sets`).
+        """
         kwargs: dict[str, Any] = {}
         if self.emode_category is not None:
             kwargs["emode_category"] = self.emode_category
         data = account_data(self.account, self.prices, reserves=self.reserves, exact=True,
-                            **kwargs)
+                            rule_set=rule_set, **kwargs)
         assert data.health_factor_wad is not None  # exact=True always sets it
         return data.health_factor_wad
 
