@@ -234,3 +234,16 @@ def test_bad_address_before_any_request(chain: FakeChain) -> None:
 
 def test_pool_constant_matches_the_market() -> None:
     assert CORE.pool == POOL and CORE.oracle == ORACLE
+
+
+def test_emode_getters_missing_is_refused(chain: FakeChain) -> None:
+    # A pool before v3.2 has no getEModeCategoryCollateralConfig: the categories read as none,
+    # and an e-mode account is not silently modelled without its e-mode.
+    chain.revert.add((POOL, "getEModeCategoryCollateralConfig"))
+    client, live = _reserves(chain)
+    assert all(r.emode_category_ids == () for r in live.values())
+    acc = read_account(client, CORE, EMODE_USER, chain.block, reserves=tuple(live.values()))
+    assert acc.emode_category_id == 1 and acc.emode is None
+    with pytest.raises(SourceError, match=r"is in e-mode 1, whose parameters the pool did not "
+                       r"answer"):
+        acc.to_delever()

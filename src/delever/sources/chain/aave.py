@@ -187,6 +187,12 @@ class LiveAccount:
         Reserves delever has no model for are left out and listed in ``unmodelled``; an
         e-mode account whose debt delever's ``Account`` refuses raises one line.
         """
+        if self.emode_category_id != 0 and self.emode is None:
+            raise SourceError(
+                f"account {self.address} is in e-mode {self.emode_category_id}, whose "
+                "parameters the pool did not answer (getEModeCategoryCollateralConfig, Aave "
+                "v3.2+); delever cannot model it."
+            )
         known = {name.lower(): name for name in RESERVES}
         by_symbol = {r.symbol: r for r in self.reserves}
         collateral: dict[str, float] = {}
