@@ -12,10 +12,11 @@ import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
+from typer._click import exceptions as click_errors  # typer >= 0.24 ships its own click
 
 from delever.cli._bounds import (
     MAX_ETH,
@@ -56,6 +57,17 @@ DebtOpt = Annotated[
 ]
 PriceOpt = Annotated[
     float, typer.Option("--price-usd", help="ETH price in USD.", show_default=False)
+]
+# position's own: optional, since --address reads the account from the chain instead.
+PosCollateralOpt = Annotated[
+    float | None,
+    typer.Option("--collateral-eth", help="WETH collateral, in ETH.", show_default=False),
+]
+PosDebtOpt = Annotated[
+    float | None, typer.Option("--debt-usd", help="USDC debt, in USD.", show_default=False)
+]
+PosPriceOpt = Annotated[
+    float | None, typer.Option("--price-usd", help="ETH price in USD.", show_default=False)
 ]
 LtOpt = Annotated[
     float | None,
@@ -176,10 +188,34 @@ def _print_table(title: str, rows: dict[str, Any]) -> None:
     print_table(table)
 
 
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Read this account (0x + 40 hex) from the chain at --block "
+                 "instead of the --collateral-eth / --debt-usd / --price-usd example."),
+]
+RpcOpt = Annotated[
+    str | None,
+    typer.Option("--rpc", envvar="DELEVER_RPC_URL", show_envvar=True, show_default=False,
+                 help="Ethereum JSON-RPC URL, with --address (never printed)."),
+]
+BlockOpt = Annotated[
+    int | None,
+    typer.Option("--block", help="Block to read, with --address; default the latest "
+                 "finalized block.", show_default=False),
+]
+MarketOpt = Annotated[
+    str, typer.Option("--market", help="Aave v3 market, with --address: ethereum-core or "
+                      "ethereum-prime."),
+]
+_OFFLINE = ("--collateral-eth", "--debt-usd", "--price-usd", "--lt", "--ltv", "--bonus",
+            "--lltv", "--protocol")
+
+
 def position(
-    collateral_eth: CollateralOpt,
-    debt_usd: DebtOpt,
-    price_usd: PriceOpt,
+    ctx: typer.Context,
+    collateral_eth: PosCollateralOpt = None,
+    debt_usd: PosDebtOpt = None,
+    price_usd: PosPriceOpt = None,
     lt: LtOpt = None,
     ltv: LtvOpt = None,
     bonus: BonusOpt = None,
@@ -187,8 +223,26 @@ def position(
     json_output: JsonOpt = False,
     protocol_name: ProtocolOpt = DEFAULT_PROTOCOL,
     lltv: LltvOpt = None,
+    address: AddressOpt = None,
+    rpc: RpcOpt = None,
+    block: BlockOpt = None,
+    market: MarketOpt = "ethereum-core",
 ) -> None:
-    """Health factor, liquidation price and borrowing room of one WETH/USDC account."""
+    """Health factor, liquidation price and borrowing room of one WETH/USDC account.
+
+    With --address, the account is read from Aave v3 on the chain (--rpc) at --block.
+    """
+    if address is not None:
+        given = dict(zip(_OFFLINE, (collateral_eth, debt_usd, price_usd, lt, ltv, bonus, lltv,
+                                    None if protocol_name == DEFAULT_PROTOCOL else 1),
+                         strict=True))
+        with user_errors():
+            _live_position(address, rpc, block, market, json_output,
+                           [name for name, value in given.items() if value is not None])
+        return
+    _require_given(ctx, {"collateral_eth": collateral_eth, "debt_usd": debt_usd,
+                         "price_usd": price_usd})
+    assert collateral_eth is not None and debt_usd is not None and price_usd is not None
     with user_errors():
         protocol = _protocol(protocol_name, lltv)
         _refuse_options(protocol, {"--lt": lt is not None, "--ltv": ltv is not None,
@@ -226,6 +280,42 @@ def position(
             emit_json(result)
         else:
             _print_table(f"{_aave_title(protocol)} account (WETH collateral, USDC debt)", result)
+
+
+def _live_position(address: str, rpc: str | None, block: int | None, market: str,
+                   json_output: bool, refused: list[str]) -> None:
+    """``position --address``: the account read from the chain (delever.sources.chain)."""
+    if refused:
+        raise InvalidArgument(f"{refused[0]} does not apply with --address (the account is "
+                              "read from the chain); drop one or the other.")
+    from delever.sources import require
+
+    require("web3", "delever position --address")
+    from delever.sources.chain.position import live_position
+
+    result, positions = live_position(address, rpc, block, market)
+    if json_output:
+        emit_json(result)
+        return
+    summary = {k: v for k, v in result.items() if not isinstance(v, list | dict)}
+    _print_table(f"Aave v3 {market} account {address} at block {result['block']}", summary)
+    table = Table(title="Reserves")
+    for column in ("symbol", "collateral", "debt", "as collateral", "price USD"):
+        table.add_column(column)
+    for row in positions:
+        table.add_row(row["symbol"], f"{row['collateral_tokens']:,.6f}",
+                      f"{row['debt_tokens']:,.6f}", "yes" if row["used_as_collateral"] else "no",
+                      f"{row['price_usd']:,.8f}")
+    print_table(table)
+
+
+def _require_given(ctx: typer.Context, values: Mapping[str, float | None]) -> None:
+    """Without --address the example's amounts are required: click's own missing-option error
+    (one line, exit 2, as when they were declared required)."""
+    for name, value in values.items():
+        if value is None:
+            param = next(p for p in ctx.command.params if p.name == name)
+            raise click_errors.MissingParameter(ctx=ctx, param=cast(Any, param))
 
 
 def _aave_title(protocol: AaveV3) -> str:
