@@ -154,9 +154,13 @@ def test_mixed_account_amounts_beyond_a_float(chain: FakeChain) -> None:
     weth = next(p for p in acc.positions if p.symbol == "WETH")
     assert weth.collateral_units == 850_123_456_789_012_345_000
     model = acc.to_delever()
-    # 18 significant digits: the float Account cannot hold them, and says so
-    assert not model.amounts_exact
+    # 18 significant digits: a float cannot hold them, so the account carries the chain's
+    # integers, and the exact health factor is the chain's to the wei
     assert to_units(model.account.collateral["WETH"], 18) != weth.collateral_units
+    assert model.account.collateral_units is not None
+    assert model.account.collateral_units["WETH"] == weth.collateral_units
+    assert model.amounts_exact
+    assert model.health_factor_wad() == acc.health_factor
     debts = {p.symbol for p in acc.positions if p.variable_debt_units}
     assert debts == {"USDC", "USDT"} and not model.account.emode
 

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from delever.errors import InvalidArgument
-from delever.protocol.account import Account, Prices, account_data, to_base, to_units
+from delever.protocol.account import Account, Prices, account_data, to_base
 from delever.protocol.reserves import RESERVES, EModeCategory, ReserveParams
 from delever.protocol.rule_sets import DEFAULT_RULE_SET
 from delever.sources import SourceError
@@ -138,7 +138,9 @@ class DeleverModel:
     reserves: Mapping[str, ReserveParams]
     emode_category: EModeCategory | None
     unmodelled: tuple[str, ...]  # symbols held or owed that delever has no reserve for
-    amounts_exact: bool  # every balance survives the float round trip to integer units
+    # the balances are the chain's integers (the account carries them); this says whether
+    # every oracle price survives the float round trip to 8-decimal base units too
+    amounts_exact: bool
 
     @property
     def note(self) -> str:
@@ -197,6 +199,7 @@ class LiveAccount:
         by_symbol = {r.symbol: r for r in self.reserves}
         collateral: dict[str, float] = {}
         debt: dict[str, float] = {}
+        units: tuple[dict[str, int], dict[str, int]] = ({}, {})  # the chain's integers
         prices: dict[str, float] = {}
         params: dict[str, ReserveParams] = dict(RESERVES)
         unmodelled: list[str] = []
@@ -211,10 +214,10 @@ class LiveAccount:
             prices[name] = reserve.price_usd
             if p.used_as_collateral and p.collateral_units > 0:
                 collateral[name] = p.collateral_tokens
-                exact &= to_units(collateral[name], p.decimals) == p.collateral_units
+                units[0][name] = p.collateral_units
             if p.variable_debt_units > 0:
                 debt[name] = p.debt_tokens
-                exact &= to_units(debt[name], p.decimals) == p.variable_debt_units
+                units[1][name] = p.variable_debt_units
             exact &= to_base(prices[name]) == p.price_base
         for reserve in self.reserves:  # every known reserve's price: the engines move WETH's
             name = known.get(reserve.symbol.lower())
@@ -222,7 +225,8 @@ class LiveAccount:
                 prices.setdefault(name, reserve.price_usd)
         category = self._emode_model(known) if self.emode is not None else None
         try:
-            account = Account(collateral=collateral, debt=debt, emode=category is not None)
+            account = Account(collateral=collateral, debt=debt, emode=category is not None,
+                              collateral_units=units[0], debt_units=units[1])
         except InvalidArgument as exc:
             raise SourceError(
                 f"account {self.address} (e-mode {self.emode_category_id}) cannot be modelled "
