@@ -61,7 +61,8 @@ COMMANDS: dict[str, Command] = {
     c.name: c
     for c in [
         Command("run", ("--paths", "2", "--no-report"),
-                {"--paths": "int", "--seed": "int", "--report": "out", "--no-report": "flag"},
+                {"--paths": "int", "--seed": "int", "--report": "out", "--no-report": "flag",
+                 "--address": "net", "--rpc": "net", "--block": "net"},
                 positional=ScenarioArg),
         Command("simulate", ("--paths", "2", "--steps", "3"),
                 {"--strategy":

@@ -54,3 +54,27 @@ def test_bad_units_and_prices_are_refused(tmp_path: Path) -> None:
         load_scenario(_write(tmp_path, 'collateral_units = { WETH = "1" }\n'))
     with pytest.raises(InvalidArgument, match="prices.WETH"):
         load_scenario(_write(tmp_path, UNITS, "[prices]\nWETH = 2000.0\n"))
+
+
+def test_emode_section_sets_the_category(tmp_path: Path) -> None:
+    """A wstETH / WETH loop in e-mode: the [emode] LT (here 94%, not the shipped 95%) is the
+    one the exact health factor uses."""
+    coll_units, debt_units = 64_127_900_000_000_000_000, 68_556_600_000_000_000_000
+    emode = ('[emode]\ncategory_id = 1\nliquidation_threshold = { value = 0.94, source = '
+             '"test" }\nltv = 0.93\nliquidation_bonus = 0.01\n')
+    text = one_account_scenario(
+        mark_usd=2500.0, bought_eth=78.56, emode=True,
+        collateral=f'{{ wstETH = {coll_units / 1e18!r} }}\n'
+                   f'collateral_units = {{ wstETH = "{coll_units}" }}',
+        debt=f'{{ WETH = {debt_units / 1e18!r} }}\ndebt_units = {{ WETH = "{debt_units}" }}',
+        extra="[prices]\nwstETH = 3062.5\n" + emode)
+    path = tmp_path / "loop.toml"
+    path.write_text(text)
+    scenario = load_scenario(path)
+    assert scenario.emode_category.liquidation_threshold == 0.94
+    (account,) = scenario.position_report().accounts
+    # GenericLogic v3.6 by hand: base values floored / ceiled at 8-decimal prices
+    coll_base = coll_units * 306_250_000_000 // 10**18
+    debt_base = -(-debt_units * 250_000_000_000 // 10**18)
+    assert account.health_factor_wad == (coll_base * 9400 * 10**18 + debt_base // 2
+                                         ) // debt_base // 10_000

@@ -219,6 +219,7 @@ NO_DEBT_USER = "0x" + "b2" * 20
 EMPTY_USER = "0x" + "c3" * 20
 MIXED_USER = "0x" + "d4" * 20
 LINK_USER = "0x" + "e5" * 20
+WETH_USER = "0x" + "f6" * 20  # the common leveraged long: WETH against USDT
 
 
 def make_users(res: dict[str, Reserve]) -> dict[str, User]:
@@ -246,6 +247,8 @@ def make_users(res: dict[str, Reserve]) -> dict[str, User]:
                          {"USDC": d("USDC", "1100000.123456"), "USDT": d("USDT", "250000.5")}),
         LINK_USER: User(0, {"LINK": s("LINK", "40000.25"), "WETH": s("WETH", "10")},
                         {"USDC": d("USDC", "30000")}),
+        WETH_USER: User(0, {"WETH": s("WETH", "30123.456789123456789")},
+                        {"USDT": d("USDT", "41000000.654321")}),
     }
 
 
@@ -319,6 +322,8 @@ class FakeChain:
         self.users = make_users(self.reserves)
         self.chain_id = 1
         self.block = 24_000_000
+        # the reserve rows' time (SNAPSHOT), as the block's header time
+        self.block_timestamp = 1_769_905_493
         self.finalized_lag = 64
         self.has_finalized = True
         self.multicall = True
@@ -409,7 +414,8 @@ class FakeChain:
                 if not self.has_finalized:
                     raise KeyError("finalized")
                 return {"number": hex(self.block - self.finalized_lag)}
-            return {"number": hex(self.block) if tag == "latest" else tag}
+            number = hex(self.block) if tag == "latest" else tag
+            return {"number": number, "timestamp": hex(self.block_timestamp)}
         if method == "eth_getCode":
             return "0x6080" if self._has_code(params[0]) else "0x"
         if method == "eth_call":

@@ -33,7 +33,7 @@ from delever.errors import InvalidArgument
 from delever.sources import SourceError, redact_url, require
 
 if TYPE_CHECKING:  # the module needs eth-abi (delever[live]): imported when a fetch runs
-    from delever.sources.borrowers import AaveMarket, ChainReader
+    from delever.sources.borrowers import AaveMarket, ChainBook, ChainReader, FetchRequest
 
 RPC_ENV = "DELEVER_RPC_URL"
 
@@ -115,7 +115,7 @@ def fetch_cmd(
     """The borrower book of an Aave v3 market at one block, as a Parquet file."""
     with user_errors():
         require("eth_abi", "delever book fetch")
-        from delever.sources.borrowers import FetchRequest, fetch_book, read_address_file
+        from delever.sources.borrowers import FetchRequest, read_address_file
 
         the_market = _market(market)
         _check_output(output, force)
@@ -132,23 +132,32 @@ def fetch_cmd(
             tuple(read_address_file(addresses)) if addresses is not None else None,
             chunk_blocks, batch, redact_url(url))
         chain = make_client(url)
-        bar = Progress(TextColumn("Borrow events"), BarColumn(),
-                       TextColumn("{task.completed:,}/{task.total:,} blocks"),
-                       TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
-                       transient=True, disable=json_output)
-        with bar:
-            task = bar.add_task("scan", total=1)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            book, meta = fetch_book(chain, request, progress=advance)
+        book, meta = fetch_with_progress(chain, request, quiet=json_output)
         if json_output:
             emit_json({"output": str(output), **meta})
             return
         console.print(f"{output}: {len(book.rows):,} accounts of {book.candidates:,} borrowers "
                       f"at block {book.block} (dropped: {_dropped(meta)}); "
                       f"{meta['rpc_requests']:,} RPC requests.", markup=False, highlight=False)
+
+
+def fetch_with_progress(chain: ChainReader, request: FetchRequest, *, quiet: bool
+                        ) -> tuple[ChainBook, dict[str, Any]]:
+    """:func:`~delever.sources.borrowers.fetch_book` with a progress bar on stderr over the
+    blocks scanned (none when ``quiet``)."""
+    from delever.sources.borrowers import fetch_book
+
+    bar = Progress(TextColumn("Borrow events"), BarColumn(),
+                   TextColumn("{task.completed:,}/{task.total:,} blocks"),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console,
+                   transient=True, disable=quiet)
+    with bar:
+        task = bar.add_task("scan", total=1)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return fetch_book(chain, request, progress=advance)
 
 
 def _dropped(meta: dict[str, Any]) -> str:

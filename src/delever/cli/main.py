@@ -12,6 +12,7 @@ from delever.cli import (
     advise_cmds,
     book_cmds,
     cascade_cmds,
+    live_cmds,
     market_cmds,
     paths_cmds,
     plan_cmds,
@@ -41,9 +42,11 @@ for module in (
     simulate_cmds,
     replay_cmds,
     cascade_cmds,
+    live_cmds,
     plan_cmds,
     advise_cmds,
     book_cmds,
+    live_cmds,
 ):
     module.register(app)
 

@@ -8,6 +8,7 @@ shows the engines' progress bars and numba's compiles (stderr), and writes the H
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import PlanRequest, plan_with_progress, print_plan
 from delever.cli.replay_cmds import print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
+from delever.errors import InvalidArgument
 from delever.report import report_footer, write_report
 from delever.report.format import format_usd
 from delever.report.run_report import run_report_sections
@@ -310,18 +312,52 @@ def run(
         bool, typer.Option("--no-report", help="Do not write the HTML report.")
     ] = False,
     json_output: JsonOpt = False,
+    address: Annotated[list[str], typer.Option(
+        "--address", help="Run on a live account instead (0x…; repeatable): its snapshot "
+        "at --block, read over --rpc (see delever snapshot).", show_default=False)
+    ] = [],  # noqa: B006 (typer reads the default; never mutated)
+    rpc: Annotated[str | None, typer.Option(
+        "--rpc", help="JSON-RPC URL for --address (default: $DELEVER_RPC_URL).",
+        show_default=False)] = None,
+    block: Annotated[int | None, typer.Option(
+        "--block", help="Block for --address (default: the latest finalized).",
+        show_default=False)] = None,
 ) -> None:
     """Run a scenario end to end (default: the February 2026 unwind) and write the report."""
     with user_errors():
         check_run_options(paths, seed, flag_prefix="--")
         if not no_report:
             check_report_path(report)
+        if address or rpc is not None or block is not None:
+            with tempfile.TemporaryDirectory(prefix="delever-snapshot-") as folder:
+                scenario = _live_scenario(scenario, address, rpc, block, Path(folder))
+                _run(scenario, paths, seed, None if no_report else report, json_output)
+            return
+        _run(scenario, paths, seed, None if no_report else report, json_output)
+
+
+def _live_scenario(scenario: str, address: list[str], rpc: str | None, block: int | None,
+                   folder: Path) -> str:
+    """``run --address``: the account's snapshot (delever snapshot), as a scenario file."""
+    from delever.cli.live_cmds import take_snapshot
+
+    if scenario != DEFAULT_SCENARIO:
+        raise InvalidArgument(f"give a scenario ({scenario!r}) or --address, not both.")
+    if not address:
+        raise InvalidArgument("--rpc and --block go with --address; give the account.")
+    path = folder / "snapshot.toml"
+    take_snapshot(address, rpc, block, "ethereum-core", output=path, quiet=True)
+    return str(path)
+
+
+def _run(scenario: str, paths: int, seed: int, report: Path | None, json_output: bool) -> None:
+    with user_errors():
         show = not json_output
         with compile_notice():
             result = run_scenario(scenario, paths=paths, seed=seed,
                                   engines=progress_engines(show),
                                   on_section=_print_section if show else None)
-        if not no_report:
+        if report is not None:
             written = _write_report(result, report, scenario)
             result = result.with_report_path(str(written))
             if show:

@@ -19,8 +19,10 @@ from delever.errors import InvalidArgument, unknown_name
 from delever.kernels.records import ImpactLaw
 from delever.ledger import Ledger, PnL, Side, Trade, pnl_from_summary
 from delever.protocol import (
+    ETH_CORRELATED_EMODE,
     RESERVES,
     Account,
+    EModeCategory,
     LendingProtocol,
     Prices,
     ReserveParams,
@@ -88,7 +90,13 @@ class Scenario:
     def position_report(self) -> PositionReport:
         """Each account's HF and liquidation price, the band and the P&L at the mark."""
         return analyze_position(self.accounts, self.prices, self.pnl(), reserves=self.reserves,
-                                protocol=self.protocol)
+                                protocol=self.protocol, emode_category=self.emode_category)
+
+    @property
+    def emode_category(self) -> EModeCategory:
+        """The e-mode category of the accounts with ``emode``: delever's ETH-correlated one,
+        with the scenario's ``[emode]`` parameters where given."""
+        return scenario_emode(self.spec)
 
     def borrower_book(self, price_usd: float, risk: RiskParams) -> BorrowerBook | None:
         """The other borrowers: the ``[book] file`` (read from the chain) where given, else
@@ -234,6 +242,26 @@ def _reserves(spec: ScenarioSpec) -> Mapping[str, ReserveParams]:
         except InvalidArgument as exc:
             raise InvalidArgument(f"reserve_overrides.{raw_symbol}: {exc}") from None
     return MappingProxyType(reserves)
+
+
+def scenario_emode(spec: ScenarioSpec) -> EModeCategory:
+    """``ETH_CORRELATED_EMODE`` with the scenario's ``[emode]`` values."""
+    emode = spec.emode
+    if emode is None:
+        return ETH_CORRELATED_EMODE
+    values = {key: getattr(emode, key).value
+              for key in ("ltv", "liquidation_threshold", "liquidation_bonus")
+              if getattr(emode, key) is not None}
+    sources = "; ".join(f"{key}: {getattr(emode, key).source}" for key in values
+                        if getattr(emode, key).source)
+    try:
+        return dataclasses.replace(
+            ETH_CORRELATED_EMODE, category_id=emode.category_id,
+            label=emode.label or ETH_CORRELATED_EMODE.label, **values,
+            source=f"scenario [emode] ({sources or 'own input'})",
+            estimate=any(getattr(emode, key).estimate for key in values))
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"emode: {exc}") from None
 
 
 def scenario_prices(spec: ScenarioSpec) -> Prices:

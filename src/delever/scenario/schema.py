@@ -536,6 +536,21 @@ class BookSpec(_Strict):
         return self
 
 
+class EModeSpec(_Strict):
+    """The e-mode category an account with ``emode = true`` is in (default: Ethereum Core's
+    ETH-correlated category 1 as delever ships it)."""
+
+    category_id: int = Field(default=1, ge=1, le=255, description="Aave's category id.")
+    label: str = Field(default="", max_length=100, description="Aave's label.")
+    ltv: FractionSourced | None = Field(default=None, description="The category's LTV.")
+    liquidation_threshold: FractionSourced | None = Field(
+        default=None, description="The category's liquidation threshold, in (0, 1]."
+    )
+    liquidation_bonus: NonNegativeSourced | None = Field(
+        default=None, description="The category's bonus above 1, e.g. 0.01; in [0, 1)."
+    )
+
+
 class ScenarioSpec(_Strict):
     """A whole scenario file."""
 
@@ -560,6 +575,9 @@ class ScenarioSpec(_Strict):
     )
     reserve_overrides: dict[str, ReserveOverride] = Field(
         default_factory=dict, description="Risk-parameter overrides by reserve symbol."
+    )
+    emode: EModeSpec | None = Field(
+        default=None, description="The e-mode category's parameters (accounts with emode)."
     )
     prices: dict[str, PriceSourced] = Field(
         default_factory=dict,

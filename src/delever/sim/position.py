@@ -17,8 +17,10 @@ from delever._results import ResultContract
 from delever.errors import InvalidArgument
 from delever.ledger import PnL
 from delever.protocol import (
+    ETH_CORRELATED_EMODE,
     RESERVES,
     Account,
+    EModeCategory,
     Prices,
     ReserveParams,
     account_data,
@@ -174,15 +176,16 @@ def _market_account(named: NamedAccount, prices: Prices, reserves: Mapping[str, 
 
 
 def _exact_hf_wad(account: Account, prices: Prices, reserves: Mapping[str, ReserveParams],
-                  protocol: LendingProtocol | None) -> int | None:
+                  protocol: LendingProtocol | None, emode_category: EModeCategory
+                  ) -> int | None:
     """The contract's integer HF when every balance of ``account`` is given in exact units."""
     units = {**(account.collateral_units or {})}, {**(account.debt_units or {})}
     if not (units[0] or units[1]) or set(units[0]) != set(account.collateral) or set(
             units[1]) != set(account.debt):
         return None
     rule_set = getattr(protocol, "rule_set", DEFAULT_RULE_SET)
-    wad = account_data(account, prices, reserves=reserves, exact=True,
-                       rule_set=rule_set).health_factor_wad
+    wad = account_data(account, prices, reserves=reserves, exact=True, rule_set=rule_set,
+                       emode_category=emode_category).health_factor_wad
     return None if wad is None else int(wad)
 
 
@@ -193,6 +196,7 @@ def analyze_position(
     *,
     reserves: Mapping[str, ReserveParams] = RESERVES,
     protocol: LendingProtocol | None = None,
+    emode_category: EModeCategory = ETH_CORRELATED_EMODE,
 ) -> PositionReport:
     """Health factor and liquidation price of every account at ``prices``, with the P&L.
 
@@ -210,6 +214,8 @@ def analyze_position(
         The lending protocol (default Aave v3.6, by the reserves). One that fixes the risk
         parameters per market (Morpho Blue: ``market_risk()``) values each account as one
         ETH-priced collateral against stablecoin debt by that market's LLTV.
+    emode_category
+        The e-mode category of the accounts with ``emode`` (Aave).
 
     Returns
     -------
@@ -224,15 +230,18 @@ def analyze_position(
         return PositionReport(mark_price_usd=mark, accounts=rows, pnl=pnl)
     reports = []
     for named in accounts:
-        data = account_data(named.account, prices, reserves=reserves)
-        liq_price = liquidation_price_usd(named.account, prices, reserves=reserves)
+        data = account_data(named.account, prices, reserves=reserves,
+                            emode_category=emode_category)
+        liq_price = liquidation_price_usd(named.account, prices, reserves=reserves,
+                                          emode_category=emode_category)
         driver = "ETH/USD"
         if math.isfinite(liq_price):
             distance = 100.0 * (1.0 - liq_price / mark)
         else:
             # the ETH price does not move this HF: give the fall of the rate that does, and
             # inf only where nothing liquidates the account
-            rate = rate_distance_to_liquidation(named.account, prices, reserves=reserves)
+            rate = rate_distance_to_liquidation(named.account, prices, reserves=reserves,
+                                                emode_category=emode_category)
             distance, driver = (rate.drop_pct, rate.driver) if rate else (math.inf, "none")
         reports.append(
             AccountReport(
@@ -246,7 +255,8 @@ def analyze_position(
                 distance_to_liquidation_pct=distance,
                 available_borrows_usd=data.available_borrows_usd,
                 distance_driver=driver,
-                health_factor_wad=_exact_hf_wad(named.account, prices, reserves, protocol),
+                health_factor_wad=_exact_hf_wad(named.account, prices, reserves, protocol,
+                                                emode_category),
             )
         )
     return PositionReport(mark_price_usd=mark, accounts=tuple(reports), pnl=pnl)

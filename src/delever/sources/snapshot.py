@@ -45,6 +45,17 @@ class SnapshotAccount:
 
 
 @dataclass(frozen=True)
+class EModeRisk:
+    """The e-mode category the snapshot's e-mode accounts are in, as read on chain."""
+
+    category_id: int
+    label: str
+    ltv: float
+    liquidation_threshold: float
+    liquidation_bonus: float
+
+
+@dataclass(frozen=True)
 class ChainSnapshot:
     """What a snapshot read: where and when, the oracle prices, the reserves, the accounts."""
 
@@ -60,6 +71,7 @@ class ChainSnapshot:
     book_file: str | None = None  # a book file (`delever book fetch`) beside the scenario
     cost_basis_usd_per_eth: float | None = None  # given by the user; else the mark
     notes: tuple[str, ...] = field(default_factory=tuple)
+    emode: EModeRisk | None = None
 
     @property
     def where(self) -> str:
@@ -143,6 +155,12 @@ def _document(snap: ChainSnapshot) -> dict[str, Any]:
             f"{a.health_factor_wad})") for a in snap.accounts
             if a.health_factor_wad < 2**255},
     }
+    if snap.emode is not None:
+        e, read = snap.emode, f"{snap.where}: e-mode category {snap.emode.category_id}"
+        doc["emode"] = {"category_id": e.category_id, "label": e.label,
+                        "ltv": _sourced(e.ltv, read),
+                        "liquidation_threshold": _sourced(e.liquidation_threshold, read),
+                        "liquidation_bonus": _sourced(e.liquidation_bonus, read)}
     if snap.book_file is not None:
         doc["book"] = {"file": snap.book_file}
     return doc
@@ -168,4 +186,4 @@ def snapshot_toml(snap: ChainSnapshot) -> str:
     return text
 
 
-__all__ = ["ChainSnapshot", "ReserveRisk", "SnapshotAccount", "snapshot_toml"]
+__all__ = ["ChainSnapshot", "EModeRisk", "ReserveRisk", "SnapshotAccount", "snapshot_toml"]

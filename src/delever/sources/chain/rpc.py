@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from delever.sources import SourceError, redact_url, require
@@ -239,6 +240,13 @@ class RpcClient:
                 f"--block {block} is beyond the chain head {latest} of RPC {self.url_shown}."
             )
         return block
+
+    def block_time(self, block: int) -> datetime | None:
+        """The UTC time of ``block`` (its header's timestamp); None where the node gives none."""
+        head = self._request("eth_getBlockByNumber", [hex(block), False])
+        if not isinstance(head, dict) or "timestamp" not in head:
+            return None
+        return datetime.fromtimestamp(_hex_int(head["timestamp"], "block timestamp"), tz=UTC)
 
     def get_code(self, address: str, block: int) -> bytes:
         """``eth_getCode`` of ``address`` at ``block`` (empty for an account with no code)."""
