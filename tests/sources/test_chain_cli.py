@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 from delever.cli.main import app
-from delever.sources.chain import rpc
 from sources.fakechain import (
     EMODE_USER,
     LINK_USER,
@@ -25,15 +23,13 @@ from sources.fakechain import (
 KEY = "SECRETKEY0123456789abcdef"
 
 
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
+
 @pytest.fixture
-def chain() -> Iterator[FakeChain]:
-    with FakeChain() as fc:
-        yield fc
+def chain(node: FakeChain) -> FakeChain:
+    return node
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rpc, "time", SimpleNamespace(sleep=lambda s: None))
 
 
 def invoke(*argv: str, env: dict[str, str] | None = None) -> SimpleNamespace:

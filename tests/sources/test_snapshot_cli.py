@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +13,6 @@ from typer.testing import CliRunner
 
 from delever.cli.main import app
 from delever.scenario import load_scenario
-from delever.sources.chain import rpc
 from sources.fakechain import (
     EMODE_USER,
     LINK_USER,
@@ -27,15 +25,13 @@ from sources.fakechain import (
 KEY = "SECRETKEY0123456789abcdef"
 
 
+pytestmark = pytest.mark.usefixtures("fast_retries")
+
+
 @pytest.fixture
-def chain() -> Iterator[FakeChain]:
-    with FakeChain() as fc:
-        yield fc
+def chain(node: FakeChain) -> FakeChain:
+    return node
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rpc, "time", SimpleNamespace(sleep=lambda s: None))
 
 
 def _snapshot(chain: FakeChain, out: Path, *users: str, extra: tuple[str, ...] = ()

@@ -39,7 +39,6 @@ from delever.cli._common import (
 from delever.cli._finite import non_finite_paths
 from delever.cli._tables import print_table
 from delever.cli.paths_cmds import DEFAULT_CUTOFF_TEXT, CutoffOpt, WindowOpt
-from delever.cli.paths_cmds import calibrate_cmd as shipped_calibrate_cmd
 from delever.errors import InvalidArgument, check_non_negative, check_positive, unknown_name
 from delever.market.almgren_chriss import AlmgrenChrissImpact
 from delever.market.calibration import DEFAULT_WINDOW_DAYS, MarketData, as_date, calibrate
@@ -899,13 +898,11 @@ def calibrate_cmd(
 ) -> None:
     """Estimate sigma, ADV and impact Y before a cut-off (shipped data, --exchange or
     --archive), as TOML."""
-    if exchange is None and not archive:  # the shipped data: paths_cmds' command as it is
-        shipped_calibrate_cmd(cutoff, window_days, output, json_output)
-        return
     with user_errors():
         check_output_path("--output", output)
         day = as_date(cutoff)
-        data = _live_market_data(exchange, archive or [], symbol, day, window_days)
+        data = (None if exchange is None and not archive  # None: the shipped data
+                else _live_market_data(exchange, archive or [], symbol, day, window_days))
         result = calibrate(day, window_days, data=data)
         section = result.to_toml_section()
         written = None if output is None else atomic_write_text(output, section)

@@ -1,7 +1,4 @@
-"""delever CLI commands: ``calibrate`` (market figures from real data) and ``paths``.
-
-``delever calibrate`` estimates σ and ADV from the shipped Binance ETHUSDT data before a
-cut-off and writes the scenario ``[market]`` TOML section (stdout, or ``--output FILE``).
+"""delever CLI command ``paths`` (``calibrate`` lives in :mod:`delever.cli.market_cmds`).
 
 ``delever paths`` draws exogenous price paths (GBM, Merton jumps, GARCH(1,1), block
 bootstrap of real returns, historical replay) calibrated the same way, writes them to
@@ -22,7 +19,6 @@ from rich.table import Table
 from delever._typing import FloatArray2D
 from delever.cli._common import (
     atomic_write_bytes,
-    atomic_write_text,
     check_output_path,
     console,
     emit_json,
@@ -65,35 +61,6 @@ WindowOpt = Annotated[
 DEFAULT_CUTOFF_TEXT = DEFAULT_CUTOFF.isoformat()
 OUTPUT_FORMATS = (".parquet", ".csv")
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
-
-
-def calibrate_cmd(
-    cutoff: CutoffOpt = DEFAULT_CUTOFF_TEXT,
-    window_days: WindowOpt = DEFAULT_WINDOW_DAYS,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the [market] TOML section to this file."),
-    ] = None,
-    json_output: JsonOpt = False,
-) -> None:
-    """Estimate sigma, ADV and impact Y from Binance data before a cut-off, as TOML."""
-    with user_errors():
-        check_output_path("--output", output)
-        result = calibrate(as_date(cutoff), window_days)
-        section = result.to_toml_section()
-        written = None
-        if output is not None:
-            written = atomic_write_text(output, section)
-        if json_output:
-            payload = result.to_dict()
-            payload["toml"] = section
-            payload["output"] = None if written is None else str(written)
-            emit_json(payload)
-        elif written is None:
-            typer.echo(section, nl=False)
-        else:
-            console.print(result.summary(), markup=False, highlight=False)
-            console.print(f"wrote the [market] section to {written}", markup=False)
 
 
 def _output_format(output: Path | None) -> str | None:
@@ -367,5 +334,5 @@ def _print_summary(payload: dict[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    # `calibrate` is registered by market_cmds, whose version adds --exchange / --archive
+    # `calibrate` is market_cmds' command (the shipped data, --exchange or --archive)
     app.command("paths")(paths_cmd)

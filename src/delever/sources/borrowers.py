@@ -53,12 +53,13 @@ from eth_utils.crypto import keccak
 from delever._io import atomic_write_text
 from delever.book.loaders import write_book_parquet
 from delever.sources import SourceError
+from delever.sources.chain.markets import MARKETS as CHAIN_MARKETS
+from delever.sources.chain.rpc import MULTICALL3
 
 # --- the market ---------------------------------------------------------------------------
 
-# Multicall3, same address on every EVM chain (mds1/multicall README, "Multicall3 Contract
-# Addresses"); it also serves getCurrentBlockTimestamp() (mds1/multicall src/Multicall3.sol).
-MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+# Multicall3 (the chain reader's): it also serves getCurrentBlockTimestamp()
+# (mds1/multicall src/Multicall3.sol).
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,22 @@ class AaveMarket:
     weth: str = "WETH"  # the asset whose oracle price is "the ETH price"
 
 
-# bgd-labs/aave-address-book @ f61c97628307d387ca93a78578970fe6db885029, src/AaveV3Ethereum.sol:
-# POOL, AAVE_PROTOCOL_DATA_PROVIDER, ORACLE, WETH_UNDERLYING, wstETH_UNDERLYING,
-# weETH_UNDERLYING. Block 16291127: the Aave v3 Ethereum Pool's deployment block as public
-# indexers use it (e.g. cryo scripts scanning "--blocks 16291127:latest"), not checked against
-# Etherscan here; a too-early --from-block only costs empty ranges, a too-late one misses
-# borrowers, so give --from-block where in doubt.
+# The Pool, data provider and oracle: the chain reader's market registry
+# (delever.sources.chain.markets, from bgd-labs/aave-address-book). The underlying tokens:
+# bgd-labs/aave-address-book @ f61c97628307d387ca93a78578970fe6db885029,
+# src/AaveV3Ethereum.sol WETH_UNDERLYING, wstETH_UNDERLYING, weETH_UNDERLYING. Block 16291127:
+# the Aave v3 Ethereum Pool's deployment block as public indexers use it (e.g. cryo scripts
+# scanning "--blocks 16291127:latest"), not checked against Etherscan here; a too-early
+# --from-block only costs empty ranges, a too-late one misses borrowers, so give
+# --from-block where in doubt.
+_CORE = CHAIN_MARKETS["ethereum-core"]
 MARKETS: dict[str, AaveMarket] = {
     "ethereum-core": AaveMarket(
-        name="ethereum-core",
-        chain_id=1,
-        pool="0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2",
-        data_provider="0x0a16f2FCC0D44FaE41cc54e079281D84A363bECD",
-        oracle="0x54586bE62E3c3580375aE3723C145253060Ca0C2",
+        name=_CORE.name,
+        chain_id=_CORE.chain_id,
+        pool=_CORE.pool,
+        data_provider=_CORE.protocol_data_provider,
+        oracle=_CORE.oracle,
         pool_from_block=16_291_127,
         eth_assets={
             "WETH": "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
