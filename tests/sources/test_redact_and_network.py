@@ -32,6 +32,7 @@ def test_require_names_the_extra() -> None:
         require("delever_no_such_module", "reading the chain")
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_no_test_reaches_the_internet() -> None:
     # pytest-socket (pyproject addopts) lets tests reach 127.0.0.1 only.
     with pytest.raises(SocketConnectBlockedError):
