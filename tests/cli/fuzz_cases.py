@@ -20,7 +20,8 @@ SEED = 20260207
 
 # --- what each command takes -------------------------------------------------------------
 # Kinds: float, int, date, out (a file written), in (a file read), flag, workers, scheduler,
-# and enum:<a,b,c> (enum*: repeatable), net (a live source: only its missing value and
+# float0 (a float where 0 is valid), name (a case-insensitive name: only its missing value and
+# misspellings), enum:<a,b,c> (enum*: repeatable), net (a live source: only its missing value and
 # misspellings are fuzzed, as any value would reach the network). "@model" ties an option to
 # the --model it needs.
 
@@ -127,6 +128,12 @@ COMMANDS: dict[str, Command] = {
                  "--seed": "int", "--workers": "workers", "--scheduler": "scheduler",
                  "--report": "out"},
                 positional=ScenarioArg),
+        Command("loop", ("--capital-eth", "10", "--ltv", "0.93", "--loops", "10",
+                         "--price-usd", "2500", "--rate", "1.225"),
+                {"--capital-eth": "float", "--ltv": "float", "--loops": "int",
+                 "--price-usd": "float", "--rate": "float", "--asset": "name",
+                 "--staking-yield": "float0", "--borrow-rate": "float0", "--toml": "out"},
+                report_ext="toml"),
         Command("advise", ("--paths", "2", "--workers", "0", "--horizon-days", "0.25"),
                 {"--paths": "int", "--seed": "int", "--alpha": "float", "--max-cost": "float",
                  "--horizon-days": "float", "--sell-eth-per-day": "float",
@@ -230,6 +237,8 @@ def _context(cmd: Command, option: str) -> list[str]:
 def _bad_values(cmd: Command, option: str, kind: str) -> list[str]:
     if kind == "float":
         return BAD_FLOATS
+    if kind == "float0":  # 0 is a valid value
+        return [v for v in BAD_FLOATS if v not in ("0", "-0", "5e-324", "1e-300")]
     if kind == "int":
         return BAD_INTS
     if kind == "date":
@@ -303,7 +312,8 @@ def required_options(cmd: Command) -> list[str]:
     required = {"cascade": ["--price-usd", "--shock-pct"], "impact": ["--qty-eth"],
                 "position": ["--collateral-eth", "--debt-usd", "--price-usd"],
                 "liquidate": ["--collateral-eth", "--debt-usd", "--price-usd",
-                              "--debt-to-cover-usd"]}
+                              "--debt-to-cover-usd"],
+                "loop": ["--capital-eth", "--ltv", "--loops", "--price-usd", "--rate"]}
     return required.get(cmd.name, [])
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scenario_text import one_account_scenario
 
 from delever.errors import InvalidArgument
 from delever.scenario import load_scenario
+from scenario_text import one_account_scenario
 
 COLLATERAL_WEI = 86291375899727204793904
 DEBT_UNITS = 133762829599804

@@ -13,6 +13,7 @@ from delever.cli import (
     book_cmds,
     cascade_cmds,
     live_cmds,
+    loop_cmds,
     market_cmds,
     paths_cmds,
     plan_cmds,
@@ -43,10 +44,12 @@ for module in (
     replay_cmds,
     cascade_cmds,
     live_cmds,
+    loop_cmds,
     plan_cmds,
     advise_cmds,
     book_cmds,
     live_cmds,
+    loop_cmds,
 ):
     module.register(app)
 
