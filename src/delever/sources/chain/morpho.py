@@ -260,7 +260,7 @@ def _read_market_contracts(client: RpcClient, params: tuple[Any, ...], market: M
                            market_id: str, block: int) -> tuple[int, int, int, int | None,
                                                                 int | None]:
     """Oracle price, both decimals (required), and the IRM's rates (where it answers)."""
-    loan, coll, oracle, irm_address, lltv = params
+    loan, coll, oracle, irm_address, _ = params
     calls: list[tuple[str, Fn, tuple[Any, ...]]] = [
         (oracle, PRICE, ()), (loan, DECIMALS, ()), (coll, DECIMALS, ())]
     if irm_address != ZERO_ADDRESS:
