@@ -158,6 +158,12 @@ def test_reader_errors(chain: FakeMorphoChain, market_id: str, user: str,
     assert "\n" not in str(info.value)
 
 
+def test_without_multicall_the_same(chain: FakeMorphoChain) -> None:
+    with_multicall = read(chain, fm.UNHEALTHY)
+    chain.multicall = False
+    assert read(chain, fm.UNHEALTHY) == with_multicall
+
+
 def test_batched(chain: FakeMorphoChain) -> None:
     client = RpcClient(chain.url)
     read_morpho_position(client, fm.WSTETH_USDC_ID, fm.NEAR, chain.block)
@@ -196,6 +202,17 @@ def test_cli_unhealthy_table(chain: FakeMorphoChain) -> None:
                fm.WSTETH_USDC_ID, "--rpc", chain.url)
     assert r.code == 0, r.err
     assert "Morpho Blue" in r.out and "healthy" in r.out and "False" in r.out
+    _, _, borrowed, limit, _ = expected(chain, fm.UNHEALTHY)
+    assert repr(limit / borrowed) in r.out and limit / borrowed < 1.0  # not rounded to 1
+
+
+def test_lender_json(chain: FakeMorphoChain) -> None:
+    r = invoke("--protocol", "morpho-blue", "--address", fm.LENDER, "--market-id",
+               fm.WSTETH_USDC_ID, "--rpc", chain.url, "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["healthy"] is True and out["borrow_assets"] == "0"
+    assert out["liquidation_price_usd"] is None and out["supply_shares"] == str(5 * 10**15)
 
 
 @pytest.mark.parametrize("argv,fragment", [

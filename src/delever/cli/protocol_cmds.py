@@ -353,6 +353,8 @@ def _live_morpho_position(address: str, rpc: str | None, block: int | None,
         emit_json(result)
         return
     shown = {k: v for k, v in result.items() if v is not None and v != ""}
+    if math.isfinite(result["health_factor"]):  # all digits: 0.9999999999 is not 1.000000
+        shown["health_factor"] = repr(result["health_factor"])
     _print_table(f"Morpho Blue market {result['market_id']} position {address} at block "
                  f"{result['block']}", shown)
 

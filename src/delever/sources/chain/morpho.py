@@ -310,8 +310,8 @@ def read_morpho_position(client: RpcClient, market_id: str, user: str, block: in
                          morpho: str = MORPHO_BLUE) -> LiveMorphoPosition:
     """``user``'s position in Morpho Blue market ``market_id`` (bytes32 hex) at ``block``.
 
-    Three batched requests after the code check: Morpho's getters, then the oracle, the
-    tokens' decimals and the IRM, then the block's time. Raises one line for a malformed or
+    Requests: Morpho's code, then two Multicall3 batches (Morpho's three getters; the oracle,
+    both tokens' decimals and the IRM), then the block's time. Raises one line for a malformed or
     unknown id, an id that does not match its parameters, and an account with no position.
     """
     if not is_market_id(market_id):
