@@ -53,6 +53,7 @@ CUSTOM_IRM = "0x" + "1d" * 20  # illustrative: a non-adaptive IRM with a constan
 CUSTOM_LLTV = 77 * 10**16
 CUSTOM_RATE = 3_170_979_198  # illustrative borrowRateView, ~10%/year per second (WAD)
 CUSTOM_ELAPSED_S = 86_400 * 3 + 1234  # illustrative age of the custom market's lastUpdate
+CUSTOM_FEE = 10**17  # illustrative 10% fee (ConstantsLib.MAX_FEE is 25%)
 BAD_ID = "0x" + "ab" * 32  # its stored parameters hash to WSTETH_USDC_ID, not to it
 UNKNOWN_ID = "0x" + "cd" * 32
 
@@ -107,6 +108,15 @@ def accrued_total_borrow(total_borrow_assets: int, rate: int, elapsed: int) -> i
     return total_borrow_assets + total_borrow_assets * (first + second + third) // WAD
 
 
+def fee_shares(interest: int, fee: int, total_supply_assets: int,
+               total_supply_shares: int) -> int:
+    """_accrueInterest's fee shares: feeAmount.toSharesDown(totalSupply - feeAmount, shares),
+    with totalSupply already including the interest."""
+    fee_amount = interest * fee // WAD
+    return (fee_amount * (total_supply_shares + VIRTUAL_SHARES)
+            // (total_supply_assets + interest - fee_amount + VIRTUAL_ASSETS))
+
+
 @dataclass
 class Market:
     params: tuple[str, str, str, str, int]  # loanToken, collateralToken, oracle, irm, lltv
@@ -143,7 +153,7 @@ def make_markets(block_timestamp: int) -> dict[str, Market]:
         LENDER.lower(): (5_000_000_000 * 10**6, 0, 0),
     }
     custom = Market((USDC, WSTETH, CUSTOM_ORACLE, CUSTOM_IRM, CUSTOM_LLTV),
-                    [tsa, tss, tba, tbs, block_timestamp - CUSTOM_ELAPSED_S, 0])
+                    [tsa, tss, tba, tbs, block_timestamp - CUSTOM_ELAPSED_S, CUSTOM_FEE])
     c_near, _ = _shares_for(collateral, tba, tbs, ORACLE_PRICE, CUSTOM_LLTV)
     custom.positions = {NEAR.lower(): (0, c_near, collateral)}
     bad = Market(main.params, list(main.state), dict(main.positions))

@@ -103,6 +103,13 @@ def test_liquidation_price_is_the_health_boundary(chain: FakeMorphoChain, user: 
     assert pos.loan_symbol_usd == "USDC"
 
 
+def test_float_model(chain: FakeMorphoChain) -> None:
+    model = read(chain, fm.NEAR).to_protocol()
+    assert model.lltv == 0.86 and model.lltv_wad == fm.WSTETH_USDC_LLTV
+    # rateAtTarget per second (WAD) times 365 days
+    assert model.rate_at_target_per_year == fm.RATE_AT_TARGET * 31_536_000 / 1e18
+
+
 def test_lender_only_has_no_debt(chain: FakeMorphoChain) -> None:
     pos = read(chain, fm.LENDER)
     assert pos.position.supply_shares == 5_000_000_000 * 10**6
@@ -117,6 +124,10 @@ def test_interest_accrued_with_a_custom_irm(chain: FakeMorphoChain) -> None:
     assert pos.accrued and "borrowRateView" in pos.accrual_note
     assert pos.market.total_borrow_assets == tba > market.state[2]
     assert pos.market.last_update == chain.block_timestamp
+    interest = tba - market.state[2]
+    assert pos.market.total_supply_assets == market.state[0] + interest
+    shares = fm.fee_shares(interest, fm.CUSTOM_FEE, market.state[0], market.state[1])
+    assert shares > 0 and pos.market.total_supply_shares == market.state[1] + shares
     _, _, borrowed, limit, healthy = expected(chain, fm.NEAR, CUSTOM_ID, total_borrow=tba)
     assert pos.borrow_assets == borrowed and pos.max_borrow_assets == limit
     # NEAR was at its limit at lastUpdate: three days of interest make it liquidatable
