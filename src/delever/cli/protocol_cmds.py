@@ -44,6 +44,7 @@ from delever.protocol import (
     liquidation_call,
     liquidation_price_usd,
 )
+from delever.protocol.morpho import NAME as MORPHO_NAME
 from delever.protocol.morpho import MorphoBlue
 
 COLLATERAL = "WETH"
@@ -207,6 +208,11 @@ MarketOpt = Annotated[
     str, typer.Option("--market", help="Aave v3 market, with --address: ethereum-core or "
                       "ethereum-prime."),
 ]
+MarketIdOpt = Annotated[
+    str | None,
+    typer.Option("--market-id", help="Morpho Blue market id (0x + 64 hex), with --protocol "
+                 "morpho-blue --address.", show_default=False),
+]
 _OFFLINE = ("--collateral-eth", "--debt-usd", "--price-usd", "--lt", "--ltv", "--bonus",
             "--lltv", "--protocol")
 
@@ -227,11 +233,22 @@ def position(
     rpc: RpcOpt = None,
     block: BlockOpt = None,
     market: MarketOpt = "ethereum-core",
+    market_id: MarketIdOpt = None,
 ) -> None:
     """Health factor, liquidation price and borrowing room of one WETH/USDC account.
 
-    With --address, the account is read from Aave v3 on the chain (--rpc) at --block.
+    With --address, the account is read from Aave v3 on the chain (--rpc) at --block; with
+    --protocol morpho-blue --address --market-id, its position in that Morpho Blue market.
     """
+    if address is not None and protocol_name == MORPHO_NAME:
+        with user_errors():
+            _live_morpho_position(address, rpc, block, (market_id, market), json_output,
+                                  (collateral_eth, debt_usd, price_usd, lt, ltv, bonus, lltv))
+        return
+    with user_errors():
+        if market_id is not None:
+            raise InvalidArgument("--market-id needs --protocol morpho-blue and --address "
+                                  "(it names a Morpho Blue market to read from the chain).")
     if address is not None:
         given = dict(zip(_OFFLINE, (collateral_eth, debt_usd, price_usd, lt, ltv, bonus, lltv,
                                     None if protocol_name == DEFAULT_PROTOCOL else 1),
@@ -307,6 +324,39 @@ def _live_position(address: str, rpc: str | None, block: int | None, market: str
                       f"{row['debt_tokens']:,.6f}", "yes" if row["used_as_collateral"] else "no",
                       f"{row['price_usd']:,.8f}")
     print_table(table)
+
+
+def _live_morpho_position(address: str, rpc: str | None, block: int | None,
+                          markets: tuple[str | None, str], json_output: bool,
+                          offline: tuple[float | None, ...]) -> None:
+    """``position --protocol morpho-blue --address``: one Morpho Blue position from the chain.
+
+    ``markets`` is (--market-id, --market); ``offline`` the values of the first seven
+    ``_OFFLINE`` options, which it refuses, as it does an Aave --market.
+    """
+    market_id, aave_market = markets
+    refused = [name for name, value in zip(_OFFLINE[:7], offline, strict=True)
+               if value is not None]
+    if aave_market != "ethereum-core":
+        refused.append("--market")
+    if refused:
+        raise InvalidArgument(f"{refused[0]} does not apply with --protocol morpho-blue "
+                              "--address (the position and market are read from the chain); "
+                              "drop it.")
+    from delever.sources import require
+
+    require("web3", "delever position --address")
+    from delever.sources.chain.morpho import live_morpho_position
+
+    result = live_morpho_position(address, rpc, block, market_id)
+    if json_output:
+        emit_json(result)
+        return
+    shown = {k: v for k, v in result.items() if v is not None and v != ""}
+    if math.isfinite(result["health_factor"]):  # all digits: 0.9999999999 is not 1.000000
+        shown["health_factor"] = repr(result["health_factor"])
+    _print_table(f"Morpho Blue market {result['market_id']} position {address} at block "
+                 f"{result['block']}", shown)
 
 
 def _require_given(ctx: typer.Context, values: Mapping[str, float | None]) -> None:
