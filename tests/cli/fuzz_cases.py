@@ -88,7 +88,7 @@ COMMANDS: dict[str, Command] = {
                 {"--collateral-eth": "float", "--debt-usd": "float", "--price-usd": "float",
                  "--lt": "float", "--ltv": "float", "--bonus": "float", "--exact": "flag",
                  "--protocol": PROTOCOLS, "--lltv": "float", "--address": "net",
-                 "--rpc": "net", "--block": "net", "--market": "net"}),
+                 "--rpc": "net", "--block": "net", "--market": "net", "--market-id": "net"}),
         Command("liquidate", ("--collateral-eth", "100", "--debt-usd", "170000", "--price-usd",
                               "2000", "--debt-to-cover-usd", "50000"),
                 {"--collateral-eth": "float", "--debt-usd": "float", "--price-usd": "float",

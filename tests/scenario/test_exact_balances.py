@@ -52,7 +52,7 @@ def test_bad_units_and_prices_are_refused(tmp_path: Path) -> None:
         load_scenario(_write(tmp_path, 'collateral_units = { WETH = "12x" }\n'))
     with pytest.raises(InvalidArgument, match=r"collateral_units.WETH=.* but collateral.WETH"):
         load_scenario(_write(tmp_path, 'collateral_units = { WETH = "1" }\n'))
-    with pytest.raises(InvalidArgument, match="prices.WETH"):
+    with pytest.raises(InvalidArgument, match=r"prices\.WETH"):
         load_scenario(_write(tmp_path, UNITS, "[prices]\nWETH = 2000.0\n"))
 
 
