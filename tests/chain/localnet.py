@@ -41,11 +41,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import ChecksumAddress, TxParams
+from web3.types import BlockIdentifier, TxParams
 
 from delever.protocol.reserves import ETH_CORRELATED_EMODE, RESERVES, ReserveParams
 
@@ -113,7 +115,7 @@ def linked_bytecode(name: str, libraries: Mapping[str, str]) -> str:
             for ref in refs:
                 start, end = 2 * ref["start"], 2 * (ref["start"] + ref["length"])
                 code = code[:start] + address + code[end:]
-    return "0x" + code
+    return "0x" + str(code)
 
 
 # --- records --------------------------------------------------------------------------------
@@ -262,7 +264,8 @@ class Market:
     # -- transactions ------------------------------------------------------------------------
     def send(self, sender: str, fn: Any, gas: int = GAS) -> None:
         """Send contract call ``fn`` from ``sender`` (auto-impersonated); raise on revert."""
-        tx: TxParams = {"from": to_checksum_address(sender), "gas": gas, "gasPrice": 0}
+        tx: TxParams = {"from": to_checksum_address(sender), "gas": gas,
+                          "gasPrice": Web3.to_wei(0, "wei")}
         tx_hash = fn.transact(tx)
         receipt = _receipt(self.w3, tx_hash)
         if receipt["status"] != 1:
@@ -279,7 +282,7 @@ class Market:
                                              old.variable_debt_token, feed)
         return answer
 
-    def price_base(self, symbol: str, block: int | str = "latest") -> int:
+    def price_base(self, symbol: str, block: BlockIdentifier = "latest") -> int:
         """AaveOracle's price of ``symbol`` in 8-decimal USD units."""
         fn = self.oracle.functions.getAssetPrice(self.tokens[symbol].underlying)
         return int(fn.call(block_identifier=block))
@@ -329,13 +332,13 @@ class Market:
                                             to_checksum_address(feed))
 
     # -- reads -------------------------------------------------------------------------------
-    def user_account_data(self, user: str, block: int | str = "latest") -> UserAccountData:
+    def user_account_data(self, user: str, block: BlockIdentifier = "latest") -> UserAccountData:
         """``Pool.getUserAccountData`` of ``user``."""
         fn = self.pool.functions.getUserAccountData(to_checksum_address(user))
         return UserAccountData(*(int(x) for x in fn.call(block_identifier=block)))
 
     def balances_units(
-        self, user: str, block: int | str = "latest"
+        self, user: str, block: BlockIdentifier = "latest"
     ) -> tuple[dict[str, int], dict[str, int]]:
         """(aToken balances, variable debt balances) of ``user`` in token units, non-zero only."""
         user = to_checksum_address(user)
@@ -386,12 +389,13 @@ class Market:
                 if value:
                     (coll if label[0] == "c" else debt)[label[2:]] = value
             emode = int(abi_decode(["uint256"], row[-2])[0])
-            data = UserAccountData(*(int(x) for x in abi_decode(["uint256"] * 6, row[-1])))
+            pool_data = UserAccountData(*(int(x) for x in
+                                          abi_decode(["uint256"] * 6, row[-1])))
             out.append(AccountSnapshot(to_checksum_address(user), block, coll, debt, emode,
-                                       data))
+                                       pool_data))
         return out
 
-    def user_emode(self, user: str, block: int | str = "latest") -> int:
+    def user_emode(self, user: str, block: BlockIdentifier = "latest") -> int:
         return int(self.pool.functions.getUserEMode(to_checksum_address(user))
                    .call(block_identifier=block))
 
@@ -605,12 +609,6 @@ def account_address(seed: int, index: int) -> ChecksumAddress:
     return to_checksum_address(keccak(f"delever-localnet:{seed}:{index}".encode())[12:])
 
 
-def _units_for_usd(market: Market, symbol: str, usd: float, rng: random.Random) -> int:
-    unit = RESERVES[symbol].unit
-    units = int(usd * 10**8 * unit // market.price_base(symbol))
-    return max(1, units + rng.randrange(0, max(1, unit // 1000)))  # odd low digits
-
-
 def generate_accounts(market: Market, seed: int, n_accounts: int) -> list[GeneratedAccount]:
     """Create ``n_accounts`` seeded accounts: 1-3 collaterals, about 40% in ETH e-mode, about 85%
     with debt, borrowing 5% to 99.5% of their LTV capacity (near and far from liquidation).
@@ -682,9 +680,22 @@ def local_market(seed: int = 0, n_accounts: int = 0, port: int | None = None) ->
         stop_anvil(proc)
 
 
-__all__: Sequence[str] = (
-    "Market", "TokenAddresses", "GeneratedAccount", "LocalnetError", "local_market",
-    "deploy_market", "generate_accounts", "start_anvil", "stop_anvil", "missing_prerequisites",
-    "account_address", "artifact", "linked_bytecode", "AAVE_VERSION", "CHAIN_ID",
-)
-
+__all__ = [
+    "AAVE_VERSION",
+    "CHAIN_ID",
+    "AccountSnapshot",
+    "GeneratedAccount",
+    "LocalnetError",
+    "Market",
+    "TokenAddresses",
+    "UserAccountData",
+    "account_address",
+    "artifact",
+    "deploy_market",
+    "generate_accounts",
+    "linked_bytecode",
+    "local_market",
+    "missing_prerequisites",
+    "start_anvil",
+    "stop_anvil",
+]
