@@ -11,6 +11,13 @@ ETH falls 9% (some accounts under HF 1).
 AccountData reports USD floats (``base / 1e8``); the base amounts here are < 2**53, so
 ``round(usd * 1e8)`` recovers the integer exactly (checked below), and the health factor is
 compared as the integer ``health_factor_wad``.
+
+The rules compared (``@aave/core-v3@1.19.3`` ``contracts/protocol/libraries/logic/
+GenericLogic.sol``): collateral ``balance * price / unit`` floored (line 266), debt likewise
+floored (line 240), averages floored (lines 164-169), ``HF = percentMul(total, avgLT)
+.wadDiv(debt)`` (line 172), available borrows ``percentMul(total, avgLtv) - debt`` (lines
+200-206). No difference found: delever's ``rule_set="3.0"`` matches on every field of every
+account (with ``rule_set="3.6"`` most accounts differ by the debt's ceiling, as expected).
 """
 
 from __future__ import annotations
@@ -99,3 +106,23 @@ def test_account_data_matches_chain_after_interest_and_eth_drop(reverting: Marke
     n, _, under_one, mismatches = _compare_all(market)
     assert under_one >= 20, "the price drop should put some accounts under HF 1"
     assert mismatches == [], f"{len(mismatches)} of {n} differ:\n" + "\n".join(mismatches[:10])
+
+
+def test_delever_rpc_client_reads_the_local_chain(aave_market: Market) -> None:
+    # The chain id is anvil's 31337, never mainnet's 1: delever's RpcClient must be told so.
+    from eth_abi.abi import decode
+
+    from delever.sources import SourceError
+    from delever.sources.chain.rpc import RpcClient
+
+    from .localnet import CHAIN_ID
+
+    client = RpcClient(aave_market.rpc_url, expected_chain_id=CHAIN_ID)
+    assert client.chain_id() == 31337
+    block = client.block_number()
+    user = next(a.address for a in aave_market.accounts if a.has_debt)
+    data = aave_market.calldata(aave_market.pool, "getUserAccountData", user)
+    raw = client.eth_call(aave_market.pool.address, bytes.fromhex(data[2:]), block)
+    assert tuple(decode(["uint256"] * 6, raw)) == aave_market.user_account_data(user, block)
+    with pytest.raises(SourceError, match="chain id 31337, expected 1"):
+        RpcClient(aave_market.rpc_url, expected_chain_id=1).chain_id()
