@@ -19,9 +19,12 @@ The market: WETH, wstETH, USDC, USDT with the risk parameters of
 deploys a new one and points ``AaveOracle.setAssetSources`` at it). No periphery
 (``UiPoolDataProvider`` is not in @aave/core-v3), so ``ui_pool_data_provider`` is None.
 
-Deployment order follows aave/aave-v3-deploy (deploy/00-core .. 03-periphery-post): provider,
-ACL, libraries, Pool, PoolConfigurator, oracle, data provider, token implementations,
-strategies, initReserves, risk configuration.
+Deployment order (what the contracts require): provider; ACL admin, then ACLManager (its
+constructor reads the ACL admin); libraries; Pool and PoolConfigurator implementations (the
+provider makes their proxies); tokens, mock feeds, AaveOracle, AaveProtocolDataProvider;
+token implementations and one DefaultReserveInterestRateStrategy per reserve; initReserves;
+collateral, borrowing, reserve factor, protocol fee, caps; e-mode category 1, then the assets'
+category (``setAssetEModeCategory`` needs the reserve's LT below the category's).
 """
 
 from __future__ import annotations
@@ -483,8 +486,8 @@ def _strategy_args(provider: str, reserve: ReserveParams) -> tuple[Any, ...]:
     # v3.0 DefaultReserveInterestRateStrategy(provider, optimalUsageRatio, baseVariableBorrowRate,
     # variableRateSlope1, variableRateSlope2, stableRateSlope1, stableRateSlope2,
     # baseStableRateOffset, stableRateExcessOffset, optimalStableToTotalDebtRatio), all ray;
-    # stable borrowing stays disabled, so its parameters are 0 (0.2 ray for the ratio, the
-    # value Aave's v3.0 deploy configs use).
+    # stable borrowing stays disabled, so its parameters are 0; the stable-to-total ratio only
+    # has to be <= 1 ray (constructor check), 0.2 ray here.
     optimal, base, slope1, slope2 = reserve.rate_curve_on(CURVE_DAY).ray_params()
     return (provider, optimal, base, slope1, slope2, 0, 0, 0, 0, 2 * 10**26)
 
