@@ -1,0 +1,1 @@
+"""Differential tests against Aave's own bytecode on a local anvil chain (see localnet.py)."""
