@@ -46,7 +46,8 @@ def payload(raw: Path) -> dict[str, Any]:
         raise SystemExit(f"{raw}: SHA-256[:16] {digest}, expected {SHA256_16} (SOURCES.md)")
     frame = read_steth_eth_rounds(raw)
     params = fit_depeg(frame, CUTOFF)
-    worst = frame["discount"].idxmax()
+    discount = frame["discount"].to_numpy()
+    worst = int(discount.argmax())
     return {
         "_about": "OU fit of the stETH/ETH discount d = 1 - answer/1e18, written by "
                   "scripts/calibrate_depeg.py; read by delever.market.rate_paths."
@@ -60,8 +61,8 @@ def payload(raw: Path) -> dict[str, Any]:
         "model": "dd = kappa (mu - d) dt + sigma dW, t in years of 365 days; exact Gaussian "
                  "transition per irregular interval; mu and sigma profiled in closed form, "
                  "kappa by scipy.optimize.minimize_scalar (bounded)",
-        "largest_discount": {"value": float(frame.loc[worst, "discount"]),
-                             "time_utc": worst.isoformat()},
+        "largest_discount": {"value": float(discount[worst]),
+                             "time_utc": frame.index[worst].isoformat()},
         "params": params.to_dict(),
         "script": "scripts/calibrate_depeg.py",
     }
