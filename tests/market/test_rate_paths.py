@@ -197,7 +197,13 @@ def test_fit_on_real_file_reproduces_the_shipped_json(raw_rounds: Path) -> None:
                                                             rel=1e-9)
         assert getattr(fitted, name).source == getattr(shipped, name).source
         assert getattr(shipped, name).estimate is True
-    assert fitted.window == shipped.window and fitted.n_rounds == shipped.n_rounds == 745
+    # one round per UTC day: 730 days with a round in 2022-01-29..2024-01-28
+    assert fitted.window == shipped.window and fitted.n_rounds == shipped.n_rounds == 730
+    every = fit_depeg(read_steth_eth_rounds(raw_rounds), shipped.cutoff or date.min,
+                      sampling="all")
+    assert every.n_rounds == 745
+    assert every.kappa_per_year.value == pytest.approx(
+        payload["checks"]["every_round"]["kappa_per_year"], rel=1e-9)
     # the June 2022 depeg (largest discount, 2022-06-18) lies inside the fit window
     assert shipped.window is not None
     largest_at = date.fromisoformat(payload["largest_discount"]["time_utc"][:10])
@@ -209,11 +215,35 @@ def test_fit_on_real_file_reproduces_the_shipped_json(raw_rounds: Path) -> None:
 
 def test_cutoff_excludes_rounds_on_and_after_it(raw_rounds: Path) -> None:
     frame = read_steth_eth_rounds(raw_rounds)
-    fitted = fit_depeg(frame, "2024-01-01")
+    fitted = fit_depeg(frame, "2024-01-01", sampling="all")
     before = frame[frame.index < pd.Timestamp("2024-01-01", tz="UTC")]
-    assert fitted.n_rounds == len(before) and fitted.window == (date(2022, 1, 29),
+    assert fitted.n_rounds == len(before) == 717 and fitted.window == (date(2022, 1, 29),
                                                                 date(2023, 12, 31))
     assert fitted.mu.value != shipped_depeg_params().mu.value
+    # a round at 00:00:00 of the cut-off day would be left out: shift one onto it
+    shifted = before.copy()
+    shifted.index = shifted.index[:-1].append(pd.DatetimeIndex([pd.Timestamp("2024-01-01",
+                                                                              tz="UTC")]))
+    assert fit_depeg(shifted, "2024-01-01", sampling="all").n_rounds == 716
+
+
+def test_daily_sampling_fits_the_last_round_of_each_day() -> None:
+    rng = np.random.default_rng(9)
+    seconds = np.cumsum(rng.uniform(3_600, 40_000, 400)).astype(np.int64) + 1_700_000_000
+    times = pd.to_datetime(seconds, unit="s", utc=True)
+    discount = 0.01 + 0.005 * np.cumsum(rng.standard_normal(400)) / 20
+    frame = pd.DataFrame({"discount": discount}, index=times)
+    last_of_day: dict[date, int] = {}
+    for i, t in enumerate(times):  # a plain loop: the later round of a day wins
+        last_of_day[t.date()] = i
+    rows = sorted(last_of_day.values())
+    expected = fit_ou_exact(discount[rows], np.diff(seconds[rows]) / (365 * 86_400))
+    got = fit_depeg(frame, "2100-01-01")
+    assert got.n_rounds == len(rows) < 400
+    assert got.kappa_per_year.value == pytest.approx(expected[1], rel=1e-12)
+    assert got.mu.value == pytest.approx(expected[0], rel=1e-12)
+    with pytest.raises(InvalidArgument, match="sampling='hourly'"):
+        fit_depeg(frame, "2100-01-01", sampling="hourly")
 
 
 def test_read_drops_invalid_rows_and_says_which(tmp_path: Path) -> None:
