@@ -123,6 +123,21 @@ def test_same_seed_same_bytes_and_separate_streams() -> None:
     assert other.market.tobytes() != a.market.tobytes()
     assert _paths(**{**kwargs, "seed": 8}).market.tobytes() != a.market.tobytes()
     assert np.array_equal(a.value_eth, a.contract * a.market)
+    # a SeedSequence (a Monte Carlo stream) works the same, and may be passed again
+    sequence = np.random.SeedSequence(7)
+    for _ in range(2):
+        again = _paths(**{**kwargs, "seed": sequence})
+        assert again.market.tobytes() == a.market.tobytes()
+        assert again.contract.tobytes() == a.contract.tobytes()
+    # the children are those of SeedSequence(7).spawn(2): slashing 0, depeg 1
+    slash_child, depeg_child = np.random.SeedSequence(7).spawn(2)
+    counts = np.random.default_rng(slash_child).poisson(2.0 / 365, size=(50, 40))
+    assert np.array_equal(np.diff(np.log(a.contract), axis=1) > 0, counts == 0)
+    # the depeg stream: one normal per path and column, column 0's discarded
+    z = np.random.default_rng(depeg_child).standard_normal((50, 41))
+    a1 = math.exp(-20.0 / 365)
+    d1 = 0.01 + (0.02 - 0.01) * a1 + 0.15 * math.sqrt((1 - a1 * a1) / 40.0) * z[:, 1]
+    assert a.discount[:, 1] == pytest.approx(d1, rel=1e-12, abs=1e-15)
 
 
 # --- the fit -------------------------------------------------------------------------------

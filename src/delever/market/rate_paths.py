@@ -438,6 +438,14 @@ def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def _child(parent: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """Child ``k`` of ``parent`` as ``parent.spawn`` makes it on a fresh sequence, without
+    spawning: ``spawn`` counts the children already made, so the same parent object passed
+    twice would otherwise give different draws."""
+    return np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, k),
+                                  pool_size=parent.pool_size)
+
+
 def _whole(field: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise InvalidArgument(f"{field}={value!r} must be a whole number >= 1.")
@@ -496,7 +504,7 @@ def rate_paths(
     if jump >= 1.0:
         raise InvalidArgument(f"slash_size={jump!r} must be in [0, 1): a fraction of the rate.")
     d0 = check_finite("d0", d0)
-    slash_seed, depeg_seed = _seed_sequence(seed).spawn(2)
+    slash_seed, depeg_seed = (_child(_seed_sequence(seed), k) for k in (0, 1))
 
     counts = np.random.default_rng(slash_seed).poisson(lam * dt_years, size=(n_paths, n_steps))
     log_r = np.empty((n_paths, n_steps + 1), dtype=np.float64)
