@@ -17,7 +17,11 @@ The ETH value of one unit of the derivative at time ``t`` (years of 365 days) is
   cl-synchronicity-price-adapter @ d7589fc1cef777d978c0d1f67553fd1127b5184c) multiplied by the
   Chainlink stETH/ETH feed too; CAPO replaced it. So against WETH debt in e-mode the health
   factor moves with ``R_t`` only, while an exit sale gets ``R_t · m_t``. (The cap only binds
-  when the rate grows faster than the cap allows; a jump *down* is never capped.) Here
+  when the rate grows faster than the cap allows; a jump *down* is never capped.) weETH is
+  read the same way, ``ratio = weETH.getRate()`` (same repository @
+  886186ece2459a569eb4fbfd0d35768749f97f5d, ``src/contracts/lst-adapters/
+  WeETHPriceCapAdapter.sol``); no weETH/ETH market data ship, so its discount uses the stETH
+  fit unless given by hand (:meth:`DepegParams.given`). Here
   ``R_t = R_0 · exp(y t) · (1 − J)^{N_t}``: the staking yield ``y`` (continuously
   compounded, per year) accrues exactly, and ``N_t`` is a Poisson process of slashing events
   of intensity ``λ`` per year, each cutting the rate by the **fixed** fraction ``J``.
