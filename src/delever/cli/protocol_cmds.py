@@ -43,6 +43,7 @@ from delever.protocol import (
     get_protocol,
     liquidation_call,
     liquidation_price_usd,
+    rate_distance_to_liquidation,
 )
 from delever.protocol.morpho import NAME as MORPHO_NAME
 from delever.protocol.morpho import MorphoBlue
@@ -215,6 +216,43 @@ MarketIdOpt = Annotated[
 ]
 _OFFLINE = ("--collateral-eth", "--debt-usd", "--price-usd", "--lt", "--ltv", "--bonus",
             "--lltv", "--protocol")
+AssetOpt = Annotated[
+    str, typer.Option("--asset", help="Collateral asset: WETH, wstETH or weETH (its ETH value "
+                      "is --collateral-eth).")]
+RateOpt = Annotated[
+    float | None, typer.Option("--rate", help="ETH per unit of --asset (default: wstETH 1.225, "
+                               "weETH 1.085, estimates).", show_default=False)]
+DebtEthOpt = Annotated[
+    float | None, typer.Option("--debt-eth", help="WETH debt, in ETH (instead of --debt-usd).",
+                               show_default=False)]
+EmodeOpt = Annotated[bool, typer.Option("--emode", help="The ETH-correlated e-mode (WETH debt "
+                                        "only).")]
+
+
+def _asset_account(collateral_eth: float, debt: tuple[str, float], price_usd: float,
+                   asset: str, rate: float | None, emode: bool) -> tuple[Account, Prices]:
+    """An account of ``collateral_eth`` worth of ``asset`` against ``debt`` (symbol, tokens),
+    with prices at ``price_usd`` and the asset's ``rate`` to ETH."""
+    symbols = {s.lower(): s for s in RESERVES if RESERVES[s].eth_correlated}
+    symbol = symbols.get(asset.lower())
+    if symbol is None:
+        raise InvalidArgument(f"--asset={asset!r} must be one of {', '.join(symbols.values())}.")
+    if rate is not None and symbol == "WETH":
+        raise InvalidArgument("--rate applies to an ETH derivative --asset, not WETH.")
+    if rate is not None and not (math.isfinite(rate) and 0.1 <= rate <= 10.0):
+        raise InvalidArgument(f"--rate={rate!r} must be in [0.1, 10] ETH per unit.")
+    check_amount("--collateral-eth", collateral_eth, MAX_ETH, "ETH")
+    rates = {} if rate is None else {"wstETH": {"wsteth_per_eth": rate},
+                                     "weETH": {"weeth_per_eth": rate}}.get(symbol, {})
+    prices = Prices.from_eth(price_usd, **rates)
+    units = collateral_eth * prices.price("WETH") / prices.price(symbol)
+    debt_symbol, debt_tokens = debt
+    label = "--debt-eth" if debt_symbol == "WETH" else "--debt-usd"
+    check_amount(label, debt_tokens, MAX_ETH if debt_symbol == "WETH" else MAX_USD,
+                 "ETH" if debt_symbol == "WETH" else "USD")
+    account = Account(collateral={symbol: units}, debt={debt_symbol: debt_tokens}, emode=emode)
+    labels = {f"collateral.{symbol}": "--collateral-eth", f"debt.{debt_symbol}": label}
+    return check_whole_units(account, labels=labels), prices
 
 
 def position(
@@ -234,8 +272,13 @@ def position(
     block: BlockOpt = None,
     market: MarketOpt = "ethereum-core",
     market_id: MarketIdOpt = None,
+    asset: AssetOpt = "WETH",
+    rate: RateOpt = None,
+    debt_eth: DebtEthOpt = None,
+    emode: EmodeOpt = False,
 ) -> None:
-    """Health factor, liquidation price and borrowing room of one WETH/USDC account.
+    """Health factor, liquidation price and borrowing room of one account (WETH/USDC, or
+    --asset / --debt-eth / --emode: a looped position).
 
     With --address, the account is read from Aave v3 on the chain (--rpc) at --block; with
     --protocol morpho-blue --address --market-id, its position in that Morpho Blue market.
@@ -257,9 +300,22 @@ def position(
             _live_position(address, rpc, block, market, json_output,
                            [name for name, value in given.items() if value is not None])
         return
-    _require_given(ctx, {"collateral_eth": collateral_eth, "debt_usd": debt_usd,
+    with user_errors():
+        if debt_eth is not None and debt_usd is not None:
+            raise InvalidArgument("give --debt-usd (USDC debt) or --debt-eth (WETH debt), "
+                                  "not both.")
+    _require_given(ctx, {"collateral_eth": collateral_eth,
+                         "debt_usd": debt_usd if debt_eth is None else debt_eth,
                          "price_usd": price_usd})
-    assert collateral_eth is not None and debt_usd is not None and price_usd is not None
+    assert collateral_eth is not None and price_usd is not None
+    loop = asset.lower() != "weth" or rate is not None or debt_eth is not None or emode
+    if loop:
+        with user_errors():
+            _loop_position(collateral_eth, ("WETH", debt_eth) if debt_eth is not None
+                           else (DEBT, debt_usd or 0.0), price_usd, (asset, rate, emode),
+                           (protocol_name, lt, ltv, bonus, exact, json_output))
+        return
+    assert debt_usd is not None
     with user_errors():
         protocol = _protocol(protocol_name, lltv)
         _refuse_options(protocol, {"--lt": lt is not None, "--ltv": ltv is not None,
@@ -366,6 +422,52 @@ def _require_given(ctx: typer.Context, values: Mapping[str, float | None]) -> No
         if value is None:
             param = next(p for p in ctx.command.params if p.name == name)
             raise click_errors.MissingParameter(ctx=ctx, param=cast(Any, param))
+
+
+def _loop_position(collateral_eth: float, debt: tuple[str, float], price_usd: float,
+                   collateral: tuple[str, float | None, bool],
+                   flags: tuple[str, float | None, float | None, float | None, bool, bool]
+                   ) -> None:
+    """``position`` of an account holding an ETH derivative or owing WETH (a loop)."""
+    asset, rate, emode = collateral
+    protocol_name, lt, ltv, bonus, exact, json_output = flags
+    protocol = get_protocol(protocol_name, field="--protocol")
+    if not isinstance(protocol, AaveV3):
+        raise InvalidArgument("--asset, --rate, --debt-eth and --emode describe an Aave "
+                              "account; use an Aave --protocol.")
+    if lt is not None or ltv is not None or bonus is not None:
+        raise InvalidArgument("--lt, --ltv and --bonus set WETH's parameters; with --asset, "
+                              "--debt-eth or --emode the asset's (or e-mode's) Aave values "
+                              "apply.")
+    check_price_usd("price_usd", price_usd)
+    account, prices = _asset_account(collateral_eth, debt, price_usd, asset, rate, emode)
+    with _exact_range(exact, collateral_eth=collateral_eth, price_usd=price_usd):
+        data = account_data(account, prices, exact=exact, rule_set=protocol.rule_set)
+    liq_price = liquidation_price_usd(account, prices)
+    driver, distance = "ETH/USD", math.inf
+    if math.isfinite(liq_price):
+        distance = 100.0 * (1.0 - liq_price / price_usd)
+    else:
+        moved = rate_distance_to_liquidation(account, prices)
+        if moved is not None:
+            driver, distance = moved.driver, moved.drop_pct
+    (symbol,) = account.collateral
+    result: dict[str, Any] = {
+        "health_factor": data.health_factor, "liquidation_price_usd": liq_price,
+        "distance_to_liquidation_pct": distance, "distance_driver": driver,
+        "available_borrow_usd": data.available_borrows_usd,
+        "collateral_units": account.collateral[symbol], "collateral_usd":
+        data.total_collateral_usd, "debt_usd": data.total_debt_usd,
+        "liquidation_threshold": data.avg_liquidation_threshold, "ltv": data.avg_ltv,
+        "emode": emode, "exact": exact}
+    if exact:
+        result["health_factor_wad"] = str(data.health_factor_wad)
+    if json_output:
+        emit_json(result)
+    else:
+        (debt_symbol,) = account.debt
+        _print_table(f"{_aave_title(protocol)} account ({symbol} collateral, {debt_symbol} "
+                     f"debt{', e-mode' if emode else ''})", result)
 
 
 def _aave_title(protocol: AaveV3) -> str:
