@@ -80,3 +80,34 @@ def test_loop_toml_is_a_scenario_with_the_same_health_factor(tmp_path: Path) -> 
                                                   rel=1e-12)
     assert account.distance_driver.startswith("wstETH")
     assert math.isclose(account.distance_to_liquidation_pct, 8.136493975540592, rel_tol=1e-9)
+
+
+def test_position_of_the_reference_loop() -> None:
+    loop = build_loop(10, 0.93, 10, 2500, 1.225)
+    args = ["position", "--asset", "wstETH", "--collateral-eth", repr(loop.collateral_eth),
+            "--debt-eth", repr(loop.debt_weth), "--price-usd", "2500", "--rate", "1.225",
+            "--emode", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["health_factor"] == pytest.approx(loop.health_factor, rel=1e-14)
+    assert out["distance_to_liquidation_pct"] == pytest.approx(
+        loop.exchange_rate_drop_to_liquidation_pct, rel=1e-12)
+    assert out["distance_driver"] == "wstETH/ETH"
+    assert out["collateral_units"] == pytest.approx(loop.collateral_units, rel=1e-14)
+    exact = CliRunner().invoke(app, [*args, "--exact"])
+    assert json.loads(exact.stdout)["health_factor_wad"].startswith("10885715")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--debt-usd", "1000", "--debt-eth", "1"], "not both"),
+    (["--debt-eth", "1", "--lt", "0.8"], "--lt, --ltv and --bonus"),
+    (["--debt-usd", "1000", "--rate", "1.2"], "--rate applies to an ETH derivative"),
+    (["--debt-usd", "1000", "--emode"], "e-mode"),
+    (["--debt-eth", "1", "--asset", "USDC"], "--asset='USDC'"),
+])
+def test_position_loop_options_refused_in_one_line(extra: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["position", "--collateral-eth", "10", "--price-usd",
+                                      "2500", *extra])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
