@@ -111,3 +111,22 @@ def test_position_loop_options_refused_in_one_line(extra: list[str], message: st
                                       "2500", *extra])
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_liquidate_a_loop_by_hand() -> None:
+    """HF 0.995 (> 0.95): half the WETH debt is repaid, the liquidator gets its value in
+    wstETH plus the 1% e-mode bonus, less the protocol's 10% share of the bonus."""
+    collateral_eth, debt_eth, rate = 78.5566, 75.0, 1.225
+    result = CliRunner().invoke(app, [
+        "liquidate", "--asset", "wstETH", "--collateral-eth", repr(collateral_eth),
+        "--debt-usd", "0", "--debt-eth", repr(debt_eth), "--price-usd", "2500", "--rate",
+        repr(rate), "--emode", "--debt-to-cover-usd", "inf", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["health_factor_before"] == pytest.approx(collateral_eth * 0.95 / debt_eth)
+    assert out["close_factor"] == 0.5 and out["debt_repaid"] == pytest.approx(37.5)
+    seized = 37.5 * 1.01 / rate
+    fee = 37.5 * 0.01 / rate * 0.1
+    assert out["collateral_to_liquidator_tokens"] == pytest.approx(seized - fee, rel=1e-12)
+    assert out["protocol_fee_tokens"] == pytest.approx(fee, rel=1e-12)
+    assert out["collateral_left_tokens"] == pytest.approx(collateral_eth / rate - seized)

@@ -534,8 +534,19 @@ def liquidate(
                      "(or give --debt-to-cover-usd; neither: the whole position).",
                      show_default=False),
     ] = None,
+    asset: AssetOpt = "WETH",
+    rate: RateOpt = None,
+    debt_eth: DebtEthOpt = None,
+    emode: EmodeOpt = False,
 ) -> None:
-    """One liquidation call on a WETH/USDC account, by the --protocol's rules."""
+    """One liquidation call on a WETH/USDC account (or --asset / --debt-eth / --emode: a
+    looped position), by the --protocol's rules."""
+    if asset.lower() != "weth" or rate is not None or debt_eth is not None or emode:
+        with user_errors():
+            _loop_liquidate(collateral_eth, (debt_usd, debt_eth), price_usd,
+                            (asset, rate, emode), (protocol_name, debt_to_cover_usd, exact,
+                                                   json_output, lt, bonus, protocol_fee))
+        return
     with user_errors():
         protocol = _protocol(protocol_name, lltv)
         _refuse_options(protocol, {
@@ -561,6 +572,53 @@ def liquidate(
                 "liquidator repays, in USD (inf: as much as the close factor allows).")
         _aave_liquidate(protocol, (collateral_eth, debt_usd, price_usd), debt_to_cover_usd,
                         _weth_reserves(lt, None, bonus, protocol_fee), exact, json_output)
+
+
+def _loop_liquidate(collateral_eth: float, debts: tuple[float, float | None],
+                    price_usd: float, collateral: tuple[str, float | None, bool],
+                    flags: tuple[str, float | None, bool, bool, float | None, float | None,
+                                 float | None]) -> None:
+    """``liquidationCall`` on an account holding an ETH derivative or owing WETH (a loop);
+    ``--debt-to-cover-usd`` is in the debt's tokens (ETH for WETH debt)."""
+    debt_usd, debt_eth = debts
+    asset, rate, emode = collateral
+    protocol_name, cover, exact, json_output, lt, bonus, fee = flags
+    protocol = get_protocol(protocol_name, field="--protocol")
+    if not isinstance(protocol, AaveV3):
+        raise InvalidArgument("--asset, --rate, --debt-eth and --emode describe an Aave "
+                              "account; use an Aave --protocol.")
+    if lt is not None or bonus is not None or fee is not None:
+        raise InvalidArgument("--lt, --bonus and --protocol-fee set WETH's parameters; with "
+                              "--asset, --debt-eth or --emode the Aave values apply.")
+    if debt_eth is not None and debt_usd != 0.0:
+        raise InvalidArgument("give --debt-usd (USDC debt) or --debt-eth (WETH debt), not "
+                              "both; with --debt-eth, --debt-usd must be 0.")
+    if cover is None or math.isnan(cover) or cover <= 0:
+        raise InvalidArgument(f"--debt-to-cover-usd={cover!r} must be greater than 0: the "
+                              "debt repaid, in the debt's tokens (ETH for --debt-eth; inf: "
+                              "the maximum).")
+    check_price_usd("price_usd", price_usd)
+    debt = ("WETH", debt_eth) if debt_eth is not None else (DEBT, debt_usd)
+    account, prices = _asset_account(collateral_eth, debt, price_usd, asset, rate, emode)
+    (symbol,) = account.collateral
+    with _exact_range(exact, collateral_eth=collateral_eth, price_usd=price_usd,
+                      debt_to_cover_usd=cover):
+        out = liquidation_call(account, prices, collateral_symbol=symbol,
+                               debt_symbol=debt[0], debt_to_cover=cover, exact=exact,
+                               rule_set=protocol.rule_set)
+    result: dict[str, Any] = {
+        "close_factor": out.close_factor, "debt_repaid": out.debt_repaid,
+        "debt_repaid_usd": out.debt_repaid_usd, "collateral_to_liquidator_tokens":
+        out.collateral_to_liquidator, "protocol_fee_tokens": out.protocol_fee,
+        "collateral_left_tokens": out.collateral_left, "debt_left": out.debt_left,
+        "bad_debt_usd": out.bad_debt_usd, "health_factor_before": out.health_factor_before,
+        "health_factor_after": out.health_factor_after, "collateral_asset": symbol,
+        "debt_asset": debt[0], "emode": emode, "exact": exact}
+    if json_output:
+        emit_json(result)
+    else:
+        _print_table(f"{_aave_title(protocol)} liquidationCall ({symbol} collateral, "
+                     f"{debt[0]} debt{', e-mode' if emode else ''})", result)
 
 
 def _aave_liquidate(protocol: AaveV3, position: tuple[float, float, float],
