@@ -24,7 +24,7 @@ The scenario, inside one ``snapshot``/``revert`` (the session market stays as ge
 Compared for every case:
 
 - the debt the liquidator paid (its debt-token wallet change: an ERC20 transfer of exactly
-  ``actualDebtToLiquidate``, line 220) == ``debt_repaid_units``, to the wei;
+  ``actualDebtToLiquidate``, line 221) == ``debt_repaid_units``, to the wei;
 - with ``receiveAToken=false``: the underlying the liquidator got (``AToken.burn`` sends
   exactly ``actualCollateralToLiquidate``, line 266) == ``collateral_to_liquidator_units``;
 - the scaled-balance results: the borrower's variable debt after, its aToken balance after,
@@ -42,7 +42,23 @@ Compared for every case:
 - the HF after (``getUserAccountData`` at the liquidation's block) == delever's
   ``account_data(exact=True, rule_set="3.0")`` of the chain's balances after, to the wei;
   and == ``health_factor_after_wad`` of the liquidation wherever the balances after match.
-- the close factor delever reports (0.5 iff the HF read at B is > 0.95 ray).
+- the close factor delever reports (0.5 iff the HF read at B is > 0.95e18).
+
+Result (240 cases: 5 pairs x 48; 120 at the 50% close factor, 120 at 100%; 80 each of
+debtToCover below the maximum, above it and ``type(uint256).max``; 120 each of receiveAToken
+true / false; about 150 hit the collateral cap; every one pays a protocol fee): no delever
+bug. delever's nominal amounts (``actualDebtToLiquidate``, ``actualCollateralToLiquidate``,
+the fee) equal the chain's in every case, and every balance equals the scaled-balance model
+of them exactly. The only differences from delever's plain subtraction are the 1-wei
+scaled-balance effects above (in roughly 140 of 240 cases, in the treasury's fee, the
+borrower's collateral or debt after; never in the liquidator's aTokens here), and, where
+such a wei moves a balance, the HF after (about 40 cases, by far less than 1e-6 relative).
+When all the collateral is seized the chain can leave 1 wei of aToken (scaled rounding) with
+the asset no longer used as collateral (lines 171-177: ``actualCollateralToLiquidate + fee ==
+userCollateralBalance``), where delever shows 0; it does not count in the HF either way. The
+fee cap of lines 203-212 is modelled but was not hit. The exact counts vary a little from run
+to run (the indexes depend on the wall-clock timestamps of the session's blocks); the test
+prints them.
 """
 
 from __future__ import annotations
@@ -74,7 +90,7 @@ from .localnet import Market
 
 RAY = 10**27
 UINT256_MAX = 2**256 - 1
-HF_50_PCT = 95 * 10**16  # LiquidationLogic.sol CLOSE_FACTOR_HF_THRESHOLD = 0.95e18
+HF_50_PCT = 95 * 10**16  # LiquidationLogic.sol line 68: CLOSE_FACTOR_HF_THRESHOLD = 0.95e18
 CASE_SEED = 31_000_001
 # the prices at liquidation time, as a share of the build-time prices (test moves, not data)
 PRICE_MOVE = {"WETH": (75, 100), "wstETH": (55, 100)}
@@ -457,6 +473,9 @@ def _compare(cases: Sequence[Case], before: Sequence[Before],
         if a.hf_after != res.health_factor_after_wad:
             count("hf_after_differs")
             assert any(diffs), f"{tag}: HF after differs with equal balances"
+            assert res.health_factor_after_wad is not None
+            # a 1-wei balance moves the HF by far less than a millionth
+            assert abs(a.hf_after - res.health_factor_after_wad) * 10**6 < a.hf_after, tag
         _categorise(count, c, b, res, a)
     assert exact_mismatch == [], "\n".join(exact_mismatch[:10])
     _check_coverage(counts, len(cases))
