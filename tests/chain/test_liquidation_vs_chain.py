@@ -5,8 +5,9 @@ LiquidationLogic.sol`` (v3.0.1) and the token math it calls. Line numbers below 
 
 The scenario, inside one ``snapshot``/``revert`` (the session market stays as generated):
 
-1. A year of interest first (``time_travel``), so the liquidity and variable-borrow indexes are
-   well above 1 ray and the scaled-balance rounding of the tokens is exercised.
+1. The deployer borrows 80% of the WETH and wstETH liquidity, then a year of interest
+   (``time_travel``), so the liquidity and variable-borrow indexes are clearly above 1 ray
+   and the scaled-balance rounding of the tokens is exercised.
 2. Fresh accounts (seeded addresses, not the session's) are built at the current prices with
    one debt and one or two collaterals, in ETH e-mode or not, sized so that after the price
    move of step 3 each sits at a chosen HF: in (0.95, 1) (50% close factor, line 375) or
@@ -51,7 +52,9 @@ bug. delever's nominal amounts (``actualDebtToLiquidate``, ``actualCollateralToL
 the fee) equal the chain's in every case, and every balance equals the scaled-balance model
 of them exactly. The only differences from delever's plain subtraction are the 1-wei
 scaled-balance effects above (in roughly 140 of 240 cases, in the treasury's fee, the
-borrower's collateral or debt after; never in the liquidator's aTokens here), and, where
+borrower's collateral or debt after; rarely in the liquidator's aTokens, which start at 0:
+with liquidity indexes about 1.014 / 1.008 ray a round trip rayDiv-rayMul seldom moves a
+wei), and, where
 such a wei moves a balance, the HF after (about 40 cases, by far less than 1e-6 relative).
 When all the collateral is seized the chain can leave 1 wei of aToken (scaled rounding) with
 the asset no longer used as collateral (lines 171-177: ``actualCollateralToLiquidate + fee ==
@@ -386,8 +389,23 @@ def reverting(aave_market: Market) -> Iterator[Market]:
     aave_market.revert(snap)
 
 
+def _raise_utilisation(market: Market) -> None:
+    """The deployer borrows 80% of the WETH and wstETH liquidity (against its $10bn supplies
+    of each reserve), so a year of interest takes the collateral reserves' liquidity indexes
+    clearly above 1 ray (the scaled-balance rounding then shows in every token)."""
+    pool, me = market.pool, market.deployer
+    txs = []
+    for s in ("WETH", "wstETH"):
+        t = market.tokens[s]
+        cash = int(market.erc20(s).functions.balanceOf(t.a_token).call())
+        txs.append((me, pool.address, market.calldata(pool, "borrow", t.underlying,
+                                                      cash * 8 // 10, 2, 0, me)))
+    market.send_many(txs)
+
+
 def _setup(market: Market) -> tuple[list[Case], int, int, Prices]:
     """Build the accounts, move the prices; (cases, block B, its timestamp, prices at B)."""
+    _raise_utilisation(market)
     market.time_travel(365 * 24 * 3600)
     p0 = {s: market.price_base(s) for s in market.tokens}
     p1 = {s: p0[s] * PRICE_MOVE[s][0] // PRICE_MOVE[s][1] if s in PRICE_MOVE else p0[s]
@@ -415,8 +433,10 @@ def test_liquidation_call_matches_chain(reverting: Market) -> None:
     block_of = _liquidate(market, cases, [cv[1] for cv in covers], timestamp)
     after, balances_after = _read_after(market, cases, block_of, timestamp)
     report = _compare(cases, before, results, after, balances_after, prices)
+    indexes = sorted({(c.collateral, b.income_index) for c, b in zip(cases, before,
+                                                                     strict=True)})
     print(f"\n{len(cases)} liquidations, {len(set(block_of.values()))} blocks, "
-          f"{time.monotonic() - t0:.1f} s; {report}")
+          f"{time.monotonic() - t0:.1f} s; liquidity indexes {indexes}; {report}")
 
 
 def _compare(cases: Sequence[Case], before: Sequence[Before],
