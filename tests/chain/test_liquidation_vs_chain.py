@@ -513,6 +513,7 @@ def _categorise(count: Any, c: Case, b: Before, res: LiquidationResult, a: After
     assert res.collateral_to_liquidator_units is not None
     if res.collateral_to_liquidator_units + res.protocol_fee_units == b.coll_units[c.collateral]:
         count("collateral_cap")
+        count(f"collateral_cap:close_factor:{res.close_factor}:{c.cover_kind}")
         if a.user_coll_after:
             count("collateral_cap_dust_left_on_chain")
 
@@ -527,3 +528,5 @@ def _check_coverage(counts: Mapping[str, int], n: int) -> None:
         assert counts.get(f"pair:{pair}", 0) >= 40, (pair, counts)
     assert counts.get("collateral_cap", 0) >= 20, counts
     assert counts.get("fee_paid", 0) >= n - 5, counts
+    # the scaled-balance model must be exercised, not only agree trivially (about 140 / 240)
+    assert counts.get("one_wei_scaled", 0) >= 50, counts
