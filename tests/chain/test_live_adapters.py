@@ -146,7 +146,10 @@ def _write_cassette(name: str, rec: Recorder, argv: list[str], expected: dict[st
         "expected": expected,
         "exchanges": rec.exchanges,
     }
-    (CASSETTES / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    # one exchange a line: readable diffs without the bulk of indenting every batch
+    head = json.dumps({k: v for k, v in doc.items() if k != "exchanges"}, indent=1)[:-2]
+    lines = ",\n  ".join(json.dumps(e, separators=(",", ":")) for e in rec.exchanges)
+    (CASSETTES / f"{name}.json").write_text(f'{head},\n "exchanges": [\n  {lines}\n ]\n}}\n')
 
 
 def test_position_health_factor_is_the_pools(aave_market: Market, recorder: Recorder) -> None:
