@@ -107,3 +107,20 @@ def test_position_replayed_from_the_cassette(cassette: tuple[dict[str, Any], Rep
     assert out["debt_usd"] == want["total_debt_base"] / 1e8
     assert replay.unmatched == [] and replay.left() == 0  # the same requests, all of them
     assert out["rpc_calls"] == len(doc["exchanges"])
+
+
+def test_batches_fall_back_to_single_calls_where_the_node_has_none(node: Any) -> None:
+    # The fake node answers one JSON object per POST, not a batch array (its handler fails on
+    # a list): the client must notice once and ask one call per request from then on.
+    from delever.sources.chain import RpcClient
+    from delever.sources.chain import abi as live_abi
+    from sources.fakechain import DATA_PROVIDER, TOKENS
+
+    node.multicall = False
+    client = RpcClient(node.url, expected_chain_id=None, batch_size=100)
+    fn = live_abi.GET_LIQUIDATION_PROTOCOL_FEE
+    calls = [(DATA_PROVIDER, fn.encode(u)) for u, _, _ in TOKENS.values()]
+    out = client.call_many(calls, node.block)
+    assert [fn.decode(x)[0] for x in out] == [1000] * 6  # the fixture's fees
+    assert client.batch_size == 0
+    assert client.calls_made == 1 + 1 + len(calls)  # getCode, the refused batch, each call

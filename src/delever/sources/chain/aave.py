@@ -2,8 +2,12 @@
 
 Every value is the contract's integer (units, rays, basis points, 8-decimal base currency);
 conversion to floats happens only in :meth:`LiveAccount.to_delever`. Reads are batched
-through Multicall3 (:meth:`RpcClient.call_many`): a market of 60 reserves costs about a dozen
-requests. Functions and their Solidity sources: :mod:`delever.sources.chain.abi`.
+through Multicall3, or JSON-RPC batches where it is absent (:meth:`RpcClient.call_many`): a
+market of 60 reserves costs about a dozen requests. A v3.0 pool (no v3.2 e-mode getters, no
+v3.1 ``getVirtualUnderlyingBalance``) is read too: its ``getReserveData`` and data-provider
+layouts are the same (:mod:`.abi`), its e-mode comes from ``getEModeCategoryData``, and its
+accounts carry rule set ``"3.0"`` (:func:`rule_set_of`). Functions and their Solidity
+sources: :mod:`delever.sources.chain.abi`.
 """
 
 from __future__ import annotations
@@ -154,8 +158,9 @@ class DeleverModel:
     def health_factor_wad(self, rule_set: str = DEFAULT_RULE_SET) -> int:
         """delever's exact (integer) health factor of the model.
 
-        ``rule_set`` is the pool's rounding: ``"3.6"`` (v3.5 and later, the default) or
-        ``"3.3"`` for a block before the v3.5 upgrade (:mod:`delever.protocol.rule_sets`).
+        ``rule_set`` is the pool's rounding: ``"3.6"`` (v3.5 and later, the default),
+        ``"3.3"`` for a block before the v3.5 upgrade, ``"3.0"`` for a v3.0 pool
+        (:attr:`LiveAccount.rule_set`; :mod:`delever.protocol.rule_sets`).
         """
         kwargs: dict[str, Any] = {}
         if self.emode_category is not None:
@@ -195,7 +200,7 @@ class LiveAccount:
             raise SourceError(
                 f"account {self.address} is in e-mode {self.emode_category_id}, whose "
                 "parameters the pool did not answer (getEModeCategoryCollateralConfig, Aave "
-                "v3.2+); delever cannot model it."
+                "v3.2+, or getEModeCategoryData, v3.0); delever cannot model it."
             )
         known = {name.lower(): name for name in RESERVES}
         by_symbol = {r.symbol: r for r in self.reserves}
