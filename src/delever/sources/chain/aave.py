@@ -57,6 +57,9 @@ class LiveEModeCategory:
     liquidation_bonus_bps: int  # includes the 100%: 10100 for a 1% bonus
     collateral_bitmap: int
     borrowable_bitmap: int
+    # v3.0 only: an oracle source that replaces the AaveOracle price of the category's assets
+    # for its users (GenericLogic.calculateUserAccountData, aave-v3-core 1.19.3); "" if none
+    price_source: str = ""
 
     def has_collateral(self, reserve_id: int) -> bool:
         """Whether the reserve with ``reserve_id`` takes this category's LTV / LT / bonus."""
@@ -201,6 +204,12 @@ class LiveAccount:
                 f"account {self.address} is in e-mode {self.emode_category_id}, whose "
                 "parameters the pool did not answer (getEModeCategoryCollateralConfig, Aave "
                 "v3.2+, or getEModeCategoryData, v3.0); delever cannot model it."
+            )
+        if self.emode is not None and self.emode.price_source:
+            raise SourceError(
+                f"account {self.address} is in e-mode {self.emode_category_id}, whose assets "
+                f"are priced by {self.emode.price_source} (a v3.0 e-mode price source), not "
+                "the AaveOracle; delever cannot model it."
             )
         known = {name.lower(): name for name in RESERVES}
         by_symbol = {r.symbol: r for r in self.reserves}
@@ -351,7 +360,9 @@ def _read_emode_v30(client: RpcClient, m: AaveMarket, block: int,
         category_id=i, label=str(data[4]), ltv_bps=int(data[0]),
         liquidation_threshold_bps=int(data[1]), liquidation_bonus_bps=int(data[2]),
         collateral_bitmap=(bitmap := sum(1 << rid for rid, c in of_reserve.items() if c == i)),
-        borrowable_bitmap=bitmap) for i, data in used)
+        borrowable_bitmap=bitmap,
+        price_source="" if int(str(data[3]), 16) == 0 else checksum(str(data[3])),
+    ) for i, data in used)
 
 
 def rule_set_of(reserves: Sequence[LiveReserve]) -> str:
