@@ -47,8 +47,9 @@ book_app = typer.Typer(
 )
 
 
-def make_client(url: str) -> ChainReader:
-    """The JSON-RPC client for ``url`` (``delever.sources.chain.rpc.RpcClient``)."""
+def make_client(url: str, *, any_chain: bool = False) -> ChainReader:
+    """The JSON-RPC client for ``url`` (``delever.sources.chain.rpc.RpcClient``): Ethereum's,
+    or (``any_chain``, for a market given by its provider address) the node's chain."""
     # Imported by name: the client is another module's work, and this keeps the command's
     # tests (which pass a fake) and the type check independent of it.
     try:
@@ -57,19 +58,35 @@ def make_client(url: str) -> ChainReader:
         raise SourceError("book fetch needs delever.sources.chain.rpc (the JSON-RPC client), "
                           "which this installation lacks; install delever[live] from a "
                           "release that has it.") from None
-    client: ChainReader = rpc.RpcClient(url)
+    # batch_size: JSON-RPC batches where the chain has no Multicall3 (a local chain)
+    client: ChainReader = rpc.RpcClient(url, expected_chain_id=None if any_chain else 1,
+                                        batch_size=100)
     return client
 
 
-def _market(name: str) -> AaveMarket:
+def _market(name: str) -> AaveMarket | None:
+    """The registry's market called ``name``; None for a PoolAddressesProvider address."""
     from delever.sources.borrowers import MARKETS
 
+    if _is_address(name):
+        return None
     if name not in MARKETS:
         close = difflib.get_close_matches(name, list(MARKETS), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise InvalidArgument(f"market={name!r} is not known; give one of "
                               f"{', '.join(MARKETS)}{hint}")
     return MARKETS[name]
+
+
+def _is_address(text: str) -> bool:
+    return len(text) == 42 and text[:2] in ("0x", "0X") and all(
+        c in "0123456789abcdefABCDEF" for c in text[2:])
+
+
+def _node_chain_id(chain: ChainReader) -> int:
+    # the chain id the RpcClient's node reports (a ChainReader need not have one: 0 then)
+    ask = getattr(chain, "chain_id", None)
+    return int(ask()) if callable(ask) else 0
 
 
 def _check_block(option: str, value: int | None) -> int | None:
@@ -97,7 +114,8 @@ RpcOpt = Annotated[
 def fetch_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="The book file (.parquet).")],
     rpc: RpcOpt = None,
-    market: Annotated[str, typer.Option("--market", help="Aave v3 market.")] = "ethereum-core",
+    market: Annotated[str, typer.Option("--market", help="Aave v3 market, or the address of a "
+                      "PoolAddressesProvider (any chain).")] = "ethereum-core",
     block: Annotated[int | None, typer.Option("--block", help="Block to read at (default: "
                      "the latest).", show_default=False)] = None,
     from_block: Annotated[int | None, typer.Option("--from-block", help="First block of the "
@@ -126,12 +144,17 @@ def fetch_cmd(
             name, value = ("--chunk-blocks", chunk_blocks) if chunk_blocks < 1 else \
                 ("--batch", batch)
             raise InvalidArgument(f"{name}={value} must be at least 1.")
+        chain = make_client(url) if the_market is not None else make_client(url, any_chain=True)
+        if the_market is None:  # a market given by its PoolAddressesProvider, on any chain
+            from delever.sources.borrowers import market_at_provider
+
+            the_market = market_at_provider(chain, market, _check_block("--block", block),
+                                            _node_chain_id(chain))
         request = FetchRequest(
             the_market, output, _check_block("--block", block),
             _check_block("--from-block", from_block),
             tuple(read_address_file(addresses)) if addresses is not None else None,
             chunk_blocks, batch, redact_url(url))
-        chain = make_client(url)
         book, meta = fetch_with_progress(chain, request, quiet=json_output)
         if json_output:
             emit_json({"output": str(output), **meta})

@@ -38,7 +38,8 @@ BlockOpt = Annotated[
     typer.Option("--block", help="Block to read at (default: the latest finalized).",
                  show_default=False),
 ]
-MarketOpt = Annotated[str, typer.Option("--market", help="Aave v3 market.")]
+MarketOpt = Annotated[str, typer.Option("--market", help="Aave v3 market, or the address of "
+                                        "a PoolAddressesProvider (any chain).")]
 
 
 def _exchanges(text: str | None) -> tuple[str, ...]:
@@ -71,7 +72,11 @@ def take_snapshot(addresses: list[str], rpc: str | None, block: int | None, mark
         url = check_inputs(address, given, market, block)
     if cost_basis_usd is not None and not cost_basis_usd > 0:
         raise InvalidArgument(f"--cost-basis-usd={cost_basis_usd!r} must be greater than 0.")
-    client = RpcClient(url)
+    from delever.sources.chain.markets import expected_chain_id, get_market
+    from delever.sources.chain.position import RPC_BATCH
+
+    client = RpcClient(url, expected_chain_id=expected_chain_id(get_market(market)),
+                       batch_size=RPC_BATCH)
     at = client.resolve_block(block)
     book_file = _fetch_book(client, market, at, book_path_for(output), quiet) if book else None
     snap = read_snapshot(client, SnapshotRequest(

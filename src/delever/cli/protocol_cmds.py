@@ -206,8 +206,8 @@ BlockOpt = Annotated[
                  "finalized block.", show_default=False),
 ]
 MarketOpt = Annotated[
-    str, typer.Option("--market", help="Aave v3 market, with --address: ethereum-core or "
-                      "ethereum-prime."),
+    str, typer.Option("--market", help="Aave v3 market, with --address: ethereum-core, "
+                      "ethereum-prime or a PoolAddressesProvider address (any chain)."),
 ]
 MarketIdOpt = Annotated[
     str | None,

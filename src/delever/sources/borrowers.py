@@ -129,6 +129,17 @@ RESERVE_CONFIG = ("getReserveConfigurationData(address)", ["uint256"] * 5 + ["bo
 # Same commit: src/contracts/misc/AaveOracle.sol getAssetsPrices(address[]) -> uint256[], in
 # the base currency (USD, BASE_CURRENCY_UNIT 1e8 on Ethereum).
 ASSETS_PRICES = ("getAssetsPrices(address[])", ["uint256[]"])
+# A v3.0/v3.1 pool has no getEModeCategoryCollateralConfig (it reverts there); its getter is
+# aave/aave-v3-core @ v1.19.3 contracts/interfaces/IPool.sol line 658 getEModeCategoryData(uint8)
+# -> DataTypes.EModeCategory(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus,
+# address priceSource, string label) (DataTypes.sol lines 72-80).
+EMODE_DATA_V30 = ("getEModeCategoryData(uint8)", ["(uint16,uint16,uint16,address,string)"])
+# For a market given by its PoolAddressesProvider (aave-v3-origin IPoolAddressesProvider.sol,
+# the same in aave-v3-core 1.19.3): getPool(), getPriceOracle(), getPoolDataProvider() ->
+# address; IPoolDataProvider.getAllReservesTokens() -> (string symbol, address)[].
+PROVIDER_GETTERS = (("getPool()", ["address"]), ("getPriceOracle()", ["address"]),
+                    ("getPoolDataProvider()", ["address"]))
+ALL_RESERVES_TOKENS = ("getAllReservesTokens()", ["(string,address)[]"])
 # mds1/multicall src/Multicall3.sol: getCurrentBlockTimestamp() -> uint256.
 BLOCK_TIMESTAMP = ("getCurrentBlockTimestamp()", ["uint256"])
 
@@ -544,12 +555,7 @@ def read_book(chain: ChainReader, market: AaveMarket, addresses: Sequence[str], 
     categories = sorted({leg.emode_category for leg in legs.values() if leg.emode_category})
     emode_bonus: dict[int, float] = {}
     if categories:
-        results = chain.call_many(
-            [(market.pool, calldata(EMODE_CONFIG, ["uint8"], [c])) for c in categories],
-            block, chunk=batch)
-        for category, data in zip(categories, results, strict=True):
-            ((_ltv, _lt, bonus_bps),) = _decode(EMODE_CONFIG, data, f"e-mode {category}")
-            emode_bonus[category] = bonus_bps / BPS - 1.0 if bonus_bps else 0.0
+        emode_bonus = _emode_bonuses(chain, market, categories, block, batch)
     eth_price_usd = reserves[market.weth].price_usd
     rows = []
     for user in debtors:
@@ -560,6 +566,52 @@ def read_book(chain: ChainReader, market: AaveMarket, addresses: Sequence[str], 
         else:
             rows.append(row)
     return ChainBook(tuple(rows), block, block_time, eth_price_usd, dropped, len(addresses))
+
+
+def _emode_bonuses(chain: ChainReader, market: AaveMarket, categories: Sequence[int],
+                   block: int, batch: int) -> dict[int, float]:
+    """Each category's liquidation bonus (above 1): the v3.2+ getter, else v3.0's."""
+    getter = EMODE_CONFIG
+    try:
+        results = chain.call_many(
+            [(market.pool, calldata(EMODE_CONFIG, ["uint8"], [c])) for c in categories],
+            block, chunk=batch)
+    except SourceError as exc:
+        if " reverted at block " not in str(exc):
+            raise
+        getter = EMODE_DATA_V30
+        results = chain.call_many(
+            [(market.pool, calldata(EMODE_DATA_V30, ["uint8"], [c])) for c in categories],
+            block, chunk=batch)
+    out = {}
+    for category, data in zip(categories, results, strict=True):
+        ((_ltv, _lt, bonus_bps, *_),) = _decode(getter, data, f"e-mode {category}")
+        out[category] = bonus_bps / BPS - 1.0 if bonus_bps else 0.0
+    return out
+
+
+def market_at_provider(chain: ChainReader, provider: str, block: int | None,
+                       chain_id: int) -> AaveMarket:
+    """The book market of the pool whose PoolAddressesProvider is ``provider`` (a market not
+    in :data:`MARKETS`, e.g. on a test chain): its Pool, oracle and data provider, and the
+    ETH assets of :data:`MARKETS` found by symbol in its reserves. The scan starts at block 0
+    unless --from-block is given."""
+    at = chain.resolve_block(block)
+    raw = chain.call_many([(provider, selector(fn[0])) for fn in PROVIDER_GETTERS], at)
+    pool, oracle, data_provider = (
+        to_checksum_address(_decode(fn, data, f"PoolAddressesProvider {provider}")[0])
+        for fn, data in zip(PROVIDER_GETTERS, raw, strict=True))
+    (tokens,) = _decode(ALL_RESERVES_TOKENS, chain.call_many(
+        [(data_provider, selector(ALL_RESERVES_TOKENS[0]))], at)[0], "the reserves")
+    by_symbol = {str(sym).lower(): to_checksum_address(addr) for sym, addr in tokens}
+    eth_assets = {s: by_symbol[s.lower()] for s in MARKETS["ethereum-core"].eth_assets
+                  if s.lower() in by_symbol}
+    if "WETH" not in eth_assets:
+        raise SourceError(f"the pool of PoolAddressesProvider {provider} has no WETH reserve "
+                          f"at block {at}; the book needs one.")
+    return AaveMarket(name=f"provider-{to_checksum_address(provider)[:10]}", chain_id=chain_id,
+                      pool=pool, data_provider=data_provider, oracle=oracle, pool_from_block=0,
+                      eth_assets=eth_assets)
 
 
 @dataclass(frozen=True)
@@ -663,6 +715,7 @@ __all__ = [
     "calldata",
     "fetch_book",
     "load_or_start_state",
+    "market_at_provider",
     "partial_path",
     "read_address_file",
     "read_book",

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from delever.market.calibration import DEFAULT_CUTOFF, SourcedValue, calibrate
 from delever.sources import SourceError
-from delever.sources.chain.aave import LiveAccount, LiveReserve, read_account, read_reserves
+from delever.sources.chain.aave import (
+    LiveAccount,
+    LiveReserve,
+    read_account,
+    read_reserves,
+    rule_set_of,
+)
 from delever.sources.chain.markets import get_market, resolve_market
 from delever.sources.chain.rpc import RpcClient
 from delever.sources.snapshot import (
@@ -120,7 +126,7 @@ def read_snapshot(client: RpcClient, request: SnapshotRequest) -> ChainSnapshot:
         reserves={s: _risk(r) for s, r in by_symbol.items()}, accounts=tuple(accounts),
         market_toml=market_section(request.exchanges, day), book_file=request.book_file,
         cost_basis_usd_per_eth=request.cost_basis_usd_per_eth, notes=tuple(notes),
-        emode=_emode(live))
+        emode=_emode(live), protocol=f"aave-v{rule_set_of(reserves)}")
 
 
 def book_path_for(scenario_path: Path) -> Path:

@@ -72,6 +72,7 @@ class ChainSnapshot:
     cost_basis_usd_per_eth: float | None = None  # given by the user; else the mark
     notes: tuple[str, ...] = field(default_factory=tuple)
     emode: EModeRisk | None = None
+    protocol: str = "aave-v3.6"  # the scenario's rules: "aave-v3.0" for a v3.0 pool
 
     @property
     def where(self) -> str:
@@ -130,7 +131,7 @@ def _document(snap: ChainSnapshot) -> dict[str, Any]:
         "title": f"Live state of {', '.join(a.address for a in snap.accounts)} at {snap.where}",
         "description": "\n".join((f"Written by `delever snapshot` from {snap.where}.",
                                   *snap.notes)),
-        "protocol": "aave-v3.6",
+        "protocol": snap.protocol,
         "mark": {"price_usd": _sourced(mark, oracle), **({"time": time} if time else {})},
         "position": {"summary": {
             "cost_basis_usd_per_eth": cost_item,

@@ -2,8 +2,12 @@
 
 Every value is the contract's integer (units, rays, basis points, 8-decimal base currency);
 conversion to floats happens only in :meth:`LiveAccount.to_delever`. Reads are batched
-through Multicall3 (:meth:`RpcClient.call_many`): a market of 60 reserves costs about a dozen
-requests. Functions and their Solidity sources: :mod:`delever.sources.chain.abi`.
+through Multicall3, or JSON-RPC batches where it is absent (:meth:`RpcClient.call_many`): a
+market of 60 reserves costs about a dozen requests. A v3.0 pool (no v3.2 e-mode getters, no
+v3.1 ``getVirtualUnderlyingBalance``) is read too: its ``getReserveData`` and data-provider
+layouts are the same (:mod:`.abi`), its e-mode comes from ``getEModeCategoryData``, and its
+accounts carry rule set ``"3.0"`` (:func:`rule_set_of`). Functions and their Solidity
+sources: :mod:`delever.sources.chain.abi`.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ class RateStrategy:
 
 @dataclass(frozen=True)
 class LiveEModeCategory:
-    """One e-mode category (``getEModeCategoryCollateralConfig`` and its bitmaps, v3.2+)."""
+    """One e-mode category (``getEModeCategoryCollateralConfig`` and its bitmaps, v3.2+; on a
+    v3.0 pool ``getEModeCategoryData`` and the reserves configured in it, both bitmaps)."""
 
     category_id: int
     label: str
@@ -52,6 +57,9 @@ class LiveEModeCategory:
     liquidation_bonus_bps: int  # includes the 100%: 10100 for a 1% bonus
     collateral_bitmap: int
     borrowable_bitmap: int
+    # v3.0 only: an oracle source that replaces the AaveOracle price of the category's assets
+    # for its users (GenericLogic.calculateUserAccountData, aave-v3-core 1.19.3); "" if none
+    price_source: str = ""
 
     def has_collateral(self, reserve_id: int) -> bool:
         """Whether the reserve with ``reserve_id`` takes this category's LTV / LT / bonus."""
@@ -153,8 +161,9 @@ class DeleverModel:
     def health_factor_wad(self, rule_set: str = DEFAULT_RULE_SET) -> int:
         """delever's exact (integer) health factor of the model.
 
-        ``rule_set`` is the pool's rounding: ``"3.6"`` (v3.5 and later, the default) or
-        ``"3.3"`` for a block before the v3.5 upgrade (:mod:`delever.protocol.rule_sets`).
+        ``rule_set`` is the pool's rounding: ``"3.6"`` (v3.5 and later, the default),
+        ``"3.3"`` for a block before the v3.5 upgrade, ``"3.0"`` for a v3.0 pool
+        (:attr:`LiveAccount.rule_set`; :mod:`delever.protocol.rule_sets`).
         """
         kwargs: dict[str, Any] = {}
         if self.emode_category is not None:
@@ -182,6 +191,7 @@ class LiveAccount:
     ltv: int  # bps
     health_factor: int  # wad; 2**256 - 1 with no debt
     reserves: tuple[LiveReserve, ...]
+    rule_set: str = DEFAULT_RULE_SET  # the pool's rounding (rule_set_of): "3.0" on a v3.0 pool
 
     def to_delever(self) -> DeleverModel:
         """The account as delever's :class:`Account`, :class:`Prices` and reserve params.
@@ -193,7 +203,13 @@ class LiveAccount:
             raise SourceError(
                 f"account {self.address} is in e-mode {self.emode_category_id}, whose "
                 "parameters the pool did not answer (getEModeCategoryCollateralConfig, Aave "
-                "v3.2+); delever cannot model it."
+                "v3.2+, or getEModeCategoryData, v3.0); delever cannot model it."
+            )
+        if self.emode is not None and self.emode.price_source:
+            raise SourceError(
+                f"account {self.address} is in e-mode {self.emode_category_id}, whose assets "
+                f"are priced by {self.emode.price_source} (a v3.0 e-mode price source), not "
+                "the AaveOracle; delever cannot model it."
             )
         known = {name.lower(): name for name in RESERVES}
         by_symbol = {r.symbol: r for r in self.reserves}
@@ -292,10 +308,15 @@ def _required(rows: list[tuple[Any, ...] | None]) -> list[tuple[Any, ...]]:
     return [row for row in rows if row is not None]
 
 
-def _read_emode(client: RpcClient, m: AaveMarket, block: int) -> tuple[LiveEModeCategory, ...]:
+def _read_emode(client: RpcClient, m: AaveMarket, block: int,
+               members: Mapping[int, int] | None = None) -> tuple[LiveEModeCategory, ...]:
+    """The pool's e-mode categories: the v3.2+ getters, else (they all revert) v3.0's
+    ``getEModeCategoryData`` with ``members`` (reserve id -> its category; read when None)."""
     ids = range(1, MAX_EMODE_ID + 1)
     configs = _run(client, [(m.pool, abi.GET_EMODE_COLLATERAL_CONFIG, (i,)) for i in ids],
                    block, allow_failure=True)
+    if all(c is None for c in configs):
+        return _read_emode_v30(client, m, block, members)
     used = [(i, c) for i, c in zip(ids, configs, strict=True) if c is not None and c[1] > 0]
     calls: list[_Call] = []
     for i, _ in used:
@@ -314,6 +335,43 @@ def _read_emode(client: RpcClient, m: AaveMarket, block: int) -> tuple[LiveEMode
             borrowable_bitmap=int(borrow[0]) if borrow else 0,
         ))
     return tuple(out)
+
+
+def _emode_members(client: RpcClient, m: AaveMarket, block: int) -> dict[int, int]:
+    (assets,) = _required(_run(client, [(m.pool, abi.GET_RESERVES_LIST, ())], block))[0]
+    rows = _required(_run(client, [(m.pool, abi.GET_RESERVE_DATA, (checksum(str(a)),))
+                                   for a in assets], block))
+    return {int(r[7]): (int(r[0]) >> abi.EMODE_CATEGORY_START_BIT) & 0xFF for r in rows}
+
+
+def _read_emode_v30(client: RpcClient, m: AaveMarket, block: int,
+                    members: Mapping[int, int] | None) -> tuple[LiveEModeCategory, ...]:
+    # v3.0: one reserve is in at most one category, which is both its e-mode collateral and
+    # its e-mode borrowable set (abi.GET_EMODE_CATEGORY_DATA's notes): the two bitmaps are equal
+    ids = range(1, MAX_EMODE_ID + 1)
+    rows = _run(client, [(m.pool, abi.GET_EMODE_CATEGORY_DATA, (i,)) for i in ids], block,
+                allow_failure=True)
+    used = [(i, row[0]) for i, row in zip(ids, rows, strict=True)
+            if row is not None and int(row[0][1]) > 0]
+    if not used:
+        return ()
+    of_reserve = _emode_members(client, m, block) if members is None else members
+    return tuple(LiveEModeCategory(
+        category_id=i, label=str(data[4]), ltv_bps=int(data[0]),
+        liquidation_threshold_bps=int(data[1]), liquidation_bonus_bps=int(data[2]),
+        collateral_bitmap=(bitmap := sum(1 << rid for rid, c in of_reserve.items() if c == i)),
+        borrowable_bitmap=bitmap,
+        price_source="" if int(str(data[3]), 16) == 0 else checksum(str(data[3])),
+    ) for i, data in used)
+
+
+def rule_set_of(reserves: Sequence[LiveReserve]) -> str:
+    """delever's rule set for the pool these reserves were read from: ``"3.0"`` where no
+    reserve answers ``getVirtualUnderlyingBalance`` (added in v3.1: a v3.0 pool), else the
+    default (mainnet's current rules, :data:`DEFAULT_RULE_SET`)."""
+    if reserves and all(r.virtual_underlying_units is None for r in reserves):
+        return "3.0"
+    return DEFAULT_RULE_SET
 
 
 def _per_reserve_calls(m: AaveMarket, asset: str) -> list[_Call]:
@@ -368,7 +426,9 @@ def _read_reserves(
     virtual = _run(client, [(m.pool, abi.GET_VIRTUAL_UNDERLYING_BALANCE, (a,)) for a in assets],
                    block, allow_failure=True)
     strategies = _strategies(client, m, assets, block)
-    categories = _read_emode(client, m, block)
+    categories = _read_emode(client, m, block, {
+        int(rows[5 * k][7]): (int(rows[5 * k][0]) >> abi.EMODE_CATEGORY_START_BIT) & 0xFF
+        for k in range(len(assets))})
     out = []
     for k, asset in enumerate(assets):
         pool_data, config, caps, fee, totals = rows[5 * k: 5 * k + 5]
@@ -440,14 +500,15 @@ def read_account(
     emode = None
     if int(emode_id) != 0:
         if categories is None:
-            categories = _read_emode(client, m, block)
+            categories = _read_emode(client, m, block, {
+                r.reserve_id: c for r in live for c in r.emode_category_ids})
         emode = next((c for c in categories if c.category_id == int(emode_id)), None)
     return LiveAccount(
         address=address, market=market.name, block=block, emode_category_id=int(emode_id),
         emode=emode, positions=positions, total_collateral_base=int(totals[0]),
         total_debt_base=int(totals[1]), available_borrows_base=int(totals[2]),
         current_liquidation_threshold=int(totals[3]), ltv=int(totals[4]),
-        health_factor=int(totals[5]), reserves=live,
+        health_factor=int(totals[5]), reserves=live, rule_set=rule_set_of(live),
     )
 
 
@@ -461,4 +522,5 @@ __all__ = [
     "read_account",
     "read_emode_categories",
     "read_reserves",
+    "rule_set_of",
 ]

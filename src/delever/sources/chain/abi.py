@@ -60,7 +60,12 @@ _RESERVE_DATA_LEGACY = (
     # currentStableBorrowRate (deprecated 3.2), lastUpdateTimestamp, id, aTokenAddress,
     # stableDebtTokenAddress (deprecated 3.2), variableDebtTokenAddress,
     # interestRateStrategyAddress (deprecated 3.4), accruedToTreasury, unbacked (deprecated 3.4),
-    # isolationModeTotalDebt.
+    # isolationModeTotalDebt. The same 15 words as v3.0's DataTypes.ReserveData (aave/aave-v3-core
+    # @ v1.19.3 contracts/protocol/libraries/types/DataTypes.sol lines 5-36, the struct
+    # Pool.getReserveData returns there), so one layout reads both; v3.0's
+    # PoolDataProvider.getReserveData / getReserveConfigurationData / getUserReserveData /
+    # getReserveCaps / getLiquidationProtocolFee return the layouts below too (checked against
+    # the npm 1.19.3 artifact ABIs of AaveProtocolDataProvider).
     "uint256", "uint128", "uint128", "uint128", "uint128", "uint128", "uint40", "uint16",
     "address", "address", "address", "address", "uint128", "uint128", "uint128",
 )
@@ -86,6 +91,17 @@ GET_USER_EMODE = Fn("Pool", "getUserEMode", ("address",), ("uint256",))
 # DataTypes.CollateralConfig: ltv, liquidationThreshold, liquidationBonus (uint16 each)
 GET_EMODE_COLLATERAL_CONFIG = Fn("Pool", "getEModeCategoryCollateralConfig", ("uint8",),
                                  ("uint16", "uint16", "uint16"))
+# Aave v3.0/v3.1 (replaced in v3.2 by the four getters around it): aave/aave-v3-core @ v1.19.3
+# (npm @aave/core-v3 1.19.3) contracts/interfaces/IPool.sol line 658
+# getEModeCategoryData(uint8) returns (DataTypes.EModeCategory), DataTypes.sol lines 72-80:
+# (uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus, address priceSource,
+# string label); a struct with a string, so one dynamic tuple. Its members are the reserves
+# whose configuration carries the category id (ReserveConfiguration.sol
+# EMODE_CATEGORY_START_BIT_POSITION = 168, 8 bits); they are also the only reserves an e-mode
+# user may borrow (ValidationLogic.validateBorrow lines 214-217).
+GET_EMODE_CATEGORY_DATA = Fn("Pool", "getEModeCategoryData", ("uint8",),
+                             ("(uint16,uint16,uint16,address,string)",))
+EMODE_CATEGORY_START_BIT = 168
 GET_EMODE_LABEL = Fn("Pool", "getEModeCategoryLabel", ("uint8",), ("string",))
 GET_EMODE_COLLATERAL_BITMAP = Fn("Pool", "getEModeCategoryCollateralBitmap", ("uint8",),
                                  ("uint128",))

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from delever.errors import unknown_name
 from delever.sources import SourceError
 from delever.sources.chain import abi
-from delever.sources.chain.rpc import MULTICALL3, RpcClient
+from delever.sources.chain.rpc import MULTICALL3, RpcClient, is_address
 
 _BOOK = "bgd-labs/aave-address-book@f61c9762"
 
@@ -85,11 +85,28 @@ MARKETS: Mapping[str, AaveMarket] = MappingProxyType({
 DEFAULT_MARKET = "ethereum-core"
 
 
+ANY_CHAIN = 0  # chain_id of a market given by its provider: the node's chain, whatever it is
+
+
 def get_market(name: str) -> AaveMarket:
-    """The market called ``name``; an unknown name gets close matches."""
+    """The market called ``name``, or the one whose PoolAddressesProvider is at ``name``
+    (``0x`` + 40 hex: a market not in the registry, e.g. a local or test chain; its chain is
+    the node's and its other contracts are asked of the provider); an unknown name gets close
+    matches."""
     if name in MARKETS:
         return MARKETS[name]
+    if is_address(name):
+        provider = checksum(name)
+        return AaveMarket(name=f"provider-{provider[:10]}", chain_id=ANY_CHAIN,
+                          pool_addresses_provider=provider, pool="", oracle="",
+                          protocol_data_provider="", ui_pool_data_provider="",
+                          multicall=MULTICALL3, source=f"PoolAddressesProvider {provider}")
     raise SourceError(str(unknown_name("--market", name, MARKETS)))
+
+
+def expected_chain_id(market: AaveMarket) -> int | None:
+    """The chain id an RPC for ``market`` must report (None: any, for a provider address)."""
+    return None if market.chain_id == ANY_CHAIN else market.chain_id
 
 
 def checksum(address: str) -> str:
@@ -136,5 +153,5 @@ def resolve_market(client: RpcClient, market: AaveMarket, block: int) -> AaveMar
     )
 
 
-__all__ = ["DEFAULT_MARKET", "MARKETS", "AaveMarket", "checksum", "get_market", "require_code",
-           "resolve_market"]
+__all__ = ["ANY_CHAIN", "DEFAULT_MARKET", "MARKETS", "AaveMarket", "checksum",
+           "expected_chain_id", "get_market", "require_code", "resolve_market"]

@@ -11,10 +11,11 @@ from typing import Any
 from delever.protocol.account import account_data, liquidation_price_usd
 from delever.sources import SourceError
 from delever.sources.chain.aave import UINT256_MAX, LiveAccount, read_account
-from delever.sources.chain.markets import get_market
+from delever.sources.chain.markets import expected_chain_id, get_market
 from delever.sources.chain.rpc import RpcClient, is_address
 
 WAD = 10**18
+RPC_BATCH = 100  # eth_calls per JSON-RPC batch where Multicall3 is absent (RpcClient)
 
 
 def check_inputs(address: str, rpc: str | None, market: str, block: int | None = None) -> str:
@@ -46,7 +47,7 @@ def _model_figures(account: LiveAccount) -> dict[str, Any]:
     if model.emode_category is not None:
         kwargs["emode_category"] = model.emode_category
     data = account_data(model.account, model.prices, reserves=model.reserves, exact=True,
-                        **kwargs)
+                        rule_set=account.rule_set, **kwargs)
     eth_usd = model.prices.usd.get("WETH")
     liq_price = math.nan
     if model.account.has_debt and eth_usd is not None:
@@ -83,6 +84,7 @@ def position_result(account: LiveAccount, calls_made: int) -> dict[str, Any]:
         "ltv": account.ltv / 10_000,
         "exact": True,
         "emode_category_id": account.emode_category_id,
+        "rule_set": account.rule_set,
         "delever_health_factor_wad": model["delever_health_factor_wad"],
         "model_note": model["model_note"],
         "rpc_calls": calls_made,
@@ -100,10 +102,13 @@ def position_result(account: LiveAccount, calls_made: int) -> dict[str, Any]:
 
 def live_position(address: str, rpc: str | None, block: int | None,
                   market: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Read ``address`` in ``market`` at ``block`` (None: latest finalized) through ``rpc``."""
+    """Read ``address`` in ``market`` at ``block`` (None: latest finalized) through ``rpc``.
+
+    ``market``: a registry name or a PoolAddressesProvider address (the node's chain).
+    """
     url = check_inputs(address, rpc, market, block)
     spec = get_market(market)
-    client = RpcClient(url, expected_chain_id=spec.chain_id)
+    client = RpcClient(url, expected_chain_id=expected_chain_id(spec), batch_size=RPC_BATCH)
     pinned = client.resolve_block(block)
     account = read_account(client, spec, address, pinned)
     result = position_result(account, client.calls_made)

@@ -89,6 +89,11 @@ class RpcClient:
     expected_chain_id
         Chain id the node must report (1: Ethereum); checked before the first other request.
         ``None`` accepts any chain.
+    batch_size
+        Where Multicall3 has no code (a local or young chain), :meth:`call_many` sends its
+        ``eth_call`` s as JSON-RPC batch requests (a JSON array, JSON-RPC 2.0 spec section 6)
+        of this many; 0 sends one per request. A node that does not answer a batch with an
+        array is asked one call at a time from then on.
 
     Attributes
     ----------
@@ -104,6 +109,7 @@ class RpcClient:
         retries: int = 4,
         backoff_s: float = 0.5,
         expected_chain_id: int | None = 1,
+        batch_size: int = 0,
     ) -> None:
         require("web3", "reading the chain")
         from web3 import HTTPProvider
@@ -125,6 +131,7 @@ class RpcClient:
         )
         self._chain_checked = expected_chain_id is None
         self._multicall_at: dict[int, bool] = {}
+        self.batch_size = max(0, int(batch_size))
 
     # --- the request loop -------------------------------------------------------------------
     def _once(self, method: str, params: list[Any]) -> Any:
@@ -295,8 +302,7 @@ class RpcClient:
         if not calls:
             return []
         if not self.has_multicall(block):
-            return [self._call_or_empty(to, data, block, n, allow_failure)
-                    for (to, data), n in zip(calls, names, strict=True)]
+            return self._call_each(calls, block, names, allow_failure)
         out: list[bytes] = []
         for start in range(0, len(calls), max(1, chunk)):
             part = calls[start:start + max(1, chunk)]
@@ -322,6 +328,57 @@ class RpcClient:
                         f"{names[start + offset]} at {to} reverted at block {block}."
                     )
                 out.append(bytes(data))
+        return out
+
+    def _call_each(self, calls: Sequence[tuple[str, bytes]], block: int, names: Sequence[str],
+                   allow_failure: bool) -> list[bytes]:
+        """Each call as its own ``eth_call``, ``batch_size`` of them per HTTP request."""
+        out: list[bytes] = []
+        size = self.batch_size or 1
+        for start in range(0, len(calls), size):
+            part = list(zip(calls[start:start + size], names[start:start + size], strict=True))
+            replies = self._batch(part, block) if len(part) > 1 else None
+            for k, ((to, data), name) in enumerate(part):
+                reply = replies[k] if replies is not None else None
+                if isinstance(reply, bytes):
+                    out.append(reply)
+                elif isinstance(reply, RpcErrorReply) and (
+                        reply.code == 3 or "revert" in reply.message.lower()):
+                    if not allow_failure:
+                        raise SourceError(f"{name} at {to} reverted at block {block}.")
+                    out.append(b"")
+                else:  # no batch, or this item failed otherwise: ask it alone (retries)
+                    out.append(self._call_or_empty(to, data, block, name, allow_failure))
+        return out
+
+    def _batch(self, part: Sequence[tuple[tuple[str, bytes], str]],
+               block: int) -> list[bytes | RpcErrorReply | None] | None:
+        """One JSON-RPC batch of ``eth_call`` s: each item's data, its error, or None where it
+        must be asked again; None for the whole batch when the node answered no array."""
+        import requests
+        from web3.types import RPCEndpoint
+
+        if not self._chain_checked:
+            self._chain_checked = True
+            self.chain_id()
+        self.calls_made += 1
+        body = [(RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, hex(block)])
+                for (to, data), _ in part]
+        try:
+            replies = self._provider.make_batch_request(body)
+        except (requests.RequestException, ValueError):
+            replies = None
+        if not isinstance(replies, list) or len(replies) != len(part):
+            self.batch_size = 0  # this node does not batch: one call per request from now on
+            return None
+        out: list[bytes | RpcErrorReply | None] = []
+        for reply, (_, name) in zip(replies, part, strict=True):
+            try:
+                out.append(_hex_bytes(self._result(name, reply), name))
+            except _RpcError as exc:
+                out.append(exc.reply)
+            except (_RetryableError, SourceError):
+                out.append(None)
         return out
 
     def _call_or_empty(self, to: str, data: bytes, block: int, label: str,
