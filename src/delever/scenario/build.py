@@ -354,7 +354,8 @@ def _check_position_matches_accounts(
         raise InvalidArgument(
             f"{where}={position_eth:,.6g} ETH disagrees with the {collateral_eth:,.6g} ETH the "
             f"accounts hold as collateral by more than {POSITION_VS_ACCOUNTS_REL_TOL:.0%}; the "
-            "accounts must hold the position (check for a missing or extra zero)."
+            "scenario's accounts must hold the position (check for a missing or extra zero, "
+            "or a missing account)."
         )
 
 
