@@ -26,6 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from chain.localnet import LocalnetError, local_market
 
 
+FINALITY_BLOCKS = 64
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="anvil port on 127.0.0.1")
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         with local_market(seed=args.seed, n_accounts=args.accounts, port=args.port) as market:
+            # anvil's "finalized" block trails the head by 64 blocks: mine them, so that
+            # delever's default block (the latest finalized) holds the whole market
+            market.w3.provider.make_request("anvil_mine", [hex(FINALITY_BLOCKS)])
             print(market.json_line(), flush=True)
             stop.wait()
     except LocalnetError as exc:
