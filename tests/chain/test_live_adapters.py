@@ -25,12 +25,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +39,7 @@ from typer.testing import CliRunner
 from delever.cli.main import app
 from delever.protocol.reserves import ETH_CORRELATED_EMODE, RESERVES
 from delever.scenario import load_scenario
+from local_json_server import LocalJsonServer
 
 from .conftest import N_ACCOUNTS, SEED
 from .localnet import AAVE_VERSION, CHAIN_ID, GeneratedAccount, Market
@@ -50,44 +49,22 @@ CASSETTES = Path(__file__).resolve().parents[1] / "sources" / "fixtures" / "cass
 ETH_ASSETS = ("WETH", "wstETH")  # the book's ETH assets present in this market
 
 
-class Recorder:
+class Recorder(LocalJsonServer):
     """A JSON-RPC proxy on 127.0.0.1 that forwards each POST body to ``upstream`` and keeps
     (request, response) pairs, as parsed JSON, in order."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.exchanges: list[dict[str, Any]] = []
-        recorder = self
+        super().__init__(self._forward)
 
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                req = urllib.request.Request(recorder.upstream, data=body,
-                                             headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(req, timeout=60) as reply:
-                    payload = reply.read()
-                recorder.exchanges.append({"request": json.loads(body),
-                                           "response": json.loads(payload)})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _forward(self, body: bytes) -> bytes:
+        req = urllib.request.Request(self.upstream, data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as reply:
+            payload: bytes = reply.read()
+        self.exchanges.append({"request": json.loads(body), "response": json.loads(payload)})
+        return payload
 
 
 @pytest.fixture

@@ -11,10 +11,8 @@ web3 and Aave's artifact ABI, not by delever).
 from __future__ import annotations
 
 import json
-import threading
 from collections import defaultdict, deque
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from delever.cli.main import app
+from local_json_server import LocalJsonServer
 
 CASSETTE = Path(__file__).parent / "fixtures" / "cassettes" / "position_emode_v30.json"
 
@@ -39,7 +38,7 @@ def _with_ids(request: Any, response: Any) -> Any:
     return {**response, "id": request["id"]}
 
 
-class Replay:
+class Replay(LocalJsonServer):
     """127.0.0.1 server answering from a cassette; counts what it could not answer."""
 
     def __init__(self, exchanges: list[dict[str, Any]]) -> None:
@@ -47,34 +46,16 @@ class Replay:
         for e in exchanges:
             self.answers[_key(e["request"])].append(e["response"])
         self.unmatched: list[str] = []
-        replay = self
+        super().__init__(self._answer)
 
-        class _Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                queue = replay.answers.get(_key(request))
-                if queue:
-                    body = json.dumps(_with_ids(request, queue.popleft())).encode()
-                else:
-                    replay.unmatched.append(_key(request)[:120])
-                    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
-                        "code": -32601, "message": "not in the cassette"}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _answer(self, body: bytes) -> bytes:
+        request = json.loads(body)
+        queue = self.answers.get(_key(request))
+        if queue:
+            return json.dumps(_with_ids(request, queue.popleft())).encode()
+        self.unmatched.append(_key(request)[:120])
+        return json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+            "code": -32601, "message": "not in the cassette"}}).encode()
 
     def left(self) -> int:
         return sum(len(q) for q in self.answers.values())
