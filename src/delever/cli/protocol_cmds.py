@@ -327,32 +327,40 @@ def position(
             return
         if not isinstance(protocol, AaveV3):
             raise InvalidArgument(f"--protocol {protocol.name} has no position command yet.")
-        reserves = _weth_reserves(lt, ltv, bonus)
-        account = _account(collateral_eth, debt_usd)
-        prices = Prices.from_eth(price_usd)
-        with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
-                          price_usd=price_usd):
-            data = account_data(account, prices, reserves=reserves, exact=exact,
-                                rule_set=protocol.rule_set)
-        liq_price = liquidation_price_usd(account, prices, reserves=reserves)
-        distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
-        result: dict[str, Any] = {
-            "health_factor": data.health_factor,
-            "liquidation_price_usd": liq_price,
-            "available_borrow_usd": data.available_borrows_usd,
-            "distance_to_liquidation_pct": distance,
-            "collateral_usd": data.total_collateral_usd,
-            "debt_usd": data.total_debt_usd,
-            "liquidation_threshold": data.avg_liquidation_threshold,
-            "ltv": data.avg_ltv,
-            "exact": exact,
-        }
-        if exact:
-            result["health_factor_wad"] = str(data.health_factor_wad)
-        if json_output:
-            emit_json(result)
-        else:
-            _print_table(f"{_aave_title(protocol)} account (WETH collateral, USDC debt)", result)
+        _aave_position(protocol, (collateral_eth, debt_usd, price_usd),
+                       _weth_reserves(lt, ltv, bonus), exact, json_output)
+
+
+def _aave_position(protocol: AaveV3, position: tuple[float, float, float],
+                   reserves: Mapping[str, ReserveParams], exact: bool, json_output: bool
+                   ) -> None:
+    """``position`` of one WETH/USDC account by the rule set of ``protocol``."""
+    collateral_eth, debt_usd, price_usd = position
+    account = _account(collateral_eth, debt_usd)
+    prices = Prices.from_eth(price_usd)
+    with _exact_range(exact, collateral_eth=collateral_eth, debt_usd=debt_usd,
+                      price_usd=price_usd):
+        data = account_data(account, prices, reserves=reserves, exact=exact,
+                            rule_set=protocol.rule_set)
+    liq_price = liquidation_price_usd(account, prices, reserves=reserves)
+    distance = 100.0 * (1.0 - liq_price / price_usd) if math.isfinite(liq_price) else math.inf
+    result: dict[str, Any] = {
+        "health_factor": data.health_factor,
+        "liquidation_price_usd": liq_price,
+        "available_borrow_usd": data.available_borrows_usd,
+        "distance_to_liquidation_pct": distance,
+        "collateral_usd": data.total_collateral_usd,
+        "debt_usd": data.total_debt_usd,
+        "liquidation_threshold": data.avg_liquidation_threshold,
+        "ltv": data.avg_ltv,
+        "exact": exact,
+    }
+    if exact:
+        result["health_factor_wad"] = str(data.health_factor_wad)
+    if json_output:
+        emit_json(result)
+    else:
+        _print_table(f"{_aave_title(protocol)} account (WETH collateral, USDC debt)", result)
 
 
 def _live_position(address: str, rpc: str | None, block: int | None, market: str,
