@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from chain.localnet import LocalnetError, local_market
 
-
 FINALITY_BLOCKS = 64
 
 
