@@ -170,3 +170,19 @@ def test_full_utilization_round_trips_on_every_curve() -> None:
             top = borrow_rate(1.0, curve)
             assert utilization_from_borrow_rate(top, curve) == pytest.approx(1.0, abs=1e-12)
             assert utilization_from_borrow_rate_array([top], curve)[0] == pytest.approx(1.0)
+
+
+def test_v30_liquidity_rate_goes_through_the_overall_borrow_rate() -> None:
+    """80 units of debt, 20 available: the same variable rate as v3.2+; the liquidity rate
+    multiplies _getOverallBorrowRate = rayDiv(rayMul(wadToRay(80), rate), wadToRay(80)), which
+    v3.0 computes even without stable debt (aave-v3-core 1.19 DefaultReserveInterestRateStrategy
+    .sol, line 236). Worked out: wadToRay(80) = 80e9; rayMul(80e9, 20434782608695652173913043)
+    = 1634782608.70 rounded half up = 1634782609; rayDiv(1634782609, 80e9) =
+    20434782612500000000000000: 3.8e15 ray-wei above the variable rate."""
+    v30, rate_30 = calculate_interest_rates_ray(80, 20, WETH, 1_500, rule_set="3.0")
+    v36, rate_36 = calculate_interest_rates_ray(80, 20, WETH, 1_500)
+    assert rate_30 == rate_36 == 20_434_782_608_695_652_173_913_043
+    overall = (1_634_782_609 * am.RAY + 40 * 10**9) // (80 * 10**9)
+    assert overall == 20_434_782_612_500_000_000_000_000
+    assert v30 == am.percent_mul(am.ray_mul(overall, 8 * 10**26), 8_500)
+    assert v30 != v36

@@ -160,8 +160,10 @@ def calculate_interest_rates_ray(
     reserve_factor_bps: int,
     *,
     unbacked: int = 0,
+    rule_set: str = "3.6",
 ) -> tuple[int, int]:
-    """``DefaultReserveInterestRateStrategyV2.calculateInterestRates`` in integers.
+    """``DefaultReserveInterestRateStrategyV2.calculateInterestRates`` in integers (v3.0:
+    ``DefaultReserveInterestRateStrategy.calculateInterestRates``, ``rule_set="3.0"``).
 
     Parameters
     ----------
@@ -175,6 +177,12 @@ def calculate_interest_rates_ray(
         Reserve factor in basis points.
     unbacked
         The reserve's deficit (v3.6 passes ``reserve.deficit`` as ``unbacked``).
+    rule_set
+        ``"3.0"``: the liquidity rate multiplies v3.0's ``_getOverallBorrowRate`` (aave-v3-core
+        1.19 DefaultReserveInterestRateStrategy.sol, line 236), the debt-weighted mean of the
+        variable and stable rates, ``(D.wadToRay().rayMul(rate)).rayDiv(D.wadToRay())`` with
+        no stable debt (delever models none): it differs from ``rate`` by up to ``0.5e18 / D``
+        ray-wei. From v3.2 on (``"3.3"``, ``"3.6"``) the variable rate itself.
 
     Returns
     -------
@@ -193,7 +201,11 @@ def calculate_interest_rates_ray(
         rate += slope1 + am.ray_mul(slope2, excess)
     else:
         rate += am.ray_div(am.ray_mul(slope1, borrow_usage), optimal)
-    liquidity_rate = am.percent_mul(am.ray_mul(rate, supply_usage),
+    overall = rate
+    if rule_set == "3.0":  # the round trip through the debt-weighted overall rate
+        debt_ray = am.wad_to_ray(total_debt)
+        overall = am.ray_div(am.ray_mul(debt_ray, rate), debt_ray)
+    liquidity_rate = am.percent_mul(am.ray_mul(overall, supply_usage),
                                     am.PERCENTAGE_FACTOR - reserve_factor_bps)
     return liquidity_rate, rate
 
