@@ -432,7 +432,8 @@ def test_liquidation_call_matches_chain(reverting: Market) -> None:
                                                                     strict=True)]
     block_of = _liquidate(market, cases, [cv[1] for cv in covers], timestamp)
     after, balances_after = _read_after(market, cases, block_of, timestamp)
-    report = _compare(cases, before, results, after, balances_after, prices)
+    report = _compare(cases, before, results, after, balances_after, prices)  # asserts
+    assert len(cases) >= 200 and len(after) == len(cases)
     indexes = sorted({(c.collateral, b.income_index) for c, b in zip(cases, before,
                                                                      strict=True)})
     print(f"\n{len(cases)} liquidations, {len(set(block_of.values()))} blocks, "
