@@ -7,6 +7,7 @@ likelihood written here, and the raw Chainlink file's own numbers.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
+from typer.testing import CliRunner
 
+from delever.cli.main import app
 from delever.errors import InvalidArgument
 from delever.market.rate_paths import (
     DepegParams,
@@ -304,3 +307,39 @@ def test_bad_params_and_fit_inputs() -> None:
         fit_ou_exact(np.zeros(5), np.ones(4))
     with pytest.raises(InvalidArgument, match="dt_years"):
         fit_ou_exact(np.zeros(40), -np.ones(39))
+
+
+def test_calibrate_depeg_reproduces_the_shipped_fit(raw_rounds: Path) -> None:
+    """``delever calibrate --depeg FILE`` (the issue's "reproduced from the data by
+    calibrate"): the shipped parameters from the raw Chainlink rounds, through the CLI."""
+    shipped = shipped_depeg_params()
+    assert shipped.cutoff is not None
+    result = CliRunner().invoke(app, ["calibrate", "--depeg", str(raw_rounds), "--cutoff",
+                                      shipped.cutoff.isoformat(), "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    for name in ("mu", "kappa_per_year", "sigma_per_sqrt_year"):
+        assert out[name]["value"] == pytest.approx(getattr(shipped, name).value, rel=1e-9)
+    assert out["n_rounds"] == 730
+
+
+def test_calibrate_depeg_on_a_small_file_and_its_refusals(tmp_path: Path) -> None:
+    """A file in the feed's format whose discount is an exact AR(1) path: the CLI's fit is
+    the library's, and the option's conflicts are one line each."""
+    rng = np.random.default_rng(3)
+    d, rows = 0.01, []
+    for k in range(400):
+        d = 0.005 + (d - 0.005) * math.exp(-8.0 / 365) + 0.002 * rng.standard_normal()
+        t = 1_650_000_000 + 86_400 * k
+        rows.append(f"{k},{1000 + k},{round((1 - d) * 1e18)},{t},{t},{1000 + k}")
+    path = tmp_path / "rounds.csv"
+    path.write_text(",round,answer,start,update,answeredInRound\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(app, ["calibrate", "--depeg", str(path), "--json"])
+    assert result.exit_code == 0, result.stderr
+    fitted = fit_depeg(read_steth_eth_rounds(path), "2026-01-01")
+    assert json.loads(result.stdout)["kappa_per_year"]["value"] == pytest.approx(
+        fitted.kappa_per_year.value, rel=1e-12)
+    for extra, message in ((["--archive", str(path)], "without --exchange or --archive"),
+                           (["--output", str(tmp_path / "m.toml")], "with --depeg use --json")):
+        bad = CliRunner().invoke(app, ["calibrate", "--depeg", str(path), *extra])
+        assert bad.exit_code == 2 and message in bad.stderr

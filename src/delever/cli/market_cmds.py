@@ -877,6 +877,12 @@ ArchiveOpt = Annotated[
     Opt("--archive", help="Calibrate on kline files from data.binance.vision (zip or csv, "
         "spot or USD-M futures; repeat for several files) instead of the shipped data."),
 ]
+DepegOpt = Annotated[
+    Path | None,
+    Opt("--depeg", help="Fit the stETH/ETH discount (an Ornstein-Uhlenbeck process) on a "
+        "Chainlink stETH/ETH rounds CSV (round, answer, start, update, answeredInRound) "
+        "before the cut-off, instead of the market.", show_default=False),
+]
 CalSymbolOpt = Annotated[
     str, Opt("--symbol", help="With --exchange: ETH/USDT, ETH/USDC or ETH/USD (quote "
              "counted 1:1 as USD).")
@@ -895,12 +901,17 @@ def calibrate_cmd(
     exchange: ExchangeOpt = None,
     archive: ArchiveOpt = None,
     symbol: CalSymbolOpt = "ETH/USDT",
+    depeg: DepegOpt = None,
 ) -> None:
     """Estimate sigma, ADV and impact Y before a cut-off (shipped data, --exchange or
-    --archive), as TOML."""
+    --archive), as TOML; or with --depeg, a staking token's discount process."""
     with user_errors():
         check_output_path("--output", output)
         day = as_date(cutoff)
+        if depeg is not None:
+            _depeg_calibration(depeg, day, output, json_output,
+                               others=exchange is not None or bool(archive))
+            return
         data = (None if exchange is None and not archive  # None: the shipped data
                 else _live_market_data(exchange, archive or [], symbol, day, window_days))
         result = calibrate(day, window_days, data=data)
@@ -916,6 +927,35 @@ def calibrate_cmd(
         else:
             console.print(result.summary(), markup=False, highlight=False)
             console.print(f"wrote the [market] section to {written}", markup=False)
+
+
+def _depeg_calibration(path: Path, day: date, output: Path | None, json_output: bool, *,
+                       others: bool) -> None:
+    """``calibrate --depeg FILE``: the discount's Ornstein-Uhlenbeck parameters fitted on
+    Chainlink stETH/ETH rounds before the cut-off (:mod:`delever.market.rate_paths`)."""
+    from delever.market.rate_paths import fit_depeg, read_steth_eth_rounds
+
+    if others:
+        raise InvalidArgument("--depeg fits the discount of a staking token; give it without "
+                              "--exchange or --archive.")
+    if output is not None:
+        raise InvalidArgument("--output writes a [market] section; with --depeg use --json.")
+    try:
+        rounds = read_steth_eth_rounds(path)
+    except InvalidArgument as exc:
+        why = str(exc).removeprefix(f"path={str(path)!r}: ")
+        raise InvalidArgument(f"--depeg {str(path)!r}: {why}") from None
+    params = fit_depeg(rounds, day)
+    if json_output:
+        emit_json(params.to_dict())
+        return
+    window = "" if params.window is None else f" {params.window[0]} .. {params.window[1]}"
+    console.print(
+        f"stETH/ETH discount, Ornstein-Uhlenbeck, {params.n_rounds} rounds{window} "
+        f"(cut-off {day}):\n  mu {params.mu.value:.6g}  kappa {params.kappa_per_year.value:.4g}"
+        f"/yr (half-life {params.half_life_days:.1f} d)  sigma "
+        f"{params.sigma_per_sqrt_year.value:.4g}/sqrt(yr)  long-run std "
+        f"{params.stationary_std:.4g}", markup=False, highlight=False)
 
 
 def _live_market_data(exchange: str | None, archive: list[Path], symbol: str, day: date,

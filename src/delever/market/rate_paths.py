@@ -197,8 +197,9 @@ def read_steth_eth_rounds(path: str | PathLike[str]) -> pd.DataFrame:
     file = Path(path)
     try:
         raw = pd.read_csv(file, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise InvalidArgument(f"path={str(file)!r}: cannot read the rounds ({exc}).") from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        why = " ".join(str(exc).split())  # pandas' messages span lines
+        raise InvalidArgument(f"path={str(file)!r}: cannot read the rounds ({why}).") from None
     missing = {"round", "answer", "update", "answeredInRound"} - set(raw.columns)
     if missing:
         raise InvalidArgument(f"path={str(file)!r}: no column {', '.join(sorted(missing))}.")
