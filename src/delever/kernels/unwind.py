@@ -37,7 +37,9 @@ One step ``k`` of one path, in this order (each stage its own function):
    ``kappa * (sold[k - lag] + seized[k - lag])``, the owner's sales plus the collateral
    seized from it ``lag`` steps earlier (nothing while ``k - lag < 1``), into the same
    metaorder market; the mid and the running low follow;
-4. the oracle: ``oracle_step`` (heartbeat and deviation) to the mid;
+4. the oracle: ``oracle_step`` (heartbeat and deviation) to the mid; or, with
+   ``MarketSpec.oracle_path``, that path's answer for the step (an exchange-rate oracle,
+   which no sale moves; the book's rungs are then triggered by it too);
 5. the owner's sale (:func:`_owner_sale`, the rule), each account capped by the withdrawal
    rule (below), sold as one metaorder (:func:`~delever.kernels.impact_law.fill`); the
    proceeds repay each account's own debt, the excess goes to cash, and cash then repays
@@ -160,6 +162,10 @@ S_PEAK = 29  # running peak of the mid, USD (drawdown thinning)
 S_DEPTH = 30  # depth V this step, ETH: the law's adv_eth thinned by volatility and drawdown
 N_STATE = 31
 
+# MarketSpec.oracle_path: follow the mid. Writable like every path array, so that numba
+# compiles one signature for both cases.
+NO_ORACLE_PATH: FloatArray2D = np.empty((0, 0))
+
 
 # ---------------------------------------------------------------------------------------------
 # Records
@@ -186,6 +192,10 @@ class MarketSpec(NamedTuple):
     follow_lag: int  # steps, >= 1
     liq_sell_frac: float  # share of its ETH inventory a liquidator sells each round
     max_rounds: int  # liquidation rounds per step, at most
+    # (n_paths, n_steps + 1) exogenous oracle answers, or (0, 0): the oracle follows the mid.
+    # An exchange-rate oracle (Aave's CAPO adapters read the token's contract rate, not the
+    # market) is exogenous: the model's sales move the mid, never this answer.
+    oracle_path: FloatArray2D = NO_ORACLE_PATH
 
 
 class UnwindRule(NamedTuple):
@@ -335,7 +345,11 @@ _hf_min = njit(cache=True, inline="always")(_hf_min_py)
 
 
 def _oracle_py(market: MarketSpec, s: FloatArray1D, mid: float, dt_s: float) -> float:
-    """Advance the path's oracle by ``dt_s`` to ``mid``; returns the answer."""
+    """Advance the path's oracle by ``dt_s`` to ``mid``; returns the answer. An exogenous
+    oracle (``market.oracle_path``) keeps the answer its step set."""
+    if market.oracle_path.shape[0] > 0:
+        answer: float = s[S_ORACLE]
+        return answer
     ans: float
     since: float
     ans, since = oracle_step(s[S_ORACLE], s[S_SINCE], mid, dt_s, market.heartbeat_s,
@@ -646,22 +660,29 @@ _liquidator_sale = njit(cache=True, inline="always")(_liquidator_sale_py)
 def _book_round_py(market: MarketSpec, law: ImpactLaw, book: BookLadder, s: FloatArray1D,
                    exo: float, mid: float) -> tuple[bool, float]:
     """The book: every rung the mid has reached, its ETH at ``value / mid``, until no new
-    rung is crossed; the oracle checks. Returns whether a rung was taken, and the mid."""
+    rung is crossed; the oracle checks. Returns whether a rung was taken, and the mid.
+
+    With an exogenous oracle (``market.oracle_path``) the rungs are triggered by the oracle's
+    answer, which the sales do not move: one pass takes every rung at or above it."""
     trigger = book.trigger_usd
     n_rungs = trigger.shape[0]
     if n_rungs == 0:
         return False, mid
+    exogenous = market.oracle_path.shape[0] > 0
     j = int(s[S_BOOK_NEXT])
     book_any = False
-    while j < n_rungs and trigger[j] >= mid and mid > 0.0:
+    level = s[S_ORACLE] if exogenous else mid
+    while j < n_rungs and trigger[j] >= level and mid > 0.0:
         usd = 0.0
-        while j < n_rungs and trigger[j] >= mid:
+        while j < n_rungs and trigger[j] >= level:
             usd += book.value_usd[j]
             j += 1
         q_f, _usd = _sell(law, s, usd / mid, exo)
         s[S_BOOK_SOLD] += q_f
         book_any = True
         mid = _mid(law, s, exo)
+        if not exogenous:
+            level = mid
     s[S_BOOK_NEXT] = float(j)
     if book_any:
         _oracle(market, s, mid, 0.0)
@@ -732,6 +753,8 @@ def _step_py(spec: UnwindSpec, exo: float, i: int, k: int, s: FloatArray1D,
     _accrue(spec.curves, market.step_s, s, debt)
     mid = _move_market(spec.law, market.step_s, s, exo, out.mid_usd[i, k - 1])
     mid = _followers(market, spec.law, s, out, i, k, exo, mid)
+    if market.oracle_path.shape[0] > 0:
+        s[S_ORACLE] = market.oracle_path[i, k]
     p_o = _oracle(market, s, mid, market.step_s)
     filled = _owner_sale(spec, s, coll, debt, k, exo, mid, p_o, want_eth, want)
     if filled > 0.0:
@@ -771,7 +794,9 @@ def _init_path_py(exo: FloatArray2D, spec: UnwindSpec, state: UnwindState,
     for f in range(N_STATE):
         s[f] = 0.0
     p0 = exo[i, 0]
-    s[S_ORACLE] = p0
+    oracle_path = spec.market.oracle_path
+    p_o = oracle_path[i, 0] if oracle_path.shape[0] > 0 else p0
+    s[S_ORACLE] = p_o
     s[S_LOW] = p0
     s[S_FIRST_LIQ] = -1.0
     s[S_D_SUP] = r0[0]
@@ -787,9 +812,9 @@ def _init_path_py(exo: FloatArray2D, spec: UnwindSpec, state: UnwindState,
         state.debt[i, a] = acc.debt_usd[a]
         total_debt += acc.debt_usd[a]
     out.mid_usd[i, 0] = p0
-    out.oracle_usd[i, 0] = p0
+    out.oracle_usd[i, 0] = p_o
     out.health_factor[i, 0] = _hf_min(state.coll[i], state.debt[i], acc.liquidation_threshold,
-                                      p0)
+                                      p_o)
     out.sold_eth[i, 0] = 0.0
     out.seized_eth[i, 0] = 0.0
     out.debt_usd[i, 0] = total_debt
@@ -894,6 +919,7 @@ def preview_mid(exo: FloatArray2D, k: int, spec: UnwindSpec, state: UnwindState,
 
 
 __all__ = [
+    "NO_ORACLE_PATH",
     "N_PARAMS",
     "N_STATE",
     "RULE_CUSTOM",

@@ -584,6 +584,19 @@ def _check_paths(paths: FloatArray2D) -> FloatArray2D:
     return arr
 
 
+def _check_oracle_paths(oracle_paths: FloatArray2D | None, shape: tuple[int, ...]
+                        ) -> FloatArray2D | None:
+    if oracle_paths is None:
+        return None
+    arr = np.ascontiguousarray(oracle_paths, dtype=np.float64)
+    if arr.shape != shape:
+        raise InvalidArgument(f"oracle_paths has shape {arr.shape}; give one answer per path "
+                              f"and step, like paths: {shape}.")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise InvalidArgument("oracle_paths must hold finite prices greater than 0.")
+    return arr if arr.flags.writeable else arr.copy()
+
+
 @dataclass
 class _Run:
     """Everything the kernel needs besides the paths and the per-chunk arrays."""
@@ -605,8 +618,10 @@ class _Run:
                          w.total_supplied if w is not None else math.inf,
                          w.total_borrowed if w is not None else 0.0])
 
-    def kernel_spec(self, n_steps: int) -> K.UnwindSpec:
-        """The kernel's records for a run of ``n_steps`` steps."""
+    def kernel_spec(self, n_steps: int, oracle_rows: FloatArray2D | None = None
+                    ) -> K.UnwindSpec:
+        """The kernel's records for a run of ``n_steps`` steps; ``oracle_rows`` the chunk's
+        exogenous oracle answers (None: the oracle follows the mid)."""
         pos = self.position
         spec = self.spec
         cfg = self.config
@@ -623,7 +638,8 @@ class _Run:
             follow_kappa=float(market.followers_kappa),
             follow_lag=int(market.followers_lag_steps),
             liq_sell_frac=float(cfg.liquidator_sell_frac),
-            max_rounds=int(cfg.max_liquidation_rounds))
+            max_rounds=int(cfg.max_liquidation_rounds),
+            oracle_path=K.NO_ORACLE_PATH if oracle_rows is None else oracle_rows)
         rule = K.UnwindRule(int(spec.rule), spec.params_array(), spec.schedule_cum(n_steps),
                             spec.split_array(n_acc), pos.total_eth, float(spec.floor_hf),
                             bool(cfg.repay_with_collateral))
@@ -634,9 +650,10 @@ class _Run:
                             book)
 
 
-def _run_chunk(run: _Run, exo: FloatArray2D) -> dict[str, np.ndarray]:
+def _run_chunk(run: _Run, exo: FloatArray2D, oracle_rows: FloatArray2D | None = None
+               ) -> dict[str, np.ndarray]:
     n_paths, n_cols = exo.shape
-    spec = run.kernel_spec(n_cols - 1)
+    spec = run.kernel_spec(n_cols - 1, oracle_rows)
     state = K.new_state(n_paths, run.position.collateral_eth.shape[0])
     out = K.new_outputs(n_paths, n_cols)
     K.unwind_init(exo, spec, state, out)
@@ -764,6 +781,7 @@ def simulate_strategies(
     config: SimConfig = SimConfig(),
     progress: ProgressCallback | None = None,
     rules: LiquidationRules | None = None,
+    oracle_paths: FloatArray2D | None = None,
 ) -> SimulationResult:
     """Run each strategy on the same exogenous ``paths`` (common random numbers).
 
@@ -782,12 +800,16 @@ def simulate_strategies(
         default ``lending.rules`` (Aave v3.6's unless the lending says otherwise). Morpho
         Blue: ``LiquidationRules(1.0, inf, 0, 0, True)`` with the position's
         ``liquidation_bonus = LIF - 1`` and ``protocol_fee = 0``.
+    oracle_paths : (n_paths, n_steps + 1) the oracle's answers, exogenous: what an
+        exchange-rate oracle reads (the token's contract rate, which no sale moves); ``oracle``
+        is then unused. None (default): the oracle follows the mid by ``oracle``.
 
     Returns
     -------
     SimulationResult
     """
     exo_all = _check_paths(paths)
+    oracle_all = _check_oracle_paths(oracle_paths, exo_all.shape)
     if not strategies:
         raise InvalidArgument("strategies is empty; give at least one strategy.")
     names = [s.name for s in strategies]
@@ -808,7 +830,8 @@ def simulate_strategies(
         parts = []
         for start in range(0, n_paths, config.chunk_paths):
             exo = exo_all[start:start + config.chunk_paths]
-            parts.append(_run_chunk(run, exo))
+            rows = None if oracle_all is None else oracle_all[start:start + config.chunk_paths]
+            parts.append(_run_chunk(run, exo, rows))
             done += exo.shape[0]
             if progress is not None:
                 progress(done, total)
@@ -826,10 +849,12 @@ def simulate_unwind(
     oracle: OracleLike = OracleParams(),
     config: SimConfig = SimConfig(),
     rules: LiquidationRules | None = None,
+    oracle_paths: FloatArray2D | None = None,
 ) -> UnwindResult:
     """One strategy over ``paths``; see :func:`simulate_strategies`."""
     return simulate_strategies(position, [strategy], paths, market=market, lending=lending,
-                               oracle=oracle, config=config, rules=rules).results[0]
+                               oracle=oracle, config=config, rules=rules,
+                               oracle_paths=oracle_paths).results[0]
 
 
 __all__ = [
