@@ -26,6 +26,12 @@ from delever.cli._common import (
 )
 from delever.cli._compile import compile_notice
 from delever.cli._provenance import report_provenance
+from delever.cli._loop_tables import (
+    print_loop_advice,
+    print_loop_frame,
+    print_loop_plan,
+    print_loop_simulation,
+)
 from delever.cli._tables import print_table
 from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import PlanRequest, plan_with_progress, print_plan
@@ -172,7 +178,12 @@ def _print_simulation(result: RunResult) -> None:
     if skipped:  # said once, where the first engine would have run
         console.print(f"Simulation, plan and advice skipped: {skipped}", markup=False,
                       highlight=False)
-    if result.simulation is not None:
+    frame = result.payload.get("engine_frame")
+    if result.simulation is not None and frame:
+        print_loop_frame(frame)
+        print_loop_simulation(result.scenario.name, frame["asset"], result.n_paths,
+                              SIMULATION_STEPS, SIMULATION_STEP_HOURS, result.simulation)
+    elif result.simulation is not None:
         print_simulation_table(result.scenario.name, result.n_paths, SIMULATION_STEPS,
                                SIMULATION_STEP_HOURS, result.simulation)
 
@@ -211,12 +222,17 @@ def _print_cascade(result: RunResult) -> None:
 
 
 def _print_plan(result: RunResult) -> None:
-    if result.plan is not None:
+    if result.plan is not None and result.payload.get("engine_frame"):
+        print_loop_plan(result.scenario.name, result.plan)
+    elif result.plan is not None:
         print_plan(result.scenario.name, result.plan)
 
 
 def _print_advice(result: RunResult) -> None:
-    if result.advice is not None:
+    frame = result.payload.get("engine_frame")
+    if result.advice is not None and frame:
+        print_loop_advice(result.scenario.name, frame["asset"], result.advice)
+    elif result.advice is not None:
         print_advice(result.scenario.name, result.advice)
 
 

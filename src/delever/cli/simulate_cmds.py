@@ -100,7 +100,7 @@ def simulate_with_progress(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return simulate_streamed(loaded, names, n_paths=paths, n_steps=steps,
+        return simulate_streamed(loaded.for_engines(), names, n_paths=paths, n_steps=steps,
                                  step_hours=step_hours, seed=seed, progress=advance)
 
 

@@ -528,6 +528,67 @@ def rate_paths(
     return RatePaths(contract=contract, market=market, step_days=float(step_days))
 
 
+ORACLE_MODES = ("exchange-rate", "market")
+
+
+@dataclass(frozen=True)
+class ExchangeRatePathModel:
+    """The engines' exogenous paths for a loop: the asset's value in ETH and the oracle's.
+
+    The unwind engines count a loop in ETH: the "price" of a unit of the asset is its market
+    value in ETH, ``R_t · m_t`` (:func:`rate_paths`), which the exit sales get before their own
+    impact. The oracle reads, with ``oracle = "exchange-rate"`` (Aave v3's CAPO adapters, the
+    default), the contract rate ``R_t``, which no sale moves: :meth:`draw` returns it as the
+    exogenous oracle path. ``oracle = "market"`` is the counterfactual of an oracle that reads
+    the market (Aave v2's stETH market feed, see the module docstring): the oracle then follows
+    the mid as the engines' push oracle does, and :meth:`draw` returns no oracle path.
+    """
+
+    r0: float
+    d0: float
+    staking_yield: float
+    slash_intensity_per_year: float
+    slash_size: float
+    depeg: DepegParams
+    oracle: str = "exchange-rate"
+
+    def __post_init__(self) -> None:
+        if self.oracle not in ORACLE_MODES:
+            raise InvalidArgument(f"oracle={self.oracle!r} must be one of "
+                                  f"{', '.join(ORACLE_MODES)}.")
+        # a dry draw checks every number with rate_paths' own messages
+        rate_paths(1, 1, step_days=1.0, r0=self.r0, staking_yield=self.staking_yield,
+                   slash_intensity_per_year=self.slash_intensity_per_year,
+                   slash_size=self.slash_size, depeg=self.depeg, d0=self.d0, seed=0)
+        if not 0.0 <= self.d0 < 1.0:
+            raise InvalidArgument(f"d0={self.d0!r} must be a discount in [0, 1).")
+
+    @property
+    def s0(self) -> float:
+        """The asset's market value at the start, ETH per unit: ``r0 (1 − d0)``."""
+        return self.r0 * (1.0 - self.d0)
+
+    def draw(self, n_paths: int, n_steps: int, step_hours: float, seed: SeedLike
+             ) -> tuple[FloatArray2D, FloatArray2D | None]:
+        """``(market value, oracle)`` paths, each ``(n_paths, n_steps + 1)`` in ETH per unit;
+        the oracle None when it follows the market."""
+        paths = rate_paths(n_paths, n_steps, step_days=check_positive("step_hours", step_hours)
+                           / 24.0, r0=self.r0, staking_yield=self.staking_yield,
+                           slash_intensity_per_year=self.slash_intensity_per_year,
+                           slash_size=self.slash_size, depeg=self.depeg, d0=self.d0, seed=seed)
+        value = np.ascontiguousarray(paths.value_eth)
+        if self.oracle == "market":
+            return value, None
+        return value, np.array(paths.contract, dtype=np.float64, order="C")
+
+    def describe(self) -> dict[str, Any]:
+        """The model's numbers for reports."""
+        return {"model": "exchange-rate x market discount", "oracle": self.oracle,
+                "r0_eth_per_unit": self.r0, "d0": self.d0, "staking_yield": self.staking_yield,
+                "slash_intensity_per_year": self.slash_intensity_per_year,
+                "slash_size": self.slash_size, "depeg": self.depeg.to_dict()}
+
+
 def ou_paths(n_paths: int, n_steps: int, *, dt_years: float, params: DepegParams, x0: float,
              rng: np.random.Generator) -> FloatArray2D:
     """OU paths by the exact transition, ``(n_paths, n_steps + 1)`` with column 0 = ``x0``.
@@ -557,7 +618,9 @@ def ou_paths(n_paths: int, n_steps: int, *, dt_years: float, params: DepegParams
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "ORACLE_MODES",
     "DepegParams",
+    "ExchangeRatePathModel",
     "RatePaths",
     "fit_depeg",
     "fit_ou_exact",

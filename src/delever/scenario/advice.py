@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+
 from delever.scenario.build import Scenario
 from delever.scenario.market import scenario_market
 from delever.sim.advise import Advice, AdviceRun, AdviceSettings
 from delever.sim.advise import advise as advise_position
-from delever.sim.api import build_inputs
+from delever.sim.api import build_inputs, engine_frame_of
 from delever.sim.montecarlo import MonteCarlo
 from delever.sim.plan import (
     DEFAULT_HORIZON_HOURS,
@@ -64,6 +66,7 @@ def plan(
     ``progress``: a :class:`PlanProgress`, or one callable for the stage names.
     """
     hooks = progress if isinstance(progress, PlanProgress) else PlanProgress(progress)
+    scenario = scenario.for_engines()  # a loop: counted in ETH
     market = scenario_market(scenario, book=book, followers=book)
     return plan_for_scenario(
         scenario, objective or PlanObjective(), mc=MonteCarlo(seed, n_paths),
@@ -82,10 +85,14 @@ def advise(
 ) -> Advice:
     """The risk advice on the scenario's position (:func:`delever.sim.advise.advise`), its
     market with the book and the followers; ``kwargs`` go to that function."""
-    inputs = build_inputs(scenario, n_paths=1, n_steps=1)
+    scenario = scenario.for_engines()  # a loop: counted in ETH
+    inputs = build_inputs(scenario, n_paths=1, n_steps=1,
+                          paths=np.full((1, 2), scenario.mark_price_usd))
     progress = kwargs.pop("progress", None)
+    frame = engine_frame_of(scenario)
     run = AdviceRun(scenario_market(scenario), inputs.lending, scenario.mark_price_usd,
                     n_paths=n_paths, seed=seed, client=client,
+                    path_model=None if frame is None else frame.path_model,
                     **{k: kwargs.pop(k) for k in ("oracle", "sigma_daily") if k in kwargs})
     return advise_position(inputs.position, run, AdviceSettings(**kwargs), progress=progress)
 

@@ -32,6 +32,7 @@ from delever.protocol import (
 from delever.protocol.base import RiskParams
 from delever.scenario.loader import DEFAULT_SCENARIO, read_scenario_spec
 from delever.scenario.schema import ScenarioSpec, Sourced
+from delever.sim.api import EngineFrame
 from delever.sim.position import NamedAccount, PositionReport, analyze_position
 from delever.sim.sale import SaleDiscountReport, sale_discount
 
@@ -60,6 +61,27 @@ class Scenario:
     protocol: LendingProtocol = dataclasses.field(default_factory=get_protocol)
     # `[book] file`, resolved against the scenario file's folder; None: the synthetic draw.
     book_file: Path | None = None
+    # How the engines count the position where it is not ETH against stablecoins (a loop's
+    # ETH frame, set by for_engines()); None: ETH and USD.
+    engine: EngineFrame | None = None
+
+    def engine_frame(self) -> EngineFrame | None:
+        """The engines' frame (:class:`delever.sim.api.EngineFrame`); None: ETH and USD."""
+        return self.engine
+
+    @property
+    def is_loop(self) -> bool:
+        """Whether the scenario is a looped staking position (a ``[loop]`` section)."""
+        return self.spec.loop is not None
+
+    def for_engines(self) -> Scenario:
+        """The scenario as the unwind engines take it: itself, or a loop counted in ETH
+        (:func:`delever.scenario.loop.engine_view`)."""
+        if self.spec.loop is None or self.engine is not None:
+            return self
+        from delever.scenario.loop import engine_view  # loop.py builds on this module
+
+        return engine_view(self)
 
     @property
     def name(self) -> str:

@@ -34,7 +34,7 @@ from delever.scenario.replay import (
 )
 from delever.sim.advise import Advice
 from delever.sim.amplification import AmplificationReport
-from delever.sim.api import StreamedSimulation, simulate_streamed
+from delever.sim.api import StreamedSimulation, position_of, simulate_streamed
 from delever.sim.limits import check_paths_memory, strategy_arrays
 from delever.sim.plan import DEFAULT_MAXFEV, DEFAULT_PIECES, FAMILIES, PlanObjective, PlanResult
 from delever.sim.position import PositionReport
@@ -227,6 +227,14 @@ class _Run:
         return self.result.payload
 
     @property
+    def engine_scenario(self) -> Scenario:
+        """The scenario as the engines take it (a loop in its ETH frame), built once."""
+        if "engine_scenario" not in self.result.artifacts:
+            self.result.artifacts["engine_scenario"] = self.scenario.for_engines()
+        engine: Scenario = self.result.artifacts["engine_scenario"]
+        return engine
+
+    @property
     def artifacts(self) -> dict[str, Any]:
         return self.result.artifacts
 
@@ -261,20 +269,70 @@ def _market_section(run: _Run) -> None:
 def _engines_apply(run: _Run) -> bool:
     """Whether the unwind engines can run the scenario's position.
 
-    False with no debt, and for accounts they do not take yet (e-mode loops, other assets):
-    those are reported at the mark and the skip is said once (``engines_skipped``), not
-    refused.
+    False with no debt, and for accounts they do not take (other assets, e-mode outside a
+    ``[loop]`` scenario): those are reported at the mark and the skip is said once
+    (``engines_skipped``), not refused. A loop runs in the engines' ETH frame
+    (``engine_frame`` in the payload says how its keys count).
     """
     debtors = [(a.name, a.account) for a in run.scenario.accounts if a.account.has_debt]
     if not debtors:
         return False
     if "engines_skipped" not in run.payload:
         try:
-            UnwindPosition.from_accounts(debtors, 1.0, reserves=run.scenario.reserves)
+            if run.scenario.is_loop:
+                position_of(run.engine_scenario)
+                run.payload["engine_frame"] = frame_payload(run.engine_scenario)
+            else:
+                UnwindPosition.from_accounts(debtors, 1.0, reserves=run.scenario.reserves)
             run.payload["engines_skipped"] = None
         except InvalidArgument as exc:
             run.payload["engines_skipped"] = str(exc)
     return run.payload["engines_skipped"] is None
+
+
+def frame_payload(scenario: Scenario) -> dict[str, Any] | None:
+    """How a loop's engine sections count (None for ETH against stablecoins)."""
+    frame = scenario.engine_frame()
+    if frame is None:
+        return None
+    model = frame.path_model
+    return {"asset": frame.asset, "numeraire": frame.numeraire,
+            "keys": (f"in the simulation, plan, advice and recommendation sections, '_units' "
+                     f"keys count {frame.asset} and '_eth' keys count ETH (the engines' ETH "
+                     f"and USD); prices are ETH per {frame.asset}"),
+            "start_price_eth_per_unit": scenario.mark_price_usd,
+            "cost_basis_eth_per_unit": scenario.pnl().average_cost_usd,
+            "paths": model.describe(),
+            "liquidation_threshold": frame.risk.liquidation_threshold,
+            "liquidation_bonus": frame.risk.liquidation_bonus,
+            "protocol_fee": frame.risk.protocol_fee}
+
+
+def relabel_keys(value: Any) -> Any:
+    """A loop's engine payload with its keys in the loop's units: ``eth`` (the engines'
+    collateral) becomes ``units`` (``unit`` after ``per``), then ``usd`` becomes ``eth``."""
+    if isinstance(value, dict):
+        return {_relabel(str(k)): relabel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [relabel_keys(v) for v in value]
+    return value
+
+
+def _relabel(key: str) -> str:
+    parts = key.split("_")
+    out = []
+    for i, part in enumerate(parts):
+        if part == "eth":
+            out.append("unit" if i > 0 and parts[i - 1] == "per" else "units")
+        elif part == "usd":
+            out.append("eth")
+        else:
+            out.append(part)
+    return "_".join(out)
+
+
+def _engine_payload(run: _Run, value: Any) -> Any:
+    return relabel_keys(value) if run.scenario.is_loop else value
 
 
 def _simulation_section(run: _Run) -> None:
@@ -283,7 +341,7 @@ def _simulation_section(run: _Run) -> None:
         return
     names = list(DEFAULT_STRATEGIES)
     n_paths, seed = run.result.n_paths, run.result.seed
-    result = run.engines.simulate(run.scenario, names, n_paths, SIMULATION_STEPS,
+    result = run.engines.simulate(run.engine_scenario, names, n_paths, SIMULATION_STEPS,
                                   SIMULATION_STEP_HOURS, seed)
     run.artifacts["simulation"] = result
     run.payload["simulation"] = {
@@ -291,7 +349,7 @@ def _simulation_section(run: _Run) -> None:
         "n_steps": SIMULATION_STEPS,
         "step_hours": SIMULATION_STEP_HOURS,
         "seed": seed,
-        "strategies": result.to_dict(),
+        "strategies": _engine_payload(run, result.to_dict()),
     }
 
 
@@ -319,9 +377,9 @@ def _plan_section(run: _Run) -> None:
     if not _engines_apply(run):
         run.payload["plan"] = None
         return
-    result = run.engines.plan(run.scenario, run.result.n_paths, run.result.seed)
+    result = run.engines.plan(run.engine_scenario, run.result.n_paths, run.result.seed)
     run.artifacts["plan"] = result
-    run.payload["plan"] = result.to_dict()
+    run.payload["plan"] = _engine_payload(run, result.to_dict())
 
 
 def _advice_section(run: _Run) -> None:
@@ -331,9 +389,10 @@ def _advice_section(run: _Run) -> None:
     plan_result = run.artifacts.get("plan")
     # the margin buffer counts the plan's own sales (their impact and repayments)
     daily = float(plan_result.daily_sold_eth().mean()) if plan_result is not None else 0.0
-    result = run.engines.advise(run.scenario, run.result.n_paths, run.result.seed, daily)
+    result = run.engines.advise(run.engine_scenario, run.result.n_paths, run.result.seed,
+                                daily)
     run.artifacts["advice"] = result
-    run.payload["advice"] = result.to_dict()
+    run.payload["advice"] = _engine_payload(run, result.to_dict())
 
 
 def _recommendation_section(run: _Run) -> None:
@@ -341,9 +400,11 @@ def _recommendation_section(run: _Run) -> None:
     if plan_result is None or advice is None:
         run.payload["recommendation"] = None
         return
-    items = recommend(plan_result, advice)
+    frame = run.engine_scenario.engine_frame()
+    items = recommend(plan_result, advice,
+                      units=None if frame is None else (frame.asset, frame.numeraire))
     run.artifacts["recommendation"] = items
-    run.payload["recommendation"] = [r.to_dict() for r in items]
+    run.payload["recommendation"] = _engine_payload(run, [r.to_dict() for r in items])
 
 
 RUN_SECTIONS: tuple[tuple[str, Callable[[_Run], None]], ...] = (

@@ -551,6 +551,67 @@ class EModeSpec(_Strict):
     )
 
 
+def _discount(item: Sourced) -> Sourced:
+    if not 0.0 <= item.value < 0.5:
+        raise ValueError(f"value={item.value!r} must be a discount in [0, 0.5), e.g. 0.005")
+    return item
+
+
+def _yearly_rate(item: Sourced) -> Sourced:
+    if not 0.0 <= item.value <= 1.0:
+        raise ValueError(f"value={item.value!r} must be a yearly rate in [0, 1], e.g. 0.027 "
+                         "for 2.7%")
+    return item
+
+
+def _exchange_rate(item: Sourced) -> Sourced:
+    if not 0.1 <= item.value <= 10.0:
+        raise ValueError(f"value={item.value!r} must be in [0.1, 10] ETH per unit (an ETH "
+                         "derivative is worth about 1-1.3 ETH)")
+    return item
+
+
+ExchangeRateSourced = Annotated[Sourced, AfterValidator(_exchange_rate)]
+YearlyRateSourced = Annotated[Sourced, AfterValidator(_yearly_rate)]
+DiscountSourced = Annotated[Sourced, AfterValidator(_discount)]
+
+
+class LoopSpec(_Strict):
+    """A looped staking position (an ETH derivative against WETH in e-mode): the engines count
+    it in ETH, on paths of the asset's exchange rate and market discount
+    (:mod:`delever.market.rate_paths`)."""
+
+    asset: str = Field(default="wstETH", description="The collateral asset (wstETH, weETH).")
+    exchange_rate: ExchangeRateSourced = Field(
+        description="The asset's contract rate at the mark, ETH per unit (wstETH: "
+        "stEthPerToken); what Aave's oracle reads.")
+    entry_exchange_rate: ExchangeRateSourced | None = Field(
+        default=None, description="ETH paid per unit when the loop was built (the cost "
+        "basis in ETH); default exchange_rate.")
+    market_discount: DiscountSourced | None = Field(
+        default=None, description="Discount of the market price to the contract rate at the "
+        "mark, a fraction in [0, 0.5); default 0.")
+    staking_yield: YearlyRateSourced | None = Field(
+        default=None, description="Staking yield per year (fraction); default the Lido APR "
+        "estimate of delever.protocol.loop.")
+    slash_intensity_per_year: NonNegativeSourced | None = Field(
+        default=None, description="Slashing events per year (Poisson); default an "
+        "illustrative 0.05.")
+    slash_size: DiscountSourced | None = Field(
+        default=None, description="Share of the rate each slashing event takes, in [0, 0.5); "
+        "default an illustrative 0.01.")
+    oracle: Literal["exchange-rate", "market"] = Field(
+        default="exchange-rate", description="What the oracle reads: the contract rate "
+        "(Aave v3's CAPO adapters) or the market price (a counterfactual, as Aave v2's stETH "
+        "feed).")
+    depeg_mu: Sourced | None = Field(
+        default=None, description="Long-run mean discount; default the shipped Chainlink fit.")
+    depeg_kappa_per_year: Annotated[Sourced, AfterValidator(_positive)] | None = Field(
+        default=None, description="Mean reversion of the discount, per year; default the fit.")
+    depeg_sigma_per_sqrt_year: NonNegativeSourced | None = Field(
+        default=None, description="Volatility of the discount; default the fit.")
+
+
 class ScenarioSpec(_Strict):
     """A whole scenario file."""
 
@@ -588,6 +649,10 @@ class ScenarioSpec(_Strict):
     market: MarketSpec | None = Field(default=None, description="Market parameters.")
     book: BookSpec | None = Field(
         default=None, description="Other borrowers and followers (the cascade)."
+    )
+    loop: LoopSpec | None = Field(
+        default=None, description="A looped staking position: the asset's exchange rate, "
+        "staking yield, slashing and depeg (the engines count it in ETH)."
     )
     reported: dict[str, Sourced] = Field(
         default_factory=dict,
@@ -628,6 +693,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AccountSpec",
     "BookSpec",
+    "LoopSpec",
     "MarkSpec",
     "MarketSpec",
     "PositionSpec",

@@ -24,7 +24,7 @@ from delever.market.impact import SquareRootImpact
 from delever.market.models import DEFAULT_PERMANENT_FRAC, DEFAULT_TRANSIENT_HALF_LIFE_HOURS
 from delever.market.paths import gbm_paths
 from delever.protocol import RESERVES, Account, ReserveParams
-from delever.protocol.base import LendingProtocol
+from delever.protocol.base import LendingProtocol, RiskParams
 from delever.protocol.reserve_history import reserve_state_on
 from delever.sim.estimators import RunningMoments
 from delever.sim.montecarlo import MonteCarlo, Stream
@@ -111,6 +111,45 @@ class ScenarioLike(Protocol):
     def pnl(self) -> PnLLike: ...
 
 
+class PathModel(Protocol):
+    """Exogenous paths other than the default GBM (a loop's exchange-rate paths).
+
+    ``s0``: the start price in the engine's numeraire. ``draw`` returns ``(mid, oracle)``,
+    each ``(n_paths, n_steps + 1)``; ``oracle`` None where the oracle follows the mid.
+    """
+
+    @property
+    def s0(self) -> float: ...
+
+    def draw(self, n_paths: int, n_steps: int, step_hours: float,
+             seed: np.random.SeedSequence) -> tuple[FloatArray2D, FloatArray2D | None]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class EngineFrame:
+    """How the engines count a position that is not ETH against stablecoins.
+
+    The engines' arithmetic holds for any collateral priced in any debt asset; their names say
+    ETH (the collateral) and USD (the debt and every value). A loop (wstETH against WETH) runs
+    with the collateral in units of ``asset`` where they say ETH and ``numeraire`` (ETH) where
+    they say USD. ``collateral_symbol`` / ``debt_symbols``: the reserves the accounts may hold;
+    ``emode``: accounts in e-mode allowed; ``risk``: the LT, bonus and fee (the e-mode
+    category's); ``lending``: the debt reserve (WETH's, for a loop); ``path_model``: the
+    exogenous paths (the exchange-rate model).
+    """
+
+    asset: str
+    numeraire: str
+    collateral_symbol: str
+    debt_symbols: tuple[str, ...]
+    emode: bool
+    risk: RiskParams
+    lending: LendingParams
+    path_model: PathModel
+
+
 @dataclass(frozen=True)
 class SimulationInputs:
     """Everything :func:`simulate` built from the scenario (for reports and replays)."""
@@ -119,6 +158,44 @@ class SimulationInputs:
     market: UnwindMarket
     lending: LendingParams
     paths: FloatArray2D
+    oracle_paths: FloatArray2D | None = None
+
+
+def engine_frame_of(scenario: object) -> EngineFrame | None:
+    """The scenario's :class:`EngineFrame` (``scenario.engine_frame()``), None for ETH against
+    stablecoins (and for scenario-like objects without the method)."""
+    method = getattr(scenario, "engine_frame", None)
+    frame = method() if callable(method) else None
+    return frame if isinstance(frame, EngineFrame) else None
+
+
+def position_of(scenario: ScenarioLike) -> UnwindPosition:
+    """The engines' position: the accounts with debt, in the scenario's frame."""
+    accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
+    if not accounts:
+        raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt to unwind.")
+    frame = engine_frame_of(scenario)
+    if frame is not None:
+        return UnwindPosition.from_accounts(
+            accounts, scenario.pnl().average_cost_usd, reserves=scenario.reserves,
+            risk=frame.risk, collateral_symbol=frame.collateral_symbol,
+            debt_symbols=frame.debt_symbols, allow_emode=frame.emode)
+    # the scenario's reserves, overrides included: every engine prices the same protocol
+    return UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
+                                        reserves=scenario.reserves,
+                                        risk=scenario.protocol.market_risk())
+
+
+def draw_chunk(scenario: ScenarioLike, seed: np.random.SeedSequence, n_paths: int,
+               n_steps: int, step_hours: float) -> tuple[FloatArray2D, FloatArray2D | None]:
+    """One chunk's exogenous ``(mid, oracle)`` paths: the frame's path model, else zero-drift
+    GBM at the scenario's sigma from the mark (oracle None: it follows the mid)."""
+    frame = engine_frame_of(scenario)
+    if frame is not None:
+        return frame.path_model.draw(n_paths, n_steps, step_hours, seed)
+    sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
+    return gbm_paths(float(scenario.mark_price_usd), n_paths, n_steps, sigma_per_step=sigma,
+                     seed=np.random.default_rng(seed)), None
 
 
 def default_lending(
@@ -198,13 +275,9 @@ def build_inputs(
     (:func:`gbm_chunk_paths`: the :data:`Stream.SIMULATE` chunks of ``seed``).
     """
     check_positive("step_hours", step_hours)
+    position = position_of(scenario)
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
-    if not accounts:
-        raise InvalidArgument(f"scenario {scenario.name!r} has no account with debt to unwind.")
-    # the scenario's reserves, overrides included: every engine prices the same protocol
-    position = UnwindPosition.from_accounts(accounts, scenario.pnl().average_cost_usd,
-                                            reserves=scenario.reserves,
-                                            risk=scenario.protocol.market_risk())
+    frame = engine_frame_of(scenario)
     params = scenario.market_parameters()
     if market is None:
         market = UnwindMarket(
@@ -212,14 +285,20 @@ def build_inputs(
                              DEFAULT_PERMANENT_FRAC),
             DEFAULT_TRANSIENT_HALF_LIFE_HOURS, law=scenario.engine_law(3600.0 * step_hours))
     if lending is None:
-        lending = default_lending(debt_symbol_of(accounts), reserves=scenario.reserves,
-                                  rules=scenario.protocol.kernel_rules())
+        lending = (frame.lending if frame is not None else
+                   default_lending(debt_symbol_of(accounts), reserves=scenario.reserves,
+                                   rules=scenario.protocol.kernel_rules()))
+    oracle_paths = None
     if paths is None:
         mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
-        paths = gbm_chunk_paths(mc, Stream.SIMULATE, scenario.mark_price_usd,
-                                _count("n_steps", n_steps),
-                                params.sigma_daily * math.sqrt(step_hours / 24.0))
-    return SimulationInputs(position, market, lending, np.asarray(paths, dtype=np.float64))
+        steps = _count("n_steps", n_steps)
+        drawn = [draw_chunk(scenario, ss, size, steps, step_hours)
+                 for size, ss in zip(mc.sizes, mc.chunk_seeds(Stream.SIMULATE), strict=True)]
+        paths = np.concatenate([mid for mid, _ in drawn])
+        if drawn[0][1] is not None:
+            oracle_paths = np.concatenate([o for _, o in drawn if o is not None])
+    return SimulationInputs(position, market, lending, np.asarray(paths, dtype=np.float64),
+                            oracle_paths)
 
 
 def simulate(
@@ -261,7 +340,7 @@ def simulate(
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     return simulate_strategies(inputs.position, resolve_strategies(strategies), inputs.paths,
                                market=inputs.market, lending=inputs.lending, oracle=oracle,
-                               config=cfg, progress=progress)
+                               config=cfg, progress=progress, oracle_paths=inputs.oracle_paths)
 
 
 SAMPLE_PATHS = 1_000  # paths a streamed run keeps whole, for figures (the first chunks)
@@ -412,15 +491,16 @@ def simulate_streamed(
     _count("sample_paths", sample_paths)
     placeholder = np.full((1, steps + 1), float(scenario.mark_price_usd))
     inputs = build_inputs(scenario, n_steps=steps, step_hours=step_hours, paths=placeholder)
-    sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours),
                   chunk_paths=mc.chunk_paths)
     tallies: list[StrategyTally] = []
     sample: list[SimulationResult] = []
+    seeds = mc.chunk_seeds(Stream.SIMULATE)
     for k in range(mc.n_chunks):
-        exo = gbm_chunk(mc, Stream.SIMULATE, k, float(scenario.mark_price_usd), steps, sigma)
+        exo, oracle_paths = draw_chunk(scenario, seeds[k], mc.sizes[k], steps, step_hours)
         part = simulate_strategies(inputs.position, strats, exo, market=inputs.market,
-                                   lending=inputs.lending, oracle=oracle, config=cfg)
+                                   lending=inputs.lending, oracle=oracle, config=cfg,
+                                   oracle_paths=oracle_paths)
         chunk = [StrategyTally.of(r) for r in part.results]
         tallies = chunk if not tallies else [t.merge(c) for t, c in zip(tallies, chunk,
                                                                        strict=True)]
@@ -456,6 +536,8 @@ __all__ = [
     "DEFAULT_RESERVE_DAY",
     "DEFAULT_TRANSIENT_HALF_LIFE_HOURS",
     "SAMPLE_PATHS",
+    "EngineFrame",
+    "PathModel",
     "ScenarioLike",
     "SimulationInputs",
     "StrategyTally",
@@ -463,8 +545,11 @@ __all__ = [
     "build_inputs",
     "debt_symbol_of",
     "default_lending",
+    "draw_chunk",
+    "engine_frame_of",
     "gbm_chunk",
     "gbm_chunk_paths",
+    "position_of",
     "resolve_strategies",
     "simulate",
     "simulate_streamed",

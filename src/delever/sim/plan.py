@@ -62,7 +62,7 @@ from delever.market.paths import (
     gbm_paths,
     merton_paths,
 )
-from delever.sim.api import ScenarioLike, build_inputs
+from delever.sim.api import PathModel, ScenarioLike, build_inputs, engine_frame_of
 from delever.sim.distributed import map_tasks, share
 from delever.sim.estimators import (
     Estimate,
@@ -444,6 +444,15 @@ class _Static:
     step_hours: float
     n_steps: int
     jumps: Jumps | None = None
+    path_model: PathModel | None = None
+
+    def draw_exo(self, n_paths: int, seed: np.random.SeedSequence
+                 ) -> tuple[FloatArray2D, FloatArray2D | None]:
+        """The chunk's ``(mid, oracle)`` paths: the path model's (a loop's), else
+        :meth:`draw` with the oracle following the mid."""
+        if self.path_model is not None:
+            return self.path_model.draw(n_paths, self.n_steps, self.step_hours, seed)
+        return self.draw(n_paths, seed), None
 
     def draw(self, n_paths: int, seed: np.random.SeedSequence) -> FloatArray2D:
         """The chunk's paths: zero-drift GBM, or Merton with the same total variance."""
@@ -505,13 +514,13 @@ class _Renamed(Strategy):
 
 def run_unwind_task(task: _UnwindTask, static: _Static) -> list[Outcomes]:
     """Draw the chunk's GBM paths and evaluate every item on them (the worker's job)."""
-    paths = static.draw(task.n_paths, task.seed)
+    paths, oracle_paths = static.draw_exo(task.n_paths, task.seed)
     pos = static.position
     eth0 = pos.total_eth
     strategies = _as_strategies(task.items, eth0, static.n_steps, static.config.step_hours)
     sim = simulate_strategies(pos, strategies, paths, market=static.market,
                               lending=static.lending, oracle=static.oracle,
-                              config=static.config)
+                              config=static.config, oracle_paths=oracle_paths)
     equity0 = eth0 * static.s0_usd - pos.total_debt_usd
     out = []
     for r in sim.results:
@@ -568,10 +577,14 @@ class UnwindEvaluator:
     jumps: Jumps | None = None  # None: GBM
     client: Client | None = None
     progress: Callable[[int], None] | None = None  # called with evaluations done
+    path_model: PathModel | None = None  # a loop's exchange-rate paths instead of GBM
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         check_positive("s0_usd", self.s0_usd)
+        if self.path_model is not None and self.jumps is not None:
+            raise InvalidArgument("jumps apply to the GBM paths; a loop's exchange-rate paths "
+                                  "have their own slashing jumps: drop jumps.")
         check_positive("step_hours", self.step_hours)
         if self.jumps is not None:
             self.jumps.diffusion_variance_daily(self.sigma_daily)
@@ -592,6 +605,9 @@ class UnwindEvaluator:
     @property
     def paths_description(self) -> dict[str, Any]:
         """The path model for reports: ``model`` (gbm / merton), its numbers, the seed."""
+        if self.path_model is not None:
+            return {**self.path_model.describe(), "seed": self.seed,
+                    "chunk_paths": self.chunk_paths}
         j = self.jumps
         return {"model": "gbm" if j is None else "merton", "sigma_daily": self.sigma_daily,
                 "jumps": None if j is None else dataclasses.asdict(j),
@@ -605,7 +621,8 @@ class UnwindEvaluator:
         if "static" not in self._cache:
             static = _Static(self.position, self.market, self.lending, self.oracle,
                              self._config(), float(self.s0_usd), float(self.sigma_daily),
-                             float(self.step_hours), int(self.n_steps), self.jumps)
+                             float(self.step_hours), int(self.n_steps), self.jumps,
+                             self.path_model)
             self._cache["static"] = (static if self.client is None
                                      else share(self.client, static))
         return self._cache["static"]
@@ -1262,11 +1279,13 @@ def plan_for_scenario(
     inputs = build_inputs(scenario, n_steps=n_steps, step_hours=step_hours,
                           paths=np.full((1, n_steps + 1), mark), market=market,
                           lending=lending)
+    frame = engine_frame_of(scenario)
     evaluator = UnwindEvaluator(inputs.position, inputs.market, inputs.lending, mark,
                                 scenario.market_parameters().sigma_daily, n_paths=mc.n_paths,
                                 n_steps=n_steps, step_hours=step_hours, seed=mc.seed,
                                 chunk_paths=mc.chunk_paths, jumps=jumps, client=client,
-                                progress=on_evaluations)
+                                progress=on_evaluations,
+                                path_model=None if frame is None else frame.path_model)
     return optimize_schedule(evaluator, objective, families=search.families,
                              pieces=search.pieces, maxfev=search.maxfev, progress=progress)
 

@@ -39,7 +39,22 @@ def _usd(usd: float) -> str:
     return _usd_m(usd) if abs(usd) >= 1e6 else f"{'-' if usd < 0 else ''}${abs(usd):,.0f}"
 
 
-def _sell_speed(plan: PlanResult) -> Recommendation:
+@dataclass(frozen=True)
+class Units:
+    """What the texts count in: the collateral (``asset``) and the values (``numeraire``);
+    a loop's are its asset and ETH (:class:`delever.sim.api.EngineFrame`)."""
+
+    asset: str = "ETH"
+    numeraire: str = "USD"
+
+    def money(self, value: float, *, millions: bool = False) -> str:
+        """USD as $ (millions where asked, or from $1M up); another numeraire with its name."""
+        if self.numeraire == "USD":
+            return _usd_m(value) if millions else _usd(value)
+        return f"{value:,.4g} {self.numeraire}"
+
+
+def _sell_speed(plan: PlanResult, u: Units) -> Recommendation:
     m = plan.plan_metrics
     daily = plan.daily_sold_eth()
     sold_eth = float(daily.sum())
@@ -47,20 +62,22 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
     versus = ""
     if best_base is not None and best_base.label in plan.plan_gain_usd:
         g = plan.plan_gain_usd[best_base.label]
-        span = f"95% interval {_usd_m(g.low)} to {_usd_m(g.high)}, paired on the same paths"
+        span = (f"95% interval {u.money(g.low, millions=True)} to "
+                f"{u.money(g.high, millions=True)}, paired on the same paths")
         if g.low > 0:
             versus = (f" It beats the best usual schedule ({best_base.label}) by "
-                      f"{_usd_m(g.value)} of objective ({span}).")
+                      f"{u.money(g.value, millions=True)} of objective ({span}).")
         else:
             versus = (f" Its edge over the best usual schedule ({best_base.label}), "
-                      f"{_usd_m(g.value)} of objective, is within Monte Carlo error ({span}).")
+                      f"{u.money(g.value, millions=True)} of objective, is within Monte Carlo "
+                      f"error ({span}).")
     caveat = (" The ladder reacts to the HF hour by hour: it relies on selling into a falling "
               "market at the modelled depth, and on moves without the gaps that GBM paths lack."
               if plan.plan.family == "hf-ladder" else "")
     near = plan.near_optimal
     robust = "" if near is None else " " + near.text()
     text = (f"Sell by the plan: {plan.plan.describe()}.{robust} Over "
-            f"{plan.n_steps * plan.step_hours / 24:g} days it sells {sold_eth:,.0f} ETH on "
+            f"{plan.n_steps * plan.step_hours / 24:g} days it sells {_qty(sold_eth)} {u.asset} on "
             f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
             f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
             f"({plan.fresh_p_liquidation.value:.2%} on fresh paths)." + versus + " "
@@ -75,14 +92,20 @@ def _sell_speed(plan: PlanResult) -> Recommendation:
     })
 
 
-def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
+def _qty(amount: float) -> str:
+    """Whole units from 100 up, four significant digits below (a 10-ETH loop is not 0)."""
+    return f"{amount:,.0f}" if abs(amount) >= 100 else f"{amount:,.4g}"
+
+
+def _buffer(advice: Advice, plan: PlanResult, u: Units) -> Recommendation:
     mb = advice.margin_buffer
     hf = mb.recommended_hf
     worst = max(mb.rows, key=lambda r: r.required_hf.value)
     total = worst.accounts[-1]
     staged = advice.staged
-    sells = (f"sell {staged.needed_eth:,.0f} ETH in {len(staged.batches)} batch(es) of at "
-             f"most {staged.max_batch_eth:,.0f} ETH, {staged.interval_hours:g} h apart (each "
+    sells = (f"sell {_qty(staged.needed_eth)} {u.asset} in {len(staged.batches)} batch(es) of "
+             f"at most {_qty(staged.max_batch_eth)} {u.asset}, {staged.interval_hours:g} h apart "
+             "(each "
              f"<= {staged.max_batch_discount:.1%} discount), repaying debt")
     if staged.unreachable:
         sells = (f"selling cannot restore {', '.join(staged.unreachable)} (its collateral at "
@@ -93,17 +116,17 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
         # An account below HF 1 is a real case: Aave lets anyone liquidate it now.
         action = ("already below HF 1: liquidatable now ("
                   + ", ".join(f"{a.name} at HF {a.current_hf:.3f}" for a in insolvent)
-                  + f"); add {total.add_collateral_eth:,.2f} ETH of collateral or repay "
-                  f"{_usd(total.repay_debt_usd)} of debt to restore HF {hf:.3f}, or {sells}.")
+                  + f"); add {total.add_collateral_eth:,.2f} {u.asset} of collateral or repay "
+                  f"{u.money(total.repay_debt_usd)} of debt to restore HF {hf:.3f}, or {sells}.")
     elif total.current_hf >= hf:
         action = (f"the position's HF {total.current_hf:.3f} already meets it; keep it there "
                   "as the price moves.")
     else:
         action = (f"the position's HF is {total.current_hf:.3f}: add "
-                  f"{total.add_collateral_eth:,.0f} ETH of collateral, or repay "
-                  f"{_usd(total.repay_debt_usd)} of debt, or {sells}.")
+                  f"{_qty(total.add_collateral_eth)} {u.asset} of collateral, or repay "
+                  f"{u.money(total.repay_debt_usd)} of debt, or {sells}.")
     if mb.sell_eth_per_day > 0:
-        how = (f"while selling {mb.sell_eth_per_day:,.0f} ETH a day and repaying debt with "
+        how = (f"while selling {_qty(mb.sell_eth_per_day)} {u.asset} a day and repaying debt with "
                f"it, own impact and the cascade included")
     else:
         how = f"a fall to {worst.ratio.value:.1%} of the price, the cascade included"
@@ -124,7 +147,7 @@ def _buffer(advice: Advice, plan: PlanResult) -> Recommendation:
     })
 
 
-def _size(advice: Advice) -> Recommendation:
+def _size(advice: Advice, u: Units) -> Recommendation:
     mp = advice.max_position
     limit = min(mp.limits, key=lambda lim: lim.at_limit.eth)
     eth = limit.at_limit.eth
@@ -133,15 +156,15 @@ def _size(advice: Advice) -> Recommendation:
                if ratio < 1 else "within what the market and the reserves can absorb")
     text = (f"The largest position unwound within {mp.horizon_days:g} days "
             f"({limit.strategy}) at a cost <= {mp.max_cost_frac:.1%} with P(liquidation) <= "
-            f"{mp.alpha:.0%} is {eth:,.0f} ETH ({limit.limiting} binds); the position holds "
-            f"{mp.current_eth:,.0f} ETH ({ratio:.2f}x), {verdict}.")
+            f"{mp.alpha:.0%} is {_qty(eth)} {u.asset} ({limit.limiting} binds); the position "
+            f"holds {_qty(mp.current_eth)} {u.asset} ({ratio:.2f}x), {verdict}.")
     return Recommendation("position size", text, {
         "max_eth": eth, "current_eth": mp.current_eth, "ratio": ratio,
         "limiting": limit.limiting, "strategy": limit.strategy,
     })
 
 
-def _after(advice: Advice) -> Recommendation:
+def _after(advice: Advice, u: Units) -> Recommendation:
     au = advice.after_unwind
     verdicts: dict[str, str] = {}
     by_mean: dict[str, str] = {}
@@ -157,14 +180,16 @@ def _after(advice: Advice) -> Recommendation:
         verdicts[source] = max(med, key=lambda k: med[k])
         by_mean[source] = max(avg, key=lambda k: avg[k])
         parts.append(f"{source}: " + ", ".join(
-            f"{k} median {_usd_m(med[k])}, mean {_usd_m(avg[k])}, P(liq) "
+            f"{k} median {u.money(med[k], millions=True)}, mean "
+            f"{u.money(avg[k], millions=True)}, P(liq) "
             f"{r.p_liquidation:.0%}" for k, r in rows.items()))
     choices = set(verdicts.values())
     if len(choices) == 1:
         choice = choices.pop()
+        both = "on both bootstrap and model paths" if len(verdicts) > 1 else (
+            f"on the {next(iter(verdicts))} paths")
         head = (f"{'Hold' if choice == 'hold' else 'Sell into rebounds'}: "
-                f"its median final P&L over {au.horizon_days:g} days is the higher on both "
-                "bootstrap and model paths")
+                f"its median final P&L over {au.horizon_days:g} days is the higher {both}")
     else:
         choice = "depends on the paths"
         head = ("The paths disagree: "
@@ -184,9 +209,14 @@ def _after(advice: Advice) -> Recommendation:
     })
 
 
-def recommend(plan: PlanResult, advice: Advice) -> list[Recommendation]:
-    """The four recommendations: sell speed, margin buffer, position size, after the unwind."""
-    return [_sell_speed(plan), _buffer(advice, plan), _size(advice), _after(advice)]
+def recommend(plan: PlanResult, advice: Advice,
+              units: tuple[str, str] | None = None) -> list[Recommendation]:
+    """The four recommendations: sell speed, margin buffer, position size, after the unwind.
+
+    ``units``: ``(asset, numeraire)`` the texts count in (a loop's: its asset and ETH);
+    default ETH and USD."""
+    u = Units() if units is None else Units(*units)
+    return [_sell_speed(plan, u), _buffer(advice, plan, u), _size(advice, u), _after(advice, u)]
 
 
-__all__ = ["Recommendation", "recommend"]
+__all__ = ["Recommendation", "Units", "recommend"]

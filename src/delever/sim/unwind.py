@@ -89,30 +89,39 @@ class UnwindPosition:
         *,
         reserves: Mapping[str, ReserveParams] = RESERVES,
         risk: RiskParams | None = None,
+        collateral_symbol: str = "WETH",
+        debt_symbols: tuple[str, ...] = ("USDC", "USDT"),
+        allow_emode: bool = False,
     ) -> UnwindPosition:
         """From ``(name, Account)`` pairs of WETH collateral and USDC/USDT debt ($1 each).
 
         ``risk``: the market's risk parameters where the protocol fixes them per market
-        (Morpho Blue: LLTV, LIF - 1, no fee; ``LendingProtocol.market_risk()``); None takes
-        the WETH reserve's LT, bonus and protocol fee from ``reserves`` (Aave).
+        (Morpho Blue: LLTV, LIF - 1, no fee; ``LendingProtocol.market_risk()``), or the e-mode
+        category's for a loop; None takes the collateral reserve's LT, bonus and protocol fee
+        from ``reserves`` (Aave). ``collateral_symbol`` / ``debt_symbols`` / ``allow_emode``:
+        another frame (a loop: wstETH against WETH in e-mode, see
+        :class:`delever.sim.api.EngineFrame`); amounts are then the collateral's units and
+        the debt asset's.
         Raises InvalidArgument for any other collateral or debt asset, or e-mode.
         """
         names: list[str] = []
         rows: list[tuple[float, float, float, float, float]] = []
         for name, acc in accounts:
-            other = [s for s, a in acc.collateral.items() if a > 0 and s != "WETH"]
-            debts = [s for s, a in acc.debt.items() if a > 0 and s not in ("USDC", "USDT")]
-            if other or debts or acc.emode:
+            other = [s for s, a in acc.collateral.items() if a > 0 and s != collateral_symbol]
+            debts = [s for s, a in acc.debt.items() if a > 0 and s not in debt_symbols]
+            if other or debts or (acc.emode and not allow_emode):
+                wanted = (f"{collateral_symbol} collateral against {'/'.join(debt_symbols)} "
+                          f"debt{' in e-mode' if allow_emode else ' outside e-mode'}")
                 raise InvalidArgument(
-                    f"account {name!r}: the unwind simulation takes WETH collateral against "
-                    "USDC/USDT debt outside e-mode; convert other assets first."
+                    f"account {name!r}: the unwind simulation takes {wanted}; convert other "
+                    "assets first."
                 )
-            weth = reserves["WETH"]
-            lt, bonus, fee = ((weth.liquidation_threshold, weth.liquidation_bonus,
-                               weth.liquidation_protocol_fee) if risk is None else
+            reserve = reserves[collateral_symbol]
+            lt, bonus, fee = ((reserve.liquidation_threshold, reserve.liquidation_bonus,
+                               reserve.liquidation_protocol_fee) if risk is None else
                               (risk.liquidation_threshold, risk.liquidation_bonus,
                                risk.protocol_fee))
-            rows.append((acc.collateral.get("WETH", 0.0), math.fsum(acc.debt.values()),
+            rows.append((acc.collateral.get(collateral_symbol, 0.0), math.fsum(acc.debt.values()),
                          lt, bonus, fee))
             names.append(str(name))
         table = np.array(rows, dtype=np.float64).reshape(len(rows), 5)

@@ -35,8 +35,8 @@ class _AfterTask:
 
 
 def _after_task(task: _AfterTask) -> list[dict[str, FloatArray1D]]:
-    exo = task.paths.draw()
-    res = task.engine.run(task.position, task.strategies, exo)
+    exo, oracle = task.paths.draw_exo()
+    res = task.engine.run(task.position, task.strategies, exo, oracle)
     return [{"recovery_step": r.recovery_step.astype(np.float64),
              "total_pnl_usd": r.total_pnl_usd.copy(),
              "liquidated": r.liquidated.astype(np.float64)} for r in res.results]
@@ -155,6 +155,8 @@ def after_unwind(
     demeaned = bootstrap_returns is None
     returns = historical_log_returns() if bootstrap_returns is None else np.asarray(
         bootstrap_returns, dtype=np.float64)
+    if run.path_model is not None:  # ETH/USD returns do not apply to a loop's exchange rate
+        returns = np.empty(0)
     strategies: tuple[Strategy, ...] = (Hold(), rebounds or SellIntoRebounds())
     engine = run.engine(step_hours)
     sources: list[tuple[str, Stream, FloatArray1D | None]] = []

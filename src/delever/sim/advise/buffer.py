@@ -50,20 +50,23 @@ class _WindowTask:
 
 def _window_task(task: _WindowTask) -> FloatArray2D:
     """Per path, the running minimum of the survival ratio (see :func:`margin_buffer`)."""
-    exo = task.paths.draw()
+    exo, oracle = task.paths.draw_exo()
     pos = replace(task.position, debt_usd=np.zeros_like(task.position.debt_usd))
     n = exo.shape[1] - 1
     if task.sell_eth_per_step > 0:
         strategy: Strategy = Schedule(tuple([task.sell_eth_per_step] * n), label="stated-sale")
     else:
         strategy = Hold()
-    res = task.engine.run(pos, [strategy], exo).results[0]
+    res = task.engine.run(pos, [strategy], exo, oracle).results[0]
     c0 = pos.total_eth
-    p0 = res.mid_usd[:, :1]
+    # the collateral is valued at the oracle: the mid where the oracle follows it, the
+    # exchange rate for a loop (whose proceeds still come at the mid)
+    valued = res.mid_usd if oracle is None else res.oracle_usd
+    p0 = valued[:, :1]
     lt = float(np.dot(pos.collateral_eth, pos.liquidation_threshold) / c0)
     sold = np.cumsum(res.sold_eth, axis=1)
     # with no debt the proceeds stay in cash: cash_usd is the proceeds so far
-    ratio = (1.0 - sold / c0) * (res.mid_usd / p0) + res.cash_usd / (c0 * p0 * lt)
+    ratio = (1.0 - sold / c0) * (valued / p0) + res.cash_usd / (c0 * p0 * lt)
     running = np.minimum.accumulate(ratio, axis=1)
     out: FloatArray2D = np.ascontiguousarray(running[:, list(task.window_steps)])
     return out
@@ -225,6 +228,8 @@ def margin_buffer(
         raise InvalidArgument("windows_days is empty; give at least one window, e.g. 3.")
     returns = historical_log_returns() if bootstrap_returns is None else np.asarray(
         bootstrap_returns, dtype=np.float64)
+    if run.path_model is not None:  # ETH/USD returns do not apply to a loop's exchange rate
+        returns = np.empty(0)
     sources: list[tuple[str, float, Stream, FloatArray1D | None]] = [
         ("model", check_positive("model_step_hours", model_step_hours), Stream.BUFFER_MODEL,
          None)]

@@ -58,6 +58,8 @@ class AdviceRun:
     sigma_daily: float | None = None
     oracle: OracleLike = CHAINLINK_ETH_USD
     client: Client | None = field(default=None, repr=False, compare=False)
+    # a loop's exchange-rate paths (delever.sim.api.PathModel) instead of GBM; None: GBM
+    path_model: Any = None
 
     def __post_init__(self) -> None:
         check_positive("mark_price_usd", self.mark_price_usd)
@@ -83,7 +85,8 @@ class AdviceRun:
         sigma_per_step = self.sigma * math.sqrt(step_hours / 24.0)
         mc = MonteCarlo(int(self.seed), int(self.n_paths), CHUNK_PATHS)
         return [PathSpec(float(self.mark_price_usd), size, n_steps, ss, sigma_per_step,
-                         returns, block_length)
+                         returns, block_length, self.path_model,
+                         step_hours=float(step_hours))
                 for size, ss in zip(mc.sizes, mc.chunk_seeds(stream), strict=True)]
 
     def with_paths(self, n_paths: int) -> AdviceRun:
@@ -131,6 +134,16 @@ class PathSpec:
     sigma_per_step: float = 0.0
     returns: FloatArray1D | None = field(default=None, repr=False)
     block_length: float = 10.0
+    model: Any = None  # a delever.sim.api.PathModel (a loop's); None: GBM or the bootstrap
+    step_hours: float = 1.0  # the path model's step (GBM takes sigma_per_step)
+
+    def draw_exo(self) -> tuple[FloatArray2D, FloatArray2D | None]:
+        """``(mid, oracle)``: the path model's paths, else :meth:`draw` with the oracle
+        following the mid."""
+        if self.model is not None and self.returns is None:
+            mid, oracle = self.model.draw(self.n_paths, self.n_steps, self.step_hours, self.seed)
+            return mid, oracle
+        return self.draw(), None
 
     def draw(self) -> FloatArray2D:
         """The (n_paths, n_steps + 1) prices (USD)."""
@@ -167,11 +180,13 @@ class Engine:
     step_hours: float
 
     def run(self, position: UnwindPosition, strategies: Sequence[Strategy],
-            paths: FloatArray2D) -> Any:
-        """The strategies on ``paths`` (one kernel call for the chunk)."""
+            paths: FloatArray2D, oracle_paths: FloatArray2D | None = None) -> Any:
+        """The strategies on ``paths`` (one kernel call for the chunk); ``oracle_paths``
+        an exogenous oracle (a loop's exchange rate), None: it follows the mid."""
         cfg = SimConfig(step_hours=self.step_hours, chunk_paths=max(paths.shape[0], 1))
         return simulate_strategies(position, list(strategies), paths, market=self.market,
-                                   lending=self.lending, oracle=self.oracle, config=cfg)
+                                   lending=self.lending, oracle=self.oracle, config=cfg,
+                                   oracle_paths=oracle_paths)
 
 
 __all__ = [

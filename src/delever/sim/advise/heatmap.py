@@ -51,7 +51,7 @@ def _cell_position(task: _HeatRowTask, entry: float) -> UnwindPosition:
 
 def _heat_row_task(task: _HeatRowTask) -> FloatArray2D:
     """(n_entry, 3): HF now, P(liquidation), mean loss (USD) of each cell of the row."""
-    exo = task.paths.draw()
+    exo, oracle = task.paths.draw_exo()
     mark = task.mark_price_usd
     out = np.empty((len(task.entry_prices_usd), 3))
     for j, entry in enumerate(task.entry_prices_usd):
@@ -64,7 +64,7 @@ def _heat_row_task(task: _HeatRowTask) -> FloatArray2D:
             left = max(0.0, c * mark - (1.0 + task.rules.liquidation_bonus) * d)
             out[j] = (hf, 1.0, task.equity_usd - left)
             continue
-        r = task.engine.run(pos, [Hold()], exo).results[0]
+        r = task.engine.run(pos, [Hold()], exo, oracle).results[0]
         equity = r.eth_left * r.mid_usd[:, -1] + r.final_cash_usd - r.final_debt_usd
         out[j] = (hf, float(r.liquidated.mean()), task.equity_usd - float(equity.mean()))
     return out
@@ -163,7 +163,8 @@ def leverage_heatmap(
     # numbers); its seed is chunk 0 of the stream.
     ss = MonteCarlo(int(run.seed), int(run.n_paths), int(run.n_paths)).chunk_seed(
         Stream.HEATMAP, 0)
-    spec = PathSpec(mark, int(run.n_paths), n_steps, ss, run.sigma * math.sqrt(step_hours / 24.0))
+    spec = PathSpec(mark, int(run.n_paths), n_steps, ss, run.sigma * math.sqrt(step_hours / 24.0),
+                    model=run.path_model, step_hours=float(step_hours))
     entries = tuple(float(m * mark) for m in mults)
     engine = run.engine(step_hours)
     tasks = [_HeatRowTask(engine, float(lev), entries, e0, mark, rules, spec) for lev in levs]

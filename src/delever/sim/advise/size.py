@@ -40,9 +40,9 @@ class _SizeTask:
 
 
 def _size_task(task: _SizeTask) -> dict[str, FloatArray1D]:
-    exo = task.paths.draw()
+    exo, oracle = task.paths.draw_exo()
     pos = scaled_position(task.position, task.scale)
-    r = task.engine.run(pos, [task.strategy], exo).results[0]
+    r = task.engine.run(pos, [task.strategy], exo, oracle).results[0]
     # Impact cost: what the sales would have fetched at the unimpacted (exogenous) price of
     # their step, minus the proceeds. Its mean equals mark x sold - proceeds on martingale
     # paths, without the paths' own noise.
