@@ -25,13 +25,13 @@ from delever.cli._common import (
     user_errors,
 )
 from delever.cli._compile import compile_notice
-from delever.cli._provenance import report_provenance
 from delever.cli._loop_tables import (
     print_loop_advice,
     print_loop_frame,
     print_loop_plan,
     print_loop_simulation,
 )
+from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.cli.advise_cmds import advise_with_progress, print_advice
 from delever.cli.plan_cmds import PlanRequest, plan_with_progress, print_plan

@@ -169,6 +169,14 @@ def engine_frame_of(scenario: object) -> EngineFrame | None:
     return frame if isinstance(frame, EngineFrame) else None
 
 
+def engine_view(scenario: ScenarioLike) -> ScenarioLike:
+    """The scenario as the engines take it: ``scenario.for_engines()`` where it has one (a
+    loop counted in ETH), else the scenario itself."""
+    method = getattr(scenario, "for_engines", None)
+    view: ScenarioLike = method() if callable(method) else scenario
+    return view
+
+
 def position_of(scenario: ScenarioLike) -> UnwindPosition:
     """The engines' position: the accounts with debt, in the scenario's frame."""
     accounts = [(a.name, a.account) for a in scenario.accounts if a.account.has_debt]
@@ -335,6 +343,7 @@ def simulate(
     -------
     SimulationResult (``to_frame()``: one row per strategy; ``paths_frame()``: per path).
     """
+    scenario = engine_view(scenario)
     inputs = build_inputs(scenario, n_paths=n_paths, n_steps=n_steps, step_hours=step_hours,
                           seed=seed, paths=paths, market=market, lending=lending)
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
@@ -486,6 +495,7 @@ def simulate_streamed(
     arrays plus the sample, whatever ``n_paths`` (and 8 bytes a path for the P&L quantile).
     """
     strats = resolve_strategies(strategies)
+    scenario = engine_view(scenario)
     mc = MonteCarlo(int(seed), _count("n_paths", n_paths))
     steps = _count("n_steps", n_steps)
     _count("sample_paths", sample_paths)
@@ -547,6 +557,7 @@ __all__ = [
     "default_lending",
     "draw_chunk",
     "engine_frame_of",
+    "engine_view",
     "gbm_chunk",
     "gbm_chunk_paths",
     "position_of",

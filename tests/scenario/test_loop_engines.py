@@ -1,0 +1,114 @@
+"""A loop (wstETH against WETH in e-mode) through the engines, against closed forms.
+
+The engines count a loop in ETH (delever.scenario.loop): its health factor follows the
+contract exchange rate (Aave's CAPO oracle), its sales get the market price, its debt accrues
+at WETH's rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import delever
+from delever.errors import InvalidArgument
+from delever.protocol import borrow_rate
+from delever.protocol.reserve_history import reserve_state_on
+from delever.scenario.build import Scenario, build_scenario, load_scenario
+from delever.scenario.loader import builtin_scenario_text, parse_scenario_text
+from delever.scenario.runner import relabel_keys
+from delever.sim.api import DEFAULT_RESERVE_DAY, position_of
+
+
+def _loop(extra: str = "", oracle: str = "exchange-rate") -> Scenario:
+    """The built-in wsteth-loop with its [loop] section's lines replaced by ``extra``."""
+    text = builtin_scenario_text("wsteth-loop").replace(
+        'oracle = "exchange-rate"', f'oracle = "{oracle}"\n{extra}')
+    return build_scenario(parse_scenario_text(text, "test"))
+
+
+def test_the_engine_view_counts_the_loop_in_eth() -> None:
+    view = load_scenario("wsteth-loop").for_engines()
+    pos = position_of(view)
+    assert pos.collateral_eth.tolist() == pytest.approx([64.12786639338279], rel=1e-15)
+    assert pos.debt_usd.tolist() == pytest.approx([68.55663633189393], rel=1e-15)
+    assert pos.liquidation_threshold.tolist() == [0.95]  # the e-mode category's LT
+    assert view.mark_price_usd == 1.225  # at par: the contract rate
+    hf = 64.12786639338279 * 1.225 * 0.95 / 68.55663633189393
+    assert hf == pytest.approx(1.0885715593456, rel=1e-13)  # the peer's figure
+
+
+def test_a_slash_deeper_than_the_distance_liquidates_at_the_poisson_rate() -> None:
+    # one 9% cut takes HF 1.0886 to 0.9906: every path with a slashing event in 30 days is
+    # liquidated, so P(liquidation) = 1 - exp(-lambda T) (the carry moves HF by ~0.0003)
+    lam = 3.0
+    scenario = _loop(f"slash_intensity_per_year = {lam}\nslash_size = 0.09")
+    res = delever.simulate(scenario, ["hold"], n_paths=4_000, n_steps=30, step_hours=24.0,
+                           seed=7)
+    p = float(res.results[0].liquidated.mean())
+    expected = 1.0 - math.exp(-lam * 30.0 / 365.0)
+    se = math.sqrt(expected * (1 - expected) / 4_000)
+    assert abs(p - expected) < 4.0 * se, (p, expected, se)
+
+
+def test_a_depeg_liquidates_only_with_a_market_oracle() -> None:
+    # a market discount pulled towards 20% within days (> the 8.14% distance), no slashing
+    deep = ("slash_intensity_per_year = 0.0\ndepeg_mu = 0.2\ndepeg_kappa_per_year = 200.0\n"
+            "depeg_sigma_per_sqrt_year = 0.01")
+    capo = delever.simulate(_loop(deep), ["hold"], n_paths=200, n_steps=30, step_hours=24.0)
+    market = delever.simulate(_loop(deep, oracle="market"), ["hold"], n_paths=200,
+                              n_steps=30, step_hours=24.0)
+    assert not capo.results[0].liquidated.any()
+    assert market.results[0].liquidated.all()
+
+
+def test_the_debt_accrues_at_the_weth_rate() -> None:
+    scenario = _loop("slash_intensity_per_year = 0.0")
+    res = delever.simulate(scenario, ["hold"], n_paths=3, n_steps=30, step_hours=24.0)
+    state, _ = reserve_state_on("WETH", DEFAULT_RESERVE_DAY)
+    curve = scenario.reserves["WETH"].rate_curve_on(DEFAULT_RESERVE_DAY)
+    # each day: WETH's rate at the reserve's utilization, Aave's calculateCompoundedInterest
+    # (three Taylor terms); the reserve's debt and supply grow by the same interest, so its
+    # utilization creeps up as the interest accrues
+    debt = 68.55663633189393
+    borrowed, supplied = state.total_borrowed, state.total_supplied
+    for _ in range(30):
+        x = borrow_rate(borrowed / supplied, curve) / 365.0
+        factor = 1.0 + x + x * x / 2.0 + x ** 3 / 6.0
+        interest = borrowed * (factor - 1.0)
+        borrowed, supplied, debt = borrowed + interest, supplied + interest, debt * factor
+    assert res.results[0].interest_usd == pytest.approx(
+        np.full(3, debt - 68.55663633189393), rel=1e-9)
+
+
+def test_a_loop_needs_its_market_depth_and_loop_accounts() -> None:
+    text = builtin_scenario_text("wsteth-loop")
+    no_depth = text.replace('adv_eth = { value = 100000.0', 'sigma_daily = { value = 0.002')
+    with pytest.raises(InvalidArgument, match="needs \\[market\\] adv_eth"):
+        build_scenario(parse_scenario_text(no_depth, "t")).for_engines()
+    usdc = text.replace("debt.WETH =", "debt.USDC =").replace("emode = true", "emode = false")
+    with pytest.raises(InvalidArgument, match="takes wstETH collateral against WETH debt"):
+        build_scenario(parse_scenario_text(usdc, "t")).for_engines()
+
+
+def test_relabel_keys_says_units_and_eth() -> None:
+    out = relabel_keys({"total_pnl_usd": 1, "eth_left": 2, "cost_basis_usd_per_eth": 3,
+                        "rows": [{"sold_eth": 4}]})
+    assert out == {"total_pnl_eth": 1, "units_left": 2, "cost_basis_eth_per_unit": 3,
+                   "rows": [{"sold_units": 4}]}
+
+
+def test_run_wsteth_loop_end_to_end() -> None:
+    result = delever.run("wsteth-loop", paths=40, seed=1)
+    payload = result.to_dict()
+    assert payload["engines_skipped"] is None
+    assert payload["engine_frame"]["asset"] == "wstETH"
+    hold = payload["simulation"]["strategies"]["hold"]
+    assert {"total_pnl_eth", "units_left", "p_liquidation"} <= set(hold)
+    assert hold["units_left"] == pytest.approx(64.12786639338279, rel=1e-12)
+    assert payload["plan"] is not None and payload["advice"] is not None
+    texts = " ".join(r["text"] for r in payload["recommendation"])
+    assert "wstETH" in texts and "$" not in texts.replace("$0", "")
+    assert payload["accounts"][0]["health_factor"] == pytest.approx(1.0885715593456, rel=1e-12)
