@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from delever._typing import FloatArray
 from delever.report.figures import _PALETTE, _layout, axis_range
-from delever.report.format import format_usd
+from delever.report.format import ETH_USD, ReportUnits
 
 
 def leverage_heatmap_figure(
@@ -27,6 +27,7 @@ def leverage_heatmap_figure(
     mark_price_usd: float | None = None,
     as_percent: bool = True,
     equity_at_cost_usd: float | None = None,
+    units: ReportUnits = ETH_USD,
 ) -> go.Figure:
     """Heatmap over leverage (rows, y) x entry price (columns, x), e.g. P(liquidation) or the
     expected loss as a fraction of equity; a dashed line at the mark.
@@ -43,19 +44,19 @@ def leverage_heatmap_figure(
         x=x, y=[f"{v:g}x" for v in y], z=z, text=text, texttemplate="%{text}",
         colorscale="Reds",
         colorbar={"title": value_label, "tickformat": ".0%" if as_percent else ""},
-        hovertemplate="entry %{x:,.0f} USD, %{y}: %{text}<extra></extra>"))
+        hovertemplate=f"entry %{{x:,.4g}} {units.numeraire}, %{{y}}: %{{text}}<extra></extra>"))
     if mark_price_usd is not None:
         fig.add_vline(x=mark_price_usd, line_dash="dash", line_color="#1f77b4",
                       annotation_text="mark", annotation_position="top")
     notes = []
     if equity_at_cost_usd is not None:
-        notes.append(f"equity put in at entry {format_usd(equity_at_cost_usd)} "
+        notes.append(f"equity put in at entry {units.money(equity_at_cost_usd)} "
                      "(the position's equity at cost)")
     if mark_price_usd is not None:
-        notes.append(f"mark {format_usd(mark_price_usd)}")
+        notes.append(f"mark {units.money(mark_price_usd)}")
     if notes:
         title = f"{title}<br><sup>{'; '.join(notes)}</sup>"
-    fig = _layout(fig, title, "entry price (USD per ETH)", "leverage")
+    fig = _layout(fig, title, f"entry price ({units.price_axis})", "leverage")
     fig.update_layout(margin={"t": 80})
     return fig
 
@@ -99,14 +100,15 @@ def recovery_time_figure(recovery_days_by_label: Mapping[str, FloatArray]) -> go
                                 y_title="share of paths recovered")
 
 
-def final_pnl_figure(final_pnl_usd_by_label: Mapping[str, FloatArray]) -> go.Figure:
-    """ECDF of the final P&L (USD millions), per source x strategy."""
-    scaled = {k: np.asarray(v, dtype=np.float64) / 1e6
+def final_pnl_figure(final_pnl_usd_by_label: Mapping[str, FloatArray],
+                     units: ReportUnits = ETH_USD) -> go.Figure:
+    """ECDF of the final P&L (USD millions, or a loop's ETH), per source x strategy."""
+    scaled = {k: np.asarray(v, dtype=np.float64) / units.scale
               for k, v in final_pnl_usd_by_label.items()}
     return ecdf_by_label_figure(scaled, title="Final P&L at the end of the horizon: share of "
                                               "paths at or below each P&L<br><sup>axis shows "
                                               "the 0.5-99.5 percentiles of all paths</sup>",
-                                x_title="P&L against the cost basis (USD millions)",
+                                x_title=f"P&L against the cost basis ({units.money_axis})",
                                 y_title="share of paths")
 
 

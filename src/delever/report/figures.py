@@ -100,6 +100,7 @@ def price_fan_figure(
     *,
     band_usd: tuple[float, float] | None = None,
     title: str = "ETH price paths",
+    y_title: str = "USD per ETH",
 ) -> go.Figure:
     """Quantile fan (5-95%, 25-75%, median) of price paths, with the liquidation band."""
     times = np.asarray(time_days, dtype=np.float64)
@@ -131,7 +132,7 @@ def price_fan_figure(
             annotation_position="top left",
         )
     fig.update_yaxes(range=axis_range(q05, q95, include=band_usd or ()))
-    return _layout(fig, title, "days", "USD per ETH")
+    return _layout(fig, title, "days", y_title)
 
 
 def lines_by_label_figure(

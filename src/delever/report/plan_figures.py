@@ -21,13 +21,15 @@ def plan_comparison_figure(
     *,
     alpha: float,
     title: str = "The plan against the usual schedules",
+    value_unit: str = "USD",
 ) -> go.Figure:
     """Objective (E[loss] + lambda CVaR, USD) and P(liquidation), each with its 95% interval.
 
     The cap ``alpha`` is drawn on the P(liquidation) panel.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("objective (USD, lower is better)",
-                                                        "P(liquidation) within the horizon"))
+    fig = make_subplots(rows=1, cols=2,
+                        subplot_titles=(f"objective ({value_unit}, lower is better)",
+                                        "P(liquidation) within the horizon"))
     obj = np.asarray(objective_usd, dtype=np.float64)
     ci = np.asarray(objective_ci_usd, dtype=np.float64).reshape(-1, 2)
     p = np.asarray(p_liquidation, dtype=np.float64)
@@ -46,7 +48,8 @@ def plan_comparison_figure(
     fig.update_xaxes(tickvals=list(labels),
                      ticktext=[f"{label}<br>{v:.1%}" for label, v in zip(labels, p, strict=True)],
                      row=1, col=2)
-    fig.update_yaxes(range=bar_range(obj, ci), tickprefix="$", row=1, col=1)
+    fig.update_yaxes(range=bar_range(obj, ci), tickprefix="$" if value_unit == "USD" else "",
+                     row=1, col=1)
     fig.update_yaxes(range=bar_range(p, pci, include=(alpha,)), row=1, col=2)
     fig.update_layout(title=title, template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 70, "b": 80})
@@ -59,6 +62,7 @@ def plan_schedule_figure(
     *,
     initial_eth: float,
     title: str = "ETH sold over the horizon (mean over paths)",
+    asset: str = "ETH",
 ) -> go.Figure:
     """Cumulative ETH sold by the plan and the baselines, with the position's ETH as a line."""
     fig = go.Figure()
@@ -70,7 +74,7 @@ def plan_schedule_figure(
     fig.add_hline(y=initial_eth, line_dash="dot", line_color="grey",
                   annotation_text="the whole position")
     fig.update_yaxes(range=axis_range(*cumulative_sold_eth.values(), include=(0.0, initial_eth)))
-    fig.update_layout(title=title, xaxis_title="days", yaxis_title="ETH sold (cumulative)",
+    fig.update_layout(title=title, xaxis_title="days", yaxis_title=f"{asset} sold (cumulative)",
                       template="plotly_white", height=420,
                       margin={"l": 60, "r": 20, "t": 60, "b": 50},
                       legend={"orientation": "h", "y": -0.2})

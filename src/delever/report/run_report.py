@@ -19,7 +19,7 @@ from delever.report.figures import (
     lines_by_label_figure,
     price_fan_figure,
 )
-from delever.report.format import format_usd
+from delever.report.format import ETH_USD, ReportUnits, format_usd
 from delever.report.html import ReportSection
 from delever.report.plan_figures import plan_comparison_figure, plan_schedule_figure
 from delever.sim.advise import Advice
@@ -123,9 +123,11 @@ def market_section(sale: SaleDiscountReport) -> ReportSection:
 
 
 def simulation_sections(
-    result: SimulationResult, band_usd: tuple[float, float] | None, n_paths: int, seed: int
+    result: SimulationResult, band_usd: tuple[float, float] | None, n_paths: int, seed: int,
+    units: ReportUnits = ETH_USD,
 ) -> list[ReportSection]:
-    """Price fan, HF, ETH sold, P&L distribution and P(liquidation) per strategy."""
+    """Price fan, HF, ETH sold, P&L distribution and P(liquidation) per strategy (a loop's in
+    its asset and ETH: ``units``)."""
     first = result.results[0]
     shown = first.n_paths  # a streamed run keeps its first paths whole for the figures
     shown_label = (f"{n_paths:,} paths" if shown >= n_paths
@@ -135,8 +137,9 @@ def simulation_sections(
     fan = price_fan_figure(
         times,
         reference.mid_usd,
-        band_usd=band_usd,
-        title=f"ETH mid under '{reference.strategy}' ({shown_label})",
+        band_usd=band_usd if units.is_usd else None,
+        title=f"{units.asset} mid under '{reference.strategy}' ({shown_label})",
+        y_title=units.price_axis,
     )
     hf = lines_by_label_figure(
         times,
@@ -151,15 +154,15 @@ def simulation_sections(
     sold = lines_by_label_figure(
         times,
         {r.strategy: np.mean(np.cumsum(r.sold_eth, axis=1), axis=0) for r in result.results},
-        title="ETH sold by the owner so far: mean over paths, per strategy",
-        y_title="ETH sold (cumulative)",
+        title=f"{units.asset} sold by the owner so far: mean over paths, per strategy",
+        y_title=f"{units.asset} sold (cumulative)",
     )
     pnl = distribution_by_label_figure(
-        {r.strategy: r.total_pnl_usd / 1e6 for r in result.results},
+        {r.strategy: r.total_pnl_usd / units.scale for r in result.results},
         title="Total P&L against the cost basis at the end of each path (realized + unrealized "
         "- interest)<br><sup>one box per strategy over paths; dashed line = mean; axis shows the "
         "0.5-99.5 percentiles</sup>",
-        y_title="P&L (USD millions)",
+        y_title=f"P&L ({units.money_axis})",
     )
     p_liq = bar_figure(
         list(result.strategies),
@@ -169,10 +172,16 @@ def simulation_sections(
         y_title="P(liquidation)",
         value_format=".1%",
     )
-    text = (
+    paths_text = (
         f"{n_paths:,} GBM paths (seed {seed}) from the mark with the calibrated daily "
         "volatility; the owner's own square-root impact, the Chainlink-style oracle, "
-        "interest and Aave liquidations in every step."
+        "interest and Aave liquidations in every step." if units.is_usd else
+        f"{n_paths:,} paths (seed {seed}) of the {units.asset} exchange rate (staking yield, "
+        "slashing jumps; what Aave's CAPO oracle reads) times the stETH/ETH market factor "
+        "(the discount's OU fit, estimates; what a sale gets), counted in ETH; the owner's own "
+        "square-root impact, WETH's interest and Aave e-mode liquidations in every step.")
+    text = (
+        paths_text
         + ("" if shown >= n_paths else
            f" The figures draw {shown_label} (every per-step array kept); the tables' figures "
            "are over every path.")
@@ -261,7 +270,7 @@ def cascade_section(report: AmplificationReport, *, has_estimates: bool = True) 
     )
 
 
-def plan_section(plan: PlanResult) -> ReportSection:
+def plan_section(plan: PlanResult, units: ReportUnits = ETH_USD) -> ReportSection:
     """The optimal unwind: the plan against the usual schedules, and its sales over time."""
     rows_m = plan.table()
     comparison = plan_comparison_figure(
@@ -271,12 +280,15 @@ def plan_section(plan: PlanResult) -> ReportSection:
         [m.p_liquidation.value for m in rows_m],
         [(m.p_liquidation.low, m.p_liquidation.high) for m in rows_m],
         alpha=plan.objective.alpha,
+        value_unit=units.numeraire,
     )
     times = np.arange(plan.n_steps + 1, dtype=np.float64) * plan.step_hours / 24.0
     cumulative = {"plan": np.cumsum(plan.plan_mean_sold_eth)}
     cumulative.update({name: np.cumsum(sold)
                        for name, sold in plan.baseline_mean_sold_eth.items()})
-    schedule = plan_schedule_figure(times, cumulative, initial_eth=plan.initial_eth)
+    schedule = plan_schedule_figure(times, cumulative, initial_eth=plan.initial_eth,
+                                    title=f"{units.asset} sold over the horizon (mean over "
+                                    "paths)", asset=units.asset)
     m = plan.plan_metrics
     obj = plan.objective
     rows = [
@@ -284,12 +296,12 @@ def plan_section(plan: PlanResult) -> ReportSection:
         ("objective", f"E[loss] + {obj.risk_aversion:g} x CVaR{obj.cvar_level:.0%}, "
                       f"P(liquidation) <= {obj.alpha:.1%} over "
                       f"{plan.n_steps * plan.step_hours / 24:g} days"),
-        ("expected loss", format_usd(m.mean_loss_usd.value)),
-        ("CVaR of the loss", format_usd(m.cvar_loss_usd.value)),
+        ("expected loss", units.money(m.mean_loss_usd.value)),
+        ("CVaR of the loss", units.money(m.cvar_loss_usd.value)),
         ("P(liquidation)", f"{m.p_liquidation.value:.2%} in sample, "
                            f"{plan.fresh_p_liquidation.value:.2%} on fresh paths"),
-        ("batches (mean ETH per day)", ", ".join(
-            f"{x:,.0f}" for x in plan.daily_sold_eth())),
+        (f"batches (mean {units.asset} per day)", ", ".join(
+            f"{x:,.0f}" if units.is_usd else f"{x:,.4g}" for x in plan.daily_sold_eth())),
     ]
     text = (f"{plan.n_paths:,} {plan.paths_label()} paths, {plan.evaluations} candidate "
             "schedules on the same "
@@ -299,7 +311,7 @@ def plan_section(plan: PlanResult) -> ReportSection:
                          [comparison, schedule])
 
 
-def advice_section(advice: Advice) -> ReportSection:
+def advice_section(advice: Advice, units: ReportUnits = ETH_USD) -> ReportSection:
     """Margin buffer, size limit, staged sales, after the unwind, leverage x entry heatmaps."""
     mb = advice.margin_buffer
     sources = list(dict.fromkeys(r.source for r in mb.rows))
@@ -319,35 +331,36 @@ def advice_section(advice: Advice) -> ReportSection:
     au = advice.after_unwind
     labels = {f"{r.strategy} ({r.source})": r for r in au.rows}
     recovery = recovery_time_figure({k: r.recovery_days for k, r in labels.items()})
-    final = final_pnl_figure({k: r.final_pnl_usd for k, r in labels.items()})
+    final = final_pnl_figure({k: r.final_pnl_usd for k, r in labels.items()}, units)
     hm = advice.heatmap
     heat_p = leverage_heatmap_figure(hm.leverages, hm.entry_prices_usd, hm.p_liquidation,
                                      mark_price_usd=hm.mark_price_usd,
-                                     equity_at_cost_usd=hm.equity_usd,
+                                     equity_at_cost_usd=hm.equity_usd, units=units,
                                      title=f"P(liquidation) in {hm.horizon_days:g} days holding, "
                                            "by leverage and entry price")
     heat_loss = leverage_heatmap_figure(
         hm.leverages, hm.entry_prices_usd, hm.expected_loss_usd / hm.equity_usd,
         mark_price_usd=hm.mark_price_usd, value_label="E[loss] /<br>equity at entry",
-        equity_at_cost_usd=hm.equity_usd,
+        equity_at_cost_usd=hm.equity_usd, units=units,
         title=f"Expected loss over {hm.horizon_days:g} days as a share of the equity put in "
               "at entry (negative: a gain)")
     mp = advice.max_position
     staged = advice.staged
     rows = [(f"largest position ({lim.strategy}, {mp.horizon_days:g} days)",
-             f"{lim.at_limit.eth:,.0f} ETH ({lim.limiting} binds)") for lim in mp.limits]
-    rows += [("current position", f"{mp.current_eth:,.0f} ETH"),
+             f"{units.qty(lim.at_limit.eth)} ({lim.limiting} binds)") for lim in mp.limits]
+    rows += [("current position", units.qty(mp.current_eth)),
              ("HF to keep (99% move, cascade included)", f"{mb.recommended_hf:.3f}"),
-             ("staged sales to reach it", f"{staged.needed_eth:,.0f} ETH in "
+             ("staged sales to reach it", f"{units.qty(staged.needed_eth)} in "
                                           f"{len(staged.batches)} batch(es)")]
-    rows += [(f"batch at hour {b.time_hours:g}", f"{b.eth:,.0f} ETH at "
-                                                  f"{format_usd(b.fill_price_usd)}, HF after "
+    rows += [(f"batch at hour {b.time_hours:g}", f"{units.qty(b.eth)} at "
+                                                  f"{units.money(b.fill_price_usd)}, HF after "
                                                   f"{b.hf_after:.3f}")
              for b in staged.batches[:10]]
+    after_paths = ("block-bootstrap paths of the shipped Binance daily returns and on GBM "
+                   "paths" if units.is_usd else f"the {units.asset} exchange-rate paths")
     text = (f"{advice.n_paths:,} paths per evaluation, the market with the scenario's book and "
             f"followers. Margin buffer: {mb.own_impact.rstrip('.')}. After the unwind: "
-            f"{au.horizon_days:g} days of daily steps on block-bootstrap paths of the shipped "
-            "Binance daily returns and on GBM paths.")
+            f"{au.horizon_days:g} days of daily steps on {after_paths}.")
     return ReportSection("Risk advice (delever advise)", text, rows,
                          [buffer, recovery, final, heat_p, heat_loss])
 
@@ -373,8 +386,10 @@ def run_report_sections(
     recommendation: Sequence[Recommendation] | None = None,
     reported: Mapping[str, float] | None = None,
     has_estimates: bool = True,
+    units: ReportUnits = ETH_USD,
 ) -> Sequence[ReportSection]:
-    """Every section ``delever run`` has results for, in reading order.
+    """Every section ``delever run`` has results for, in reading order (``units``: what the
+    engine sections count in, a loop's asset and ETH).
 
     ``reported``: the scenario's published figures by key, shown beside the model's;
     ``has_estimates``: whether any input is marked as an estimate (the text says so only then).
@@ -384,7 +399,7 @@ def run_report_sections(
         sections.append(market_section(sale))
     if simulation is not None:
         sections.extend(
-            simulation_sections(simulation, position.liquidation_band_usd, n_paths, seed)
+            simulation_sections(simulation, position.liquidation_band_usd, n_paths, seed, units)
         )
     if replay is not None:
         sections.append(replay_section(replay))
@@ -393,9 +408,9 @@ def run_report_sections(
     if recommendation:
         sections.insert(1, recommendation_section(recommendation))
     if plan is not None:
-        sections.append(plan_section(plan))
+        sections.append(plan_section(plan, units))
     if advice is not None:
-        sections.append(advice_section(advice))
+        sections.append(advice_section(advice, units))
     return sections
 
 
