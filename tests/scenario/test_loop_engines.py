@@ -112,3 +112,14 @@ def test_run_wsteth_loop_end_to_end() -> None:
     texts = " ".join(r["text"] for r in payload["recommendation"])
     assert "wstETH" in texts and "$" not in texts.replace("$0", "")
     assert payload["accounts"][0]["health_factor"] == pytest.approx(1.0885715593456, rel=1e-12)
+
+
+def test_the_loop_commands_scenario_runs_through_the_engines() -> None:
+    from delever.cli.loop_cmds import loop_scenario_toml
+    from delever.protocol.loop import build_loop
+
+    text = loop_scenario_toml(build_loop(10.0, 0.93, 10, 2_500.0, 1.225), "looped")
+    view = build_scenario(parse_scenario_text(text, "looped")).for_engines()
+    pos = position_of(view)
+    assert pos.collateral_eth.tolist() == pytest.approx([64.12786639338279], rel=1e-15)
+    assert view.mark_price_usd == 1.225

@@ -16,6 +16,11 @@ from delever.protocol.loop import LoopPosition, build_loop
 Opt = typer.Option
 
 
+LOOP_ADV_SOURCE = ("estimate: the Curve stETH/ETH pool depth of ~100,000 ETH a side "
+                   "(aave-wsteth-risk CurvePoolParams.pool_depth_eth) taken as a day's volume")
+LOOP_Y_SOURCE = "estimate: square-root law Y of order 1 (Toth et al. 2011: 0.5-1.5)"
+
+
 def loop_scenario_toml(loop: LoopPosition, name: str) -> str:
     """The loop as a scenario file: one e-mode account, the asset's price at the rate."""
     given = "delever loop input"
@@ -40,6 +45,16 @@ def loop_scenario_toml(loop: LoopPosition, name: str) -> str:
                                                   "source": "(capital + debt) / rate"}},
                       "debt": {"WETH": {"value": loop.debt_weth,
                                         "source": "capital x (L + L^2 + ... + L^N)"}}}],
+        # the engines' ETH frame (delever.scenario.loop): the rate, the yield as given or
+        # estimated, slashing and the depeg at delever's defaults
+        "loop": {"asset": loop.asset,
+                 "exchange_rate": {"value": loop.rate, "source": given},
+                 "staking_yield": {"value": loop.staking_yield,
+                                   "source": loop.yield_sources[0],
+                                   "estimate": loop.yield_sources[0] != "given"}},
+        # the wstETH/ETH market's depth: estimates, as in the built-in wsteth-loop
+        "market": {"adv_eth": {"value": 100_000.0, "source": LOOP_ADV_SOURCE, "estimate": True},
+                   "impact_y": {"value": 1.0, "source": LOOP_Y_SOURCE, "estimate": True}},
     }
     return f"# Written by `delever loop`.\n{tomli_w.dumps(doc)}"
 

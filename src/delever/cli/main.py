@@ -48,8 +48,6 @@ for module in (
     plan_cmds,
     advise_cmds,
     book_cmds,
-    live_cmds,
-    loop_cmds,
 ):
     module.register(app)
 
