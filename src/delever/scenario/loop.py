@@ -60,12 +60,15 @@ def _value(item: Sourced | None, default: float) -> float:
 def depeg_params(loop: LoopSpec) -> DepegParams:
     """The discount's OU parameters: the shipped Chainlink fit, each replaced where given."""
     fit = shipped_depeg_params()
-    changes = {}
-    for key, item in (("mu", loop.depeg_mu), ("kappa_per_year", loop.depeg_kappa_per_year),
-                      ("sigma_per_sqrt_year", loop.depeg_sigma_per_sqrt_year)):
-        if item is not None:
-            changes[key] = SourcedValue(float(item.value), item.source, item.estimate)
-    return dataclasses.replace(fit, **changes) if changes else fit
+
+    def pick(item: Sourced | None, fitted: SourcedValue) -> SourcedValue:
+        return fitted if item is None else SourcedValue(float(item.value), item.source,
+                                                        item.estimate)
+
+    return dataclasses.replace(
+        fit, mu=pick(loop.depeg_mu, fit.mu),
+        kappa_per_year=pick(loop.depeg_kappa_per_year, fit.kappa_per_year),
+        sigma_per_sqrt_year=pick(loop.depeg_sigma_per_sqrt_year, fit.sigma_per_sqrt_year))
 
 
 def path_model(loop: LoopSpec) -> ExchangeRatePathModel:
