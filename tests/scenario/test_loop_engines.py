@@ -123,3 +123,41 @@ def test_the_loop_commands_scenario_runs_through_the_engines() -> None:
     pos = position_of(view)
     assert pos.collateral_eth.tolist() == pytest.approx([64.12786639338279], rel=1e-15)
     assert view.mark_price_usd == 1.225
+
+
+def test_days_to_liquidation_under_negative_carry() -> None:
+    from delever.protocol.loop import build_loop
+
+    # the peer's own check: 10% borrow against 2.5% staking takes HF 1.0886 to 1 in ~414 days
+    # (its daily simple compounding); continuous compounding: ln(HF) / (r - y) years
+    pos = build_loop(10.0, 0.93, 10, 2_500.0, 1.225, staking_yield=0.025, borrow_rate=0.10)
+    assert pos.days_to_liquidation == pytest.approx(
+        365.0 * math.log(pos.health_factor) / 0.075, rel=1e-14)
+    assert 410 < pos.days_to_liquidation < 416
+    assert math.isinf(build_loop(10.0, 0.93, 10, 2_500.0, 1.225, staking_yield=0.03,
+                                 borrow_rate=0.02).days_to_liquidation)
+
+
+def test_a_utilization_spike_erodes_the_health_factor_at_the_curves_rate() -> None:
+    from delever.protocol.loop import borrow_rate_at_utilization
+
+    rate, source = borrow_rate_at_utilization(0.99)
+    assert rate == pytest.approx(0.0235 + 0.065 * (0.99 - 0.92) / (1 - 0.92), rel=1e-12)
+    assert "utilization 0.99" in source
+    scenario = _loop("slash_intensity_per_year = 0.0\nstaking_yield = 0.0\n"
+                     "weth_utilization = 0.99")
+    res = delever.simulate(scenario, ["hold"], n_paths=2, n_steps=60, step_hours=24.0)
+    # the reserve's utilization starts at 0.99 and creeps up with its own interest
+    state, _ = reserve_state_on("WETH", DEFAULT_RESERVE_DAY)
+    curve = scenario.reserves["WETH"].rate_curve_on(DEFAULT_RESERVE_DAY)
+    supplied = state.total_supplied
+    borrowed = 0.99 * supplied
+    debt = 68.55663633189393
+    for _ in range(60):
+        x = borrow_rate(borrowed / supplied, curve) / 365.0
+        factor = 1.0 + x + x * x / 2.0 + x ** 3 / 6.0
+        interest = borrowed * (factor - 1.0)
+        borrowed, supplied, debt = borrowed + interest, supplied + interest, debt * factor
+    hf_end = 64.12786639338279 * 1.225 * 0.95 / debt  # no yield: the rate stays at 1.225
+    assert res.results[0].health_factor[:, -1] == pytest.approx([hf_end, hf_end], rel=1e-12)
+    assert hf_end < 1.0885715593456 * math.exp(-0.0803 * 60 / 365) * 1.001

@@ -4,14 +4,15 @@ in e-mode) and give its size, health factor, distance to liquidation and carry."
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import tomli_w
 import typer
 
 from delever._io import atomic_write_text
 from delever.cli._common import check_output_path, console, emit_json, user_errors
-from delever.protocol.loop import LoopPosition, build_loop
+from delever.errors import InvalidArgument
+from delever.protocol.loop import LoopPosition, borrow_rate_at_utilization, build_loop
 
 Opt = typer.Option
 
@@ -21,10 +22,11 @@ LOOP_ADV_SOURCE = ("estimate: the Curve stETH/ETH pool depth of ~100,000 ETH a s
 LOOP_Y_SOURCE = "estimate: square-root law Y of order 1 (Toth et al. 2011: 0.5-1.5)"
 
 
-def loop_scenario_toml(loop: LoopPosition, name: str) -> str:
+def loop_scenario_toml(loop: LoopPosition, name: str,
+                       weth_utilization: float | None = None) -> str:
     """The loop as a scenario file: one e-mode account, the asset's price at the rate."""
     given = "delever loop input"
-    doc = {
+    doc: dict[str, Any] = {
         "schema_version": 1, "name": name,
         "title": f"{loop.loops} loops of {loop.capital_eth:g} ETH at LTV {loop.ltv:g} in "
                  f"{loop.asset} (e-mode)",
@@ -56,6 +58,8 @@ def loop_scenario_toml(loop: LoopPosition, name: str) -> str:
         "market": {"adv_eth": {"value": 100_000.0, "source": LOOP_ADV_SOURCE, "estimate": True},
                    "impact_y": {"value": 1.0, "source": LOOP_Y_SOURCE, "estimate": True}},
     }
+    if weth_utilization is not None:
+        doc["loop"]["weth_utilization"] = {"value": weth_utilization, "source": given}
     return f"# Written by `delever loop`.\n{tomli_w.dumps(doc)}"
 
 
@@ -73,6 +77,10 @@ def loop(
     borrow_rate: Annotated[float | None, Opt(
         "--borrow-rate", help="WETH borrow rate a year (default: recorded on 2026-02-01).",
         show_default=False)] = None,
+    weth_utilization: Annotated[float | None, Opt(
+        "--weth-utilization", help="WETH's utilization (fraction): the borrow rate from its "
+        "rate curve (the rates channel); instead of --borrow-rate.",
+        show_default=False)] = None,
     toml_output: Annotated[Path | None, Opt(
         "--toml", help="Also write the loop as a scenario file.", show_default=False)] = None,
     json_output: Annotated[bool, Opt("--json", help="Write one JSON object.")] = False,
@@ -80,13 +88,20 @@ def loop(
     """A looped staking position: size, health factor, distance to liquidation, carry."""
     with user_errors():
         check_output_path("--toml", toml_output)
+        source = None
+        if weth_utilization is not None:
+            if borrow_rate is not None:
+                raise InvalidArgument("give --borrow-rate or --weth-utilization, not both.")
+            borrow_rate, source = borrow_rate_at_utilization(weth_utilization)
         position = build_loop(capital_eth, ltv, loops, price_usd, rate, asset=asset,
-                              staking_yield=staking_yield, borrow_rate=borrow_rate)
+                              staking_yield=staking_yield, borrow_rate=borrow_rate,
+                              borrow_rate_source=source)
         payload = position.to_dict()
         if toml_output is not None:
             name = toml_output.stem if toml_output.stem.replace("-", "").isalnum() else "loop"
             payload["toml"] = str(atomic_write_text(
-                toml_output, loop_scenario_toml(position, name), option="--toml"))
+                toml_output, loop_scenario_toml(position, name, weth_utilization),
+                option="--toml"))
         if json_output:
             emit_json(payload)
             return

@@ -28,6 +28,7 @@ from delever.protocol.account import (
     account_data,
     rate_distance_to_liquidation,
 )
+from delever.protocol.rates import borrow_rate
 from delever.protocol.reserve_history import DATA_SOURCE, recorded_borrow_rate
 from delever.protocol.reserves import ETH_CORRELATED_EMODE, RESERVES, EModeCategory
 
@@ -39,6 +40,18 @@ STAKING_YIELD_SOURCE = ("estimate: Lido stETH APR (7-day SMA, lido.fi) in the 2.
                         "through 2025; give --staking-yield")
 BORROW_RATE_DAY = date(2026, 2, 1)
 MAX_LOOPS = 1_000
+
+
+def borrow_rate_at_utilization(utilization: float) -> tuple[float, str]:
+    """WETH's variable borrow rate at ``utilization`` on the curve in force on 2026-02-01
+    (the rates channel: a utilization spike moves the loop's carry), with its source."""
+    if not (math.isfinite(utilization) and 0.0 <= utilization <= 1.0):
+        raise InvalidArgument(f"weth_utilization={utilization!r} must be a fraction in [0, 1], "
+                              "e.g. 0.95.")
+    curve = RESERVES["WETH"].rate_curve_on(BORROW_RATE_DAY)
+    return borrow_rate(utilization, curve), (
+        f"WETH's rate curve in force on {BORROW_RATE_DAY} at utilization {utilization:g} "
+        f"({curve.source})")
 
 
 def default_borrow_rate() -> tuple[float, str]:
@@ -92,6 +105,20 @@ class LoopPosition(ResultContract):
         return math.inf if self.debt_weth == 0 else (
             self.staking_yield * self.collateral_eth / self.debt_weth)
 
+    @property
+    def days_to_liquidation(self) -> float:
+        """Days until the carry alone takes the HF to 1 at today's rates (inf where the
+        staking yield outruns the borrow rate).
+
+        The debt compounds at the borrow rate and the collateral's rate at the staking yield,
+        both continuously (Aave compounds interest per second), so
+        ``HF(t) = HF₀ exp((y − r) t)`` and ``t = ln HF₀ / (r − y)`` years of 365 days.
+        """
+        gap = self.borrow_rate - self.staking_yield
+        if gap <= 0 or self.health_factor <= 0 or not math.isfinite(self.health_factor):
+            return math.inf
+        return max(math.log(self.health_factor), 0.0) / gap * 365.0
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
         return {
@@ -106,6 +133,7 @@ class LoopPosition(ResultContract):
             "net_yield_eth_per_year": self.net_yield_eth_per_year,
             "net_yield_on_capital": self.net_yield_on_capital,
             "break_even_borrow_rate": self.break_even_borrow_rate,
+            "days_to_liquidation_at_borrow_rate": self.days_to_liquidation,
             "staking_yield_source": self.yield_sources[0],
             "borrow_rate_source": self.yield_sources[1], "emode": self.emode_label,
         }
@@ -122,7 +150,10 @@ class LoopPosition(ResultContract):
             f"rate falls {self.exchange_rate_drop_to_liquidation_pct:.4f}%",
             f"  carry {self.net_yield_on_capital:+.2%} a year on capital (staking "
             f"{self.staking_yield:.2%}, borrow {self.borrow_rate:.2%})",
-            f"  break-even borrow rate {self.break_even_borrow_rate:.2%}",
+            f"  break-even borrow rate {self.break_even_borrow_rate:.2%}; at "
+            f"{self.borrow_rate:.2%} the carry takes HF to 1 in "
+            + ("never (the yield outruns the rate)" if math.isinf(self.days_to_liquidation)
+               else f"{self.days_to_liquidation:,.0f} days"),
         ))
 
     def __str__(self) -> str:
@@ -162,7 +193,8 @@ def _bounded(name: str, value: float, top: float, why: str) -> None:
 def build_loop(capital_eth: float, ltv: float, loops: int, price_usd: float, rate: float, *,
                asset: str = "wstETH", staking_yield: float | None = None,
                borrow_rate: float | None = None,
-               emode: EModeCategory = ETH_CORRELATED_EMODE) -> LoopPosition:
+               emode: EModeCategory = ETH_CORRELATED_EMODE,
+               borrow_rate_source: str | None = None) -> LoopPosition:
     """The loop of ``loops`` turns at ``ltv`` on ``capital_eth`` (see the module docstring).
 
     ``rate``: ETH per unit of ``asset``; ``price_usd``: ETH/USD (it changes the USD values,
@@ -193,8 +225,10 @@ def build_loop(capital_eth: float, ltv: float, loops: int, price_usd: float, rat
     y_source = STAKING_YIELD_SOURCE if staking_yield is None else "given"
     if borrow_rate is None:
         borrow_rate, b_source = default_borrow_rate()
-    else:
+    elif borrow_rate_source is None:
         b_source = "given"
+    else:
+        b_source = borrow_rate_source
     return LoopPosition(
         asset=symbol, capital_eth=capital_eth, ltv=ltv, loops=loops, price_usd=price_usd,
         rate=rate, collateral_units=units, debt_weth=debt, health_factor=hf,
@@ -203,5 +237,5 @@ def build_loop(capital_eth: float, ltv: float, loops: int, price_usd: float, rat
         borrow_rate=borrow_rate, yield_sources=(y_source, b_source), emode_label=emode.label)
 
 
-__all__ = ["STAKING_YIELD_DEFAULT", "LoopPosition", "build_loop", "default_borrow_rate",
-           "loop_debt_weth"]
+__all__ = ["STAKING_YIELD_DEFAULT", "LoopPosition", "borrow_rate_at_utilization", "build_loop",
+           "default_borrow_rate", "loop_debt_weth"]

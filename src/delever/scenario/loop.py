@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from delever.errors import InvalidArgument
 from delever.market.calibration import SourcedValue
 from delever.market.rate_paths import DepegParams, ExchangeRatePathModel, shipped_depeg_params
+from delever.protocol import ReserveState
 from delever.protocol.base import RiskParams
 from delever.protocol.loop import STAKING_YIELD_DEFAULT
 from delever.protocol.reserve_history import reserve_state_on
@@ -148,6 +149,9 @@ def engine_view(scenario: Scenario) -> Scenario:
     risk = RiskParams(emode.liquidation_threshold, emode.liquidation_bonus, fee, emode.ltv)
     day = _reserve_day(scenario)
     weth_state, _ = reserve_state_on("WETH", day)
+    if loop.weth_utilization is not None:  # a utilization spike: the rates channel
+        supplied = weth_state.total_supplied
+        weth_state = ReserveState(supplied, float(loop.weth_utilization.value) * supplied)
     lending = LendingParams(debt_reserve=weth_state,
                             debt_curve=scenario.reserves["WETH"].rate_curve_on(day),
                             rules=scenario.protocol.kernel_rules())

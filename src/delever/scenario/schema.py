@@ -604,6 +604,9 @@ class LoopSpec(_Strict):
         default="exchange-rate", description="What the oracle reads: the contract rate "
         "(Aave v3's CAPO adapters) or the market price (a counterfactual, as Aave v2's stETH "
         "feed).")
+    weth_utilization: FractionSourced | None = Field(
+        default=None, description="WETH's utilization at the start (the rates channel: its "
+        "rate curve gives the borrow rate); default the recorded day's.")
     depeg_mu: Sourced | None = Field(
         default=None, description="Long-run mean discount; default the shipped Chainlink fit.")
     depeg_kappa_per_year: Annotated[Sourced, AfterValidator(_positive)] | None = Field(
