@@ -161,3 +161,19 @@ def test_a_utilization_spike_erodes_the_health_factor_at_the_curves_rate() -> No
     hf_end = 64.12786639338279 * 1.225 * 0.95 / debt  # no yield: the rate stays at 1.225
     assert res.results[0].health_factor[:, -1] == pytest.approx([hf_end, hf_end], rel=1e-12)
     assert hf_end < 1.0885715593456 * math.exp(-0.0803 * 60 / 365) * 1.001
+
+
+def test_the_chunked_run_draws_the_same_loop_paths_as_simulate() -> None:
+    from delever.sim.distributed import simulate_distributed
+    from delever.sim.montecarlo import MonteCarlo
+
+    scenario = _loop("slash_intensity_per_year = 5.0\nslash_size = 0.05")
+    one = delever.simulate(scenario, ["hold", "twap"], n_paths=300, n_steps=24,
+                           step_hours=24.0, seed=3)
+    chunked = simulate_distributed(scenario, ["hold", "twap"], mc=MonteCarlo(3, 300),
+                                   n_steps=24, step_hours=24.0)
+    for a, b in zip(one.results, chunked.results, strict=True):
+        assert a.mid_usd.tobytes() == b.mid_usd.tobytes()
+        assert a.oracle_usd.tobytes() == b.oracle_usd.tobytes()
+        assert a.total_pnl_usd.tobytes() == b.total_pnl_usd.tobytes()
+    assert one.results[0].oracle_usd[:, -1].min() < 1.225  # some path was slashed

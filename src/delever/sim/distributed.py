@@ -32,7 +32,14 @@ import numpy as np
 from delever._typing import FloatArray2D
 from delever.errors import InvalidArgument, check_finite, check_positive, check_whole
 from delever.market.paths import gbm_paths
-from delever.sim.api import ScenarioLike, build_inputs, resolve_strategies
+from delever.sim.api import (
+    PathModel,
+    ScenarioLike,
+    build_inputs,
+    engine_frame_of,
+    engine_view,
+    resolve_strategies,
+)
 from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream, chunk_sizes
 from delever.sim.unwind import (
     CHAINLINK_ETH_USD,
@@ -382,6 +389,7 @@ class ChunkTask:
     n_paths: int
     n_steps: int
     seed: np.random.SeedSequence
+    path_model: PathModel | None = None  # a loop's exchange-rate paths instead of GBM
 
     def paths(self) -> FloatArray2D:
         """The chunk's (n_paths, n_steps + 1) GBM prices (USD)."""
@@ -389,11 +397,20 @@ class ChunkTask:
                          sigma_per_step=self.sigma_per_step,
                          seed=np.random.default_rng(self.seed))
 
+    def draw(self) -> tuple[FloatArray2D, FloatArray2D | None]:
+        """``(mid, oracle)``: the path model's, else the GBM :meth:`paths` (oracle None)."""
+        if self.path_model is not None:
+            return self.path_model.draw(self.n_paths, self.n_steps, self.config.step_hours,
+                                        self.seed)
+        return self.paths(), None
+
 
 def run_chunk(task: ChunkTask) -> SimulationResult:
     """Draw the chunk's paths and run every strategy on them (the worker's job)."""
-    return simulate_strategies(task.position, task.strategies, task.paths(), market=task.market,
-                               lending=task.lending, oracle=task.oracle, config=task.config)
+    mid, oracle_paths = task.draw()
+    return simulate_strategies(task.position, task.strategies, mid, market=task.market,
+                               lending=task.lending, oracle=task.oracle, config=task.config,
+                               oracle_paths=oracle_paths)
 
 
 def chunked_gbm_paths(
@@ -460,8 +477,12 @@ def simulate_chunks(
     config: SimConfig | None = None,
     client: Client | None = None,
     progress: ProgressCallback | None = None,
+    path_model: PathModel | None = None,
 ) -> SimulationResult:
     """Strategies over zero-drift GBM paths drawn and simulated chunk by chunk, possibly on Dask.
+
+    ``path_model``: a loop's exchange-rate paths (:class:`delever.sim.api.PathModel`) instead
+    of the GBM; ``s0_usd`` and ``sigma_per_step`` are then unused.
 
     Parameters
     ----------
@@ -486,7 +507,7 @@ def simulate_chunks(
     strats = tuple(strategies)
     cfg = config if config is not None else SimConfig()
     tasks = [ChunkTask(position, strats, market, lending, oracle, cfg, float(s0_usd),
-                       float(sigma_per_step), size, steps, ss)
+                       float(sigma_per_step), size, steps, ss, path_model)
              for size, ss in zip(mc.sizes, mc.chunk_seeds(Stream.SIMULATE), strict=True)]
     total = int(mc.n_paths)
     step = int(mc.chunk_paths)
@@ -538,6 +559,8 @@ def simulate_distributed(
     any number of workers (and ``client=None``) at the same ``mc``.
     """
     check_positive("step_hours", step_hours)
+    scenario = engine_view(scenario)  # a loop: counted in ETH
+    frame = engine_frame_of(scenario)
     mark = float(scenario.mark_price_usd)
     # A one-path placeholder so build_inputs does not draw paths we would not use.
     inputs = build_inputs(scenario, n_steps=check_whole("n_steps", n_steps), step_hours=step_hours,
@@ -548,7 +571,8 @@ def simulate_distributed(
     return simulate_chunks(inputs.position, resolve_strategies(strategies), mc=mc, s0_usd=mark,
                            sigma_per_step=sigma, n_steps=n_steps, market=inputs.market,
                            lending=inputs.lending, oracle=oracle, config=cfg, client=client,
-                           progress=progress)
+                           progress=progress,
+                           path_model=None if frame is None else frame.path_model)
 
 
 __all__ = [
