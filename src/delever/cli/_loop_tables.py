@@ -12,9 +12,32 @@ from rich.table import Table
 
 from delever.cli._common import console
 from delever.cli._tables import print_table
+from delever.report.format import ETH_USD, ReportUnits
+from delever.scenario.build import Scenario
+from delever.scenario.runner import frame_payload, relabel_keys
 from delever.sim.advise import Advice
 from delever.sim.api import StreamedSimulation
 from delever.sim.plan import PlanResult
+
+
+class LoopView:
+    """How a command shows an engine result: a loop's frame (its asset and ETH), or none."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.frame = frame_payload(scenario.for_engines()) if scenario.is_loop else None
+
+    @property
+    def units(self) -> ReportUnits:
+        """The report's units."""
+        return ETH_USD if self.frame is None else ReportUnits(self.frame["asset"], "ETH")
+
+    def payload(self, section: dict[str, Any]) -> dict[str, Any]:
+        """``section`` with a loop's keys in its units and the frame said once."""
+        if self.frame is None:
+            return section
+        out: dict[str, Any] = relabel_keys(section)
+        out["engine_frame"] = self.frame
+        return out
 
 
 def _eth(value: float | None) -> str:
@@ -60,6 +83,8 @@ def print_loop_plan(name: str, plan: PlanResult) -> None:
         table.add_row(label, _eth(m.objective_usd.value), _eth(m.mean_loss_usd.value),
                       f"{m.p_liquidation.value:.2%}", f"{m.mean_sold_frac:.0%}")
     print_table(table)
+    near = "" if plan.near_optimal is None else " " + plan.near_optimal.text("ETH")
+    console.print(plan.binding_text("ETH") + near, markup=False, highlight=False)
 
 
 def print_loop_advice(name: str, asset: str, advice: Advice) -> None:
@@ -83,4 +108,5 @@ def print_loop_advice(name: str, asset: str, advice: Advice) -> None:
                   markup=False, highlight=False)
 
 
-__all__ = ["print_loop_advice", "print_loop_frame", "print_loop_plan", "print_loop_simulation"]
+__all__ = ["LoopView", "print_loop_advice", "print_loop_frame", "print_loop_plan",
+           "print_loop_simulation"]

@@ -32,6 +32,7 @@ from delever.cli._common import (
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.cli._finite import check_finite_payload
+from delever.cli._loop_tables import LoopView, print_loop_advice, print_loop_frame
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
@@ -101,20 +102,25 @@ def advise_cmd(
                                           sell_eth_per_day=sell_eth_per_day, client=client,
                                           show=not json_output)
         check_finite_payload(result.to_dict(), "advise")
+        view = LoopView(loaded)
         written = None if report is None else write_report(
             report, f"delever advise: {loaded.spec.title or loaded.name}",
-            [advice_section(result)], footer=report_footer(loaded.estimates()),
+            [advice_section(result, view.units)], footer=report_footer(loaded.estimates()),
             provenance=report_provenance(scenario, loaded.name))
         payload: dict[str, Any] = {
             "scenario": loaded.name, "market": MARKET_LABEL, "alpha": alpha,
             "max_cost_frac": max_cost, "horizon_days": horizon_days, "workers": n_workers,
-            "scheduler": scheduler, **result.to_dict(),
+            "scheduler": scheduler, **view.payload(result.to_dict()),
             "report_path": None if written is None else str(written),
         }
         if json_output:
             emit_json(payload)
             return
-        print_advice(loaded.name, result)
+        if view.frame is not None:
+            print_loop_frame(view.frame)
+            print_loop_advice(loaded.name, view.frame["asset"], result)
+        else:
+            print_advice(loaded.name, result)
         if written is not None:
             console.print(f"Report written to {written}", markup=False, highlight=False)
 

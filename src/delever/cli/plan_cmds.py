@@ -25,6 +25,7 @@ from delever.cli._common import (
 )
 from delever.cli._dask import SchedulerOpt, WorkersOpt, dask_client, resolve_workers
 from delever.cli._finite import check_finite_payload
+from delever.cli._loop_tables import LoopView, print_loop_frame, print_loop_plan
 from delever.cli._provenance import report_provenance
 from delever.cli._tables import print_table
 from delever.cli.paths_cmds import check_jump_options
@@ -209,18 +210,25 @@ def plan_cmd(
         result = plan_with_progress(loaded, objective, request, workers=workers,
                                     scheduler=scheduler, show=not json_output)
         check_finite_payload(result.to_dict(), "plan")
+        view = LoopView(loaded)
         written = None if report is None else write_report(
-            report, f"delever plan: {loaded.spec.title or loaded.name}", [plan_section(result)],
+            report, f"delever plan: {loaded.spec.title or loaded.name}",
+            [plan_section(result, view.units)],
             footer=report_footer(loaded.estimates()),
             provenance=report_provenance(scenario, loaded.name))
         if json_output:
             payload: dict[str, Any] = {"scenario": loaded.name, "seed": seed,
                                        "book": not no_book, "workers": n_workers,
-                                       "scheduler": scheduler, **result.to_dict(),
+                                       "scheduler": scheduler,
+                                       **view.payload(result.to_dict()),
                                        "report_path": None if written is None else str(written)}
             emit_json(payload)
             return
-        print_plan(loaded.name, result)
+        if view.frame is not None:
+            print_loop_frame(view.frame)
+            print_loop_plan(loaded.name, result)
+        else:
+            print_plan(loaded.name, result)
         if written is not None:
             console.print(f"Report written to {written}", markup=False, highlight=False)
 

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from delever.cli._common import console, emit_json, user_errors
+from delever.cli._loop_tables import LoopView, print_loop_frame, print_loop_simulation
 from delever.cli._tables import print_table
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO, Scenario, load_scenario
@@ -75,14 +76,21 @@ def simulate_cmd(
         loaded = load_scenario(scenario)
         result = simulate_with_progress(loaded, names, paths, steps, step_hours, seed,
                                         show=not json_output)
+        view = LoopView(loaded)
         payload: dict[str, Any] = {
             "scenario": loaded.name, "n_paths": paths, "n_steps": steps,
-            "step_hours": step_hours, "seed": seed, "strategies": result.to_dict(),
+            "step_hours": step_hours, "seed": seed,
+            **view.payload({"strategies": result.to_dict()}),
         }
         if json_output:
             emit_json(payload)
             return
-        print_simulation_table(loaded.name, paths, steps, step_hours, result)
+        if view.frame is not None:
+            print_loop_frame(view.frame)
+            print_loop_simulation(loaded.name, view.frame["asset"], paths, steps, step_hours,
+                                  result)
+        else:
+            print_simulation_table(loaded.name, paths, steps, step_hours, result)
 
 
 def simulate_with_progress(

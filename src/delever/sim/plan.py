@@ -801,14 +801,17 @@ class NearOptimal:
         return ", ".join(f"{k} {lo:.3g}-{hi:.3g}" for k, (lo, hi)
                          in self.parameter_ranges.items())
 
-    def text(self) -> str:
-        """One sentence: how wide the near-optimal set is, and that the plan is its centre."""
+    def text(self, numeraire: str = "USD") -> str:
+        """One sentence: how wide the near-optimal set is, and that the plan is its centre
+        (values in ``numeraire``: USD, or a loop's ETH)."""
         if self.n_candidates <= 1:
             return ("No other schedule evaluated in this family is within Monte Carlo error "
                     "of the best.")
+        tolerance = (f"${self.objective_tolerance_usd:,.0f}" if numeraire == "USD" else
+                     f"{self.objective_tolerance_usd:,.4g} {numeraire}")
         return (f"{self.n_candidates} schedules of the {self.family} family are within Monte "
                 f"Carlo error of the best (objective within "
-                f"${self.objective_tolerance_usd:,.0f}, paired simultaneous 95% intervals): "
+                f"{tolerance}, paired simultaneous 95% intervals): "
                 f"{self.ranges_text()}; the plan is the centre of that set, not its noisiest "
                 "point.")
 
@@ -896,7 +899,7 @@ class PlanResult(ResultContract):
     paths: dict[str, Any] = field(default_factory=dict)
     near_optimal: NearOptimal | None = None
 
-    def binding_text(self) -> str:
+    def binding_text(self, numeraire: str = "USD") -> str:
         """One sentence saying which constraint binds."""
         a = self.objective.alpha
         u = self.unconstrained
@@ -906,7 +909,9 @@ class PlanResult(ResultContract):
         elif self.binding == "liquidation":
             text = (f"The liquidation cap binds: the best schedule without it ({u.label}) has "
                     f"P(liquidation) {u.p_liquidation.value:.2%} > {a:.1%}; meeting the cap "
-                    f"costs ${self.constraint_cost_usd:,.0f} of objective.")
+                    + (f"costs ${self.constraint_cost_usd:,.0f} of objective."
+                       if numeraire == "USD" else
+                       f"costs {self.constraint_cost_usd:,.4g} {numeraire} of objective."))
         else:
             text = (f"The liquidation cap does not bind: the best schedule has P(liquidation) "
                     f"{self.plan_metrics.p_liquidation.value:.2%} <= {a:.1%}.")

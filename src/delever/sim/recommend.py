@@ -75,13 +75,13 @@ def _sell_speed(plan: PlanResult, u: Units) -> Recommendation:
               "market at the modelled depth, and on moves without the gaps that GBM paths lack."
               if plan.plan.family == "hf-ladder" else "")
     near = plan.near_optimal
-    robust = "" if near is None else " " + near.text()
+    robust = "" if near is None else " " + near.text(u.numeraire)
     text = (f"Sell by the plan: {plan.plan.describe()}.{robust} Over "
             f"{plan.n_steps * plan.step_hours / 24:g} days it sells {_qty(sold_eth)} {u.asset} on "
             f"average ({sold_eth / plan.initial_eth:.0%} of the position), most on day "
             f"{int(daily.argmax()) + 1}; P(liquidation) {m.p_liquidation.value:.2%} "
             f"({plan.fresh_p_liquidation.value:.2%} on fresh paths)." + versus + " "
-            + plan.binding_text() + caveat)
+            + plan.binding_text(u.numeraire) + caveat)
     return Recommendation("how fast to sell", text, {
         "plan": plan.plan.describe(), "family": plan.plan.family,
         "params": list(plan.plan.params), "mean_sold_eth": sold_eth,
