@@ -177,3 +177,18 @@ def test_the_chunked_run_draws_the_same_loop_paths_as_simulate() -> None:
         assert a.oracle_usd.tobytes() == b.oracle_usd.tobytes()
         assert a.total_pnl_usd.tobytes() == b.total_pnl_usd.tobytes()
     assert one.results[0].oracle_usd[:, -1].min() < 1.225  # some path was slashed
+
+
+def test_the_wsteth_eth_category_runs_through_the_scenario() -> None:
+    from delever.cli.loop_cmds import loop_scenario_toml
+    from delever.protocol.loop import build_loop, loop_debt_weth
+    from delever.protocol.reserves import WSTETH_ETH_EMODE
+
+    loop = build_loop(10.0, 0.93, 10, 2_500.0, 1.225, emode=WSTETH_ETH_EMODE)
+    debt = loop_debt_weth(10.0, 0.93, 10)
+    assert loop.health_factor == pytest.approx((10.0 + debt) * 0.955 / debt, rel=1e-13)
+    scenario = build_scenario(parse_scenario_text(
+        loop_scenario_toml(loop, "l8", emode=WSTETH_ETH_EMODE), "l8"))
+    assert scenario.position_report().accounts[0].health_factor == pytest.approx(
+        loop.health_factor, rel=1e-13)
+    assert scenario.for_engines().engine_frame().risk.liquidation_threshold == 0.955

@@ -11,8 +11,9 @@ import typer
 
 from delever._io import atomic_write_text
 from delever.cli._common import check_output_path, console, emit_json, user_errors
-from delever.errors import InvalidArgument
+from delever.errors import InvalidArgument, unknown_name
 from delever.protocol.loop import LoopPosition, borrow_rate_at_utilization, build_loop
+from delever.protocol.reserves import EMODE_CATEGORIES, ETH_CORRELATED_EMODE, EModeCategory
 
 Opt = typer.Option
 
@@ -23,7 +24,8 @@ LOOP_Y_SOURCE = "estimate: square-root law Y of order 1 (Toth et al. 2011: 0.5-1
 
 
 def loop_scenario_toml(loop: LoopPosition, name: str,
-                       weth_utilization: float | None = None) -> str:
+                       weth_utilization: float | None = None,
+                       emode: EModeCategory = ETH_CORRELATED_EMODE) -> str:
     """The loop as a scenario file: one e-mode account, the asset's price at the rate."""
     given = "delever loop input"
     doc: dict[str, Any] = {
@@ -60,6 +62,12 @@ def loop_scenario_toml(loop: LoopPosition, name: str,
     }
     if weth_utilization is not None:
         doc["loop"]["weth_utilization"] = {"value": weth_utilization, "source": given}
+    if emode != ETH_CORRELATED_EMODE:
+        cited = {"source": emode.source, "estimate": emode.estimate}
+        doc["emode"] = {"category_id": emode.category_id, "label": emode.label,
+                        "ltv": {"value": emode.ltv, **cited},
+                        "liquidation_threshold": {"value": emode.liquidation_threshold, **cited},
+                        "liquidation_bonus": {"value": emode.liquidation_bonus, **cited}}
     return f"# Written by `delever loop`.\n{tomli_w.dumps(doc)}"
 
 
@@ -77,6 +85,9 @@ def loop(
     borrow_rate: Annotated[float | None, Opt(
         "--borrow-rate", help="WETH borrow rate a year (default: recorded on 2026-02-01).",
         show_default=False)] = None,
+    emode_category: Annotated[str, Opt(
+        "--emode-category", help="Ethereum Core e-mode category: eth-correlated (id 1, LT 95%) "
+        "or wsteth-eth (id 8, LT 95.5%, wstETH only; an estimate).")] = "eth-correlated",
     weth_utilization: Annotated[float | None, Opt(
         "--weth-utilization", help="WETH's utilization (fraction): the borrow rate from its "
         "rate curve (the rates channel); instead of --borrow-rate.",
@@ -93,14 +104,17 @@ def loop(
             if borrow_rate is not None:
                 raise InvalidArgument("give --borrow-rate or --weth-utilization, not both.")
             borrow_rate, source = borrow_rate_at_utilization(weth_utilization)
+        if emode_category not in EMODE_CATEGORIES:
+            raise unknown_name("--emode-category", emode_category, EMODE_CATEGORIES)
+        emode = EMODE_CATEGORIES[emode_category]
         position = build_loop(capital_eth, ltv, loops, price_usd, rate, asset=asset,
                               staking_yield=staking_yield, borrow_rate=borrow_rate,
-                              borrow_rate_source=source)
+                              borrow_rate_source=source, emode=emode)
         payload = position.to_dict()
         if toml_output is not None:
             name = toml_output.stem if toml_output.stem.replace("-", "").isalnum() else "loop"
             payload["toml"] = str(atomic_write_text(
-                toml_output, loop_scenario_toml(position, name, weth_utilization),
+                toml_output, loop_scenario_toml(position, name, weth_utilization, emode),
                 option="--toml"))
         if json_output:
             emit_json(payload)

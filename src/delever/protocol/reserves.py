@@ -558,6 +558,33 @@ ETH_CORRELATED_EMODE = EModeCategory(
 )
 
 
+WSTETH_ETH_EMODE = EModeCategory(
+    category_id=8,
+    label="wstETH/ETH",
+    ltv=0.935,
+    liquidation_threshold=0.955,
+    liquidation_bonus=0.01,
+    collateral_symbols=("wstETH",),
+    borrowable_symbols=("WETH",),
+    source=(
+        "Aave v3 Ethereum Core e-mode id 8 'wstETH/ETH' (a v3.2 liquid e-mode: wstETH "
+        "collateral, WETH borrowable): LTV 93.5%, LT 95.5%, bonus 1%, as created by the "
+        "2025-03-18 payload (AaveChan/aave-proposals-v3 diffs/AaveV3Ethereum_WstETHAndWeETHEModes"
+        "AndLTLTVAdjustmentsOnEthereumArbitrumBase_20250318_before_..._after.md; ARFC "
+        "governance.aave.com/t/21370 and Risk Stewards governance.aave.com/t/21333). Estimate: "
+        "later changes before February 2026 were not checked (the LRT and wstETH Unification "
+        "ARFC, governance.aave.com/t/21739, raised Prime's, not Core's, to LT 96.5%)."
+    ),
+    estimate=True,
+)
+
+EMODE_CATEGORIES: Mapping[str, EModeCategory] = MappingProxyType({
+    "eth-correlated": ETH_CORRELATED_EMODE,
+    "wsteth-eth": WSTETH_ETH_EMODE,
+})
+"""Ethereum Core's e-mode categories a loop can use, by name (see each one's source)."""
+
+
 def get_reserve(
     symbol: str, reserves: Mapping[str, ReserveParams] = RESERVES
 ) -> ReserveParams:
@@ -584,10 +611,12 @@ def resolve_symbol(
 
 __all__ = [
     "CSV_SOURCE",
+    "EMODE_CATEGORIES",
     "ETH_CORRELATED_EMODE",
     "RESERVES",
     "WEETH_RATE_CURVES",
     "WETH_RATE_CURVES",
+    "WSTETH_ETH_EMODE",
     "WSTETH_RATE_CURVES",
     "EModeCategory",
     "InterestRateCurve",
