@@ -89,7 +89,10 @@ def position_section(
                 f"account {account.name}",
                 f"{account.collateral_eth:,.0f} ETH, debt {format_usd(account.debt_usd)}, "
                 f"HF {account.health_factor:.3f}, "
-                f"liquidation at {format_usd(account.liquidation_price_usd)}",
+                + (f"liquidation at {format_usd(account.liquidation_price_usd)}"
+                   if account.distance_driver in ("ETH/USD", "none") else
+                   f"liquidated after a {account.distance_to_liquidation_pct:.2f}% "
+                   f"{account.distance_driver} fall"),
             )
         )
     text = "Aave v3 rules at the scenario's mark price."
