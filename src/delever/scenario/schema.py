@@ -571,6 +571,12 @@ def _exchange_rate(item: Sourced) -> Sourced:
     return item
 
 
+def _mean_discount(item: Sourced) -> Sourced:
+    if not -0.5 < item.value < 0.5:
+        raise ValueError(f"value={item.value!r} must be a discount in (-0.5, 0.5), e.g. 0.007")
+    return item
+
+
 ExchangeRateSourced = Annotated[Sourced, AfterValidator(_exchange_rate)]
 YearlyRateSourced = Annotated[Sourced, AfterValidator(_yearly_rate)]
 DiscountSourced = Annotated[Sourced, AfterValidator(_discount)]
@@ -607,11 +613,15 @@ class LoopSpec(_Strict):
     weth_utilization: FractionSourced | None = Field(
         default=None, description="WETH's utilization at the start (the rates channel: its "
         "rate curve gives the borrow rate); default the recorded day's.")
-    depeg_mu: Sourced | None = Field(
+    depeg_mu: Annotated[Sourced, AfterValidator(_mean_discount)] | None = Field(
         default=None, description="Long-run mean discount; default the shipped Chainlink fit.")
-    depeg_kappa_per_year: Annotated[Sourced, AfterValidator(_positive)] | None = Field(
+    depeg_kappa_per_year: Annotated[
+        Sourced, AfterValidator(_positive), _at_most(1e5, "a half-life under a second")
+    ] | None = Field(
         default=None, description="Mean reversion of the discount, per year; default the fit.")
-    depeg_sigma_per_sqrt_year: NonNegativeSourced | None = Field(
+    depeg_sigma_per_sqrt_year: Annotated[
+        Sourced, AfterValidator(_non_negative), _at_most(10.0, "a discount is a fraction")
+    ] | None = Field(
         default=None, description="Volatility of the discount; default the fit.")
 
 
