@@ -26,9 +26,12 @@ exchange-rate paths. Which path triggers liquidations depends on the oracle:
   which no sale moves; the cascade runs on the contract-rate paths with no impact on the
   trigger price, so the amplification is 1 by construction and only slashing liquidates.
 
-Its JSON keys are relabelled as the runner does (:func:`delever.scenario.runner.relabel_keys`:
+``cascade`` on a loop runs one shock on that book in the same frame: a depeg of the market
+value by ``--shock-pct`` (oracle "market", the sales deepening it), or a slash of the contract
+rate (oracle "exchange-rate", the sales not moving it: amplification 1). Both commands'
+JSON keys are relabelled as the runner does (:func:`delever.scenario.runner.relabel_keys`:
 ``eth`` -> ``units``, then ``usd`` -> ``eth``) and carry ``"units": {"asset": "wstETH",
-"numeraire": "ETH"}``. ``cascade`` refuses a loop scenario (exit 2) and names ``stress``.
+"numeraire": "ETH"}``.
 """
 
 from __future__ import annotations
@@ -292,6 +295,12 @@ def cascade_cmd(
                               f"must be in [{MIN_SHOCK_PCT:g}, 100): a cascade needs a first "
                               "move (the amplification divides by it); e.g. 15 for -15%.")
         chosen = _engine(engine)
+        loop = _loop_scenario(scenario)
+        if loop is not None:
+            _refuse_frame_options(loop, {"--price-usd": price_usd, "--book": book,
+                                         "--sigma-daily": sigma_daily})
+            _cascade_loop(loop, shock / 100.0, chosen, (impact_y, adv_eth), json_output)
+            return
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)
         the_book = _book(book, p0, defaults)
         result = cascade(the_book, price_usd=p0, shock_frac=shock / 100.0, engine=chosen,
@@ -324,6 +333,40 @@ def cascade_cmd(
             emit_json(payload)
             return
         console.print(result.summary(), markup=False, highlight=False)
+
+
+def _cascade_loop(scenario: Scenario, shock_frac: float, engine: Engine,
+                  market: tuple[float | None, float | None], json_output: bool) -> None:
+    """One shock on a loop book: a depeg of the market value (oracle "market") or a slash
+    of the contract rate (oracle "exchange-rate", where sales do not move the trigger)."""
+    run = loop_stress_inputs(scenario, 1, impact_y=market[0], adv_eth=market[1])
+    result = cascade(run.book, price_usd=run.start_price, shock_frac=shock_frac, engine=engine,
+                     impact=run.trigger_impact, protocol_fee=run.protocol_fee)
+    kind = ("depeg of the market value" if run.oracle == "market"
+            else "slash of the contract rate")
+    if json_output:
+        payload = relabel_keys(result.to_dict())
+        payload.update({"shock": kind, "oracle": run.oracle,
+                        "oracle_note": loop_oracle_note(run.oracle, run.asset).replace("\n", " "),
+                        "units": {"asset": run.asset, "numeraire": "ETH"},
+                        "book": {"source": run.book_source, "accounts": len(run.book),
+                                 "collateral_units": run.book.total_collateral_eth,
+                                 "debt_eth": run.book.total_debt_usd},
+                        "defaults": f"scenario {scenario.name}"})
+        emit_json(payload)
+        return
+    a = run.asset
+    note = loop_oracle_note(run.oracle, a).replace("\n", "\n  ")
+    console.print(
+        f"Cascade ({result.engine} engine), {kind} of {shock_frac:.2%}, {len(run.book):,} "
+        f"loops:\n  {result.start_price_usd:.6f} -> shock {result.shock_price_usd:.6f} -> "
+        f"final {result.final_price_usd:.6f} ETH per {a}\n"
+        f"  after {result.rounds} round(s); amplification {result.amplification:.4f}\n"
+        f"  {result.accounts_liquidated:,} accounts liquidated ({result.liquidation_calls:,} "
+        f"calls), {result.collateral_liquidated_eth:,.2f} {a} seized,\n"
+        f"  {result.collateral_sold_eth:,.2f} {a} sold; debt repaid "
+        f"{result.debt_repaid_usd:,.2f} ETH, bad debt {result.bad_debt_usd:,.2f} ETH\n"
+        f"  {note}", markup=False, highlight=False)
 
 
 def _book_source(path: Path | None, defaults: Defaults) -> str:
