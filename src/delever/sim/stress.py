@@ -236,11 +236,7 @@ def stress(
     for name, value, low in (("n_paths", n_paths, 1), ("n_steps", n_steps, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InvalidArgument(f"{name}={value!r} must be a whole number >= {low}.")
-    if price_usd is None:
-        if book.reference_price_usd is None:
-            raise InvalidArgument("price_usd=None and the book has no reference price.")
-        price_usd = book.reference_price_usd
-    p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+    p0 = _start_price(book, price_usd)
     sigma = (actors.impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
              else check_non_negative("sigma_per_step", sigma_per_step))
     check_finite("drift_per_step", drift_per_step)
@@ -271,6 +267,15 @@ def stress(
     values.setflags(write=False)
     out = _summary(values, n_paths, n_steps, seed, engine, p0)
     return dataclasses.replace(out, asset=units[0], numeraire=units[1])
+
+
+def _start_price(book: BorrowerBook, price_usd: float | None) -> float:
+    """P0: ``price_usd``, else the book's reference price."""
+    if price_usd is None:
+        if book.reference_price_usd is None:
+            raise InvalidArgument("price_usd=None and the book has no reference price.")
+        price_usd = book.reference_price_usd
+    return check_positive("price_usd", price_usd, "Give the ETH price in USD.")
 
 
 def _checked_paths(exog: FloatArray2D, m: int, n_steps: int, p0: float) -> FloatArray2D:
