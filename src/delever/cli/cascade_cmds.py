@@ -103,7 +103,10 @@ DEFAULT_FOLLOWER_LAG = 1
 # (supply cap 1.1M at 79% utilization: Gauntlet, '[ARFC] wstETH Supply Cap Increase on
 # Ethereum V3', governance.aave.com/t/16591) x the share of Aave v3 wstETH collateral held by
 # e-mode accounts in Lido's June 2023 snapshot (165,987 of 299,908 wstETH, steth_aave_v3.csv
-# of lidofinance/aave-liquidation-model @ a44561e9: 55%) = ~481,000 wstETH.
+# of lidofinance/aave-liquidation-model @ a44561e9: 55%) = ~481,000 wstETH. The snapshot's
+# borrowers held about all wstETH supplied then (the 300,000 supply cap was full: Chaos Labs,
+# governance.aave.com/t/13735, mid-2023), so 55% reads as a share of the supply; it is two
+# years older than the supply figure: an estimate, give [book] total_collateral_eth to replace.
 DEFAULT_LOOP_BOOK_UNITS = 480_000.0
 LOOP_BOOK_SOURCE = (
     "estimate: ~869,000 wstETH supplied on Aave v3 Ethereum (Gauntlet, governance.aave.com/t/"
