@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from delever.book import LOOP_FITTED_PARAMS, synthetic_book
 from delever.cli.cascade_cmds import loop_stress_inputs
 from delever.cli.main import app
 from delever.errors import InvalidArgument
@@ -216,3 +217,16 @@ def test_cli_cascade_on_a_market_oracle_loop_amplifies(tmp_path: Any) -> None:
     assert payload["accounts_liquidated"] > 0
     assert payload["final_price_eth"] < payload["shock_price_eth"]  # the sales deepen it
     assert payload["amplification"] > 1.0
+
+
+def test_the_scenarios_book_section_sizes_the_loop_book_in_units() -> None:
+    text = builtin_scenario_text("wsteth-loop") + (
+        "\n[book]\nn_accounts = 300\ntotal_collateral_eth = 1000.0\nseed = 2\n")
+    run = loop_stress_inputs(build_scenario(parse_scenario_text(text, "test")), STEPS)
+    assert len(run.book) == 300
+    assert run.book.total_collateral_eth == 1000.0  # wstETH
+    assert "[book] total_collateral_eth" in run.book_source
+    # the book's HFs at the start price are the loop fit's draws at seed 2
+    same = synthetic_book(300, 1000.0, 1.225, seed=2, params=LOOP_FITTED_PARAMS,
+                          liquidation_threshold=0.95, liquidation_bonus=0.01)
+    np.testing.assert_array_equal(run.book.debt_usd, same.debt_usd)
