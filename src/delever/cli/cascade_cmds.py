@@ -11,6 +11,27 @@ amplification, each with a 95% interval.
 ``--book`` takes a book CSV or a ``.parquet`` book (``delever book fetch``); without it both
 use the scenario's ``[book] file`` where it has one, else the default synthetic book below (an
 ESTIMATE).
+
+A ``[loop]`` scenario (``wsteth-loop``) is counted in the engines' ETH frame
+(:mod:`delever.scenario.loop`): ``stress`` runs a book of looped borrowers
+(:data:`delever.book.LOOP_FITTED_PARAMS`, collateral in units of the asset, debt in WETH,
+the e-mode LT and bonus) and the loop position as the large account on the scenario's
+exchange-rate paths. Which path triggers liquidations depends on the oracle:
+
+- ``oracle = "market"`` (the counterfactual of an oracle reading the market, as Aave v2's
+  stETH/ETH feed did): the cascade runs on the market-value paths with the wstETH/ETH
+  market's impact: liquidators sell the seized asset, the discount deepens, more loopers
+  fall below HF 1 (a depeg cascade);
+- ``oracle = "exchange-rate"`` (Aave v3's CAPO adapter): the trigger is the contract rate,
+  which no sale moves; the cascade runs on the contract-rate paths with no impact on the
+  trigger price, so the amplification is 1 by construction and only slashing liquidates.
+
+``cascade`` on a loop runs one shock on that book in the same frame: a depeg of the market
+value by ``--shock-pct`` (oracle "market", the sales deepening it), or a slash of the contract
+rate (oracle "exchange-rate", the sales not moving it: amplification 1). Both commands'
+JSON keys are relabelled as the runner does (:func:`delever.scenario.runner.relabel_keys`:
+``eth`` -> ``units``, then ``usd`` -> ``eth``) and carry ``"units": {"asset": "wstETH",
+"numeraire": "ETH"}``.
 """
 
 from __future__ import annotations
@@ -18,11 +39,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
+import numpy as np
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from delever._typing import FloatArray2D
 from delever.book.actors import (
     CautiousBorrowers,
     Followers,
@@ -41,7 +64,7 @@ from delever.book.cascade import (
     cascade,
 )
 from delever.book.loaders import read_book_csv, read_book_parquet
-from delever.book.synthetic import synthetic_book
+from delever.book.synthetic import LOOP_FITTED_PARAMS, synthetic_book
 from delever.cli._bounds import MAX_ETH, MAX_USD, check_lt, check_price_usd
 from delever.cli._common import console, emit_json, user_errors
 from delever.errors import (
@@ -51,10 +74,13 @@ from delever.errors import (
     check_positive,
     unknown_name,
 )
+from delever.market.rate_paths import ExchangeRatePathModel
 from delever.protocol import Account, check_whole_units
-from delever.scenario import load_scenario
+from delever.scenario import Scenario, load_scenario
+from delever.scenario.runner import relabel_keys
+from delever.sim.api import engine_frame_of
 from delever.sim.limits import STRESS_ARRAYS, check_paths_memory
-from delever.sim.stress import StressActors, StressResult, stress
+from delever.sim.stress import PathSource, StressActors, StressResult, stress
 
 # Default book (ESTIMATES, for illustration; give --book for a real one): 2,000 borrowers
 # drawn from the distributions fitted to the Aave v3 stablecoin-debt cohort
@@ -72,6 +98,21 @@ DEFAULT_WHALE_DEBT_USD = 526_000_000.0
 DEFAULT_WHALE_LT = 0.83
 DEFAULT_FOLLOWER_KAPPA = 0.0
 DEFAULT_FOLLOWER_LAG = 1
+# Default loop book (an ESTIMATE, for a [loop] scenario without [book] total_collateral_eth,
+# which a loop counts in units of its asset): wstETH supplied on Aave v3 Ethereum ~869,000
+# (supply cap 1.1M at 79% utilization: Gauntlet, '[ARFC] wstETH Supply Cap Increase on
+# Ethereum V3', governance.aave.com/t/16591) x the share of Aave v3 wstETH collateral held by
+# e-mode accounts in Lido's June 2023 snapshot (165,987 of 299,908 wstETH, steth_aave_v3.csv
+# of lidofinance/aave-liquidation-model @ a44561e9: 55%) = ~481,000 wstETH. The snapshot's
+# borrowers held about all wstETH supplied then (the 300,000 supply cap was full: Chaos Labs,
+# governance.aave.com/t/13735, mid-2023), so 55% reads as a share of the supply; it is two
+# years older than the supply figure: an estimate, give [book] total_collateral_eth to replace.
+DEFAULT_LOOP_BOOK_UNITS = 480_000.0
+LOOP_BOOK_SOURCE = (
+    "estimate: ~869,000 wstETH supplied on Aave v3 Ethereum (Gauntlet, governance.aave.com/t/"
+    "16591) x 55% held in e-mode (Lido snapshot, June 2023) = ~480,000 wstETH"
+)
+LOOP_STEP_HOURS = 1.0  # stress steps are hourly
 
 
 @dataclass(frozen=True)
@@ -257,6 +298,12 @@ def cascade_cmd(
                               f"must be in [{MIN_SHOCK_PCT:g}, 100): a cascade needs a first "
                               "move (the amplification divides by it); e.g. 15 for -15%.")
         chosen = _engine(engine)
+        loop = _loop_scenario(scenario)
+        if loop is not None:
+            _refuse_frame_options(loop, {"--price-usd": price_usd, "--book": book,
+                                         "--sigma-daily": sigma_daily})
+            _cascade_loop(loop, shock / 100.0, chosen, (impact_y, adv_eth), json_output)
+            return
         params = _impact(impact_y, sigma_daily, adv_eth, defaults)
         the_book = _book(book, p0, defaults)
         result = cascade(the_book, price_usd=p0, shock_frac=shock / 100.0, engine=chosen,
@@ -291,6 +338,40 @@ def cascade_cmd(
         console.print(result.summary(), markup=False, highlight=False)
 
 
+def _cascade_loop(scenario: Scenario, shock_frac: float, engine: Engine,
+                  market: tuple[float | None, float | None], json_output: bool) -> None:
+    """One shock on a loop book: a depeg of the market value (oracle "market") or a slash
+    of the contract rate (oracle "exchange-rate", where sales do not move the trigger)."""
+    run = loop_stress_inputs(scenario, 1, impact_y=market[0], adv_eth=market[1])
+    result = cascade(run.book, price_usd=run.start_price, shock_frac=shock_frac, engine=engine,
+                     impact=run.trigger_impact, protocol_fee=run.protocol_fee)
+    kind = ("depeg of the market value" if run.oracle == "market"
+            else "slash of the contract rate")
+    if json_output:
+        payload = relabel_keys(result.to_dict())
+        payload.update({"shock": kind, "oracle": run.oracle,
+                        "oracle_note": loop_oracle_note(run.oracle, run.asset).replace("\n", " "),
+                        "units": {"asset": run.asset, "numeraire": "ETH"},
+                        "book": {"source": run.book_source, "accounts": len(run.book),
+                                 "collateral_units": run.book.total_collateral_eth,
+                                 "debt_eth": run.book.total_debt_usd},
+                        "defaults": f"scenario {scenario.name}"})
+        emit_json(payload)
+        return
+    a = run.asset
+    note = loop_oracle_note(run.oracle, a).replace("\n", "\n  ")
+    console.print(
+        f"Cascade ({result.engine} engine), {kind} of {shock_frac:.2%}, {len(run.book):,} "
+        f"loops:\n  {result.start_price_usd:.6f} -> shock {result.shock_price_usd:.6f} -> "
+        f"final {result.final_price_usd:.6f} ETH per {a}\n"
+        f"  after {result.rounds} round(s); amplification {result.amplification:.4f}\n"
+        f"  {result.accounts_liquidated:,} accounts liquidated ({result.liquidation_calls:,} "
+        f"calls), {result.collateral_liquidated_eth:,.2f} {a} seized,\n"
+        f"  {result.collateral_sold_eth:,.2f} {a} sold; debt repaid "
+        f"{result.debt_repaid_usd:,.2f} ETH, bad debt {result.bad_debt_usd:,.2f} ETH\n"
+        f"  {note}", markup=False, highlight=False)
+
+
 def _book_source(path: Path | None, defaults: Defaults) -> str:
     """Where the command's book came from, for its JSON output."""
     if path is not None:
@@ -303,6 +384,120 @@ def _book_source(path: Path | None, defaults: Defaults) -> str:
 def check_error(field: str, value: float, rule: str) -> InvalidArgument:
     """One-line bad-input error (exit 2 under :func:`user_errors`)."""
     return InvalidArgument(f"{field}={value!r} {rule}")
+
+
+@dataclass(frozen=True)
+class LoopStress:
+    """A ``[loop]`` scenario's stress inputs in the engines' ETH frame (units of ``asset``
+    where the engines say ETH, ETH where they say USD)."""
+
+    asset: str
+    oracle: str
+    start_price: float  # ETH per unit on the trigger path: the market value or the rate
+    book: BorrowerBook
+    book_source: str
+    large_account: LargeAccount
+    market: ImpactParams  # the asset/ETH market the liquidators sell into
+    trigger_impact: ImpactParams  # what moves the trigger price: zero under the rate oracle
+    protocol_fee: float
+    paths: PathSource
+
+
+def _loop_scenario(name: str | None) -> Scenario | None:
+    """The scenario when it is a ``[loop]``, else None (None for no scenario)."""
+    if name is None:
+        return None
+    scenario = load_scenario(name)
+    return scenario if scenario.is_loop else None
+
+
+def _loop_book(scenario: Scenario, p0: float, lt: float, bonus: float
+               ) -> tuple[BorrowerBook, str]:
+    """The loop book: the scenario's [book] (units), else the default size (an estimate)."""
+    spec = scenario.spec.book
+    if spec is not None and spec.file is not None:
+        raise InvalidArgument(f"scenario {scenario.name!r}: [book] file is an ETH/USD book; a "
+                              "[loop] scenario draws its book of loops (give "
+                              "total_collateral_eth, in units of the asset, instead).")
+    n, seed = (DEFAULT_BOOK_ACCOUNTS, DEFAULT_BOOK_SEED) if spec is None else (
+        spec.n_accounts, spec.seed)
+    total, source = DEFAULT_LOOP_BOOK_UNITS, LOOP_BOOK_SOURCE
+    if spec is not None and spec.total_collateral_eth is not None:
+        total = float(spec.total_collateral_eth.value)
+        source = f"[book] total_collateral_eth of scenario {scenario.name} (units)"
+    book = synthetic_book(n, total, p0, seed=seed, params=LOOP_FITTED_PARAMS,
+                          liquidation_threshold=lt, liquidation_bonus=bonus)
+    return book, f"synthetic loops (LOOP_FITTED_PARAMS), {source}"
+
+
+def loop_stress_inputs(scenario: Scenario, n_steps: int, *, impact_y: float | None = None,
+                       adv_eth: float | None = None,
+                       sell_units_per_step: float = 0.0) -> LoopStress:
+    """The stress inputs of a ``[loop]`` scenario (see the module docstring).
+
+    ``impact_y`` / ``adv_eth`` replace the scenario's asset/ETH market figures (``adv_eth``
+    in units of the asset per day); ``sell_units_per_step`` is the loop position's own sale.
+    """
+    view = scenario.for_engines()
+    frame = engine_frame_of(view)
+    if frame is None or not isinstance(frame.path_model, ExchangeRatePathModel):
+        raise InvalidArgument(f"scenario {scenario.name!r} has no exchange-rate path model.")
+    model = frame.path_model
+    risk = frame.risk
+    market = view.market_parameters()
+    impact = ImpactParams(check_non_negative("impact_y", _or(impact_y, market.impact_y)),
+                          market.sigma_daily,
+                          check_positive("adv_eth", _or(adv_eth, market.adv_eth),
+                                         "Give the asset's daily volume in units."))
+    debts = [a.account for a in view.accounts if a.account.has_debt]
+    whale = LargeAccount(math.fsum(a.collateral.get(frame.asset, 0.0) for a in debts),
+                         math.fsum(a.debt.get("WETH", 0.0) for a in debts),
+                         liquidation_threshold=risk.liquidation_threshold,
+                         liquidation_bonus=risk.liquidation_bonus,
+                         sell_eth_per_step=check_non_negative("whale_sell_eth_per_step",
+                                                              sell_units_per_step))
+    market_oracle = model.oracle == "market"
+    p0 = model.s0 if market_oracle else model.r0
+    book, source = _loop_book(scenario, p0, risk.liquidation_threshold, risk.liquidation_bonus)
+
+    def paths(m: int, seed: np.random.SeedSequence) -> FloatArray2D:
+        value, oracle = model.draw(m, n_steps, LOOP_STEP_HOURS, seed)
+        return value if oracle is None else oracle
+
+    trigger = impact if market_oracle else ImpactParams(0.0, impact.sigma_daily, impact.adv_eth)
+    return LoopStress(frame.asset, model.oracle, p0, book, source, whale, impact, trigger,
+                      risk.protocol_fee, paths)
+
+
+def loop_oracle_note(oracle: str, asset: str) -> str:
+    """Two lines on what triggers the loops' liquidations under ``oracle``."""
+    if oracle == "market":
+        return (f"oracle: market (counterfactual): liquidations follow the {asset}/ETH market\n"
+                f"value; liquidators' sales of {asset} deepen the discount (a depeg cascade)")
+    return ("oracle: exchange-rate (Aave's CAPO): liquidations follow the contract rate,\n"
+            "which no sale moves: amplification 1 by construction; only slashing liquidates")
+
+
+def _loop_payload(result: StressResult, run: LoopStress, scenario: Scenario) -> dict[str, Any]:
+    w = run.large_account
+    payload = relabel_keys(result.to_dict())
+    payload.update({
+        "oracle": run.oracle,
+        "oracle_note": loop_oracle_note(run.oracle, run.asset).replace("\n", " "),
+        "start_price_eth_per_unit": run.start_price,
+        "large_account": {"collateral_units": w.collateral_eth, "debt_eth": w.debt_usd,
+                          "liquidation_threshold": w.liquidation_threshold,
+                          "liquidation_bonus": w.liquidation_bonus,
+                          "liquidation_price_eth_per_unit": w.liquidation_price_usd()},
+        "book": {"source": run.book_source, "accounts": len(run.book),
+                 "collateral_units": run.book.total_collateral_eth,
+                 "debt_eth": run.book.total_debt_usd},
+        "impact": {"impact_y": run.market.impact_y, "sigma_daily": run.market.sigma_daily,
+                   "adv_units": run.market.adv_eth,
+                   "on_trigger_price": run.trigger_impact.impact_y > 0.0},
+        "defaults": f"scenario {scenario.name}",
+    })
+    return cast(dict[str, Any], payload)
 
 
 StressPathsOpt = Annotated[int, typer.Option("--paths", help="Number of price paths.")]
@@ -388,15 +583,6 @@ def stress_cmd(
         chosen = _engine(engine)
         check_paths_memory(paths, steps, STRESS_ARRAYS)
         defaults = scenario_defaults(scenario)
-        p0 = _price(_or(price_usd, defaults.price_usd))
-        params = _impact(impact_y, sigma_daily, adv_eth, defaults)
-        if params.sigma_daily < MIN_SIGMA_DAILY:
-            raise check_error("sigma_daily", params.sigma_daily,
-                              f"must be at least {MIN_SIGMA_DAILY:g} for stress: its paths "
-                              "need a volatility; for one deterministic shock use "
-                              "`delever cascade`.")
-        whale = _large_account(whale_collateral_eth, whale_debt_usd, whale_lt,
-                               whale_sell_eth_per_step, defaults)
         actors: dict[str, Any] = {
             "liquidators": Liquidators(liquidator_immediate,
                                        _steps("liquidator_later_steps", liquidator_later_steps)),
@@ -406,24 +592,68 @@ def stress_cmd(
             "panic": PanicSellers(panic_drawdown, panic_sell_eth),
             "cautious": CautiousBorrowers(cautious_share),
         }
-        the_book = _book(book, p0, defaults)
-        bar = Progress(TextColumn("stress"), BarColumn(),
-                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                       console=console, disable=json_output, transient=True)
-        with bar:
-            task = bar.add_task("paths", total=paths if paths > 0 else 1)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            result = stress(the_book, n_paths=paths, n_steps=steps, engine=chosen, seed=seed,
-                            price_usd=p0, sigma_per_step=params.sigma_daily / math.sqrt(24.0),
-                            actors=StressActors(impact=params, large_account=whale, **actors),
-                            progress=advance)
+        loop = _loop_scenario(scenario)
+        if loop is not None:
+            _refuse_frame_options(loop, {"--book": book, "--price-usd": price_usd,
+                                         "--whale-collateral-eth": whale_collateral_eth,
+                                         "--whale-debt-usd": whale_debt_usd,
+                                         "--whale-lt": whale_lt, "--sigma-daily": sigma_daily})
+            run = loop_stress_inputs(loop, steps, impact_y=impact_y, adv_eth=adv_eth,
+                                     sell_units_per_step=whale_sell_eth_per_step)
+            result = _stress_with_bar(
+                json_output, run.book, n_paths=paths, n_steps=steps, engine=chosen, seed=seed,
+                price_usd=run.start_price, paths=run.paths, units=(run.asset, "ETH"),
+                actors=StressActors(impact=run.trigger_impact, large_account=run.large_account,
+                                    protocol_fee=run.protocol_fee, **actors))
+            if json_output:
+                emit_json(_loop_payload(result, run, loop))
+                return
+            note = loop_oracle_note(run.oracle, run.asset).replace("\n", "\n  ")
+            console.print(f"{result.summary()}\n  {note}", markup=False, highlight=False)
+            return
+        p0 = _price(_or(price_usd, defaults.price_usd))
+        params = _impact(impact_y, sigma_daily, adv_eth, defaults)
+        if params.sigma_daily < MIN_SIGMA_DAILY:
+            raise check_error("sigma_daily", params.sigma_daily,
+                              f"must be at least {MIN_SIGMA_DAILY:g} for stress: its paths "
+                              "need a volatility; for one deterministic shock use "
+                              "`delever cascade`.")
+        whale = _large_account(whale_collateral_eth, whale_debt_usd, whale_lt,
+                               whale_sell_eth_per_step, defaults)
+        result = _stress_with_bar(
+            json_output, _book(book, p0, defaults), n_paths=paths, n_steps=steps,
+            engine=chosen, seed=seed, price_usd=p0,
+            sigma_per_step=params.sigma_daily / math.sqrt(24.0),
+            actors=StressActors(impact=params, large_account=whale, **actors))
         if json_output:
             emit_json(_stress_payload(result, whale, p0, defaults))
             return
         console.print(result.summary(), markup=False, highlight=False)
+
+
+def _stress_with_bar(json_output: bool, book: BorrowerBook, **options: Any) -> StressResult:
+    """:func:`stress` with a progress bar on the terminal (none with --json)."""
+    bar = Progress(TextColumn("stress"), BarColumn(),
+                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                   console=console, disable=json_output, transient=True)
+    n_paths = options["n_paths"]
+    with bar:
+        task = bar.add_task("paths", total=n_paths if n_paths > 0 else 1)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return stress(book, progress=advance, **options)
+
+
+def _refuse_frame_options(scenario: Scenario, given: dict[str, object]) -> None:
+    """Options that speak ETH/USD have no meaning for a loop counted in ETH: one line."""
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        raise InvalidArgument(
+            f"{', '.join(named)} cannot be used with the [loop] scenario {scenario.name!r}: it "
+            "is counted in ETH per unit of its asset (its book, position, paths and "
+            "volatility come from the scenario); edit the scenario file instead.")
 
 
 def _large_account(collateral_eth: float | None, debt_usd: float | None, lt: float | None,

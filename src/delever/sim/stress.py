@@ -1,6 +1,7 @@
-"""Monte Carlo stress of a borrower book and a large account under GBM price paths.
+"""Monte Carlo stress of a borrower book and a large account under exogenous price paths.
 
-:func:`stress` draws GBM paths (the ``Stream.STRESS`` chunks of
+:func:`stress` draws GBM paths, or takes them from a caller's path source (``paths``: a loop's
+exchange-rate paths), chunk by chunk (the ``Stream.STRESS`` chunks of
 :class:`delever.sim.montecarlo.MonteCarlo`, a fixed size), runs the cascade engine of
 :mod:`delever.book.cascade` on each chunk (numba-parallel over paths) and summarises:
 
@@ -14,10 +15,15 @@ binomial probabilities bracket the quantile; Conover 1999, Practical Nonparametr
 Statistics, §3.2); the estimators are those of :mod:`delever.sim.estimators`. Results depend
 only on the seed: the chunk size is fixed and the kernel's scratch blocks do not depend on
 the number of threads.
+
+Units: the engines count the collateral in ETH and money in USD; a loop runs in the ETH
+frame (collateral in units of the asset, money in ETH), and ``units`` relabels the summary
+(``StressResult.asset`` / ``numeraire``; the JSON keys stay, with a ``units`` entry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,6 +62,12 @@ from delever.sim.montecarlo import CHUNK_PATHS, MonteCarlo, Stream
 
 QUANTILE = 0.95
 STEPS_PER_DAY = 24  # hourly steps by default
+DEFAULT_UNITS = ("ETH", "USD")
+
+# A caller's exogenous paths: (paths in the chunk, the chunk's seed) -> (n, n_steps + 1)
+# prices, column 0 the start price. Chunk k's seed is
+# MonteCarlo(seed, n_paths, CHUNK_PATHS).chunk_seeds(Stream.STRESS)[k].
+PathSource = Callable[[int, np.random.SeedSequence], FloatArray2D]
 
 
 def quantile_ci(values: FloatArray1D, q: float = QUANTILE,
@@ -87,6 +99,8 @@ class StressResult(ResultContract):
         Per-path outcome columns (``delever.kernels.cascade.OUT_*``).
     amplification_paths : int
         Paths the amplification was measured on (exogenous price below P0); 0: reported as 1.
+    asset, numeraire : str
+        What the engines' ETH and USD count: ``ETH``/``USD``, or a loop's ``wstETH``/``ETH``.
     """
 
     n_paths: int
@@ -102,6 +116,8 @@ class StressResult(ResultContract):
     mean_bad_debt_usd: float
     paths: FloatArray2D = field(repr=False)
     amplification_paths: int = 0
+    asset: str = "ETH"
+    numeraire: str = "USD"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-path arrays)."""
@@ -113,6 +129,7 @@ class StressResult(ResultContract):
             "mean_collateral_liquidated_eth": self.mean_collateral_liquidated_eth,
             "mean_bad_debt_usd": self.mean_bad_debt_usd,
             "amplification_paths": self.amplification_paths,
+            "units": {"asset": self.asset, "numeraire": self.numeraire},
         }
         for name in ("p_large_liquidated", "liquidations_at_risk_eth", "bad_debt_var_usd",
                      "amplification_median", "amplification_p95"):
@@ -123,12 +140,18 @@ class StressResult(ResultContract):
         def fmt(e: Estimate, spec: str) -> str:
             return f"{e.value:{spec}} (95% CI {e.low:{spec}}..{e.high:{spec}})"
 
+        usd = self.numeraire == "USD"
+        bad_debt = (f"${fmt(self.bad_debt_var_usd, ',.0f')}" if usd
+                    else f"{fmt(self.bad_debt_var_usd, ',.2f')} {self.numeraire}")
+        amount = ",.0f" if usd else ",.2f"
+
         return "\n".join([
             f"Stress: {self.n_paths:,} paths x {self.n_steps:,} steps, {self.engine} engine, "
             f"seed {self.seed}",
             f"  P(large account liquidated): {fmt(self.p_large_liquidated, '.4f')}",
-            f"  liquidations at risk (p95): {fmt(self.liquidations_at_risk_eth, ',.0f')} ETH",
-            f"  bad debt VaR (p95): ${fmt(self.bad_debt_var_usd, ',.0f')}",
+            f"  liquidations at risk (p95): {fmt(self.liquidations_at_risk_eth, amount)} "
+            f"{self.asset}",
+            f"  bad debt VaR (p95): {bad_debt}",
             f"  amplification median {fmt(self.amplification_median, '.3f')}, "
             f"p95 {fmt(self.amplification_p95, '.3f')}"
             + ("" if self.amplification_paths else
@@ -177,8 +200,10 @@ def stress(
     drift_per_step: float = 0.0,
     actors: StressActors = StressActors(),
     progress: Callable[[int, int], None] | None = None,
+    paths: PathSource | None = None,
+    units: tuple[str, str] = DEFAULT_UNITS,
 ) -> StressResult:
-    """Monte Carlo stress of ``book`` plus ``actors.large_account`` on GBM paths.
+    """Monte Carlo stress of ``book`` plus ``actors.large_account`` on exogenous paths.
 
     Parameters
     ----------
@@ -200,28 +225,35 @@ def stress(
         borrowers, the protocol fee.
     progress : callable(done_paths, n_paths), optional
         Called after each chunk of paths.
+    paths : callable(n, seed_sequence) -> (n, n_steps + 1) array, optional
+        The exogenous paths instead of GBM (``sigma_per_step`` and ``drift_per_step`` then
+        unused): called once per chunk with its path count and its seed sequence,
+        ``MonteCarlo(seed, n_paths, CHUNK_PATHS).chunk_seeds(Stream.STRESS)[k]``, so the result
+        depends only on ``seed``. Column 0 must be P0.
+    units : (str, str)
+        What the engines' ETH and USD count, for the summary (a loop: ``("wstETH", "ETH")``).
     """
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
-        raise InvalidArgument(f"n_paths={n_paths!r} must be a whole number >= 1.")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise InvalidArgument(f"n_steps={n_steps!r} must be a whole number >= 1.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidArgument(f"seed={seed!r} must be a whole number >= 0.")
-    if price_usd is None:
-        if book.reference_price_usd is None:
-            raise InvalidArgument("price_usd=None and the book has no reference price.")
-        price_usd = book.reference_price_usd
-    p0 = check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+    for name, value, low in (("n_paths", n_paths, 1), ("n_steps", n_steps, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidArgument(f"{name}={value!r} must be a whole number >= {low}.")
+    p0 = _start_price(book, price_usd)
     sigma = (actors.impact.sigma_daily / math.sqrt(STEPS_PER_DAY) if sigma_per_step is None
              else check_non_negative("sigma_per_step", sigma_per_step))
     check_finite("drift_per_step", drift_per_step)
+
+    def gbm(m: int, chunk_seed: np.random.SeedSequence) -> FloatArray2D:
+        return gbm_paths(p0, m, n_steps, sigma_per_step=sigma, drift_per_step=drift_per_step,
+                         seed=np.random.default_rng(chunk_seed))
+
+    source = gbm if paths is None else paths
     ladder = None if engine == "exact" else build_ladder(
         book, cautious=actors.cautious, protocol_fee=actors.protocol_fee)
+    mc = MonteCarlo(seed, n_paths, CHUNK_PATHS)
     chunks = []
-    for draw in MonteCarlo(seed, n_paths, CHUNK_PATHS).chunks(Stream.STRESS):
-        m = draw.paths.stop - draw.paths.start
-        exog = gbm_paths(p0, m, n_steps, sigma_per_step=sigma, drift_per_step=drift_per_step,
-                         seed=draw.rng)
+    for index, chunk_seed in enumerate(mc.chunk_seeds(Stream.STRESS)):
+        part = mc.chunk_slice(index)
+        exog = _checked_paths(source(part.stop - part.start, chunk_seed),
+                              part.stop - part.start, n_steps, p0)
         result = run_cascade(
             book, exog, engine=engine, impact=actors.impact, liquidators=actors.liquidators,
             followers=actors.followers, panic=actors.panic, cautious=actors.cautious,
@@ -230,10 +262,32 @@ def stress(
         )
         chunks.append(result.values)
         if progress is not None:
-            progress(draw.paths.stop, n_paths)
+            progress(part.stop, n_paths)
     values = np.concatenate(chunks)
     values.setflags(write=False)
-    return _summary(values, n_paths, n_steps, seed, engine, p0)
+    out = _summary(values, n_paths, n_steps, seed, engine, p0)
+    return dataclasses.replace(out, asset=units[0], numeraire=units[1])
+
+
+def _start_price(book: BorrowerBook, price_usd: float | None) -> float:
+    """P0: ``price_usd``, else the book's reference price."""
+    if price_usd is None:
+        if book.reference_price_usd is None:
+            raise InvalidArgument("price_usd=None and the book has no reference price.")
+        price_usd = book.reference_price_usd
+    return check_positive("price_usd", price_usd, "Give the ETH price in USD.")
+
+
+def _checked_paths(exog: FloatArray2D, m: int, n_steps: int, p0: float) -> FloatArray2D:
+    """A path source's chunk: ``(m, n_steps + 1)``, starting at P0."""
+    array = np.asarray(exog, dtype=np.float64)
+    if array.shape != (m, n_steps + 1):
+        raise InvalidArgument(f"paths returned shape {array.shape}; the chunk needs "
+                              f"({m}, {n_steps + 1}): n paths x (n_steps + 1) prices.")
+    if not np.all(array[:, 0] == p0):
+        raise InvalidArgument(f"paths must start at price_usd={p0!r} (column 0); the "
+                              "amplification measures the fall from it.")
+    return array
 
 
 def _summary(values: FloatArray2D, n_paths: int, n_steps: int, seed: int, engine: Engine,
@@ -264,8 +318,10 @@ def _summary(values: FloatArray2D, n_paths: int, n_steps: int, seed: int, engine
 __all__ = [
     "CHUNK_PATHS",
     "CONFIDENCE",
+    "DEFAULT_UNITS",
     "Z95",
     "Estimate",
+    "PathSource",
     "StressActors",
     "StressResult",
     "binomial_ci",
