@@ -27,6 +27,7 @@ from delever.market.paths import gbm_paths
 from delever.scenario import load_scenario
 from delever.sim.api import build_inputs, resolve_strategies, simulate, simulate_streamed
 from delever.sim.distributed import (
+    GbmPaths,
     chunk_sizes,
     chunked_gbm_paths,
     map_tasks,
@@ -317,5 +318,5 @@ def test_simulate_chunks_bad_start_price(scenario) -> None:  # type: ignore[no-u
     inputs = build_inputs(scenario, n_paths=1, n_steps=2)
     with pytest.raises(InvalidArgument, match="s0_usd"):
         simulate_chunks(inputs.position, resolve_strategies(["hold"]), mc=MonteCarlo(0, 4),
-                        s0_usd=-1.0, sigma_per_step=0.01, n_steps=2, market=inputs.market,
+                        paths=GbmPaths(-1.0, 0.01), n_steps=2, market=inputs.market,
                         lending=inputs.lending)

@@ -40,7 +40,7 @@ from delever.cli.simulate_cmds import print_simulation_table, simulate_with_prog
 from delever.errors import InvalidArgument
 from delever.report import report_footer, write_report
 from delever.report.format import ReportUnits, format_usd
-from delever.report.run_report import run_report_sections
+from delever.report.run_report import RunFacts, run_report_sections
 from delever.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -299,16 +299,14 @@ def _write_report(result: RunResult, path: Path, source: str) -> Path:
         result.position,
         sale=result.sale,
         simulation=result.simulation_sample,
-        n_paths=result.n_paths,
-        seed=result.seed,
         replay=result.replay,
         cascade=result.cascade,
         plan=result.plan,
-        units=_report_units(result),
         advice=result.advice,
         recommendation=result.recommendation,
-        reported={key: item.value for key, item in scenario.spec.reported.items()},
-        has_estimates=bool(estimated),
+        facts=RunFacts(result.n_paths, result.seed,
+                       {key: item.value for key, item in scenario.spec.reported.items()},
+                       bool(estimated), _report_units(result)),
     )
     return write_report(
         path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -375,49 +376,55 @@ def recommendation_section(items: Sequence[Recommendation]) -> ReportSection:
                          [(r.topic, r.text) for r in items], prose=True)
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What the report says of a run besides its results: the paths and seed of the
+    simulation, the scenario's published figures by key (shown beside the model's), whether
+    any input is an estimate (the text says so only then), and what the engine sections count
+    in (a loop's asset and ETH)."""
+
+    n_paths: int = 0
+    seed: int = 0
+    reported: Mapping[str, float] | None = None
+    has_estimates: bool = True
+    units: ReportUnits = ETH_USD
+
+
 def run_report_sections(
     position: PositionReport,
     *,
     sale: SaleDiscountReport | None = None,
     simulation: SimulationResult | None = None,
-    n_paths: int = 0,
-    seed: int = 0,
     replay: ReplayResult | None = None,
     cascade: AmplificationReport | None = None,
     plan: PlanResult | None = None,
     advice: Advice | None = None,
     recommendation: Sequence[Recommendation] | None = None,
-    reported: Mapping[str, float] | None = None,
-    has_estimates: bool = True,
-    units: ReportUnits = ETH_USD,
+    facts: RunFacts = RunFacts(),
 ) -> Sequence[ReportSection]:
-    """Every section ``delever run`` has results for, in reading order (``units``: what the
-    engine sections count in, a loop's asset and ETH).
-
-    ``reported``: the scenario's published figures by key, shown beside the model's;
-    ``has_estimates``: whether any input is marked as an estimate (the text says so only then).
-    """
-    sections = [position_section(position, reported, has_estimates=has_estimates)]
+    """Every section ``delever run`` has results for, in reading order (``facts``: the run's
+    paths, seed, published figures, estimates and units)."""
+    sections = [position_section(position, facts.reported, has_estimates=facts.has_estimates)]
     if sale is not None:
         sections.append(market_section(sale))
     if simulation is not None:
-        sections.extend(
-            simulation_sections(simulation, position.liquidation_band_usd, n_paths, seed, units)
-        )
+        sections.extend(simulation_sections(simulation, position.liquidation_band_usd,
+                                            facts.n_paths, facts.seed, facts.units))
     if replay is not None:
         sections.append(replay_section(replay))
     if cascade is not None:
-        sections.append(cascade_section(cascade, has_estimates=has_estimates))
+        sections.append(cascade_section(cascade, has_estimates=facts.has_estimates))
     if recommendation:
         sections.insert(1, recommendation_section(recommendation))
     if plan is not None:
-        sections.append(plan_section(plan, units))
+        sections.append(plan_section(plan, facts.units))
     if advice is not None:
-        sections.append(advice_section(advice, units))
+        sections.append(advice_section(advice, facts.units))
     return sections
 
 
 __all__ = [
+    "RunFacts",
     "advice_section",
     "cascade_section",
     "equity_at_cost_usd",

@@ -371,10 +371,38 @@ def share(client: Client, value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class GbmPaths:
+    """Zero-drift GBM from ``s0_usd`` with ``sigma_per_step`` (a :class:`PathModel` whose
+    oracle follows the mid): chunk seed ``ss`` draws ``gbm_paths(..., seed=default_rng(ss))``."""
+
+    s0_usd: float
+    sigma_per_step: float
+
+    def __post_init__(self) -> None:
+        check_positive("s0_usd", self.s0_usd)
+        check_finite("sigma_per_step", self.sigma_per_step)
+
+    @property
+    def s0(self) -> float:
+        """The start price."""
+        return self.s0_usd
+
+    def draw(self, n_paths: int, n_steps: int, step_hours: float,
+             seed: np.random.SeedSequence) -> tuple[FloatArray2D, FloatArray2D | None]:
+        """The chunk's (n_paths, n_steps + 1) GBM prices (USD); no oracle path."""
+        return gbm_paths(self.s0_usd, n_paths, n_steps, sigma_per_step=self.sigma_per_step,
+                         seed=np.random.default_rng(seed)), None
+
+    def describe(self) -> dict[str, Any]:
+        """The model's numbers for reports."""
+        return {"model": "gbm", "s0_usd": self.s0_usd, "sigma_per_step": self.sigma_per_step}
+
+
+@dataclass(frozen=True)
 class ChunkTask:
     """One chunk of a Monte Carlo unwind: everything a worker needs (all picklable).
 
-    ``s0_usd``, ``sigma_per_step`` and ``seed`` define the chunk's GBM paths (zero drift);
+    ``paths`` (GBM, or a loop's exchange-rate model) and ``seed`` define the chunk's paths;
     the rest go to :func:`delever.sim.unwind.simulate_strategies`.
     """
 
@@ -384,25 +412,14 @@ class ChunkTask:
     lending: LendingParams
     oracle: OracleLike
     config: SimConfig
-    s0_usd: float
-    sigma_per_step: float
+    paths: PathModel
     n_paths: int
     n_steps: int
     seed: np.random.SeedSequence
-    path_model: PathModel | None = None  # a loop's exchange-rate paths instead of GBM
-
-    def paths(self) -> FloatArray2D:
-        """The chunk's (n_paths, n_steps + 1) GBM prices (USD)."""
-        return gbm_paths(self.s0_usd, self.n_paths, self.n_steps,
-                         sigma_per_step=self.sigma_per_step,
-                         seed=np.random.default_rng(self.seed))
 
     def draw(self) -> tuple[FloatArray2D, FloatArray2D | None]:
-        """``(mid, oracle)``: the path model's, else the GBM :meth:`paths` (oracle None)."""
-        if self.path_model is not None:
-            return self.path_model.draw(self.n_paths, self.n_steps, self.config.step_hours,
-                                        self.seed)
-        return self.paths(), None
+        """The chunk's ``(mid, oracle)`` paths (oracle None: it follows the mid)."""
+        return self.paths.draw(self.n_paths, self.n_steps, self.config.step_hours, self.seed)
 
 
 def run_chunk(task: ChunkTask) -> SimulationResult:
@@ -468,8 +485,7 @@ def simulate_chunks(
     strategies: Sequence[Strategy],
     *,
     mc: MonteCarlo,
-    s0_usd: float,
-    sigma_per_step: float,
+    paths: PathModel,
     n_steps: int,
     market: UnwindMarket,
     lending: LendingParams,
@@ -477,12 +493,8 @@ def simulate_chunks(
     config: SimConfig | None = None,
     client: Client | None = None,
     progress: ProgressCallback | None = None,
-    path_model: PathModel | None = None,
 ) -> SimulationResult:
-    """Strategies over zero-drift GBM paths drawn and simulated chunk by chunk, possibly on Dask.
-
-    ``path_model``: a loop's exchange-rate paths (:class:`delever.sim.api.PathModel`) instead
-    of the GBM; ``s0_usd`` and ``sigma_per_step`` are then unused.
+    """Strategies over exogenous paths drawn and simulated chunk by chunk, possibly on Dask.
 
     Parameters
     ----------
@@ -490,8 +502,8 @@ def simulate_chunks(
         :func:`delever.sim.unwind.simulate_strategies` (``config.step_hours`` is the step).
     mc : the paths (``n_paths``), the seed and the chunk size (fixed, whatever the number of
         workers); chunk ``k`` is chunk ``k`` of ``Stream.SIMULATE``.
-    s0_usd : start price (USD).
-    sigma_per_step : volatility of the log return over one step (fraction).
+    paths : the path model: :class:`GbmPaths` (start price, volatility per step), or a
+        loop's exchange-rate paths (:class:`delever.sim.api.PathModel`).
     n_steps : steps per path.
     progress : called with (paths done, n_paths) as chunks finish (each finished chunk
         counted as ``mc.chunk_paths``, capped at ``n_paths``).
@@ -501,13 +513,10 @@ def simulate_chunks(
     SimulationResult over all ``mc.n_paths`` paths, in chunk order; equal byte for byte to
     ``simulate_strategies(..., chunked_gbm_paths(...))`` with the same chunking.
     """
-    check_positive("s0_usd", s0_usd)
-    check_finite("sigma_per_step", sigma_per_step)
     steps = check_whole("n_steps", n_steps)
     strats = tuple(strategies)
     cfg = config if config is not None else SimConfig()
-    tasks = [ChunkTask(position, strats, market, lending, oracle, cfg, float(s0_usd),
-                       float(sigma_per_step), size, steps, ss, path_model)
+    tasks = [ChunkTask(position, strats, market, lending, oracle, cfg, paths, size, steps, ss)
              for size, ss in zip(mc.sizes, mc.chunk_seeds(Stream.SIMULATE), strict=True)]
     total = int(mc.n_paths)
     step = int(mc.chunk_paths)
@@ -568,16 +577,16 @@ def simulate_distributed(
                           lending=lending)
     cfg = replace(config if config is not None else SimConfig(), step_hours=float(step_hours))
     sigma = scenario.market_parameters().sigma_daily * math.sqrt(step_hours / 24.0)
-    return simulate_chunks(inputs.position, resolve_strategies(strategies), mc=mc, s0_usd=mark,
-                           sigma_per_step=sigma, n_steps=n_steps, market=inputs.market,
-                           lending=inputs.lending, oracle=oracle, config=cfg, client=client,
-                           progress=progress,
-                           path_model=None if frame is None else frame.path_model)
+    model: PathModel = GbmPaths(mark, sigma) if frame is None else frame.path_model
+    return simulate_chunks(inputs.position, resolve_strategies(strategies), mc=mc, paths=model,
+                           n_steps=n_steps, market=inputs.market, lending=inputs.lending,
+                           oracle=oracle, config=cfg, client=client, progress=progress)
 
 
 __all__ = [
     "DEFAULT_CHUNK_PATHS",
     "ChunkTask",
+    "GbmPaths",
     "chunk_sizes",
     "chunked_gbm_paths",
     "concat_results",

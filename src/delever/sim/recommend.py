@@ -54,7 +54,10 @@ class Units:
         return f"{value:,.4g} {self.numeraire}"
 
 
-def _sell_speed(plan: PlanResult, u: Units) -> Recommendation:
+USD_UNITS = Units()
+
+
+def _sell_speed(plan: PlanResult, u: Units = USD_UNITS) -> Recommendation:
     m = plan.plan_metrics
     daily = plan.daily_sold_eth()
     sold_eth = float(daily.sum())
@@ -97,7 +100,7 @@ def _qty(amount: float) -> str:
     return f"{amount:,.0f}" if abs(amount) >= 100 else f"{amount:,.4g}"
 
 
-def _buffer(advice: Advice, plan: PlanResult, u: Units) -> Recommendation:
+def _buffer(advice: Advice, plan: PlanResult, u: Units = USD_UNITS) -> Recommendation:
     mb = advice.margin_buffer
     hf = mb.recommended_hf
     worst = max(mb.rows, key=lambda r: r.required_hf.value)
@@ -147,7 +150,7 @@ def _buffer(advice: Advice, plan: PlanResult, u: Units) -> Recommendation:
     })
 
 
-def _size(advice: Advice, u: Units) -> Recommendation:
+def _size(advice: Advice, u: Units = USD_UNITS) -> Recommendation:
     mp = advice.max_position
     limit = min(mp.limits, key=lambda lim: lim.at_limit.eth)
     eth = limit.at_limit.eth
@@ -164,7 +167,7 @@ def _size(advice: Advice, u: Units) -> Recommendation:
     })
 
 
-def _after(advice: Advice, u: Units) -> Recommendation:
+def _after(advice: Advice, u: Units = USD_UNITS) -> Recommendation:
     au = advice.after_unwind
     verdicts: dict[str, str] = {}
     by_mean: dict[str, str] = {}
