@@ -6,7 +6,9 @@ seed, warm-up (JIT compiled before timing), best of N with perf_counter, a parit
 (books balance, the same bytes on a rerun) before timing. Rows ``+actors``: the same market
 with the default scenario's other borrowers (synthetic book, its liquidation ladder) and
 followers (kappa 0.5, lag 1); ``ratio_to_plain`` is against the same strategy without them,
-timed in the same run. CSV rows:
+timed in the same run. Rows ``+oracle_path``: the same paths with an exogenous oracle path (a
+loop's exchange-rate oracle; here the GBM path itself, so the HF sees the unimpacted price);
+``ratio_to_plain`` against the Chainlink-style oracle. CSV rows:
 ``case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm,ratio_to_plain``.
 """
 
@@ -70,9 +72,11 @@ def main() -> int:
                             followers_lag_steps=actors.followers_lag_steps)
     with_actors: list[Strategy] = [Hold(), HFLadder()]
 
-    def run(s: Strategy, market: UnwindMarket = MARKET) -> UnwindResult:
+    def run(s: Strategy, market: UnwindMarket = MARKET,
+            oracle_paths: np.ndarray | None = None) -> UnwindResult:
         return simulate_unwind(POSITION, s, paths, market=market, lending=LENDING,
-                               oracle=CHAINLINK_ETH_USD, config=CONFIG)
+                               oracle=CHAINLINK_ETH_USD, config=CONFIG,
+                               oracle_paths=oracle_paths)
 
     # warm-up and parity: books balance, a rerun gives the same bytes
     cases = [(s, MARKET) for s in strategies] + [(s, market_actors) for s in with_actors]
@@ -83,6 +87,8 @@ def main() -> int:
         assert a.mid_usd.tobytes() == b.mid_usd.tobytes()
         if market is market_actors:
             assert a.book_sold_eth.sum() > 0 and a.follower_sold_eth.sum() > 0
+    for s in with_actors:  # the exogenous oracle: compiled, and the oracle is the path
+        assert run(s, oracle_paths=paths).oracle_usd.tobytes() == paths.tobytes()
     gbm_s = _best(_paths)
     n = N_PATHS * N_STEPS
     print("case,n_paths,n_steps,seconds,path_steps_per_s,ratio_to_gbm,ratio_to_plain")
@@ -95,6 +101,10 @@ def main() -> int:
     for s in with_actors:
         t = _best(lambda s=s: run(s, market_actors))  # type: ignore[misc]
         print(f"unwind_{s.name}+actors,{N_PATHS},{N_STEPS},{t:.4f},{n / t:.4g},"
+              f"{t / gbm_s:.2f},{t / plain[s.name]:.2f}")
+    for s in with_actors:
+        t = _best(lambda s=s: run(s, oracle_paths=paths))  # type: ignore[misc]
+        print(f"unwind_{s.name}+oracle_path,{N_PATHS},{N_STEPS},{t:.4f},{n / t:.4g},"
               f"{t / gbm_s:.2f},{t / plain[s.name]:.2f}")
     return 0
 
