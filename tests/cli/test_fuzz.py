@@ -75,6 +75,8 @@ NULL_OK = {
     "format": "a string: no --output given",
     "engines_skipped": "run: a string says why the engines did not run; null when they did",
     "cascade": "run: null where the scenario has no [book] or no reported sales to replay",
+    "days_to_liquidation_at_borrow_rate": "loop: null where the staking yield outruns the "
+                                          "borrow rate (the carry never takes HF to 1)",
 }
 # position with no debt: the health factor is infinite, there is no liquidation price.
 NULL_OK_WITHOUT_DEBT = {"health_factor", "liquidation_price_usd", "distance_to_liquidation_pct",

@@ -133,7 +133,9 @@ class LoopPosition(ResultContract):
             "net_yield_eth_per_year": self.net_yield_eth_per_year,
             "net_yield_on_capital": self.net_yield_on_capital,
             "break_even_borrow_rate": self.break_even_borrow_rate,
-            "days_to_liquidation_at_borrow_rate": self.days_to_liquidation,
+            # None (JSON null) where the carry never takes the HF to 1
+            "days_to_liquidation_at_borrow_rate": (None if math.isinf(self.days_to_liquidation)
+                                                   else self.days_to_liquidation),
             "staking_yield_source": self.yield_sources[0],
             "borrow_rate_source": self.yield_sources[1], "emode": self.emode_label,
         }
