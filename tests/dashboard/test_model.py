@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -84,16 +83,8 @@ def _bad_scenario(tmp_path: Path) -> Path:
     return path
 
 
-def validate_line(path: Path) -> str:
-    """What `delever validate NAME` prints on stderr, run in the file's folder."""
-    done = subprocess.run([sys.executable, "-m", "delever.cli.main", "validate", path.name],
-                          cwd=path.parent, capture_output=True, text=True, timeout=120,
-                          check=False)
-    assert done.returncode == 2
-    return done.stderr.strip()
-
-
-def test_upload_error_is_the_line_validate_prints(tmp_path: Path) -> None:
+def test_upload_error_is_the_line_validate_prints(
+        tmp_path: Path, validate_line: Callable[[Path], str]) -> None:
     path = _bad_scenario(tmp_path)
     with pytest.raises(InvalidArgument) as caught:
         check_upload(path.read_text("utf-8"), path.name)
@@ -103,7 +94,8 @@ def test_upload_error_is_the_line_validate_prints(tmp_path: Path) -> None:
     assert f"error: {line}" == validate_line(path)
 
 
-def test_malformed_toml_is_one_line(tmp_path: Path) -> None:
+def test_malformed_toml_is_one_line(tmp_path: Path,
+                                    validate_line: Callable[[Path], str]) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("name = [unclosed", "utf-8")
     with pytest.raises(InvalidArgument) as caught:
@@ -119,7 +111,7 @@ def test_edited_inputs_reach_the_scenario() -> None:
     assert scenario.mark_price_usd == 1800.0
     assert scenario.market_parameters().impact_y == 1.2
     assert "mark.price_usd" in scenario.estimates()
-    with pytest.raises(InvalidArgument, match="mark.price_usd"):
+    with pytest.raises(InvalidArgument, match=r"mark\.price_usd"):
         edited_input(ScenarioInput(), {"mark_price_usd": -1.0})
 
 
