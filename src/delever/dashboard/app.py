@@ -16,12 +16,13 @@ from dash import DiskcacheManager, Input, Output, State, html
 from delever import __version__
 from delever._json import dumps_json, to_jsonable
 from delever.dashboard import jobs
+from delever.dashboard.figures import WHATIF_SHAPE
 from delever.dashboard.layout import (
     JOBS,
     at_risk_text,
     fast_panels,
-    hf_figure,
     page,
+    whatif_children,
     whatif_table,
 )
 from delever.dashboard.model import (
@@ -134,35 +135,44 @@ def _register_scenario(app: dash.Dash) -> None:
 
     @app.callback(Output("position-body", "children"), Output("exit-body", "children"),
                   Output("ladder-figure-box", "children"),
-                  Output("whatif-slider-box", "children"),
+                  Output("whatif-slider-box", "children"), Output("whatif-body", "children"),
                   Output("scenario-title", "children"), Output("scenario-origin", "children"),
                   Input("scenario-store", "data"), prevent_initial_call=True)
     def scenario_changed(data: dict[str, Any]) -> tuple[Any, ...]:
         source = _source(data)
         fast = fast_panels(source)
-        return (fast["position"], fast["exit"], fast["ladder"], fast["slider"], fast["title"],
+        return (fast["position"], fast["exit"], fast["ladder"], fast["slider"],
+                whatif_children(fast), fast["title"],
                 f"showing: {source.origin or source.name}")
 
 
 def _register_whatif(app: dash.Dash) -> None:
-    @app.callback(Output("whatif-body", "children"), Output("ladder-at-risk", "children"),
-                  Output("whatif-error", "children"),
+    @app.callback(Output("whatif-table-box", "children"), Output("whatif-graph", "figure"),
+                  Output("ladder-at-risk", "children"), Output("whatif-error", "children"),
                   Input("whatif-price", "value"), Input("whatif-shock", "value"),
                   State("scenario-store", "data"), prevent_initial_call=True)
     def whatif(price: float | None, shock: float | None, data: dict[str, Any]
-               ) -> tuple[Any, Any, str]:
+               ) -> tuple[Any, Any, Any, str]:
+        # only the protocol math runs here; the figure's curves stay, its line moves (Patch)
         if price is None:
             raise dash.exceptions.PreventUpdate
         scenario = load_input(_source(data))
         try:
             moved = shocked_price_usd(float(price), shock)
         except InvalidArgument as exc:
-            return dash.no_update, dash.no_update, f"error: {exc}"
-        from delever.dashboard.components import graph
-
-        return ([whatif_table(scenario, moved), graph(hf_figure(scenario, moved),
-                                                      "whatif-graph")],
+            return dash.no_update, dash.no_update, dash.no_update, f"error: {exc}"
+        return (whatif_table(scenario, moved), whatif_line_patch(moved),
                 at_risk_text(scenario, moved), "")
+
+
+def whatif_line_patch(price_usd: float) -> dash.Patch:
+    """Move the what-if line of the HF figure (:func:`hf_against_price_figure`: the third
+    shape and annotation) to ``price_usd``."""
+    patch = dash.Patch()
+    patch["layout"]["shapes"][WHATIF_SHAPE]["x0"] = price_usd
+    patch["layout"]["shapes"][WHATIF_SHAPE]["x1"] = price_usd
+    patch["layout"]["annotations"][WHATIF_SHAPE]["x"] = price_usd
+    return patch
 
 
 def _results(data: dict[str, Any], results: list[Any]) -> dict[str, Any]:

@@ -8,8 +8,10 @@ here downloads a browser.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -62,7 +64,9 @@ def start_server(port: int, cache_dir: Path, scenario: str | None = None,
     if scenario is not None:
         command.insert(4, scenario)
     log = open(log_path, "wb") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # its own session: stopping it stops the background jobs it forked too
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120.0
@@ -83,13 +87,16 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server started by :func:`start_server` (and wait for it)."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    """Stop the server started by :func:`start_server` and the jobs it forked (its process
+    group, which :func:`start_server` made its own), and wait for it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 __all__ = ["CHROMIUM_ARGS", "find_chromium", "free_port", "is_local", "start_server",

@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 from delever._typing import FloatArray
 from delever.report.figures import _PALETTE, _layout, axis_range
 
+WHATIF_SHAPE = 2  # the what-if line: shape and annotation index in hf_against_price_figure
+
 
 def hf_against_price_figure(
     prices_usd: FloatArray,
@@ -46,8 +48,10 @@ def exit_liquidity_figure(qty_eth: FloatArray, discount_pct: Mapping[str, FloatA
     for index, (label, values) in enumerate(discount_pct.items()):
         fig.add_trace(go.Scatter(x=qty_eth, y=values, name=label, mode="lines",
                                  line={"color": _PALETTE[index % len(_PALETTE)]}))
-    fig.add_vline(x=held_eth, line_dash="dot", line_color="grey",
-                  annotation_text="ETH held", annotation_position="top left")
+    fig.add_vline(x=held_eth, line_dash="dot", line_color="grey")
+    # on a log axis an annotation's x is log10 of the value (a shape's is the value)
+    fig.add_annotation(x=float(np.log10(held_eth)), y=1.0, yref="paper", text="ETH held",
+                       showarrow=False, xanchor="right", yanchor="top")
     fig.update_xaxes(type="log")
     fig.update_yaxes(range=axis_range(*discount_pct.values(), include=(0.0,),
                                       percentiles=(0.0, 100.0)))
@@ -58,8 +62,7 @@ def exit_liquidity_figure(qty_eth: FloatArray, discount_pct: Mapping[str, FloatA
 
 
 def ladder_figure(prices_usd: FloatArray, collateral_eth: FloatArray, *,
-                  mark_price_usd: float, whatif_price_usd: float,
-                  band_usd: tuple[float, float] | None) -> go.Figure:
+                  mark_price_usd: float, band_usd: tuple[float, float] | None) -> go.Figure:
     """Other borrowers' collateral with HF below 1 against the ETH price (the ladder)."""
     fig = go.Figure(go.Scatter(x=prices_usd, y=np.asarray(collateral_eth) / 1e3,
                                mode="lines", line={"shape": "hv", "color": _PALETTE[0]},
@@ -69,8 +72,6 @@ def ladder_figure(prices_usd: FloatArray, collateral_eth: FloatArray, *,
                       line_width=0, annotation_text="own band", annotation_position="top left")
     fig.add_vline(x=mark_price_usd, line_dash="dot", line_color="grey",
                   annotation_text="mark", annotation_position="top right")
-    fig.add_vline(x=whatif_price_usd, line_color="#1f77b4", annotation_text="what-if",
-                  annotation_position="bottom right")
     fig.update_xaxes(autorange="reversed")  # the price falls to the right
     return _layout(fig, "Liquidation ladder of the other borrowers (synthetic book, estimate)"
                         "<br><sup>collateral of the borrowers whose HF is below 1 once the "
@@ -125,6 +126,7 @@ def gains_figure(labels: Sequence[str], gain_usd: Sequence[float],
 
 
 __all__ = [
+    "WHATIF_SHAPE",
     "exit_liquidity_figure",
     "frontier_figure",
     "gains_figure",

@@ -131,8 +131,8 @@ def ladder_body(scenario: Scenario) -> list[Any]:
     mark = scenario.mark_price_usd
     prices, collateral = liquidation_ladder(book, 0.3 * mark, 1.05 * mark)
     band = scenario.position_report().liquidation_band_usd
-    return [graph(ladder_figure(prices, collateral, mark_price_usd=mark, whatif_price_usd=mark,
-                                band_usd=band), "ladder-graph")]
+    return [graph(ladder_figure(prices, collateral, mark_price_usd=mark, band_usd=band),
+                  "ladder-graph")]
 
 
 def fast_panels(source: ScenarioInput) -> dict[str, Any]:
@@ -146,6 +146,13 @@ def fast_panels(source: ScenarioInput) -> dict[str, Any]:
             "exit": exit_body(scenario), "ladder": ladder_body(scenario)}
 
 
+def whatif_children(fast: dict[str, Any]) -> list[Any]:
+    """The what-if panel's body: the table (replaced on each move) and the HF figure (whose
+    line moves)."""
+    return [html.Div(fast["whatif"], id="whatif-table-box"),
+            graph(fast["whatif_figure"], "whatif-graph")]
+
+
 def _fast_section(fast: dict[str, Any]) -> list[Any]:
     whatif_controls = [
         html.Div(fast["slider"], id="whatif-slider-box", className="slider-box"),
@@ -153,7 +160,7 @@ def _fast_section(fast: dict[str, Any]) -> list[Any]:
                      max=99.99, step="any"),
         html.Span("", id="whatif-error", className="error"),
     ]
-    whatif = [fast["whatif"], graph(fast["whatif_figure"], "whatif-graph")]
+    whatif = whatif_children(fast)
     ladder_controls = job_controls("cascade", [number_input(
         "cascade-shock", "cascade shock (% fall from the mark)", DEFAULT_SHOCK_PCT, min=0.01,
         max=99.99, step="any")])
