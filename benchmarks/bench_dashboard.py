@@ -10,9 +10,9 @@ In one run:
 - ``slider_ms``: the price slider's response on the default scenario: a key press on the
   slider's thumb (one or ten dollars) until the what-if table shows the new health factors,
   over ``--moves`` moves (>= 20), median and p90, once the page's first background jobs
-  have finished (on two cores they hold both for a few seconds). Parity check first: the HF shown equals
-  the library's position analysis at the slider's price (:func:`delever.dashboard.layout.
-  whatif_rows`). Target (issue 15): <= 300 ms.
+  have finished (on two cores they hold both for a few seconds). Parity check first: the HF
+  shown equals the library's position analysis at the slider's price
+  (:func:`delever.dashboard.layout.whatif_rows`). Target (issue 15): <= 300 ms.
 
 Prints CSV rows, or one JSON object with ``--json``. Needs Chromium from the system's
 packages (``apt-get install chromium``); nothing is downloaded.
