@@ -3,6 +3,7 @@ panels' controls (their bodies are filled by the background jobs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -43,8 +44,11 @@ JOBS = ("strategies", "plan", "advice", "replay", "cascade")
 def position_body(scenario: Scenario) -> list[Any]:
     """The position at the mark beside the reported figures (the report's section)."""
     reported = {key: item.value for key, item in scenario.spec.reported.items()}
-    section = position_section(scenario.position_report(), reported,
-                               has_estimates=bool(scenario.estimates()))
+    estimated = bool(scenario.estimates())
+    section = position_section(scenario.position_report(), reported, has_estimates=estimated)
+    if estimated and section.columns:  # say it in the heads too, beside every figure
+        section = dataclasses.replace(
+            section, columns=("", "model (estimated inputs)", "reported (estimates)"))
     children: list[Any] = [section_block(section)]
     if reported:
         children.append(html.P("The reported column holds the scenario's published figures; "
