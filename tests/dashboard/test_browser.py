@@ -10,6 +10,7 @@ they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -206,3 +207,42 @@ def test_bad_upload_shows_the_validate_line(page: Any, tmp_path: Path,
     assert re.fullmatch(r"error: bad\.toml: mark\.price_usd\S*=.*", shown)
     assert "\n" not in shown
     assert page.inner_text("#scenario-origin") == "showing: trend-2026"  # unchanged
+
+
+def _download(page: Any, button: str, timeout_ms: int = 30_000) -> tuple[str, str]:
+    with page.expect_download(timeout=timeout_ms) as info:
+        page.click(f"#{button}")
+    download = info.value
+    return download.suggested_filename, Path(download.path()).read_text("utf-8")
+
+
+def test_form_edits_and_downloads(page: Any) -> None:
+    _wait_state(page, "strategies", "finished")
+    name, text = _download(page, "download-toml-button")
+    assert (name, text) == ("trend-2026.toml", builtin_scenario_text("trend-2026"))
+    name, text = _download(page, "download-json-button")
+    results = json.loads(text)
+    assert name == "trend-2026-results.json"
+    report = load_input(ScenarioInput()).position_report()
+    assert [a["health_factor"] for a in results["accounts"]] == [
+        a.health_factor for a in report.accounts]
+    assert set(results["strategies"]["strategies"]) == set(DEFAULT_STRATEGIES)
+    _set_number(page, "#form-mark", 1800)
+    page.click("#form-apply")
+    page.wait_for_function("() => document.getElementById('scenario-origin').textContent "
+                           "=== 'showing: trend-2026 (edited)'", timeout=15_000)
+    edited = load_input(ScenarioInput()).mark_price_usd
+    assert edited != 1800.0  # the built-in is untouched; the page holds its own copy
+    scenario = load_input(ScenarioInput.from_store(
+        {"name": "trend-2026", "origin": "trend-2026 (edited)",
+         "toml": _download(page, "download-toml-button")[1]}))
+    assert scenario.mark_price_usd == 1800.0
+    expected = [row[1] for row in whatif_rows(scenario, 1800.0)[:len(scenario.accounts)]]
+    page.wait_for_function(
+        "([ids, want]) => ids.every((id, i) => document.getElementById(id)?.textContent "
+        "=== want[i])", arg=[[f"whatif-{i}-1" for i in range(len(expected))], expected],
+        timeout=15_000)
+    name, text = _download(page, "download-html-button", timeout_ms=JOB_TIMEOUT_MS)
+    assert name == "trend-2026-report.html"
+    assert text.startswith("<!DOCTYPE html>") and "Position at the mark" in text
+    assert "$1,800.00" in text  # the edited mark

@@ -172,3 +172,19 @@ def test_dashboard_bad_options_exit_2(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["dashboard", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_address_reads_the_account_as_run_address_does() -> None:
+    # the fake Aave node of tests/sources (127.0.0.1): the page's scenario is the account's
+    # snapshot, whose health factor is the chain's to the wei
+    from delever.cli.dashboard_cmds import build_source
+    from sources.fakechain import WETH_USER, FakeChain, account_data
+
+    with FakeChain() as chain:
+        source = build_source("trend-2026", [WETH_USER], chain.url, None)
+        expected_wad = account_data(chain.reserves, chain.users[WETH_USER])[5]
+    assert source.toml is not None and source.origin == f"snapshot of {WETH_USER}"
+    (account,) = load_input(source).position_report().accounts
+    assert account.health_factor_wad == expected_wad
+    assert whatif_report(load_input(source), 1000.0).accounts[0].health_factor < (
+        account.health_factor)
