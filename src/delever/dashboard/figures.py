@@ -48,10 +48,11 @@ def exit_liquidity_figure(qty_eth: FloatArray, discount_pct: Mapping[str, FloatA
     for index, (label, values) in enumerate(discount_pct.items()):
         fig.add_trace(go.Scatter(x=qty_eth, y=values, name=label, mode="lines",
                                  line={"color": _PALETTE[index % len(_PALETTE)]}))
-    fig.add_vline(x=held_eth, line_dash="dot", line_color="grey")
-    # on a log axis an annotation's x is log10 of the value (a shape's is the value)
-    fig.add_annotation(x=float(np.log10(held_eth)), y=1.0, yref="paper", text="ETH held",
-                       showarrow=False, xanchor="right", yanchor="top")
+    if held_eth > 0:
+        fig.add_vline(x=held_eth, line_dash="dot", line_color="grey")
+        # on a log axis an annotation's x is log10 of the value (a shape's is the value)
+        fig.add_annotation(x=float(np.log10(held_eth)), y=1.0, yref="paper",
+                           text="ETH held", showarrow=False, xanchor="right", yanchor="top")
     fig.update_xaxes(type="log")
     fig.update_yaxes(range=axis_range(*discount_pct.values(), include=(0.0,),
                                       percentiles=(0.0, 100.0)))
