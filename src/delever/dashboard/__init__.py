@@ -7,6 +7,8 @@ layers below and nothing imports it except the CLI. Dash is an optional dependen
 
 from __future__ import annotations
 
+import importlib.util
+
 from delever.dashboard.model import ScenarioInput, whatif_report
 from delever.errors import InvalidArgument
 
@@ -18,11 +20,14 @@ def require_dash() -> None:
     try:
         import dash  # noqa: F401
         import diskcache  # noqa: F401
-        import multiprocess  # noqa: F401
-        import psutil  # noqa: F401
     except ImportError as exc:
-        raise InvalidArgument(f"delever dashboard needs Dash ({exc.name} is missing): "
-                              f"{INSTALL_HINT}") from None
+        missing: str | None = exc.name
+    else:  # the background jobs' process tools (dash[diskcache] installs them)
+        missing = next((name for name in ("multiprocess", "psutil")
+                        if importlib.util.find_spec(name) is None), None)
+    if missing is not None:
+        raise InvalidArgument(f"delever dashboard needs Dash ({missing} is missing): "
+                              f"{INSTALL_HINT}")
 
 
 __all__ = ["INSTALL_HINT", "ScenarioInput", "require_dash", "whatif_report"]
