@@ -12,15 +12,19 @@ from typing import Any
 
 import dash
 from dash import DiskcacheManager, Input, Output, State, html
+from pydantic import ValidationError
 
 from delever import __version__
 from delever._json import dumps_json, to_jsonable
 from delever.dashboard import jobs
 from delever.dashboard.figures import WHATIF_SHAPE
 from delever.dashboard.layout import (
+    FORM_FIELDS,
     JOBS,
     at_risk_text,
     fast_panels,
+    form_values,
+    header_note,
     page,
     whatif_children,
     whatif_table,
@@ -100,6 +104,13 @@ def _source(data: dict[str, Any] | None) -> ScenarioInput:
     return ScenarioInput.from_store(data)
 
 
+def _error_line(exc: Exception) -> str:
+    """As the CLI says it: ``error: ...`` for bad input, ``internal error: ...`` else."""
+    if isinstance(exc, InvalidArgument | ValidationError):
+        return f"error: {scenario_error_line(exc)}"
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 def _register_scenario(app: dash.Dash) -> None:
     @app.callback(Output("scenario-store", "data"), Output("scenario-error", "children"),
                   Input("scenario-upload", "contents"), State("scenario-upload", "filename"),
@@ -114,8 +125,8 @@ def _register_scenario(app: dash.Dash) -> None:
             return dash.no_update, f"error: {name}: not a UTF-8 text file."
         try:
             return check_upload(text, name).to_store(), ""
-        except Exception as exc:  # a bad scenario: the line `delever validate` prints
-            return dash.no_update, f"error: {scenario_error_line(exc)}"
+        except Exception as exc:  # the line `delever validate` prints
+            return dash.no_update, _error_line(exc)
 
     @app.callback(Output("scenario-store", "data", allow_duplicate=True),
                   Output("scenario-error", "children", allow_duplicate=True),
@@ -131,19 +142,23 @@ def _register_scenario(app: dash.Dash) -> None:
         try:
             return edited_input(_source(data), values).to_store(), ""
         except Exception as exc:
-            return dash.no_update, f"error: {scenario_error_line(exc)}"
+            return dash.no_update, _error_line(exc)
 
     @app.callback(Output("position-body", "children"), Output("exit-body", "children"),
                   Output("ladder-figure-box", "children"),
                   Output("whatif-slider-box", "children"), Output("whatif-body", "children"),
                   Output("scenario-title", "children"), Output("scenario-origin", "children"),
+                  Output("scenario-note", "children"),
+                  *[Output(field_id, "value") for field_id, _ in FORM_FIELDS],
                   Input("scenario-store", "data"), prevent_initial_call=True)
     def scenario_changed(data: dict[str, Any]) -> tuple[Any, ...]:
         source = _source(data)
         fast = fast_panels(source)
+        scenario = load_input(source)
         return (fast["position"], fast["exit"], fast["ladder"], fast["slider"],
                 whatif_children(fast), fast["title"],
-                f"showing: {source.origin or source.name}")
+                f"showing: {source.origin or source.name}", header_note(scenario),
+                *form_values(scenario))
 
 
 def _register_whatif(app: dash.Dash) -> None:

@@ -210,17 +210,32 @@ def _heavy_section() -> list[Any]:
     ]
 
 
-def _scenario_section(source: ScenarioInput, scenario: Scenario) -> Any:
+FORM_FIELDS = (("form-mark", "mark price (USD per ETH)"),
+               ("form-sigma", "daily volatility (fraction)"), ("form-adv", "daily volume (ETH)"),
+               ("form-y", "impact Y"), ("form-book", "other borrowers' collateral (ETH)"))
+
+
+def form_values(scenario: Scenario) -> tuple[float | None, ...]:
+    """The form's inputs for ``scenario``, in :data:`FORM_FIELDS` order."""
     market = scenario.market_parameters()
     book = scenario.spec.book
     book_eth = None if book is None or book.total_collateral_eth is None else (
         book.total_collateral_eth.value)
+    return (scenario.mark_price_usd, market.sigma_daily, market.adv_eth, market.impact_y,
+            book_eth)
+
+
+def header_note(scenario: Scenario) -> str:
+    """The line under the title: the scenario and how many inputs are estimates."""
+    return (f"Scenario {scenario.name}. Aave v3 rules on the scenario's inputs; "
+            f"{len(scenario.estimates())} inputs are estimates and every figure built on "
+            "them, or on Monte Carlo paths, is marked as an estimate.")
+
+
+def _scenario_section(source: ScenarioInput, scenario: Scenario) -> Any:
     form = html.Div([
-        number_input("form-mark", "mark price (USD per ETH)", scenario.mark_price_usd),
-        number_input("form-sigma", "daily volatility (fraction)", market.sigma_daily),
-        number_input("form-adv", "daily volume (ETH)", market.adv_eth),
-        number_input("form-y", "impact Y", market.impact_y),
-        number_input("form-book", "other borrowers' collateral (ETH)", book_eth),
+        *[number_input(field_id, label, value) for (field_id, label), value
+          in zip(FORM_FIELDS, form_values(scenario), strict=True)],
         html.Button("Apply", id="form-apply", n_clicks=0),
     ], className="controls")
     downloads = html.Div([
@@ -247,10 +262,7 @@ def page(source: ScenarioInput) -> html.Div:
               *[dcc.Store(id=f"results-{job}") for job in JOBS]]
     header = html.Header([
         html.H1(["delever dashboard: ", html.Span(fast["title"], id="scenario-title")]),
-        html.P(f"Scenario {fast['name']}. Aave v3 rules on the scenario's inputs; "
-               f"{len(scenario.estimates())} inputs are estimates and every figure built on "
-               "them, or on Monte Carlo paths, is marked as an estimate.", className="note",
-               id="scenario-note"),
+        html.P(header_note(scenario), className="note", id="scenario-note"),
     ])
     return html.Div([*stores, header, *_fast_section(fast), *_heavy_section(),
                      _scenario_section(source, scenario),
