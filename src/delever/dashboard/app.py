@@ -290,7 +290,9 @@ def _register_job(app: dash.Dash, job: str) -> None:
                             Output(f"{job}-progress", "max")],
                   running=[(Output(f"{job}-run", "disabled"), True, False),
                            (Output(f"{job}-cancel", "disabled"), False, True),
-                           (Output(f"{job}-state", "title"), "running", "")],
+                           (Output(f"{job}-running", "children"), "running…", ""),
+                           # the last run's outcome is hidden while a new one runs
+                           (Output(f"{job}-state", "style"), {"display": "none"}, {})],
                   cancel=[Input(f"{job}-cancel", "n_clicks")], cache_args_to_ignore=[1],
                   prevent_initial_call=False)
     def run_job(set_progress: Any, _: int, data: dict[str, Any], __: str, *values: Any

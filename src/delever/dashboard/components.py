@@ -70,6 +70,7 @@ def job_controls(job: str, extra: Sequence[Any] = ()) -> list[Any]:
         html.Button("Cancel", id=f"{job}-cancel", n_clicks=0, disabled=True,
                     className="cancel"),
         html.Progress(id=f"{job}-progress", value="0", max="1", className="progress"),
+        html.Span("", id=f"{job}-running", className="state"),
         html.Span("", id=f"{job}-state", className="state"),
     ]
 
