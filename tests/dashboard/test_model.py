@@ -188,3 +188,19 @@ def test_address_reads_the_account_as_run_address_does() -> None:
     assert account.health_factor_wad == expected_wad
     assert whatif_report(load_input(source), 1000.0).accounts[0].health_factor < (
         account.health_factor)
+
+
+def test_plan_on_a_dask_scheduler_gives_the_same_plan() -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is missing")
+    from delever.dashboard.jobs import plan_job
+
+    def quiet(done: float, total: float, what: str) -> None:
+        return None
+
+    here = plan_job(ScenarioInput(), 20, 3, (0.05, 0.1), [], quiet)[1]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        there = plan_job(ScenarioInput(), 20, 3, (0.05, 0.1), [], quiet,
+                         cluster.scheduler_address)[1]
+    assert json.dumps(here, sort_keys=True) == json.dumps(there, sort_keys=True)
+    assert here["frontier"][0]["alpha"] == 0.05

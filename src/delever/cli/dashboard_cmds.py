@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from delever.cli._common import console, user_errors
+from delever.cli._dask import SchedulerOpt
 from delever.dashboard.model import ScenarioInput, load_input
 from delever.errors import InvalidArgument
 from delever.scenario import DEFAULT_SCENARIO
@@ -80,11 +81,15 @@ def dashboard_cmd(
     host: Annotated[str, typer.Option(
         "--host", help="Address to serve on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8050,
+    scheduler: SchedulerOpt = None,
     cache_dir: Annotated[Path | None, typer.Option(
         "--cache-dir", help="Folder of the background jobs' result cache (default: a new "
         "temporary folder).", show_default=False)] = None,
 ) -> None:
-    """Serve the interactive risk desk (a local web app) for a scenario or a live account."""
+    """Serve the interactive risk desk (a local web app) for a scenario or a live account.
+
+    The plan and the advice run on --scheduler (a Dask cluster) where given, else in each
+    background job's own process."""
     with user_errors():
         from delever.dashboard import require_dash
 
@@ -93,7 +98,7 @@ def dashboard_cmd(
         source = build_source(scenario, address, rpc, block)
         from delever.dashboard.app import create_app, serve
 
-        app = create_app(source, cache_dir=cache_dir)
+        app = create_app(source, cache_dir=cache_dir, scheduler=scheduler)
         if host not in LOCAL_HOSTS:
             console.print(f"note: serving on {host}: other machines can reach the page.",
                           markup=False, highlight=False)

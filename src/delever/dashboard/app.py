@@ -74,12 +74,14 @@ _INDEX = """<!DOCTYPE html>
 <body>{%app_entry%}<footer>{%config%}{%scripts%}{%renderer%}</footer></body></html>"""
 
 
-def create_app(source: ScenarioInput | None = None, *, cache_dir: Path | None = None
-               ) -> dash.Dash:
+def create_app(source: ScenarioInput | None = None, *, cache_dir: Path | None = None,
+               scheduler: str | None = None) -> dash.Dash:
     """The dashboard for ``source`` (default: the built-in default scenario).
 
     ``cache_dir``: the disk cache of the background jobs' results (default: a new temporary
-    folder). Every asset (Dash's and plotly's JavaScript) is served by the app itself.
+    folder). ``scheduler``: a Dask scheduler's address where the plan and the advice evaluate
+    (default: in the job's own process). Every asset (Dash's and plotly's JavaScript) is
+    served by the app itself.
     """
     import diskcache
 
@@ -96,7 +98,7 @@ def create_app(source: ScenarioInput | None = None, *, cache_dir: Path | None = 
     _register_whatif(app)
     _register_downloads(app)
     for job in JOBS:
-        _register_job(app, job)
+        _register_job(app, job, scheduler)
     return app
 
 
@@ -256,8 +258,8 @@ def _job_states(job: str) -> list[State]:
     return states
 
 
-def _run_job(job: str, progress: jobs.Progress, source: ScenarioInput, values: list[Any]
-             ) -> jobs.JobOutput:
+def _run_job(job: str, progress: jobs.Progress, source: ScenarioInput, values: list[Any],
+             scheduler: str | None) -> jobs.JobOutput:
     if job == "replay":
         return jobs.replay_job(source, progress)
     if job == "cascade":
@@ -274,11 +276,11 @@ def _run_job(job: str, progress: jobs.Progress, source: ScenarioInput, values: l
         if alpha is None or lam is None:
             raise InvalidArgument("alpha and lambda must be given, e.g. 0.05 and 0.1.")
         return jobs.plan_job(source, paths, seed, (float(alpha), float(lam)),
-                             list(values[4] or []), progress)
-    return jobs.advice_job(source, paths, seed, progress)
+                             list(values[4] or []), progress, scheduler)
+    return jobs.advice_job(source, paths, seed, progress, scheduler)
 
 
-def _register_job(app: dash.Dash, job: str) -> None:
+def _register_job(app: dash.Dash, job: str, scheduler: str | None) -> None:
     outputs = [Output(f"{job}-body", "children"), Output(f"results-{job}", "data"),
                Output(f"{job}-state", "children")]
     if job == "plan":
@@ -301,7 +303,8 @@ def _register_job(app: dash.Dash, job: str) -> None:
             set_progress((str(done), str(max(total, 1))))
 
         try:
-            children, payload = _run_job(job, progress, _source(data), list(values))
+            children, payload = _run_job(job, progress, _source(data), list(values),
+                                         scheduler)
         except InvalidArgument as exc:
             line = f"error: {exc}"
             out: list[Any] = [html.P(line, className="error"), None, line]

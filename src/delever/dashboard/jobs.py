@@ -17,6 +17,7 @@ from dash import html
 from delever._json import to_jsonable
 from delever.book.actors import ImpactParams
 from delever.book.cascade import cascade
+from delever.cli._dask import dask_client
 from delever.dashboard.components import graph, section_block, table
 from delever.dashboard.figures import frontier_figure, gains_figure
 from delever.dashboard.model import ScenarioInput, borrower_book, load_input
@@ -86,9 +87,12 @@ def strategies_job(source: ScenarioInput, paths: int, seed: int, steps: int,
 
 
 def plan_job(source: ScenarioInput, paths: int, seed: int, objective: tuple[float, float],
-             history: list[dict[str, Any]], progress: Progress) -> JobOutput:
+             history: list[dict[str, Any]], progress: Progress, scheduler: str | None = None
+             ) -> JobOutput:
     """The liquidation-aware plan (``delever plan``) at (alpha, lambda), the frontier of
-    expected loss against P(liquidation), and the paired gains over the baselines."""
+    expected loss against P(liquidation), and the paired gains over the baselines.
+
+    ``scheduler``: a Dask scheduler's address to evaluate on (the same numbers as here)."""
     alpha, risk_aversion = objective
     goal = PlanObjective(risk_aversion=risk_aversion, alpha=alpha)
     scenario = load_input(source)
@@ -101,9 +105,11 @@ def plan_job(source: ScenarioInput, paths: int, seed: int, objective: tuple[floa
         count[0] += n
         progress(min(count[0], DEFAULT_MAXFEV), DEFAULT_MAXFEV, "searching")
 
-    result = plan(scenario, goal, n_paths=paths, horizon_hours=PLAN_HORIZON_DAYS * 24.0,
-                  seed=seed, book=True, families=list(FAMILIES), pieces=DEFAULT_PIECES,
-                  maxfev=DEFAULT_MAXFEV, progress=PlanProgress(stage, evaluated))
+    with dask_client(None if scheduler else 0, scheduler) as client:
+        result = plan(scenario, goal, n_paths=paths, horizon_hours=PLAN_HORIZON_DAYS * 24.0,
+                      seed=seed, book=True, families=list(FAMILIES), pieces=DEFAULT_PIECES,
+                      maxfev=DEFAULT_MAXFEV, client=client,
+                      progress=PlanProgress(stage, evaluated))
     points: list[dict[str, float | str]] = [
         {"label": m.label, "p_liquidation": m.p_liquidation.value,
          "mean_loss_usd": m.mean_loss_usd.value} for m in result.table()]
@@ -123,17 +129,20 @@ def plan_job(source: ScenarioInput, paths: int, seed: int, objective: tuple[floa
     return children, {"plan": to_jsonable(result.to_dict()), "frontier": history}
 
 
-def advice_job(source: ScenarioInput, paths: int, seed: int, progress: Progress) -> JobOutput:
+def advice_job(source: ScenarioInput, paths: int, seed: int, progress: Progress,
+               scheduler: str | None = None) -> JobOutput:
     """The risk advice (``delever advise``): margin buffer, safe size, staged batches, hold
-    against selling into rebounds, the leverage x entry heatmap."""
+    against selling into rebounds, the leverage x entry heatmap (on ``scheduler``, a Dask
+    scheduler's address, where given)."""
     scenario = load_input(source)
 
     def advance(stage: str, done: int, total: int) -> None:
         progress(done, max(total, 1), stage.replace("_", " "))
 
-    result = advise(scenario, n_paths=paths, seed=seed, alpha=ADVICE_ALPHA,
-                    max_cost_frac=ADVICE_MAX_COST_FRAC, horizon_days=ADVICE_HORIZON_DAYS,
-                    buffer_sell_eth_per_day=0.0, progress=advance)
+    with dask_client(None if scheduler else 0, scheduler) as client:
+        result = advise(scenario, n_paths=paths, seed=seed, alpha=ADVICE_ALPHA,
+                        max_cost_frac=ADVICE_MAX_COST_FRAC, horizon_days=ADVICE_HORIZON_DAYS,
+                        buffer_sell_eth_per_day=0.0, client=client, progress=advance)
     children: list[Any] = [html.P(f"Monte Carlo estimates over {paths:,} paths per evaluation "
                                   f"(seed {seed}).", className="note"),
                            section_block(advice_section(result))]
