@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+pytest.importorskip("dash", reason="Dash is not installed (pip install -e '.[test]')")
+
 from delever.cli.main import app
 from delever.dashboard.browser import (
     CHROMIUM_ARGS,
