@@ -9,7 +9,6 @@ and ``delever run`` print) at moved prices: no second copy of the protocol math.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import tomllib
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from delever.sim.position import PositionReport, analyze_position
 # the price slider's range, as multiples of the mark: down to a 70% fall, up to +50%
 SLIDER_LOW_FRAC = 0.3
 SLIDER_HIGH_FRAC = 1.5
-SLIDER_STEP_USD = 1.0
 # exit liquidity: sale sizes from 1,000 ETH to twice the ETH held, on a log grid
 EXIT_GRID_POINTS = 40
 EXIT_MIN_ETH = 1_000.0
@@ -78,10 +76,6 @@ class ScenarioInput:
         if self.name in builtin_scenarios():
             return builtin_scenario_text(self.name)
         return Path(self.name).read_text("utf-8")
-
-    def key(self) -> str:
-        """A short id of the exact inputs (the results cache is per scenario and seed)."""
-        return hashlib.sha256(self.text().encode("utf-8")).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=16)
