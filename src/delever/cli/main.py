@@ -12,6 +12,7 @@ from delever.cli import (
     advise_cmds,
     book_cmds,
     cascade_cmds,
+    dashboard_cmds,
     live_cmds,
     loop_cmds,
     market_cmds,
@@ -48,6 +49,7 @@ for module in (
     plan_cmds,
     advise_cmds,
     book_cmds,
+    dashboard_cmds,
 ):
     module.register(app)
 

@@ -39,7 +39,7 @@ from delever.cli.replay_cmds import print_replay
 from delever.cli.simulate_cmds import print_simulation_table, simulate_with_progress
 from delever.errors import InvalidArgument
 from delever.report import report_footer, write_report
-from delever.report.format import ReportUnits, format_usd
+from delever.report.format import format_usd, report_units
 from delever.report.run_report import RunFacts, run_report_sections
 from delever.scenario import (
     DEFAULT_SCENARIO,
@@ -286,12 +286,6 @@ def progress_engines(show: bool) -> RunEngines:
     return RunEngines(simulate_shown, plan_shown, advise_shown)
 
 
-def _report_units(result: RunResult) -> ReportUnits:
-    """A loop's engine sections count in its asset and ETH; the others in ETH and USD."""
-    frame = result.payload.get("engine_frame")
-    return ReportUnits() if not frame else ReportUnits(frame["asset"], frame["numeraire"])
-
-
 def _write_report(result: RunResult, path: Path, source: str) -> Path:
     scenario = result.scenario
     estimated = scenario.estimates()
@@ -306,7 +300,7 @@ def _write_report(result: RunResult, path: Path, source: str) -> Path:
         recommendation=result.recommendation,
         facts=RunFacts(result.n_paths, result.seed,
                        {key: item.value for key, item in scenario.spec.reported.items()},
-                       bool(estimated), _report_units(result)),
+                       bool(estimated), report_units(result.payload.get("engine_frame"))),
     )
     return write_report(
         path,

@@ -59,4 +59,12 @@ class ReportUnits:
 ETH_USD = ReportUnits()
 """ETH amounts and USD values: every position but a loop."""
 
-__all__ = ["ETH_USD", "ReportUnits", "format_usd"]
+def report_units(engine_frame: dict[str, str] | None) -> ReportUnits:
+    """The units of a run payload's ``engine_frame`` (a loop's asset and ETH); ETH and USD
+    where it has none."""
+    if not engine_frame:
+        return ETH_USD
+    return ReportUnits(str(engine_frame["asset"]), str(engine_frame["numeraire"]))
+
+
+__all__ = ["ETH_USD", "ReportUnits", "format_usd", "report_units"]
