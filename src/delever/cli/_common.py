@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -114,10 +114,25 @@ def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+# The live-account options of `run` and `dashboard` (see delever snapshot).
+LiveAddressOpt = Annotated[list[str], typer.Option(
+    "--address", help="A live account instead of the scenario (0x…; repeatable): its "
+    "snapshot at --block, read over --rpc (see delever snapshot).", show_default=False)]
+LiveRpcOpt = Annotated[str | None, typer.Option(
+    "--rpc", help="JSON-RPC URL for --address (default: $DELEVER_RPC_URL).",
+    show_default=False)]
+LiveBlockOpt = Annotated[int | None, typer.Option(
+    "--block", help="Block for --address (default: the latest finalized).",
+    show_default=False)]
+
+
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_INTERNAL",
     "EXIT_OK",
+    "LiveAddressOpt",
+    "LiveBlockOpt",
+    "LiveRpcOpt",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_output_path",

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from delever.cli._common import console, user_errors
+from delever.cli._common import LiveAddressOpt, LiveBlockOpt, LiveRpcOpt, console, user_errors
 from delever.cli._dask import SchedulerOpt
 from delever.dashboard.model import ScenarioInput, load_input
 from delever.errors import InvalidArgument
@@ -68,16 +68,9 @@ def build_source(scenario: str, address: list[str], rpc: str | None, block: int 
 def dashboard_cmd(
     scenario: Annotated[str, typer.Argument(
         help="A built-in scenario name or a scenario TOML file.")] = DEFAULT_SCENARIO,
-    address: Annotated[list[str], typer.Option(
-        "--address", help="Show a live account instead (0x…; repeatable): its snapshot at "
-        "--block, read over --rpc (as delever run --address).", show_default=False)
-    ] = [],  # noqa: B006 (typer reads the default; never mutated)
-    rpc: Annotated[str | None, typer.Option(
-        "--rpc", help="JSON-RPC URL for --address (default: $DELEVER_RPC_URL).",
-        show_default=False)] = None,
-    block: Annotated[int | None, typer.Option(
-        "--block", help="Block for --address (default: the latest finalized).",
-        show_default=False)] = None,
+    address: LiveAddressOpt = [],  # noqa: B006 (typer reads the default; never mutated)
+    rpc: LiveRpcOpt = None,
+    block: LiveBlockOpt = None,
     host: Annotated[str, typer.Option(
         "--host", help="Address to serve on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8050,

@@ -19,6 +19,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from delever.cli._common import (
+    LiveAddressOpt,
+    LiveBlockOpt,
+    LiveRpcOpt,
     check_report_path,
     console,
     emit_json,
@@ -327,16 +330,9 @@ def run(
         bool, typer.Option("--no-report", help="Do not write the HTML report.")
     ] = False,
     json_output: JsonOpt = False,
-    address: Annotated[list[str], typer.Option(
-        "--address", help="Run on a live account instead (0x…; repeatable): its snapshot "
-        "at --block, read over --rpc (see delever snapshot).", show_default=False)
-    ] = [],  # noqa: B006 (typer reads the default; never mutated)
-    rpc: Annotated[str | None, typer.Option(
-        "--rpc", help="JSON-RPC URL for --address (default: $DELEVER_RPC_URL).",
-        show_default=False)] = None,
-    block: Annotated[int | None, typer.Option(
-        "--block", help="Block for --address (default: the latest finalized).",
-        show_default=False)] = None,
+    address: LiveAddressOpt = [],  # noqa: B006 (typer reads the default; never mutated)
+    rpc: LiveRpcOpt = None,
+    block: LiveBlockOpt = None,
 ) -> None:
     """Run a scenario end to end (default: the February 2026 unwind) and write the report."""
     with user_errors():
