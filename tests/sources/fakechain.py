@@ -220,6 +220,7 @@ EMPTY_USER = "0x" + "c3" * 20
 MIXED_USER = "0x" + "d4" * 20
 LINK_USER = "0x" + "e5" * 20
 WETH_USER = "0x" + "f6" * 20  # the common leveraged long: WETH against USDT
+LOOP_USER = "0x" + "a7" * 20  # a wstETH/WETH loop in e-mode (10 loops of 10 ETH at LTV 0.93)
 
 
 def make_users(res: dict[str, Reserve]) -> dict[str, User]:
@@ -249,6 +250,8 @@ def make_users(res: dict[str, Reserve]) -> dict[str, User]:
                         {"USDC": d("USDC", "30000")}),
         WETH_USER: User(0, {"WETH": s("WETH", "30123.456789123456789")},
                         {"USDT": d("USDT", "41000000.654321")}),
+        LOOP_USER: User(1, {"wstETH": s("wstETH", "64.1278663933828")},
+                        {"WETH": d("WETH", "68.5566363318939")}),
     }
 
 

@@ -16,6 +16,7 @@ from delever.scenario import load_scenario
 from sources.fakechain import (
     EMODE_USER,
     LINK_USER,
+    LOOP_USER,
     MIXED_USER,
     WETH_USER,
     FakeChain,
@@ -83,6 +84,27 @@ def test_run_runs_on_the_snapshot_offline(chain: FakeChain, tmp_path: Path) -> N
     assert account["health_factor_wad"] == str(chain_hf)
     assert result["simulation"] is not None and result["plan"] is not None
     assert result["engines_skipped"] in (None, [], {})
+
+
+def test_a_loop_snapshot_runs_through_the_engines_offline(chain: FakeChain,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "loop.toml"
+    assert _snapshot(chain, out, LOOP_USER).code == 0
+    doc = tomllib.loads(out.read_text())
+    # the oracle's 8-decimal USD prices: the scenario's prices are price / 1e8
+    wsteth, weth = chain.reserves["wstETH"].price / 1e8, chain.reserves["WETH"].price / 1e8
+    assert doc["loop"]["asset"] == "wstETH"
+    assert doc["loop"]["exchange_rate"]["value"] == wsteth / weth
+    assert doc["market"]["adv_eth"]["estimate"] is True
+    chain.__exit__()  # the node is gone: run reads only the file
+    ran = CliRunner().invoke(app, ["run", str(out), "--paths", "20", "--no-report", "--json"])
+    assert ran.exit_code == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["engines_skipped"] is None and result["engine_frame"]["asset"] == "wstETH"
+    assert result["accounts"][0]["health_factor_wad"] == str(
+        account_data(chain.reserves, chain.users[LOOP_USER])[5])
+    assert result["simulation"]["strategies"]["hold"]["units_left"] == pytest.approx(
+        doc["accounts"][0]["collateral"]["wstETH"]["value"], rel=1e-12)
 
 
 def test_unmodelled_reserve_is_left_out_with_a_note(chain: FakeChain, tmp_path: Path) -> None:

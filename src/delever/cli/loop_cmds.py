@@ -14,13 +14,9 @@ from delever.cli._common import check_output_path, console, emit_json, user_erro
 from delever.errors import InvalidArgument, unknown_name
 from delever.protocol.loop import LoopPosition, borrow_rate_at_utilization, build_loop
 from delever.protocol.reserves import EMODE_CATEGORIES, ETH_CORRELATED_EMODE, EModeCategory
+from delever.scenario.loop import loop_market_table
 
 Opt = typer.Option
-
-
-LOOP_ADV_SOURCE = ("estimate: the Curve stETH/ETH pool depth of ~100,000 ETH a side "
-                   "(aave-wsteth-risk CurvePoolParams.pool_depth_eth) taken as a day's volume")
-LOOP_Y_SOURCE = "estimate: square-root law Y of order 1 (Toth et al. 2011: 0.5-1.5)"
 
 
 def loop_scenario_toml(loop: LoopPosition, name: str,
@@ -57,8 +53,7 @@ def loop_scenario_toml(loop: LoopPosition, name: str,
                                    "source": loop.yield_sources[0],
                                    "estimate": loop.yield_sources[0] != "given"}},
         # the wstETH/ETH market's depth: estimates, as in the built-in wsteth-loop
-        "market": {"adv_eth": {"value": 100_000.0, "source": LOOP_ADV_SOURCE, "estimate": True},
-                   "impact_y": {"value": 1.0, "source": LOOP_Y_SOURCE, "estimate": True}},
+        "market": loop_market_table(),
     }
     if weth_utilization is not None:
         doc["loop"]["weth_utilization"] = {"value": weth_utilization, "source": given}

@@ -46,6 +46,36 @@ SLASH_SOURCE = "illustrative stress assumption (not fitted): one 1% cut of the r
 
 DAYS_PER_YEAR = 365.0
 
+# The asset/ETH market a loop's exit sales go through: no shipped data calibrates its depth,
+# so `delever loop --toml` and `delever snapshot` write these ESTIMATES into [market].
+LOOP_ADV_UNITS = 100_000.0
+LOOP_ADV_SOURCE = ("estimate: the Curve stETH/ETH pool depth of ~100,000 ETH a side "
+                   "(aave-wsteth-risk CurvePoolParams.pool_depth_eth) taken as a day's volume")
+LOOP_IMPACT_Y = 1.0
+LOOP_Y_SOURCE = "estimate: square-root law Y of order 1 (Toth et al. 2011: 0.5-1.5)"
+
+
+def loop_market_table() -> dict[str, dict[str, object]]:
+    """The ``[market]`` table of a written loop scenario (the estimates above)."""
+    return {"adv_eth": {"value": LOOP_ADV_UNITS, "source": LOOP_ADV_SOURCE, "estimate": True},
+            "impact_y": {"value": LOOP_IMPACT_Y, "source": LOOP_Y_SOURCE, "estimate": True}}
+
+
+def loop_asset_of(accounts: list[tuple[dict[str, float], dict[str, float], bool]]
+                  ) -> str | None:
+    """The asset of a loop: every ``(collateral, debt, emode)`` with debt holds one and the
+    same ETH derivative (not WETH) against WETH debt only, in e-mode; else None."""
+    assets = set()
+    for collateral, debt, emode in accounts:
+        if not any(v > 0 for v in debt.values()):
+            continue
+        held = {s for s, v in collateral.items() if v > 0}
+        if (not emode or set(s for s, v in debt.items() if v > 0) != {"WETH"}
+                or len(held) != 1 or "WETH" in held):
+            return None
+        assets |= held
+    return assets.pop() if len(assets) == 1 else None
+
 
 def loop_spec(scenario: Scenario) -> LoopSpec:
     """The scenario's ``[loop]`` section; InvalidArgument where it has none."""
@@ -172,5 +202,6 @@ def engine_view(scenario: Scenario) -> Scenario:
                                engine=frame)
 
 
-__all__ = ["SLASH_INTENSITY_DEFAULT", "SLASH_SIZE_DEFAULT", "depeg_params", "engine_view",
-           "loop_market", "loop_spec", "path_model"]
+__all__ = ["LOOP_ADV_SOURCE", "LOOP_ADV_UNITS", "LOOP_IMPACT_Y", "LOOP_Y_SOURCE",
+           "SLASH_INTENSITY_DEFAULT", "SLASH_SIZE_DEFAULT", "depeg_params", "engine_view",
+           "loop_asset_of", "loop_market", "loop_market_table", "loop_spec", "path_model"]

@@ -19,6 +19,7 @@ from typing import Any
 import tomli_w
 
 from delever.protocol.reserves import RESERVES
+from delever.scenario.loop import loop_asset_of, loop_market_table
 from delever.sources import SourceError
 
 
@@ -164,7 +165,20 @@ def _document(snap: ChainSnapshot) -> dict[str, Any]:
                         "liquidation_bonus": _sourced(e.liquidation_bonus, read)}
     if snap.book_file is not None:
         doc["book"] = {"file": snap.book_file}
+    asset = _loop_asset(snap)
+    if asset is not None:  # a loop: the engines run it in ETH (delever.scenario.loop)
+        doc["loop"] = {"asset": asset, "exchange_rate": _sourced(
+            snap.prices_usd[asset] / mark, f"{asset} / WETH AaveOracle prices at {snap.where} "
+            "(the CAPO-capped exchange rate, to the oracle's 8 decimals)")}
+        doc["market"] = loop_market_table()
     return doc
+
+
+def _loop_asset(snap: ChainSnapshot) -> str | None:
+    """The asset where every account with debt is a loop of it against WETH in e-mode."""
+    return loop_asset_of([({s: float(u) for s, u in a.collateral_units.items()},
+                           {s: float(u) for s, u in a.debt_units.items()}, a.emode)
+                          for a in snap.accounts])
 
 
 def snapshot_toml(snap: ChainSnapshot) -> str:
@@ -181,8 +195,9 @@ def snapshot_toml(snap: ChainSnapshot) -> str:
               f"{', ' + snap.block_time.isoformat() if snap.block_time else ''}.\n"
               "# Balances and prices are the chain's at that block; the market section below "
               "is an estimate.\n")
-    text = header + tomli_w.dumps(_document(snap))
-    if snap.market_toml:
+    doc = _document(snap)
+    text = header + tomli_w.dumps(doc)
+    if snap.market_toml and "loop" not in doc:  # a loop's [market] is its asset's, above
         text += "\n" + snap.market_toml
     return text
 
