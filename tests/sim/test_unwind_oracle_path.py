@@ -4,23 +4,41 @@ engine: the health factor follows the oracle path, never the market the sales mo
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pytest
-from tests.sim.test_unwind import ZERO_CURVE, _market, _pos
 
 from delever.errors import InvalidArgument
 from delever.market import SquareRootImpact
-from delever.protocol import Account, Prices, ReserveState, liquidation_call
+from delever.protocol import (
+    Account,
+    InterestRateCurve,
+    Prices,
+    ReserveState,
+    liquidation_call,
+)
 from delever.sim.unwind import (
     BookSales,
     LendingParams,
     SimConfig,
     UnwindMarket,
+    UnwindPosition,
     check_conservation,
     simulate_unwind,
 )
 from delever.strategy import TWAP, Hold
+
+ZERO_CURVE = InterestRateCurve(0.9, 0.0, 0.0, 0.0, date(2020, 1, 1), None, "test", True)
+
+
+def _pos(names: tuple[str, ...], *cols: list[float], cost: float) -> UnwindPosition:
+    c, d, lt, b, f = (np.array(col, dtype=np.float64) for col in cols)
+    return UnwindPosition(names, c, d, lt, b, f, cost)
+
+
+def _market(y: float = 1.0) -> UnwindMarket:
+    return UnwindMarket(SquareRootImpact(0.039, 501_029.0, y, 2 / 3), 0.0)
 
 
 def _zero_lending() -> LendingParams:
